@@ -1,0 +1,1 @@
+"""Caretaker: field operations for residential property management."""

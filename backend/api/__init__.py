@@ -1,0 +1,1 @@
+"""The HTTP layer: Litestar controllers and wire schemas. No SQL here."""

@@ -1,0 +1,57 @@
+"""Logging in and saying who I am."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Body
+
+from backend.domain.models import CurrentUser, Model
+from backend.services.auth import authenticate
+
+
+class LoginRequest(Model):
+    """Username and password."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class LoginResponse(Model):
+    """A bearer token and the user it belongs to."""
+
+    token: str
+    token_type: str
+    expires_in: int
+    user: CurrentUser
+
+
+class AuthController(Controller):
+    """POST /auth/login and GET /me."""
+
+    path = "/api/v1"
+    tags = ["auth"]
+
+    @post("/auth/login", status_code=200, summary="Log in with username and password")
+    async def login(
+        self, request: Request[Any, Any, Any], data: Annotated[LoginRequest, Body()], conn: asyncpg.Connection
+    ) -> LoginResponse:
+        """Exchange credentials for a bearer token; throttled per username and per client address."""
+        client = request.client.host if request.client else "unknown"
+        request.app.state.login_throttle.check(f"user:{data.username.lower()}", f"ip:{client}")
+        user = await authenticate(conn, data.username, data.password)
+        auth = request.app.state.jwt_auth
+        token = auth.create_token(identifier=str(user.id), token_extras={"role": user.role})
+        ttl = int(auth.default_token_expiration.total_seconds())
+        return LoginResponse(token=token, token_type="Bearer", expires_in=ttl, user=user)
+
+    @get("/me", summary="The signed-in user")
+    async def me(self, user: CurrentUser) -> CurrentUser:
+        """Who the bearer token belongs to, with role and sites."""
+        return user
+
+
+__all__ = ["AuthController", "LoginRequest", "LoginResponse", "Response"]

@@ -1,0 +1,116 @@
+"""RFC 9457 problem details for every error: one table from exception to status, registered once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from backend import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[errors.CaretakerError], int] = {
+    errors.ValidationFailed: 422,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMedia: 415,
+    errors.TooManyRequests: 429,
+}
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Invalid value",
+    429: "Too many requests",
+    500: "Internal error",
+}
+
+
+def problem(status: int, detail: str, code: str, **extra: Any) -> Response[dict[str, Any]]:
+    """A problem-details response."""
+    body = {
+        "type": f"https://caretaker.dev/problems/{code.replace('_', '-')}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 429 and "retryAfter" in extra:
+        headers["Retry-After"] = str(extra["retryAfter"])
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _status_for(exc: errors.CaretakerError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 400
+
+
+def domain_error(_: Request, exc: errors.CaretakerError) -> Response[dict[str, Any]]:
+    """Map a domain exception by the table above."""
+    return problem(_status_for(exc), exc.detail, exc.code, **exc.extra)
+
+
+def _field_of(key: str | None) -> str | None:
+    return key or None
+
+
+def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    """Litestar's own request validation: name each field and say what is wrong with it."""
+    problems = [
+        {"field": _field_of(e.get("key")), "source": e.get("source"), "message": e.get("message")}
+        for e in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(e, dict)
+    ]
+    first = problems[0] if problems else None
+    detail = exc.detail or "invalid request"
+    if first and first["message"]:
+        detail = f"{first['field'] or 'body'}: {first['message']}"
+    return problem(400, detail, "invalid_request", field=first["field"] if first else None, errors=problems)
+
+
+def http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    """Framework errors (unknown route, wrong method, bad token, ...)."""
+    status = exc.status_code
+    code = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}.get(status, "http_error")
+    detail = exc.detail if status < 500 else "internal error"
+    response = problem(status, detail, code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def unexpected_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """Anything unforeseen: log it whole, tell the client nothing internal."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal error; it has been logged", "internal_error")
+
+
+EXCEPTION_HANDLERS = {
+    errors.CaretakerError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

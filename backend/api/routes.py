@@ -1,0 +1,12 @@
+"""Every API controller and handler, in one list that create_app() mounts."""
+
+from __future__ import annotations
+
+from backend.api.auth import AuthController
+from backend.api.health import health, ready
+
+ROUTE_HANDLERS: list = [
+    health,
+    ready,
+    AuthController,
+]

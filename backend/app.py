@@ -1,0 +1,97 @@
+"""create_app(): the one place where routes, dependencies, errors, lifespan and the PWA come together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from backend.api.deps import provide_clock, provide_conn, provide_user
+from backend.api.problems import EXCEPTION_HANDLERS
+from backend.api.routes import ROUTE_HANDLERS
+from backend.api.security import LoginThrottle, build_jwt_auth
+from backend.db.pool import create_pool
+from backend.domain.clock import Clock, SystemClock
+from backend.scheduling import JobContext, start_scheduler
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+# Photos are at most 15 MB; multipart framing adds a little.
+MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    """Build the Litestar app for these settings; `settings.secret_key` must be set (the CLI resolves it)."""
+    if not settings.secret_key:
+        raise ValueError("create_app needs settings.secret_key (the CLI fills it from the database)")
+    jwt_auth = build_jwt_auth(settings.secret_key, settings.token_ttl_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        assert settings.database_url
+        app.state.pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        scheduler = None
+        if settings.scheduler_enabled:
+            scheduler = start_scheduler(JobContext(pool=app.state.pool, clock=app.state.clock))
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await app.state.pool.close()
+
+    route_handlers: list = [*ROUTE_HANDLERS]
+    if PWA_DIR.is_dir():
+        route_handlers.append(
+            Router(
+                path="/",
+                route_handlers=[
+                    create_static_files_router(
+                        path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False, name="pwa"
+                    )
+                ],
+                opt={"exclude_from_auth": True},
+            )
+        )
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        dependencies={
+            "conn": Provide(provide_conn),
+            "clock": Provide(provide_clock, sync_to_thread=False),
+            "user": Provide(provide_user, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        on_app_init=[jwt_auth.on_app_init],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Caretaker API",
+            version="1.0.0",
+            description="Work orders, evidence, alarms and reports for residential property management.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.jwt_auth = jwt_auth
+    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    return app

@@ -1,0 +1,1 @@
+"""PostgreSQL: the pool, per-request transactions, migrations, and (in queries/) all of Caretaker's SQL."""

@@ -1,0 +1,1 @@
+"""Pure business rules of Caretaker: no I/O, no framework, easy to test."""

@@ -1,0 +1,33 @@
+"""Structs shared across layers: what services return and the API serialises (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+
+class Model(msgspec.Struct, rename="camel", kw_only=True):
+    """Base: camelCase JSON, keyword construction."""
+
+
+class CurrentUser(Model, frozen=True):
+    """The authenticated caller: identity, role and the sites they may see."""
+
+    id: UUID
+    username: str
+    display_name: str
+    role: str
+    site_ids: tuple[UUID, ...]
+    skills: tuple[str, ...] = ()
+    on_duty: bool = False
+    locale: str = "zh-CN"
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins look after the registry of every site."""
+        return self.role == "admin"
+
+    def may_see_site(self, site_id: UUID) -> bool:
+        """True when the site is one of the caller's (admins see all)."""
+        return self.is_admin or site_id in self.site_ids

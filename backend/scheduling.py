@@ -1,0 +1,81 @@
+"""APScheduler jobs. Every API process runs every job, so each job claims its own rows
+(FOR UPDATE SKIP LOCKED) or records its run, and running it twice changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from backend.db.queries import idempotency
+from backend.domain.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job needs: the pool and the clock (the tests' ManualClock included)."""
+
+    pool: asyncpg.Pool
+    clock: Clock
+
+
+Job = Callable[[JobContext], Awaitable[Any]]
+
+# An offline phone replays within days; a week of keys is ample.
+IDEMPOTENCY_RETENTION_DAYS = 7
+
+
+async def forget_old_idempotency_keys(ctx: JobContext) -> int:
+    """Drop idempotency keys past their retention."""
+    async with ctx.pool.acquire() as conn:
+        return await idempotency.forget_older_than(conn, IDEMPOTENCY_RETENTION_DAYS)
+
+
+async def keep_telemetry_partitions(ctx: JobContext) -> None:
+    """Make this month's and next month's telemetry partitions (a no-op when they exist)."""
+    async with ctx.pool.acquire() as conn:
+        await conn.execute(
+            """SELECT ensure_telemetry_partition(date_trunc('month', $1::timestamptz)::date),
+                      ensure_telemetry_partition((date_trunc('month', $1::timestamptz) + interval '1 month')::date)""",
+            ctx.clock.now(),
+        )
+
+
+# (job, seconds between runs). Kept here so one place says what runs how often.
+JOBS: list[tuple[Job, float]] = [
+    (forget_old_idempotency_keys, 3600.0),
+    (keep_telemetry_partitions, 6 * 3600.0),
+]
+
+
+async def run_job(job: Job, ctx: JobContext) -> Any:
+    """Run one job, logging instead of raising: a failing job must not stop the scheduler."""
+    try:
+        return await job(ctx)
+    except Exception:
+        log.exception("scheduled job %s failed", job.__name__)
+        return None
+
+
+def start_scheduler(ctx: JobContext, jobs: list[tuple[Job, float]] | None = None) -> AsyncIOScheduler:
+    """Start APScheduler on the running loop with every job at its interval."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for job, seconds in jobs if jobs is not None else JOBS:
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=seconds,
+            args=[job, ctx],
+            id=job.__name__,
+            # a slow run must not pile up copies of itself
+            max_instances=1,
+            coalesce=True,
+        )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,127 @@
+"""Settings read once from the environment into a frozen object; a bad value stops start-up with a clear message."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Caretaker cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything configurable, with the defaults documented in the README."""
+
+    database_url: str | None = None
+    """PostgreSQL DSN; unset means `caretaker up` starts an embedded server."""
+    mqtt_url: str | None = None
+    """mqtt://[user:pass@]host:port; unset means `caretaker up` starts an embedded broker."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".caretaker")
+    secret_key: str | None = None
+    """Signs bearer tokens; unset means a random key kept in the data dir."""
+    token_ttl_seconds: int = 12 * 3600
+    """A technician's shift plus margin: long enough that an offline morning does not log them out."""
+    login_attempts_per_minute: int = 10
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    storage_backend: str = "local"
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    scheduler_enabled: bool = True
+    mqtt_client_id: str = "caretaker-gateway"
+
+    @property
+    def mqtt_host_port(self) -> tuple[str, int]:
+        """Host and port of the broker named by `mqtt_url`."""
+        parts = urlsplit(self.mqtt_url or "mqtt://127.0.0.1:1883")
+        return parts.hostname or "127.0.0.1", parts.port or 1883
+
+
+# name in the environment -> (field, parser)
+_ENV: dict[str, tuple[str, type]] = {
+    "DATABASE_URL": ("database_url", str),
+    "MQTT_URL": ("mqtt_url", str),
+    "CARETAKER_HOST": ("host", str),
+    "CARETAKER_PORT": ("port", int),
+    "CARETAKER_DATA_DIR": ("data_dir", Path),
+    "CARETAKER_SECRET_KEY": ("secret_key", str),
+    "CARETAKER_TOKEN_TTL_SECONDS": ("token_ttl_seconds", int),
+    "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": ("login_attempts_per_minute", int),
+    "CARETAKER_DB_POOL_MIN": ("db_pool_min", int),
+    "CARETAKER_DB_POOL_MAX": ("db_pool_max", int),
+    "CARETAKER_STORAGE": ("storage_backend", str),
+    "CARETAKER_S3_ENDPOINT": ("s3_endpoint", str),
+    "CARETAKER_S3_BUCKET": ("s3_bucket", str),
+    "CARETAKER_S3_ACCESS_KEY": ("s3_access_key", str),
+    "CARETAKER_S3_SECRET_KEY": ("s3_secret_key", str),
+    "CARETAKER_PUBLIC_URL": ("public_url", str),
+    "CARETAKER_LOG_LEVEL": ("log_level", str),
+    "CARETAKER_SCHEDULER": ("scheduler_enabled", bool),
+    "CARETAKER_MQTT_CLIENT_ID": ("mqtt_client_id", str),
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    if kind is bool:
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise SettingsError(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    return kind(raw)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment (or the mapping given), validating every value."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, (field, kind) in _ENV.items():
+        raw = env.get(name)
+        if raw is not None and raw != "":
+            values[field] = _parse(name, raw, kind)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if not 1 <= s.port <= 65535:
+        raise SettingsError(f"CARETAKER_PORT={s.port}: expected 1-65535")
+    if s.database_url and urlsplit(s.database_url).scheme not in {"postgres", "postgresql"}:
+        raise SettingsError("DATABASE_URL must start with postgresql:// (or postgres://)")
+    if s.mqtt_url and urlsplit(s.mqtt_url).scheme not in {"mqtt", "tcp"}:
+        raise SettingsError("MQTT_URL must look like mqtt://host:port")
+    if s.token_ttl_seconds < 60:
+        raise SettingsError("CARETAKER_TOKEN_TTL_SECONDS must be at least 60")
+    if s.login_attempts_per_minute < 1:
+        raise SettingsError("CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE must be at least 1")
+    if not 1 <= s.db_pool_min <= s.db_pool_max:
+        raise SettingsError("need 1 <= CARETAKER_DB_POOL_MIN <= CARETAKER_DB_POOL_MAX")
+    if s.storage_backend not in {"local", "s3"}:
+        raise SettingsError("CARETAKER_STORAGE must be 'local' or 's3'")
+    if s.storage_backend == "s3" and not s.s3_bucket:
+        raise SettingsError("CARETAKER_STORAGE=s3 needs CARETAKER_S3_BUCKET")
+    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError("CARETAKER_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
+ENVIRONMENT_VARIABLES = tuple(_ENV)
