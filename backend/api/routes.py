@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from backend.api.auth import AuthController
 from backend.api.health import health, ready
+from backend.api.pwa import service_worker, web_manifest
 
 ROUTE_HANDLERS: list = [
     health,
     ready,
     AuthController,
+    service_worker,
+    web_manifest,
 ]
