@@ -1,0 +1,324 @@
+/**
+ * The HTTP API as the PWA sees it: every endpoint path and wire field name lives here, nowhere else.
+ *
+ * Reads go straight to the network (the service worker falls back to its cache for the job list and the
+ * jobs a technician opened). Every mutation goes through the outbox with its Idempotency-Key and clientAt,
+ * so it is sent exactly once whether the phone is online now or later.
+ */
+
+import { enqueue, getToken, onOutboxMessage, pendingEntries, replay, setToken } from './outbox.js';
+
+const BASE = '/api/v1';
+
+/** An HTTP error with the server's problem details (RFC 9457). */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+}
+
+let tokenCache = null;
+
+/** The current bearer token, if someone is logged in on this device. */
+export async function currentToken() {
+  if (tokenCache === null) tokenCache = (await getToken()) || '';
+  return tokenCache;
+}
+
+async function request(path, { method = 'GET', json, headers = {} } = {}) {
+  const token = await currentToken();
+  const init = { method, headers: { Accept: 'application/json', ...headers } };
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  }
+  const response = await fetch(`${BASE}${path}`, init);
+  if (response.status === 204) return null;
+  const isJson = (response.headers.get('content-type') || '').includes('json');
+  const body = isJson ? await response.json() : await response.text();
+  if (!response.ok) {
+    if (response.status === 401 && path !== '/auth/login') window.dispatchEvent(new CustomEvent('auth-required'));
+    throw new ApiError(response.status, isJson ? body : { detail: body });
+  }
+  return body;
+}
+
+function query(params) {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '');
+  return entries.length ? `?${new URLSearchParams(entries)}` : '';
+}
+
+// ---- auth ----
+
+/** Log in; remembers the token for the page and for the service worker's replays. */
+export async function login(username, password) {
+  const result = await request('/auth/login', { method: 'POST', json: { username, password } });
+  tokenCache = result.token;
+  await setToken(result.token);
+  return result.user;
+}
+
+/** Forget the token (queued actions stay; they are replayed after the next login). */
+export async function logout() {
+  tokenCache = '';
+  await setToken(null);
+}
+
+/** The signed-in user: {id, username, displayName, role, siteIds, skills, onDuty, locale}. */
+export function me() {
+  return request('/me');
+}
+
+// ---- work orders ----
+
+/** Work orders: filters {status, kind, assignee: 'me', site, overdue: true}. */
+export async function listWorkOrders(filters = {}) {
+  const body = await request(`/work-orders${query(filters)}`);
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+/** One work order with events, clocks, photos, signature, callbacks and checklist. */
+export function getWorkOrder(id) {
+  return request(`/work-orders/${id}`);
+}
+
+/** Technicians ranked for a job: [{userId, displayName, score, reasons}]. */
+export async function suggestions(id) {
+  const body = await request(`/work-orders/${id}/suggestions`);
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+/** Work orders waiting for their follow-up call. */
+export async function listCallbacks() {
+  const body = await request('/callbacks');
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+/** The printable service record's URL (HTML). */
+export function receiptUrl(id) {
+  return `${BASE}/work-orders/${id}/receipt`;
+}
+
+/** Fetch the service record HTML with the bearer token. */
+export async function receiptHtml(id) {
+  const token = await currentToken();
+  const response = await fetch(receiptUrl(id), { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, { detail: await response.text() });
+  return response.text();
+}
+
+// ---- registry ----
+
+/** Units matching a building+number or a phone: [{id, building, number, residents: [{name, phone}]}]. */
+export async function lookupUnits({ site, building, number, phone }) {
+  const body = await request(`/units/lookup${query({ site, building, number, phone })}`);
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+/** Users of a role on a site. */
+export async function listUsers({ role, site }) {
+  const body = await request(`/users${query({ role, site })}`);
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+// ---- alarms ----
+
+/** Alarms; {active: true} for the open ones. */
+export async function listAlarms(filters = {}) {
+  const body = await request(`/alarms${query(filters)}`);
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+// ---- push ----
+
+/** The server's VAPID public key (base64url). */
+export async function vapidPublicKey() {
+  const body = await request('/push/vapid-public-key');
+  return typeof body === 'string' ? body : body.publicKey || body.key;
+}
+
+// ---- mutations (all through the outbox) ----
+
+const waiters = new Map();
+onOutboxMessage((message) => {
+  if ((message.type === 'delivered' || message.type === 'conflict') && waiters.has(message.id)) {
+    waiters.get(message.id)(message);
+    waiters.delete(message.id);
+  }
+});
+
+/** Ask the service worker for a background sync (the page replays too: iOS has no Background Sync). */
+async function scheduleReplay() {
+  if ('serviceWorker' in navigator) {
+    try {
+      const registration = await navigator.serviceWorker.ready;
+      if (registration.sync) await registration.sync.register('outbox');
+    } catch {
+      // Background Sync missing or refused: the page's own replay below and the `online` event cover it.
+    }
+  }
+}
+
+/**
+ * Queue a mutation and try to send it now. Resolves with {state: 'delivered', body} once the server took it,
+ * {state: 'conflict', conflict} when it refused it, or {state: 'queued'} when it waits for the network.
+ */
+async function submit(entry) {
+  const queued = await enqueue(entry);
+  const outcome = new Promise((resolve) => waiters.set(queued.id, resolve));
+  if (!navigator.onLine) {
+    scheduleReplay();
+    waiters.delete(queued.id);
+    return { state: 'queued', entry: queued };
+  }
+  const result = await replay().catch(() => ({ state: 'offline', outcomes: [] }));
+  const mine = result.outcomes.find((o) => o.id === queued.id);
+  if (mine) {
+    waiters.delete(queued.id);
+    return mine.type === 'delivered' ? { state: 'delivered', body: mine.body } : { state: 'conflict', conflict: mine.conflict };
+  }
+  const stillQueued = (await pendingEntries()).some((e) => e.id === queued.id);
+  if (stillQueued) {
+    waiters.delete(queued.id);
+    scheduleReplay();
+    return { state: 'queued', entry: queued };
+  }
+  // Delivered by another replayer (the service worker); its announcement carries the outcome.
+  const message = await outcome;
+  return message.type === 'delivered' ? { state: 'delivered', body: message.body } : { state: 'conflict', conflict: message.conflict };
+}
+
+function jsonEntry(url, body, label, jobId) {
+  const clientAt = body.clientAt || new Date().toISOString();
+  return {
+    url,
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ ...body, clientAt }),
+    clientAt,
+    label,
+    jobId,
+  };
+}
+
+async function multipartEntry(url, form, clientAt, label, jobId) {
+  // Serialise the form once, now: IndexedDB keeps an ArrayBuffer reliably (Safari loses Blobs), and the
+  // boundary in the Content-Type must match the bytes.
+  const serialised = new Request('/', { method: 'POST', body: form });
+  const body = await serialised.arrayBuffer();
+  return {
+    url,
+    method: 'POST',
+    headers: { 'Content-Type': serialised.headers.get('content-type'), Accept: 'application/json' },
+    body,
+    clientAt,
+    label,
+    jobId,
+  };
+}
+
+/** The position, if the phone gives it within a moment (never blocks an action). */
+export function currentGeo(timeoutMs = 1500) {
+  if (!('geolocation' in navigator)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        clearTimeout(timer);
+        resolve({ lat: pos.coords.latitude, lng: pos.coords.longitude, accuracy: pos.coords.accuracy });
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+      { maximumAge: 60000, timeout: timeoutMs },
+    );
+  });
+}
+
+/**
+ * A work-order action: accept, decline, depart, arrive, pause, resume, complete, assign, cancel, close,
+ * callback, reopen. `fields` carries reason, checklist {code: true}, resolution fields, assigneeId...
+ */
+export function workOrderAction(id, action, fields = {}, label = action) {
+  return submit(jsonEntry(`${BASE}/work-orders/${id}/${action}`, fields, label, id));
+}
+
+/** Record a new work order (repair or complaint intake). */
+export function createWorkOrder(fields) {
+  return submit(jsonEntry(`${BASE}/work-orders`, fields, 'create', null));
+}
+
+/** Upload a photo (JPEG blob) for a stage: before | during | after. */
+export async function uploadPhoto(id, blob, stage, clientAt = new Date().toISOString()) {
+  const form = new FormData();
+  form.append('file', blob, `photo-${Date.now()}.jpg`);
+  form.append('stage', stage);
+  form.append('clientAt', clientAt);
+  return submit(await multipartEntry(`${BASE}/work-orders/${id}/photos`, form, clientAt, 'photo', id));
+}
+
+/** The owner's signature (PNG blob, signer name, relation) or a reason why nobody signed. */
+export async function signWorkOrder(id, { png, signerName, relation, noSignReason }, clientAt = new Date().toISOString()) {
+  const form = new FormData();
+  if (png) {
+    form.append('file', png, 'signature.png');
+    form.append('signerName', signerName);
+    form.append('relation', relation);
+  } else {
+    form.append('noSignReason', noSignReason);
+  }
+  form.append('clientAt', clientAt);
+  return submit(await multipartEntry(`${BASE}/work-orders/${id}/sign`, form, clientAt, 'sign', id));
+}
+
+/** Acknowledge an alarm. */
+export function ackAlarm(id) {
+  return submit(jsonEntry(`${BASE}/alarms/${id}/ack`, {}, 'ack', null));
+}
+
+/** Resolve an alarm. */
+export function resolveAlarm(id, note = '') {
+  return submit(jsonEntry(`${BASE}/alarms/${id}/resolve`, note ? { note } : {}, 'resolve', null));
+}
+
+/** Store a Web Push subscription for this user. */
+export function savePushSubscription(subscription) {
+  return submit(jsonEntry(`${BASE}/push/subscriptions`, subscription, 'push', null));
+}
+
+/** The live stream URL (EventSource cannot send headers, so the token rides in the query). */
+export async function streamUrl() {
+  return `${BASE}/stream?access_token=${encodeURIComponent(await currentToken())}`;
+}
+
+// ---- wire field helpers (the names the views rely on) ----
+
+/** Statuses each action leads to, for showing a queued action's effect while offline. */
+export const ACTION_RESULT = {
+  accept: 'accepted',
+  depart: 'en_route',
+  arrive: 'on_site',
+  pause: 'paused',
+  resume: 'on_site',
+  complete: 'completed',
+  sign: 'signed',
+  decline: 'assigned',
+};
+
+/** The next unmet deadline of a job: {clock, dueAt} or null. */
+export function nextDeadline(job) {
+  const open = (job.clocks || []).filter((c) => c.dueAt && !['met', 'cancelled'].includes(c.state) && !c.metAt);
+  open.sort((a, b) => new Date(a.dueAt) - new Date(b.dueAt));
+  return open[0] || null;
+}
+
+/** "1栋 302" style unit label from a job or unit. */
+export function unitLabel(unit) {
+  if (!unit) return '';
+  const building = unit.buildingName || unit.building || '';
+  return `${building} ${unit.number || ''}`.trim();
+}

@@ -1,0 +1,232 @@
+/**
+ * The app shell: router (views loaded by name), role-based home screen, offline banner with the number of
+ * queued actions, conflicts the server refused, the language switch and the service worker.
+ */
+
+import { currentToken, logout, me } from './api.js';
+import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
+import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
+import { esc } from './format.js';
+
+// Route name → view module under js/views/. Adding a screen is one line here.
+const VIEWS = {
+  login: 'login',
+  jobs: 'jobs',
+  job: 'job',
+  receipt: 'receipt',
+  alarms: 'guard',
+  intake: 'intake',
+  dispatch: 'dispatch',
+  callbacks: 'callbacks',
+  dashboard: 'dashboard',
+};
+
+// What each role sees first and in its navigation bar.
+const ROLE_NAV = {
+  technician: ['jobs'],
+  guard: ['alarms'],
+  agent: ['intake', 'dispatch', 'callbacks'],
+  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms'],
+  manager: ['dashboard', 'dispatch', 'alarms'],
+  admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
+};
+
+const state = { user: null, view: null, route: null, queued: 0, offline: !navigator.onLine };
+const main = document.getElementById('view');
+
+/** Shared with views: the signed-in user and a way to navigate and refresh shell chrome. */
+export const ctx = {
+  get user() {
+    return state.user;
+  },
+  go(path) {
+    if (location.hash === `#${path}`) route();
+    else location.hash = path;
+  },
+  refreshBanner: () => refreshBanner(),
+  refreshConflicts: () => refreshConflicts(),
+  setUser(user) {
+    state.user = user;
+    renderNav();
+  },
+};
+
+function parseHash() {
+  const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  return { name: name || '', params: rest.map(decodeURIComponent) };
+}
+
+function homeFor(user) {
+  return (ROLE_NAV[user.role] || ['jobs'])[0];
+}
+
+async function route() {
+  let { name, params } = parseHash();
+  if (!state.user && name !== 'login') {
+    name = 'login';
+    params = [];
+  }
+  if (!VIEWS[name]) name = state.user ? homeFor(state.user) : 'login';
+  if (state.view && state.view.unmount) state.view.unmount();
+  state.route = { name, params };
+  renderNav();
+  main.innerHTML = '';
+  let module;
+  try {
+    module = await import(`./views/${VIEWS[name]}.js`);
+  } catch {
+    main.innerHTML = `<section class="card"><h2>${esc(t(`nav.${name}`))}</h2><p>${esc(t('app.viewUnavailable'))}</p></section>`;
+    state.view = null;
+    return;
+  }
+  state.view = module;
+  try {
+    await module.render(main, params, ctx);
+  } catch (error) {
+    main.innerHTML = `<section class="card error"><p>${esc(t('app.loadFailed'))}</p><p>${esc(error.message)}</p></section>`;
+  }
+}
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  const logoutButton = document.getElementById('logout');
+  if (!state.user) {
+    nav.innerHTML = '';
+    nav.hidden = true;
+    logoutButton.hidden = true;
+    document.getElementById('who').textContent = '';
+    return;
+  }
+  nav.hidden = false;
+  logoutButton.hidden = false;
+  document.getElementById('who').textContent = `${state.user.displayName} · ${t(`role.${state.user.role}`)}`;
+  const current = state.route ? state.route.name : '';
+  nav.innerHTML = (ROLE_NAV[state.user.role] || ['jobs'])
+    .map((name) => `<a href="#/${name}" class="${name === current ? 'active' : ''}" data-nav="${name}">${esc(t(`nav.${name}`))}</a>`)
+    .join('');
+}
+
+async function refreshBanner() {
+  state.queued = await pendingCount().catch(() => 0);
+  const banner = document.getElementById('banner');
+  const parts = [];
+  if (state.offline) parts.push(t('banner.offline'));
+  if (state.queued > 0) parts.push(t('banner.queued', { count: state.queued }));
+  banner.textContent = parts.join(' · ');
+  banner.hidden = parts.length === 0;
+  banner.className = state.offline ? 'banner offline' : 'banner queued';
+}
+
+async function refreshConflicts() {
+  const box = document.getElementById('conflicts');
+  const conflicts = await listConflicts().catch(() => []);
+  box.hidden = conflicts.length === 0;
+  box.innerHTML = conflicts
+    .map(
+      (c) => `<div class="conflict" role="alert" data-conflict="${c.id}">
+        <strong>${esc(t('conflict.title', { action: t(`action.${c.label}`) }))}</strong>
+        <p class="conflict-detail">${esc(c.detail || t('conflict.noDetail'))}</p>
+        <div class="row">${c.jobId ? `<a class="button secondary" href="#/job/${esc(c.jobId)}">${esc(t('conflict.open'))}</a>` : ''}
+        <button type="button" class="secondary" data-dismiss="${c.id}">${esc(t('conflict.dismiss'))}</button></div>
+      </div>`,
+    )
+    .join('');
+  for (const button of box.querySelectorAll('[data-dismiss]')) {
+    button.addEventListener('click', async () => {
+      await dismissConflict(Number(button.dataset.dismiss));
+      refreshConflicts();
+    });
+  }
+}
+
+function renderChrome() {
+  translateTree(document.body);
+  document.getElementById('lang').textContent = currentLocale() === 'zh-CN' ? 'English' : '中文';
+  document.getElementById('lang').setAttribute('lang', currentLocale() === 'zh-CN' ? 'en' : 'zh-CN');
+  renderNav();
+  refreshBanner();
+  refreshConflicts();
+}
+
+async function replayNow() {
+  state.offline = !navigator.onLine;
+  if (navigator.onLine) {
+    const result = await replay().catch(() => ({ state: 'offline' }));
+    if (result.state === 'auth') askToLogInAgain();
+  }
+  refreshBanner();
+  refreshConflicts();
+}
+
+function askToLogInAgain() {
+  if (state.route && state.route.name === 'login') return;
+  state.user = null;
+  sessionStorage.setItem('caretaker.returnTo', location.hash || '');
+  location.hash = '/login/expired';
+}
+
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' });
+  } catch (error) {
+    console.warn('service worker not registered', error);
+  }
+}
+
+async function start() {
+  await initI18n();
+  document.getElementById('lang').addEventListener('click', async () => {
+    const next = LOCALES.find((l) => l !== currentLocale());
+    await setLocale(next);
+    renderChrome();
+    route();
+  });
+  document.getElementById('logout').addEventListener('click', async () => {
+    await logout();
+    if ('caches' in window) await caches.delete('api-v1');
+    state.user = null;
+    location.hash = '/login';
+  });
+  window.addEventListener('hashchange', route);
+  window.addEventListener('online', replayNow);
+  window.addEventListener('offline', () => {
+    state.offline = true;
+    refreshBanner();
+  });
+  window.addEventListener('auth-required', askToLogInAgain);
+  onOutboxMessage((message) => {
+    if (message.type === 'auth-required') askToLogInAgain();
+    refreshBanner();
+    if (message.type === 'conflict' || message.type === 'changed') refreshConflicts();
+  });
+
+  if (await currentToken()) {
+    try {
+      state.user = await me();
+    } catch (error) {
+      // Offline: trust the last known user so the cached job list still opens.
+      if (error.status === 401) state.user = null;
+      else state.user = JSON.parse(localStorage.getItem('caretaker.user') || 'null');
+    }
+  }
+  if (state.user) localStorage.setItem('caretaker.user', JSON.stringify(state.user));
+  renderChrome();
+  if (state.user && !parseHash().name) location.hash = `/${homeFor(state.user)}`;
+  else await route();
+  registerServiceWorker();
+  replayNow();
+}
+
+/** After a login: remember the user, replay what waited, go back where the user was or home. */
+export async function afterLogin(user) {
+  state.user = user;
+  localStorage.setItem('caretaker.user', JSON.stringify(user));
+  renderNav();
+  await replayNow();
+  const returnTo = sessionStorage.getItem('caretaker.returnTo');
+  sessionStorage.removeItem('caretaker.returnTo');
+  location.hash = returnTo && !returnTo.includes('login') ? returnTo : `/${homeFor(user)}`;
+}
+
+start();

@@ -1,0 +1,216 @@
+/**
+ * The offline outbox: every mutation waits in IndexedDB until the server has answered it.
+ *
+ * Used by both the page and the service worker. Entries are replayed strictly in order; a network failure
+ * stops the replay and keeps the entry at the front; a 2xx removes it; a 4xx removes it and records a
+ * visible conflict with the server's reason; a 401 stops and keeps everything until the user logs in again.
+ * Replays start on `sync`, on service-worker start and on `online` — often several at once — so one Web
+ * Lock serialises them, and the Idempotency-Key makes a repeated delivery harmless anyway.
+ */
+
+const DB_NAME = 'caretaker';
+// Version 1: outbox (ordered by auto-increment id), conflicts, session (the bearer token for replays).
+const DB_VERSION = 1;
+const CHANNEL_NAME = 'caretaker-outbox';
+const LOCK_NAME = 'caretaker-outbox-replay';
+
+let dbPromise = null;
+
+function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const request = indexedDB.open(DB_NAME, DB_VERSION);
+      request.onupgradeneeded = (event) => {
+        const db = request.result;
+        if (event.oldVersion < 1) {
+          db.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true });
+          db.createObjectStore('conflicts', { keyPath: 'id', autoIncrement: true });
+          db.createObjectStore('session');
+        }
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  return dbPromise;
+}
+
+async function withStore(name, mode, work) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(name, mode);
+    let result;
+    Promise.resolve(work(tx.objectStore(name))).then((value) => { result = value; });
+    tx.oncomplete = () => resolve(result);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+function requestValue(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function announce(message) {
+  const channel = new BroadcastChannel(CHANNEL_NAME);
+  channel.postMessage(message);
+  channel.close();
+}
+
+/** Listen to outbox news (queued, delivered, conflict, auth-required, changed) from any context. */
+export function onOutboxMessage(listener) {
+  const channel = new BroadcastChannel(CHANNEL_NAME);
+  channel.onmessage = (event) => listener(event.data);
+  return () => channel.close();
+}
+
+/** The bearer token replays use (kept in IndexedDB so the service worker can read it). */
+export async function getToken() {
+  return withStore('session', 'readonly', (store) => requestValue(store.get('token')));
+}
+
+/** Remember (or with null, forget) the bearer token. */
+export async function setToken(token) {
+  await withStore('session', 'readwrite', (store) => (token ? store.put(token, 'token') : store.delete('token')));
+}
+
+/**
+ * Queue one mutation. `body` is a string (JSON) or an ArrayBuffer (multipart, photos and signatures).
+ * Returns the stored entry with its id.
+ */
+export async function enqueue({ url, method = 'POST', headers = {}, body = null, clientAt, label = '', jobId = null }) {
+  const entry = {
+    url,
+    method,
+    headers,
+    body,
+    ts: Date.now(),
+    idempotencyKey: crypto.randomUUID(),
+    clientAt: clientAt || new Date().toISOString(),
+    label,
+    jobId,
+  };
+  entry.id = await withStore('outbox', 'readwrite', (store) => requestValue(store.add(entry)));
+  announce({ type: 'queued', id: entry.id });
+  return entry;
+}
+
+/** Every queued entry, oldest first. */
+export async function pendingEntries() {
+  return withStore('outbox', 'readonly', (store) => requestValue(store.getAll()));
+}
+
+/** How many actions wait for the network. */
+export async function pendingCount() {
+  return withStore('outbox', 'readonly', (store) => requestValue(store.count()));
+}
+
+async function firstEntry() {
+  return withStore('outbox', 'readonly', async (store) => {
+    const cursor = await requestValue(store.openCursor());
+    return cursor ? cursor.value : null;
+  });
+}
+
+async function removeEntry(id) {
+  await withStore('outbox', 'readwrite', (store) => store.delete(id));
+}
+
+/** Conflicts the server refused (4xx), for the technician to read and dismiss. */
+export async function listConflicts() {
+  return withStore('conflicts', 'readonly', (store) => requestValue(store.getAll()));
+}
+
+/** Forget one conflict once it has been read. */
+export async function dismissConflict(id) {
+  await withStore('conflicts', 'readwrite', (store) => store.delete(id));
+  announce({ type: 'changed' });
+}
+
+async function recordConflict(entry, status, problem) {
+  const conflict = {
+    entryId: entry.id,
+    url: entry.url,
+    label: entry.label,
+    jobId: entry.jobId,
+    clientAt: entry.clientAt,
+    status,
+    title: problem.title || '',
+    detail: problem.detail || problem.title || '',
+    code: problem.code || '',
+    at: new Date().toISOString(),
+  };
+  await withStore('conflicts', 'readwrite', (store) => store.add(conflict));
+  return conflict;
+}
+
+// The server could not take it now (overloaded, restarting): keep it and try again later.
+function isTransient(status) {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+async function replayLocked() {
+  const outcomes = [];
+  for (;;) {
+    const entry = await firstEntry();
+    if (!entry) return { state: 'empty', outcomes };
+    const token = await getToken();
+    if (!token) {
+      announce({ type: 'auth-required' });
+      return { state: 'auth', outcomes };
+    }
+    let response;
+    try {
+      response = await fetch(entry.url, {
+        method: entry.method,
+        headers: { ...entry.headers, 'Idempotency-Key': entry.idempotencyKey, Authorization: `Bearer ${token}` },
+        body: entry.body,
+        credentials: 'omit',
+      });
+    } catch {
+      return { state: 'offline', outcomes };
+    }
+    if (response.status === 401) {
+      // An expired session must never cost a queued action: keep everything until the next login.
+      announce({ type: 'auth-required' });
+      return { state: 'auth', outcomes };
+    }
+    if (isTransient(response.status)) return { state: 'retry', outcomes };
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch {
+      payload = null;
+    }
+    await removeEntry(entry.id);
+    if (response.ok) {
+      const outcome = { type: 'delivered', id: entry.id, jobId: entry.jobId, status: response.status, body: payload };
+      outcomes.push(outcome);
+      announce(outcome);
+    } else {
+      const conflict = await recordConflict(entry, response.status, payload || {});
+      const outcome = { type: 'conflict', id: entry.id, jobId: entry.jobId, status: response.status, conflict };
+      outcomes.push(outcome);
+      announce(outcome);
+    }
+    announce({ type: 'changed' });
+  }
+}
+
+/** Send queued entries in order until the queue is empty or something stops it; safe to call anytime. */
+export async function replay() {
+  if (typeof navigator !== 'undefined' && navigator.locks) {
+    return navigator.locks.request(LOCK_NAME, replayLocked);
+  }
+  return replayLocked();
+}
+
+/** Drop every queued entry and conflict (after a different user logs in on this device). */
+export async function clearAll() {
+  await withStore('outbox', 'readwrite', (store) => store.clear());
+  await withStore('conflicts', 'readwrite', (store) => store.clear());
+  announce({ type: 'changed' });
+}

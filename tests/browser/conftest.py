@@ -1,0 +1,127 @@
+"""Browser fixtures: the real app under uvicorn on a free port, Debian's Chromium driven by Playwright.
+
+Never `playwright install`: Playwright's own download does not work here; Debian's Chromium does.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from backend.app import create_app
+from backend.settings import Settings
+from tests.conftest import TEST_SECRET, skip_or_fail
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# An ordinary phone in portrait: what a technician holds.
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+SERVER_START_SECONDS = 20.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """The app listening on 127.0.0.1:port."""
+
+    url: str
+    server: uvicorn.Server
+
+
+@pytest.fixture
+def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The real app on a free port against the test's demo database (its own thread and event loop)."""
+    settings = Settings(
+        database_url=db_url,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path / "data",
+        scheduler_enabled=False,
+        login_attempts_per_minute=1000,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", server=server)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless."""
+    if not CHROMIUM.exists():
+        skip_or_fail("Chromium is not installed (apt-get install -y chromium fonts-liberation fonts-noto-cjk)")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def phone(chromium: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
+    """A fresh phone-sized browser profile pointed at the live server."""
+    context = await chromium.new_context(
+        viewport=PHONE_VIEWPORT,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        base_url=live_server.url,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    yield context
+    await context.close()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page phone screenshot for review under tests/browser/screenshots/."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def log_in(page: Page, username: str, password: str = "demo1234") -> None:
+    """Open the app and log in through the form."""
+    await page.goto("/")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#login-submit")
+    await page.wait_for_selector("#nav a", timeout=10_000)
+
+
+async def wait_for_service_worker(page: Page) -> None:
+    """Wait until a service worker controls the page (it caches the shell on install)."""
+    await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15_000)
