@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from minio import Minio
@@ -40,6 +40,7 @@ class BlobMissing(NotFound):
     code = "blob_missing"
 
 
+@runtime_checkable
 class Storage(Protocol):
     """Where blob bytes live. Every method is safe to call from the event loop."""
 

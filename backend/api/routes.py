@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.api.auth import AuthController
+from backend.api.evidence import EvidenceController
 from backend.api.health import health, ready
 from backend.api.pwa import service_worker, web_manifest
 
@@ -10,6 +11,7 @@ ROUTE_HANDLERS: list = [
     health,
     ready,
     AuthController,
+    EvidenceController,
     service_worker,
     web_manifest,
 ]
