@@ -316,9 +316,29 @@ export function nextDeadline(job) {
   return open[0] || null;
 }
 
-/** "1栋 302" style unit label from a job or unit. */
-export function unitLabel(unit) {
-  if (!unit) return '';
-  const building = unit.buildingName || unit.building || '';
-  return `${building} ${unit.number || ''}`.trim();
+/** "1栋 302" style label of a unit, or of the unit a job or callback row names. */
+export function unitLabel(item) {
+  if (!item) return '';
+  if (item.unitLabel) return item.unitLabel;
+  const unit = item.unit || item;
+  if (!unit.number) return '';
+  return `${unit.buildingName || unit.buildingCode || unit.building || ''} ${unit.number}`.trim();
+}
+
+// The on-site checklist of the default estate (migration 0006), used when a job does not carry its own.
+const DEFAULT_CHECKLISTS = {
+  repair: ['introduce', 'consent', 'covers', 'photo_fault', 'test_explain', 'clean_up', 'parts_taken'],
+  emergency: ['introduce', 'consent', 'covers', 'photo_fault', 'test_explain', 'clean_up', 'parts_taken'],
+  maintenance: ['inspect', 'record', 'test_run', 'clean_up'],
+};
+const OPTIONAL_CHECKS = new Set(['parts_taken', 'clean_up:maintenance']);
+
+/** The checklist items of a job: [{code, labelZh?, labelEn?, required}] (labels from the catalogue if absent). */
+export function checklistItems(job) {
+  const own = job.checklist || job.checklistItems;
+  if (Array.isArray(own) && own.length) return own;
+  return (DEFAULT_CHECKLISTS[job.kind] || []).map((code) => ({
+    code,
+    required: !OPTIONAL_CHECKS.has(code) && !OPTIONAL_CHECKS.has(`${code}:${job.kind}`),
+  }));
 }

@@ -33,7 +33,7 @@ export async function render(root, params, ctx) {
       <div class="row"><span class="badge">${esc(tOr(`kind.${job.kind}`, job.kind || ''))}</span>
         ${due ? `<span class="muted small">${esc(t('callbacks.due', { time: formatDateTime(due) }))}</span><span class="countdown" data-due="${esc(due)}"></span>` : ''}</div>
       <div class="job-title">${esc(job.title || '')}</div>
-      <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(job.unit))} · ${esc(item.reporterName || job.reporterName || '')}</div>
+      <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(item))} · ${esc(item.reporterName || job.reporterName || '')}</div>
       ${phone ? `<a class="button secondary" href="tel:${esc(phone)}">${esc(t('job.call'))} ${esc(phone)}</a>` : ''}
       <label class="checklist"><input type="checkbox" data-reached checked> ${esc(t('callbacks.reached'))}</label>
       <label>${esc(t('callbacks.satisfaction'))}</label>

@@ -15,7 +15,7 @@ function jobCard(job, withAssign) {
       <span class="badge">${esc(tOr(`kind.${job.kind}`, job.kind))}</span>
       <span class="badge">${esc(tOr(`status.${job.status}`, job.status))}</span></div>
     <div class="job-title">${esc(job.title)}</div>
-    <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(job.unit) || job.location || '')}</div>
+    <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(job) || job.location || '')}</div>
     ${deadline ? `<div class="countdown" data-due="${esc(deadline.dueAt)}" data-clock="${esc(deadline.clock)}"></div>` : ''}
     ${withAssign ? `<div class="actions"><button type="button" class="secondary" data-open-assign="${esc(job.id)}">${esc(t('action.assign'))}</button></div><div data-assign-box></div>` : ''}
   </div>`;

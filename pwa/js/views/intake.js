@@ -91,7 +91,7 @@ export async function render(root, params, ctx) {
     const error = root.querySelector('#intake-error');
     error.classList.add('hidden');
     const fields = {
-      siteId: site,
+      site,
       kind,
       channel: root.querySelector('#channel').value,
       category: root.querySelector('#category').value,

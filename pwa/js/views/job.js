@@ -6,7 +6,7 @@
  */
 
 import SignaturePad from '../../vendor/signature_pad/signature_pad.js';
-import { ACTION_RESULT, currentGeo, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
+import { ACTION_RESULT, checklistItems, currentGeo, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { currentLocale, t, tOr } from '../i18n.js';
 import { pendingEntries } from '../outbox.js';
@@ -44,8 +44,8 @@ export async function resizePhoto(file) {
 }
 
 function checklistLabel(item) {
-  if (currentLocale() === 'en') return item.labelEn || item.label || item.code;
-  return item.labelZh || item.label || item.code;
+  const own = currentLocale() === 'en' ? item.labelEn : item.labelZh;
+  return own || item.label || t(`check.${item.code}`);
 }
 
 function queuedFor(job, queued) {
@@ -111,7 +111,7 @@ function photosHtml(job) {
 }
 
 function checklistHtml(job) {
-  const items = job.checklist || job.checklistItems || [];
+  const items = checklistItems(job);
   if (!items.length) return `<p class="muted">${esc(t('job.noChecklist'))}</p>`;
   const done = (job.resolution && job.resolution.checklist) || {};
   return items
@@ -200,7 +200,7 @@ export async function render(root, params, ctx) {
       <dl class="facts">
         <dt>${esc(t('job.number'))}</dt><dd>${esc(job.number || '')}</dd>
         <dt>${esc(t('job.category'))}</dt><dd>${esc(tOr(`category.${job.category}`, job.category || ''))}</dd>
-        <dt>${esc(t('job.unit'))}</dt><dd>${esc(unitLabel(job.unit) || '—')}</dd>
+        <dt>${esc(t('job.unit'))}</dt><dd>${esc(unitLabel(job) || '—')}</dd>
         <dt>${esc(t('job.location'))}</dt><dd>${esc(job.location || '—')}</dd>
         <dt>${esc(t('job.owner'))}</dt><dd>${who ? `${esc(who.name || '')} ${who.phone ? `<a class="button secondary" id="call-owner" href="tel:${esc(who.phone)}">${esc(t('job.call'))} ${esc(who.phone)}</a>` : ''}` : '—'}</dd>
         <dt>${esc(t('job.description'))}</dt><dd>${esc(job.description || '—')}</dd>

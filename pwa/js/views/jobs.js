@@ -34,7 +34,7 @@ export async function render(root) {
   try {
     jobs = await listWorkOrders({ assignee: 'me' });
   } catch (error) {
-    root.innerHTML = `<h2>${esc(t('jobs.title'))}</h2><p class="card error">${esc(t('jobs.unavailable'))}</p>`;
+    root.innerHTML = `<h2>${esc(t('jobs.title'))}</h2><p class="card error">${esc(navigator.onLine ? t('jobs.failed') : t('jobs.unavailable'))}</p>`;
     return;
   }
   const queued = await pendingEntries().catch(() => []);
@@ -54,7 +54,7 @@ export async function render(root) {
           <span class="badge" data-status>${esc(tOr(`status.${status}`, status))}</span>
           ${pending ? `<span class="badge pending">${esc(t('jobs.pending'))}</span>` : ''}</div>
         <div class="job-title">${esc(job.title)}</div>
-        <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(job.unit) || job.location || '')}</div>
+        <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(job) || job.location || '')}</div>
         ${deadline ? `<div class="countdown" data-due="${esc(deadline.dueAt)}" data-clock="${esc(deadline.clock)}"></div>` : ''}
       </a></li>`;
   });
