@@ -20,6 +20,7 @@ from backend.domain import evidence as rules
 from backend.domain.models import CurrentUser, Model
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backend.services.work_orders import perform_action
 from backend.storage import Storage
 
 # Photos document work in progress: from acceptance until the job is completed. Once the owner has signed,
@@ -293,8 +294,6 @@ async def sign_work_order(
         signed_at=now,
         client_at=client_at,
     )
-    from backend.services.work_orders import perform_action
-
     detail = await perform_action(
         conn,
         work_order_id=work_order_id,
