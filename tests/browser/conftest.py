@@ -5,6 +5,7 @@ Never `playwright install`: Playwright's own download does not work here; Debian
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from backend.app import create_app
 from backend.settings import Settings
-from tests.conftest import TEST_SECRET, skip_or_fail
+from tests.conftest import DEMO_PASSWORD, TEST_SECRET, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -81,8 +82,8 @@ def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless."""
-    if not CHROMIUM.exists():
-        skip_or_fail("Chromium is not installed (apt-get install -y chromium fonts-liberation fonts-noto-cjk)")
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - one stat at session start
+        skip_or_fail("Chromium is missing (apt-get install -y chromium fonts-liberation fonts-noto-cjk)")
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -113,7 +114,7 @@ async def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-async def log_in(page: Page, username: str, password: str = "demo1234") -> None:
+async def log_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     """Open the app and log in through the form."""
     await page.goto("/")
     await page.fill("#username", username)
@@ -124,4 +125,4 @@ async def log_in(page: Page, username: str, password: str = "demo1234") -> None:
 
 async def wait_for_service_worker(page: Page) -> None:
     """Wait until a service worker controls the page (it caches the shell on install)."""
-    await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15_000)
+    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)

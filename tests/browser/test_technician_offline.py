@@ -1,4 +1,4 @@
-"""A technician works a job with no signal; every action reaches the server exactly once when the network returns."""
+"""A technician works a job with no signal; each action reaches the server exactly once when it returns."""
 
 from __future__ import annotations
 
@@ -53,11 +53,17 @@ async def repair_assigned_to(http: httpx.AsyncClient, username: str, title: str)
             "inHome": True,
         },
     )
-    users = (await http.get("/api/v1/users", params={"role": "technician", "site": "demo"}, headers=agent)).json()
-    users = users["items"] if isinstance(users, dict) else users
-    assignee = next(u for u in users if u["username"] == username)
+    assignee = await technician(http, agent, username)
     await post(http, f"/api/v1/work-orders/{job['id']}/assign", agent, {"assigneeId": assignee["id"]})
     return job
+
+
+async def technician(http: httpx.AsyncClient, headers: dict[str, str], username: str) -> dict:
+    """A demo technician's user record, as the registry lists it."""
+    r = await http.get("/api/v1/users", params={"role": "technician", "site": "demo"}, headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return next(u for u in (body["items"] if isinstance(body, dict) else body) if u["username"] == username)
 
 
 def photo_file(tmp_path: Path) -> Path:
@@ -131,7 +137,8 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     await screenshot(page, "06-job-synced")
 
     events = await db.fetch(
-        "SELECT action, client_at, at FROM work_order_events WHERE work_order_id = $1 ORDER BY seq", uuid.UUID(job["id"])
+        "SELECT action, client_at, at FROM work_order_events WHERE work_order_id = $1 ORDER BY seq",
+        uuid.UUID(job["id"]),
     )
     field_actions = [e for e in events if e["action"] in {"accept", "arrive", "complete", "sign"}]
     assert [e["action"] for e in field_actions] == ["accept", "arrive", "complete", "sign"]
@@ -167,9 +174,7 @@ async def test_a_job_reassigned_while_offline_shows_the_conflict_after_sync(
 
         await phone.set_offline(True)
         supervisor = await api_login(http, "supervisor")
-        users = (await http.get("/api/v1/users", params={"role": "technician", "site": "demo"}, headers=supervisor)).json()
-        users = users["items"] if isinstance(users, dict) else users
-        tech3 = next(u for u in users if u["username"] == "tech3")
+        tech3 = await technician(http, supervisor, "tech3")
         await post(http, f"/api/v1/work-orders/{job['id']}/assign", supervisor, {"assigneeId": tech3["id"]})
 
         await page.click("[data-action='accept']")
@@ -181,8 +186,9 @@ async def test_a_job_reassigned_while_offline_shows_the_conflict_after_sync(
         assert "接单" in text
         assert len(await page.locator(".conflict-detail").inner_text()) > 3, "the server's reason is shown"
         await screenshot(page, "07-conflict")
+    job_id = uuid.UUID(job["id"])
     accepted = await db.fetchval(
-        "SELECT count(*) FROM work_order_events WHERE work_order_id = $1 AND action = 'accept'", uuid.UUID(job["id"])
+        "SELECT count(*) FROM work_order_events WHERE work_order_id = $1 AND action = 'accept'", job_id
     )
     assert accepted == 0
-    assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", uuid.UUID(job["id"])) == "assigned"
+    assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", job_id) == "assigned"

@@ -1,0 +1,74 @@
+"""An agent records a repair from a phone call, assigns it, and the technician's list shows it."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.browser.conftest import PHONE_VIEWPORT, log_in, screenshot
+from tests.browser.test_technician_offline import api_login, technician
+
+pytestmark = pytest.mark.browser
+
+# Demo owner phones count units from A101 = 0001; A-302 is the tenth (floor 3, 4 homes per floor).
+A302_OWNER_PHONE = "13900000010"
+
+
+async def test_phone_intake_assigned_to_a_technician_appears_in_their_list(
+    chromium, phone, live_server, db: asyncpg.Connection
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        agent = await api_login(http, "agent")
+        tech1 = await technician(http, agent, "tech1")
+
+    page = await phone.new_page()
+    await log_in(page, "agent")
+    await page.wait_for_selector("#intake-form")
+    await page.fill("#lookup-phone", A302_OWNER_PHONE)
+    await page.click("#lookup")
+    await page.wait_for_selector("#unit-results input[name='unit']")
+    assert "302" in await page.inner_text("#unit-results")
+    assert await page.input_value("#reporter-phone") == A302_OWNER_PHONE
+    await page.select_option("#category", "water")
+    await page.fill("#title", "卫生间地漏堵塞")
+    await page.fill("#description", "业主来电：地漏返水")
+    await screenshot(page, "10-agent-intake")
+    await page.click("#intake-submit")
+    await page.wait_for_selector("#intake-done [data-assignee]")
+    await page.select_option("#intake-done [data-assignee]", tech1["id"])
+    await screenshot(page, "11-agent-assign")
+    await page.click("#intake-done [data-assign]")
+    await page.wait_for_selector("#assign-result:has-text('已派单')")
+
+    row = await db.fetchrow(
+        """SELECT w.id, w.status, w.channel, u.number, a.username FROM work_orders w
+           JOIN units u ON u.id = w.unit_id JOIN users a ON a.id = w.assignee_id
+           WHERE w.title = '卫生间地漏堵塞'"""
+    )
+    assert row is not None
+    assert (row["status"], row["channel"], row["number"]) == ("assigned", "phone", "302")
+    assert row["username"] == "tech1"
+
+    tech_context = await chromium.new_context(
+        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="zh-CN"
+    )
+    try:
+        tech_page = await tech_context.new_page()
+        await log_in(tech_page, "tech1")
+        item = tech_page.locator(f"[data-job='{row['id']}']")
+        await item.wait_for()
+        assert "卫生间地漏堵塞" in await item.inner_text()
+    finally:
+        await tech_context.close()
+
+
+async def test_dispatch_board_and_callback_queue_render_for_the_supervisor(phone, live_server) -> None:
+    page = await phone.new_page()
+    await log_in(page, "supervisor")
+    await page.wait_for_selector("#unassigned")
+    await screenshot(page, "12-dispatch")
+    await page.click("[data-nav='callbacks']")
+    await page.wait_for_selector("h2:has-text('回访队列')")
+    await screenshot(page, "13-callbacks")
+    assert await page.evaluate("window.__i18nMissing") == []
