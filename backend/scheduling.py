@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from backend.db.queries import idempotency
 from backend.domain.clock import Clock
+from backend.services import digest
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,16 @@ async def keep_telemetry_partitions(ctx: JobContext) -> None:
         )
 
 
+async def send_daily_digests(ctx: JobContext) -> int:
+    """Send each site's daily digest once it is past 08:00 there (claimed per site and day: exactly once)."""
+    return len(await digest.send_daily_digests(ctx.pool, ctx.clock.now()))
+
+
 # (job, seconds between runs). Kept here so one place says what runs how often.
 JOBS: list[tuple[Job, float]] = [
     (forget_old_idempotency_keys, 3600.0),
     (keep_telemetry_partitions, 6 * 3600.0),
+    (send_daily_digests, 3600.0),
 ]
 
 

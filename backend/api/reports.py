@@ -1,0 +1,86 @@
+"""GET /reports/kpis and GET /reports/work-orders.csv: what managers run the estate by."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import asyncpg
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from backend.api.security import requires_role
+from backend.domain.kpis import KpiReport
+from backend.domain.models import CurrentUser
+from backend.domain.roles import Role
+from backend.services import reports
+
+_DAY = "ISO date (YYYY-MM-DD), a whole day in the site's timezone"
+FromDay = Annotated[str | None, Parameter(query="from", description=f"first day, {_DAY}")]
+ToDay = Annotated[str | None, Parameter(query="to", description=f"last day, {_DAY}")]
+
+
+def _now(request: Request[CurrentUser, Any, Any]) -> datetime:
+    # the app's clock from state: Clock is a plain Protocol, which Litestar's signature model cannot check
+    return request.app.state.clock.now()
+
+
+class ReportsController(Controller):
+    """Reports for managers, supervisors and admins, limited to their own sites."""
+
+    path = "/api/v1/reports"
+    tags = ["reports"]  # noqa: RUF012 (Litestar reads these class attributes as sequences)
+    guards = [requires_role(Role.MANAGER, Role.SUPERVISOR, Role.ADMIN)]  # noqa: RUF012
+
+    @get("/kpis", summary="Management KPIs of one site and period")
+    async def kpis(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        conn: asyncpg.Connection,
+        user: CurrentUser,
+        site: Annotated[str | None, Parameter(description="site code or id; default: your only site")] = None,
+        from_date: FromDay = None,
+        to_date: ToDay = None,
+    ) -> KpiReport:
+        """Counts, SLA compliance and times, callbacks, satisfaction, reopens, complaints, alarms, overdue
+        work and per-technician results (definitions in docs/REPORTS.md)."""
+        return await reports.kpi_report(
+            conn, user, site=site, from_date=from_date, to_date=to_date, now=_now(request)
+        )
+
+    @get("/work-orders.csv", summary="Work orders as CSV for Excel", media_type="text/csv; charset=utf-8")
+    async def work_orders_csv(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        conn: asyncpg.Connection,
+        user: CurrentUser,
+        site: Annotated[str | None, Parameter(description="site code or id; default: all your sites")] = None,
+        status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
+        kind: Annotated[str | None, Parameter(description="comma-separated kinds")] = None,
+        from_date: FromDay = None,
+        to_date: ToDay = None,
+        overdue: Annotated[str | None, Parameter(description="true: only jobs with a clock past due")] = None,
+        lang: Annotated[str | None, Parameter(description="zh (default) or en headers and labels")] = None,
+    ) -> Stream:
+        """The filtered work orders streamed as CSV: UTF-8 BOM, CRLF line ends, site-local times."""
+        language = reports.export_language(lang)
+        filters = await reports.export_filters(
+            conn,
+            user,
+            site=site,
+            status=status,
+            kind=kind,
+            overdue=overdue,
+            from_date=from_date,
+            to_date=to_date,
+        )
+        now = _now(request)
+        return Stream(
+            reports.stream_export(request.app.state.pool, filters, language, now),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{reports.export_filename(now)}"',
+                "Cache-Control": "no-store",
+            },
+        )

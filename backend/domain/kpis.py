@@ -1,0 +1,285 @@
+"""What management measures: the KPI report's shape and the pure rules behind it (periods, rates, trends).
+
+Every definition is spelled out in docs/REPORTS.md; the SQL that counts is in backend/db/queries/reports.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from backend.domain.models import Model
+from backend.errors import ValidationFailed
+
+# A report without dates covers the last 30 days, today included (site time).
+DEFAULT_PERIOD_DAYS = 30
+# Beyond two years the report stops being a dashboard question; monthly exports answer it.
+MAX_PERIOD_DAYS = 731
+# Complaints are called back within 3 days, for 100 % of complainants (DOMAIN.md, "Complaint").
+COMPLAINT_CALLBACK_DAYS = 3
+# Callbacks rated 4 or 5 count as satisfied (the 1–5 scale of the follow-up call).
+SATISFIED_FROM = 4
+# The dashboard lists the most overdue jobs; the CSV export has all of them.
+OVERDUE_LIST_LIMIT = 20
+# The clocks a work order carries, in the order the job goes through them.
+CLOCKS = ("respond", "arrive", "resolve", "callback")
+
+
+class Period(Model, frozen=True):
+    """A report period: whole days in the site's timezone; `start` inclusive, `end` exclusive (instants)."""
+
+    from_date: date
+    to_date: date
+    timezone: str
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> int:
+        """Length in days."""
+        return (self.to_date - self.from_date).days + 1
+
+    def previous(self) -> Period:
+        """The period of equal length just before this one (for trends)."""
+        return period_between(
+            self.from_date - timedelta(days=self.days), self.from_date - timedelta(days=1), self.timezone
+        )
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def period_between(from_date: date, to_date: date, timezone: str) -> Period:
+    """The period covering `from_date`..`to_date` inclusive, as site-local midnights."""
+    if to_date < from_date:
+        raise ValidationFailed("the period ends before it starts", field="to")
+    if (to_date - from_date).days + 1 > MAX_PERIOD_DAYS:
+        raise ValidationFailed(f"a report covers at most {MAX_PERIOD_DAYS} days", field="from")
+    zone = ZoneInfo(timezone)
+    return Period(
+        from_date=from_date,
+        to_date=to_date,
+        timezone=timezone,
+        start=_local_midnight(from_date, zone),
+        end=_local_midnight(to_date + timedelta(days=1), zone),
+    )
+
+
+def parse_day(raw: str | None, field: str) -> date | None:
+    """An ISO date from a query parameter, or None when absent; a bad value names its field."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be an ISO date (YYYY-MM-DD)", field=field) from None
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    """The calendar day it is at the site."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def report_period(from_date: date | None, to_date: date | None, timezone: str, now: datetime) -> Period:
+    """The period asked for; missing ends default to the last DEFAULT_PERIOD_DAYS days up to today."""
+    end = to_date or local_today(now, timezone)
+    start = from_date or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    return period_between(start, end, timezone)
+
+
+def share(part: int, whole: int) -> float | None:
+    """part / whole rounded to four places; None when there is nothing to divide by (not zero: unknown)."""
+    return round(part / whole, 4) if whole else None
+
+
+def change_rate(current: int, previous: int) -> float | None:
+    """Relative change against the previous period; None when the previous period had none."""
+    return round((current - previous) / previous, 4) if previous else None
+
+
+def minutes(value: float | None) -> float | None:
+    """Minutes rounded to one decimal (the precision a dashboard shows)."""
+    return None if value is None else round(value, 1)
+
+
+class SiteRef(Model, frozen=True):
+    """The site a report is about."""
+
+    id: UUID
+    code: str
+    name: str
+    timezone: str
+
+
+class StepKpi(Model, frozen=True):
+    """One step of the job (respond, arrive, resolve): its clock's compliance and how long it took.
+
+    `due` counts clocks that fell due in the period and are decided (met, or past due); `on_time` those met
+    by their due time. Times run from the work order's creation, over work orders created in the period.
+    """
+
+    due: int
+    on_time: int
+    late: int
+    on_time_rate: float | None
+    measured: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+class CallbackKpi(Model, frozen=True):
+    """Follow-up calls: the callback clock's compliance, and complaints called back within 3 days."""
+
+    due: int
+    on_time: int
+    on_time_rate: float | None
+    complaints_due: int
+    complaints_called_in_time: int
+    complaint_rate: float | None
+
+
+class SatisfactionKpi(Model, frozen=True):
+    """Ratings (1–5) given on follow-up calls made in the period."""
+
+    ratings: int
+    average: float | None
+    satisfied: int
+    satisfied_share: float | None
+
+
+class ReopenKpi(Model, frozen=True):
+    """Work orders created in the period that were completed, and how many of those were reopened."""
+
+    completed: int
+    reopened: int
+    rate: float | None
+
+
+class CategoryTrend(Model, frozen=True):
+    """Complaints of one category in this period against the previous period of equal length."""
+
+    category: str
+    count: int
+    previous: int
+    change: int
+    change_rate: float | None
+
+
+class ComplaintKpi(Model, frozen=True):
+    """Complaints received in the period, by category with their trend."""
+
+    total: int
+    previous_total: int
+    by_category: list[CategoryTrend]
+
+
+class AlarmCount(Model, frozen=True):
+    """Alarms of one code raised in the period."""
+
+    code: str
+    severity: str
+    count: int
+
+
+class AlarmKpi(Model, frozen=True):
+    """Alarms raised in the period and how fast guards acknowledged them."""
+
+    total: int
+    by_code: list[AlarmCount]
+    by_severity: dict[str, int]
+    acknowledged: int
+    unacknowledged: int
+    ack_p50_seconds: float | None
+    ack_p95_seconds: float | None
+
+
+class OverdueItem(Model, frozen=True):
+    """An open work order with a clock past due, for the overdue list."""
+
+    id: UUID
+    number: str
+    title: str
+    kind: str
+    priority: int
+    status: str
+    clock: str
+    due_at: datetime
+    overdue_minutes: float
+    assignee_name: str | None
+
+
+class NowKpi(Model, frozen=True):
+    """The state of things at the moment of the report, whatever the period."""
+
+    open: int
+    overdue: int
+    overdue_list: list[OverdueItem]
+
+
+class TechnicianKpi(Model, frozen=True):
+    """One technician's workload now and results in the period."""
+
+    user_id: UUID
+    username: str
+    display_name: str
+    open_now: int
+    overdue_now: int
+    assigned: int
+    completed: int
+    arrival_due: int
+    arrival_on_time_rate: float | None
+    resolution_due: int
+    resolution_on_time_rate: float | None
+    median_resolution_minutes: float | None
+    ratings: int
+    satisfaction_average: float | None
+    reopened: int
+
+
+class KpiReport(Model, frozen=True):
+    """Everything the management dashboard shows for one site and period."""
+
+    site: SiteRef
+    period: Period
+    generated_at: datetime
+    total: int
+    by_kind: dict[str, int]
+    by_status: dict[str, int]
+    response: StepKpi
+    arrival: StepKpi
+    resolution: StepKpi
+    callback: CallbackKpi
+    satisfaction: SatisfactionKpi
+    reopen: ReopenKpi
+    complaints: ComplaintKpi
+    alarms: AlarmKpi
+    now: NowKpi
+    technicians: list[TechnicianKpi]
+
+
+class DigestFacts(Model, frozen=True):
+    """What the daily digest tells supervisors and managers about one site and one day."""
+
+    site_id: UUID
+    day: date
+    complaints: int
+    complaints_by_category: dict[str, int]
+    breaches: int
+    open_overdue: int
+    callbacks_due: int
+
+
+def digest_text(facts: DigestFacts, site_name: str) -> tuple[str, str]:
+    """Title and body of the daily digest (zh-CN, the staff's working language)."""
+    categories = "，".join(f"{k} {v}" for k, v in sorted(facts.complaints_by_category.items()))
+    title = f"{site_name} 每日简报 {facts.day.isoformat()}"
+    body = (
+        f"昨日投诉 {facts.complaints} 件"
+        + (f"（{categories}）" if categories else "")
+        + f"；超时 {facts.breaches} 次"
+        + f"；当前逾期未完成 {facts.open_overdue} 单"
+        + f"；今日待回访 {facts.callbacks_due} 单。"
+    )
+    return title, body

@@ -1,0 +1,170 @@
+"""Management reports: the KPI report of one site and period, and the streamed work-order CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+
+from backend.db.queries import reports as q
+from backend.domain import work_order_csv
+from backend.domain.kpis import (
+    OVERDUE_LIST_LIMIT,
+    KpiReport,
+    SiteRef,
+    parse_day,
+    period_between,
+    report_period,
+)
+from backend.domain.models import CurrentUser
+from backend.errors import NotFound, ValidationFailed
+
+KINDS = frozenset({"repair", "complaint", "emergency", "maintenance", "inspection"})
+STATUSES = frozenset(
+    {"new", "assigned", "accepted", "en_route", "on_site", "paused"}
+    | {"completed", "signed", "closed", "cancelled"}
+)
+# Rows per chunk handed to the HTTP stream: one write per chunk instead of one per row.
+CSV_ROWS_PER_CHUNK = 200
+
+
+async def report_site(conn: asyncpg.Connection, user: CurrentUser, site: str | None) -> SiteRef:
+    """The site a report is about: the one named, or the caller's only site; another site's is not found."""
+    if site:
+        found = await q.find_site(conn, site)
+        if found is None or not user.may_see_site(found.id):
+            raise NotFound(f"no site {site!r}", code="site_not_found")
+        return found
+    if len(user.site_ids) != 1:
+        raise ValidationFailed("name the site (you belong to more than one)", field="site")
+    found = await q.get_site(conn, user.site_ids[0])
+    if found is None:
+        raise NotFound("your site no longer exists", code="site_not_found")
+    return found
+
+
+async def kpi_report(
+    conn: asyncpg.Connection,
+    user: CurrentUser,
+    *,
+    site: str | None,
+    from_date: str | None,
+    to_date: str | None,
+    now: datetime,
+) -> KpiReport:
+    """Every KPI of the management dashboard for one site and period (default: the last 30 days)."""
+    target = await report_site(conn, user, site)
+    period = report_period(parse_day(from_date, "from"), parse_day(to_date, "to"), target.timezone, now)
+    summary = await q.work_order_summary(conn, target.id, period)
+    compliance = await q.clock_compliance(conn, target.id, period, now)
+    return KpiReport(
+        site=target,
+        period=period,
+        generated_at=now,
+        total=summary.total,
+        by_kind=summary.by_kind,
+        by_status=summary.by_status,
+        response=q.step_kpi(compliance["respond"], summary.durations["respond"]),
+        arrival=q.step_kpi(compliance["arrive"], summary.durations["arrive"]),
+        resolution=q.step_kpi(compliance["resolve"], summary.durations["resolve"]),
+        callback=await q.callback_kpi(conn, target.id, period, now, compliance["callback"]),
+        satisfaction=await q.satisfaction_kpi(conn, target.id, period),
+        reopen=summary.reopen,
+        complaints=await q.complaint_kpi(conn, target.id, period),
+        alarms=await q.alarm_kpi(conn, target.id, period),
+        now=await q.now_kpi(conn, target.id, now, OVERDUE_LIST_LIMIT),
+        technicians=await q.technician_kpis(conn, target.id, period, now),
+    )
+
+
+def _choices(raw: str | None, allowed: frozenset[str], field: str) -> tuple[str, ...]:
+    """A comma-separated filter value, each item checked against what exists."""
+    if not raw:
+        return ()
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValidationFailed(f"unknown {field}: {', '.join(unknown)}", field=field)
+    return values
+
+
+def _overdue_flag(raw: str | None) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in {"true", "1", "yes"}:
+        return True
+    if raw.lower() in {"false", "0", "no"}:
+        return False
+    raise ValidationFailed("overdue must be true or false", field="overdue")
+
+
+async def export_filters(
+    conn: asyncpg.Connection,
+    user: CurrentUser,
+    *,
+    site: str | None,
+    status: str | None,
+    kind: str | None,
+    from_date: str | None,
+    to_date: str | None,
+    overdue: str | None,
+) -> q.ExportFilters:
+    """Check the export's filters against the caller before any byte is streamed.
+
+    Without `site` the export covers every site of the caller; `from`/`to` are whole days in the site's
+    timezone (the first site's when the export spans several).
+    """
+    if site:
+        sites = [await report_site(conn, user, site)]
+    else:
+        sites = [s for s in await q.all_sites(conn) if user.may_see_site(s.id)]
+        if not sites:
+            raise NotFound("you belong to no site", code="site_not_found")
+    first, last = parse_day(from_date, "from"), parse_day(to_date, "to")
+    created_from = created_before = None
+    if first or last:
+        period = period_between(first or last, last or first, sites[0].timezone)  # type: ignore[arg-type]
+        created_from = period.start if first else None
+        created_before = period.end if last else None
+    return q.ExportFilters(
+        site_ids=[s.id for s in sites],
+        statuses=_choices(status, STATUSES, "status"),
+        kinds=_choices(kind, KINDS, "kind"),
+        created_from=created_from,
+        created_before=created_before,
+        overdue=_overdue_flag(overdue),
+    )
+
+
+def export_language(lang: str | None) -> str:
+    """`zh` (default) or `en` headers and labels."""
+    chosen = lang or "zh"
+    if chosen not in work_order_csv.LANGUAGES:
+        raise ValidationFailed("lang must be zh or en", field="lang")
+    return chosen
+
+
+async def stream_export(
+    pool: asyncpg.Pool, filters: q.ExportFilters, lang: str, now: datetime
+) -> AsyncIterator[bytes]:
+    """The CSV bytes, chunk by chunk, read through a cursor on a connection of its own.
+
+    The request's own transaction has ended by the time the body streams, hence a connection held for the
+    length of the download (read-only, so it never blocks writers).
+    """
+    yield work_order_csv.preamble(lang)
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        chunk: list[list[str]] = []
+        async for record in q.export_rows(conn, filters, now):
+            chunk.append(work_order_csv.row(record, lang))
+            if len(chunk) >= CSV_ROWS_PER_CHUNK:
+                yield work_order_csv.encode_lines(chunk)
+                chunk = []
+        if chunk:
+            yield work_order_csv.encode_lines(chunk)
+
+
+def export_filename(now: datetime) -> str:
+    """A download name that sorts by date."""
+    return f"work-orders-{now.strftime('%Y%m%d-%H%M')}.csv"
