@@ -1,0 +1,478 @@
+"""Registry use cases: what a member of staff may see of their sites, and what an admin may change.
+
+Anything of a site the caller is not a member of answers NotFound, exactly like an id that does not exist,
+so ids of other estates cannot be probed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+
+from backend.db.queries import registry as q
+from backend.domain.models import CurrentUser
+from backend.domain.registry import (
+    ASSET_KINDS,
+    DEVICE_KINDS,
+    RESIDENT_RELATIONS,
+    Asset,
+    Building,
+    Device,
+    Resident,
+    Site,
+    Unit,
+    UnitWithResidents,
+)
+from backend.errors import NotFound, ValidationFailed
+
+SITE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _scope(viewer: CurrentUser) -> list[UUID] | None:
+    """The sites a query is limited to; None for admins, who look after every site."""
+    return None if viewer.is_admin else list(viewer.site_ids)
+
+
+def _require_visible(viewer: CurrentUser, site_id: UUID | None, what: str) -> None:
+    if site_id is None or not viewer.may_see_site(site_id):
+        raise NotFound(f"no such {what}", code=f"{what}_not_found")
+
+
+def _check_kind(kind: str, kinds: frozenset[str], field: str) -> None:
+    if kind not in kinds:
+        raise ValidationFailed(f"{field} must be one of {', '.join(sorted(kinds))}", field=field)
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {timezone!r}", field="timezone") from None
+
+
+# --- sites ----------------------------------------------------------------------------------------
+
+
+async def resolve_site(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
+    """The site named by id or code, if the viewer may see it."""
+    site = await q.find_site(conn, ref)
+    _require_visible(viewer, site.id if site else None, "site")
+    assert site is not None
+    return site
+
+
+async def list_sites(
+    conn: asyncpg.Connection, viewer: CurrentUser, *, q_text: str | None, limit: int, offset: int
+) -> tuple[list[Site], int]:
+    """The viewer's sites."""
+    return await q.list_sites(conn, site_ids=_scope(viewer), q=q_text, limit=limit, offset=offset)
+
+
+async def create_site(conn: asyncpg.Connection, *, code: str, name: str, timezone: str) -> Site:
+    """A new estate."""
+    if not SITE_CODE_PATTERN.match(code):
+        raise ValidationFailed("code must be 1-32 lower-case letters, digits or '-'", field="code")
+    _check_timezone(timezone)
+    return await q.insert_site(conn, code=code, name=name, timezone=timezone)
+
+
+async def update_site(
+    conn: asyncpg.Connection, viewer: CurrentUser, site_id: UUID, changes: dict[str, Any]
+) -> Site:
+    """Rename a site, move its time zone or change its settings."""
+    _require_visible(viewer, site_id, "site")
+    if "timezone" in changes:
+        _check_timezone(changes["timezone"])
+    site = await q.update_site(conn, site_id, changes)
+    if site is None:
+        raise NotFound("no such site", code="site_not_found")
+    return site
+
+
+async def _site_filter(conn: asyncpg.Connection, viewer: CurrentUser, ref: str | None) -> UUID | None:
+    return (await resolve_site(conn, viewer, ref)).id if ref else None
+
+
+# --- buildings ------------------------------------------------------------------------------------
+
+
+async def get_building(conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID) -> Building:
+    """One building of the viewer's sites."""
+    building = await q.get_building(conn, building_id)
+    _require_visible(viewer, building.site_id if building else None, "building")
+    assert building is not None
+    return building
+
+
+async def list_buildings(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    site: str | None,
+    q_text: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Building], int]:
+    """Buildings of the viewer's sites."""
+    site_id = await _site_filter(conn, viewer, site)
+    return await q.list_buildings(
+        conn, site_ids=_scope(viewer), site_id=site_id, q=q_text, limit=limit, offset=offset
+    )
+
+
+async def create_building(
+    conn: asyncpg.Connection, viewer: CurrentUser, *, site: str, code: str, name: str, floors: int
+) -> Building:
+    """A new building on a site."""
+    site_row = await _site_for_write(conn, viewer, site)
+    return await q.insert_building(conn, site_id=site_row.id, code=code, name=name, floors=floors)
+
+
+async def update_building(
+    conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID, changes: dict[str, Any]
+) -> Building:
+    """Change a building's code, name or floors."""
+    await get_building(conn, viewer, building_id)
+    updated = await q.update_building(conn, building_id, changes)
+    assert updated is not None
+    return updated
+
+
+async def delete_building(conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID) -> None:
+    """Delete an empty building (Conflict while units or assets are in it)."""
+    await get_building(conn, viewer, building_id)
+    await q.delete_building(conn, building_id)
+
+
+async def _site_for_write(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
+    # a missing site in a body is a bad value of that field, not a missing resource of the URL
+    site = await q.find_site(conn, ref)
+    if site is None or not viewer.may_see_site(site.id):
+        raise ValidationFailed(f"unknown site {ref!r}", field="siteId")
+    return site
+
+
+# --- units and residents --------------------------------------------------------------------------
+
+
+async def get_unit(conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID) -> UnitWithResidents:
+    """One unit of the viewer's sites with its residents."""
+    unit = await q.get_unit(conn, unit_id)
+    _require_visible(viewer, unit.site_id if unit else None, "unit")
+    assert unit is not None
+    return (await _with_residents(conn, [unit]))[0]
+
+
+async def _with_residents(conn: asyncpg.Connection, units: Sequence[Unit]) -> list[UnitWithResidents]:
+    residents = await q.residents_of(conn, [u.id for u in units])
+    return [UnitWithResidents(**_fields(u), residents=residents[u.id]) for u in units]
+
+
+def _fields(unit: Unit) -> dict[str, Any]:
+    return {f: getattr(unit, f) for f in unit.__struct_fields__}
+
+
+async def list_units(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    site: str | None,
+    building: str | None,
+    floor: int | None,
+    q_text: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Unit], int]:
+    """Units of the viewer's sites; a search matches numbers, residents' names and phones."""
+    site_id = await _site_filter(conn, viewer, site)
+    return await q.list_units(
+        conn,
+        site_ids=_scope(viewer),
+        site_id=site_id,
+        building=building,
+        floor=floor,
+        q=q_text,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def phone_spellings(phone: str) -> list[str]:
+    """The ways a caller's number may be stored: as typed, digits only, without the +86 country code."""
+    typed = phone.strip()
+    digits = re.sub(r"\D", "", typed)
+    spellings = [typed, digits]
+    if digits.startswith("86") and len(digits) == 13:
+        spellings.append(digits[2:])
+    return [s for s in dict.fromkeys(spellings) if s]
+
+
+async def lookup_units(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    site: str | None,
+    building: str | None,
+    number: str | None,
+    phone: str | None,
+) -> list[UnitWithResidents]:
+    """Find the caller's home at intake: by building and number, or by a resident's phone."""
+    if phone is None and (building is None or number is None):
+        raise ValidationFailed(
+            "give building and number, or phone", field="phone" if building is None else "number"
+        )
+    if phone is not None and not phone_spellings(phone):
+        raise ValidationFailed("phone must not be empty", field="phone")
+    site_ids = [(await resolve_site(conn, viewer, site)).id] if site else list(viewer.site_ids)
+    units = await q.find_units(
+        conn,
+        site_ids=site_ids,
+        building=building,
+        number=number,
+        phones=phone_spellings(phone) if phone is not None else [],
+    )
+    return await _with_residents(conn, units)
+
+
+async def create_unit(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    building_id: UUID,
+    number: str,
+    floor: int | None,
+    area_m2: float | None,
+) -> UnitWithResidents:
+    """A new unit in a building."""
+    building = await q.get_building(conn, building_id)
+    if building is None or not viewer.may_see_site(building.site_id):
+        raise ValidationFailed("unknown building", field="buildingId")
+    unit = await q.insert_unit(conn, building=building, number=number, floor=floor, area_m2=area_m2)
+    return UnitWithResidents(**_fields(unit), residents=[])
+
+
+async def update_unit(
+    conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID, changes: dict[str, Any]
+) -> UnitWithResidents:
+    """Change a unit's number, floor or area."""
+    await get_unit(conn, viewer, unit_id)
+    await q.update_unit(conn, unit_id, changes)
+    return await get_unit(conn, viewer, unit_id)
+
+
+async def delete_unit(conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID) -> None:
+    """Delete a unit nobody lives in and no work order names (Conflict otherwise)."""
+    await get_unit(conn, viewer, unit_id)
+    await q.delete_unit(conn, unit_id)
+
+
+async def add_resident(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    unit_id: UUID,
+    *,
+    name: str,
+    phone: str | None,
+    relation: str,
+    vulnerable: bool,
+) -> Resident:
+    """Someone moves in (or an owner is recorded)."""
+    _check_kind(relation, RESIDENT_RELATIONS, "relation")
+    unit = await get_unit(conn, viewer, unit_id)
+    return await q.insert_resident(
+        conn, unit=unit, name=name, phone=phone, relation=relation, vulnerable=vulnerable
+    )
+
+
+async def get_resident(conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID) -> Resident:
+    """One resident of the viewer's sites."""
+    resident = await q.get_resident(conn, resident_id)
+    _require_visible(viewer, resident.site_id if resident else None, "resident")
+    assert resident is not None
+    return resident
+
+
+async def update_resident(
+    conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID, changes: dict[str, Any]
+) -> Resident:
+    """Change a resident's name, phone, relation or vulnerable flag."""
+    if "relation" in changes:
+        _check_kind(changes["relation"], RESIDENT_RELATIONS, "relation")
+    await get_resident(conn, viewer, resident_id)
+    updated = await q.update_resident(conn, resident_id, changes)
+    assert updated is not None
+    return updated
+
+
+async def remove_resident(conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID) -> None:
+    """Someone moved out."""
+    await get_resident(conn, viewer, resident_id)
+    await q.delete_resident(conn, resident_id)
+
+
+# --- assets ---------------------------------------------------------------------------------------
+
+
+async def get_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID) -> Asset:
+    """One asset of the viewer's sites."""
+    asset = await q.get_asset(conn, asset_id)
+    _require_visible(viewer, asset.site_id if asset else None, "asset")
+    assert asset is not None
+    return asset
+
+
+async def list_assets(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    site: str | None,
+    building_id: UUID | None,
+    kind: str | None,
+    q_text: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Asset], int]:
+    """Assets of the viewer's sites."""
+    if kind is not None:
+        _check_kind(kind, ASSET_KINDS, "kind")
+    site_id = await _site_filter(conn, viewer, site)
+    return await q.list_assets(
+        conn,
+        site_ids=_scope(viewer),
+        site_id=site_id,
+        building_id=building_id,
+        kind=kind,
+        q=q_text,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def _check_building_of_site(conn: asyncpg.Connection, building_id: UUID | None, site_id: UUID) -> None:
+    if building_id is None:
+        return
+    building = await q.get_building(conn, building_id)
+    if building is None or building.site_id != site_id:
+        raise ValidationFailed("the building is not one of the asset's site", field="buildingId")
+
+
+async def create_asset(
+    conn: asyncpg.Connection, viewer: CurrentUser, *, site: str, fields: dict[str, Any]
+) -> Asset:
+    """A new asset; `fields` are code, name, kind and the optional rest, by column name."""
+    _check_kind(fields["kind"], ASSET_KINDS, "kind")
+    site_row = await _site_for_write(conn, viewer, site)
+    await _check_building_of_site(conn, fields.get("building_id"), site_row.id)
+    return await q.insert_asset(conn, site_id=site_row.id, fields=fields)
+
+
+async def update_asset(
+    conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID, changes: dict[str, Any]
+) -> Asset:
+    """Change an asset."""
+    asset = await get_asset(conn, viewer, asset_id)
+    if "kind" in changes:
+        _check_kind(changes["kind"], ASSET_KINDS, "kind")
+    await _check_building_of_site(conn, changes.get("building_id"), asset.site_id)
+    updated = await q.update_asset(conn, asset_id, changes)
+    assert updated is not None
+    return updated
+
+
+async def delete_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID) -> None:
+    """Delete an asset nothing refers to (Conflict while devices, work orders or plans do)."""
+    await get_asset(conn, viewer, asset_id)
+    await q.delete_asset(conn, asset_id)
+
+
+# --- devices --------------------------------------------------------------------------------------
+
+
+async def get_device(conn: asyncpg.Connection, viewer: CurrentUser, device_id: str) -> Device:
+    """One device of the viewer's sites."""
+    device = await q.get_device(conn, device_id) if DEVICE_ID_PATTERN.match(device_id) else None
+    _require_visible(viewer, device.site_id if device else None, "device")
+    assert device is not None
+    return device
+
+
+async def list_devices(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    site: str | None,
+    asset_id: UUID | None,
+    kind: str | None,
+    active: bool | None,
+    q_text: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Device], int]:
+    """Devices of the viewer's sites."""
+    if kind is not None:
+        _check_kind(kind, DEVICE_KINDS, "kind")
+    site_id = await _site_filter(conn, viewer, site)
+    return await q.list_devices(
+        conn,
+        site_ids=_scope(viewer),
+        site_id=site_id,
+        asset_id=asset_id,
+        kind=kind,
+        active=active,
+        q=q_text,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def _check_asset_of_site(conn: asyncpg.Connection, asset_id: UUID | None, site_id: UUID) -> None:
+    if asset_id is None:
+        return
+    asset = await q.get_asset(conn, asset_id)
+    if asset is None or asset.site_id != site_id:
+        raise ValidationFailed("the asset is not one of the device's site", field="assetId")
+
+
+async def create_device(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    *,
+    device_id: str,
+    site: str,
+    asset_id: UUID | None,
+    kind: str,
+    name: str,
+) -> Device:
+    """Register a device under its MQTT identity."""
+    if not DEVICE_ID_PATTERN.match(device_id):
+        raise ValidationFailed("id must be 1-64 letters, digits, '_' or '-'", field="id")
+    _check_kind(kind, DEVICE_KINDS, "kind")
+    site_row = await _site_for_write(conn, viewer, site)
+    await _check_asset_of_site(conn, asset_id, site_row.id)
+    return await q.insert_device(
+        conn, device_id=device_id, site_id=site_row.id, asset_id=asset_id, kind=kind, name=name
+    )
+
+
+async def update_device(
+    conn: asyncpg.Connection, viewer: CurrentUser, device_id: str, changes: dict[str, Any]
+) -> Device:
+    """Rename, re-link, re-kind or (de)activate a device."""
+    device = await get_device(conn, viewer, device_id)
+    if "kind" in changes:
+        _check_kind(changes["kind"], DEVICE_KINDS, "kind")
+    await _check_asset_of_site(conn, changes.get("asset_id"), device.site_id)
+    updated = await q.update_device(conn, device_id, changes)
+    assert updated is not None
+    return updated
+
+
+async def deactivate_device(conn: asyncpg.Connection, viewer: CurrentUser, device_id: str) -> Device:
+    """Retire a device: its history stays, the gateway ignores it from now on."""
+    return await update_device(conn, viewer, device_id, {"active": False})
