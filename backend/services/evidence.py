@@ -254,8 +254,11 @@ async def sign_work_order(
             code="invalid_transition",
             extra={"currentStatus": target.status},
         )
+    superseded: str | None = None
     if await q.get_signature(conn, work_order_id) is not None:
-        raise Conflict("this work order is already signed", code="already_signed")
+        # Signing only happens from 'completed' and moves the job on to 'signed' at once, so a completed
+        # job that already has a signature was reopened and redone: the new visit is signed afresh.
+        superseded = await q.supersede_signature(conn, work_order_id, now)
 
     image: rules.InspectedImage | None = None
     if signature_png is not None:
@@ -301,7 +304,12 @@ async def sign_work_order(
         actor=actor,
         now=now,
         client_at=client_at,
-        payload={"recordHash": digest, "signatureSha256": signature.sha256, "noSignReason": no_sign_reason},
+        payload={
+            "recordHash": digest,
+            "signatureSha256": signature.sha256,
+            "noSignReason": no_sign_reason,
+            "supersedesRecordHash": superseded,
+        },
     )
     if image is not None:
         await storage.put(image.sha256, signature_png or b"", image.media_type)

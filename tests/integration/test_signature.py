@@ -316,3 +316,34 @@ async def test_verify_of_an_unsigned_or_unknown_job_is_not_found(client, db, clo
     assert (await client.get(f"/api/v1/work-orders/{wo}/verify")).status_code == 404
     unknown = "00000000-0000-4000-8000-000000000000"
     assert (await client.get(f"/api/v1/work-orders/{unknown}/verify")).status_code == 404
+
+
+async def test_a_job_reopened_after_signing_is_signed_afresh_and_the_old_signature_kept(
+    client, db, clock, login_as, idem
+) -> None:
+    wo = await signed_job(client, db, clock, login_as, idem)
+    first_hash = await db.fetchval("SELECT record_hash FROM signatures WHERE work_order_id = $1", wo)
+    supervisor, tech = await staff(db, "supervisor"), await staff(db, "tech1")
+    async with db.transaction():
+        await perform_action(
+            db,
+            work_order_id=wo,
+            action="reopen",
+            actor=supervisor,
+            now=clock.now(),
+            payload={"reason": "still dripping"},
+        )
+        for action in ("accept", "depart", "arrive"):
+            await perform_action(db, work_order_id=wo, action=action, actor=tech, now=clock.now(), payload={})
+    headers = await login_as("tech1")
+    await add_photo(client, {**headers, **idem()}, wo, "after", seed=40)
+    await complete(db, clock, wo)
+
+    again = await sign(client, {**headers, **idem()}, wo)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["recordHash"] != first_hash
+    kept = await db.fetch("SELECT record_hash FROM superseded_signatures WHERE work_order_id = $1", wo)
+    assert [r["record_hash"] for r in kept] == [first_hash]
+    check = (await client.get(f"/api/v1/work-orders/{wo}/verify")).json()
+    assert check["matches"] is True and check["recordHash"] == again.json()["recordHash"]

@@ -232,6 +232,22 @@ async def add_signature(
         raise Conflict("this work order is already signed", code="already_signed") from e
 
 
+async def supersede_signature(conn: asyncpg.Connection, work_order_id: UUID, now: datetime) -> str | None:
+    """Move the work order's signature to superseded_signatures (it was reopened); returns its record hash."""
+    return await conn.fetchval(
+        """WITH gone AS (DELETE FROM signatures WHERE work_order_id = $1 RETURNING *)
+           INSERT INTO superseded_signatures (work_order_id, sha256, signer_name, relation, no_sign_reason,
+                                              record_hash, record, signed_by, signed_at, client_at,
+                                              superseded_at)
+           SELECT work_order_id, sha256, signer_name, relation, no_sign_reason, record_hash, record,
+                  signed_by, signed_at, client_at, $2
+           FROM gone
+           RETURNING record_hash""",
+        work_order_id,
+        now,
+    )
+
+
 async def get_signature(conn: asyncpg.Connection, work_order_id: UUID) -> Signature | None:
     """The work order's signature row, or None."""
     row = await conn.fetchrow(
