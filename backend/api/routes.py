@@ -7,6 +7,7 @@ from backend.api.evidence import EvidenceController
 from backend.api.health import health, ready
 from backend.api.pwa import service_worker, web_manifest
 from backend.api.registry import REGISTRY_CONTROLLERS
+from backend.api.reports import ReportsController
 
 ROUTE_HANDLERS: list = [
     health,
@@ -15,5 +16,6 @@ ROUTE_HANDLERS: list = [
     EvidenceController,
     service_worker,
     web_manifest,
+    ReportsController,
     *REGISTRY_CONTROLLERS,
 ]
