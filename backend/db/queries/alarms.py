@@ -1,0 +1,289 @@
+"""SQL for devices as the gateway sees them, device events, alarms, their history and threshold rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.domain.alarms import Alarm, AlarmDetail, AlarmEvent, ThresholdRule
+
+
+class DeviceIdentity(msgspec.Struct, frozen=True):
+    """What the gateway checks a message against and what an alarm's work order needs."""
+
+    id: str
+    site_id: UUID
+    site_code: str
+    kind: str
+    name: str
+    active: bool
+    asset_id: UUID | None
+    location: str
+
+
+_ALARM_COLUMNS = """a.id, a.site_id, a.device_id, a.code, a.severity, a.active, a.open, a.count, a.detail,
+    a.raised_at, a.last_seen_at, a.cleared_at, a.acked_at, a.acked_by, a.resolved_at, a.resolved_by,
+    a.escalation_level, d.name AS device_name, d.kind AS device_kind,
+    (SELECT w.id FROM work_orders w WHERE w.alarm_id = a.id
+      ORDER BY (w.status IN ('closed', 'cancelled')), w.created_at DESC LIMIT 1) AS work_order_id"""
+
+
+def _alarm(row: asyncpg.Record) -> Alarm:
+    return Alarm(**dict(row))
+
+
+async def devices_by_id(conn: asyncpg.Connection, device_ids: Sequence[str]) -> dict[str, DeviceIdentity]:
+    """The devices among these ids, with their site code and the location of the asset they watch."""
+    rows = await conn.fetch(
+        """SELECT d.id, d.site_id, s.code AS site_code, d.kind, d.name, d.active, d.asset_id,
+                  COALESCE(NULLIF(a.location, ''), a.name, d.name) AS location
+           FROM devices d JOIN sites s ON s.id = d.site_id LEFT JOIN assets a ON a.id = d.asset_id
+           WHERE d.id = ANY($1::text[])""",
+        list(device_ids),
+    )
+    return {r["id"]: DeviceIdentity(**dict(r)) for r in rows}
+
+
+async def record_device_event(
+    conn: asyncpg.Connection,
+    *,
+    device_id: str,
+    event_id: str,
+    code: str,
+    state: str,
+    ts: datetime,
+    now: datetime,
+) -> bool:
+    """Remember (device, eventId); False when it was seen before (a redelivery: change nothing)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO device_events (device_id, event_id, code, state, ts, received_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, event_id) DO NOTHING RETURNING true""",
+        device_id,
+        event_id,
+        code,
+        state,
+        ts,
+        now,
+    )
+    return bool(inserted)
+
+
+async def link_device_event(conn: asyncpg.Connection, device_id: str, event_id: str, alarm_id: UUID) -> None:
+    """Note which alarm an event touched."""
+    await conn.execute(
+        "UPDATE device_events SET alarm_id = $3 WHERE device_id = $1 AND event_id = $2",
+        device_id,
+        event_id,
+        alarm_id,
+    )
+
+
+async def lock_open_alarm(conn: asyncpg.Connection, device_id: str, code: str) -> Alarm | None:
+    """The open alarm of (device, code), locked until the transaction ends."""
+    row = await conn.fetchrow(
+        f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
+            WHERE a.device_id = $1 AND a.code = $2 AND a.open FOR UPDATE OF a""",
+        device_id,
+        code,
+    )
+    return _alarm(row) if row else None
+
+
+async def insert_or_bump_alarm(
+    conn: asyncpg.Connection,
+    *,
+    site_id: UUID,
+    device_id: str,
+    code: str,
+    severity: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> tuple[UUID, bool]:
+    """Open a new alarm, or bump the one a concurrent raise opened first. Returns (id, created)."""
+    row = await conn.fetchrow(
+        """INSERT INTO alarms (site_id, device_id, code, severity, detail, raised_at, last_seen_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $6)
+           -- the partial unique index makes racing raises meet here instead of making two alarms
+           ON CONFLICT (device_id, code) WHERE open
+           DO UPDATE SET count = alarms.count + 1, last_seen_at = EXCLUDED.last_seen_at,
+                         active = true, cleared_at = NULL
+           RETURNING id, (xmax = 0) AS created""",
+        site_id,
+        device_id,
+        code,
+        severity,
+        detail,
+        now,
+    )
+    return row["id"], row["created"]
+
+
+async def bump_alarm(
+    conn: asyncpg.Connection, alarm_id: UUID, *, now: datetime, reactivate: bool, detail: dict[str, Any]
+) -> None:
+    """Count a repeat (or a re-raise within the cool-down, which makes it active again)."""
+    await conn.execute(
+        """UPDATE alarms SET count = count + 1, last_seen_at = $2, detail = detail || $4,
+                  active = active OR $3, cleared_at = CASE WHEN $3 THEN NULL ELSE cleared_at END,
+                  -- a re-raise needs acknowledging afresh
+                  acked_at = CASE WHEN $3 THEN NULL ELSE acked_at END,
+                  acked_by = CASE WHEN $3 THEN NULL ELSE acked_by END
+           WHERE id = $1""",
+        alarm_id,
+        now,
+        reactivate,
+        detail,
+    )
+
+
+async def close_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> None:
+    """Take a cleared alarm past its cool-down out of the open set, making room for a new one."""
+    await conn.execute("UPDATE alarms SET open = false WHERE id = $1", alarm_id)
+
+
+async def clear_alarm(conn: asyncpg.Connection, alarm_id: UUID, now: datetime) -> None:
+    """Mark an alarm cleared (it stays open through its cool-down)."""
+    await conn.execute(
+        "UPDATE alarms SET active = false, cleared_at = $2, last_seen_at = $2 WHERE id = $1", alarm_id, now
+    )
+
+
+async def add_alarm_event(
+    conn: asyncpg.Connection,
+    alarm_id: UUID,
+    action: str,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+    actor_id: UUID | None = None,
+) -> int:
+    """Append to an alarm's history."""
+    return await conn.fetchval(
+        """INSERT INTO alarm_events (alarm_id, action, actor_id, at, payload)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+        alarm_id,
+        action,
+        actor_id,
+        at,
+        payload or {},
+    )
+
+
+async def get_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> Alarm | None:
+    """One alarm."""
+    row = await conn.fetchrow(
+        f"SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id WHERE a.id = $1",
+        alarm_id,
+    )
+    return _alarm(row) if row else None
+
+
+async def get_alarm_detail(conn: asyncpg.Connection, alarm_id: UUID) -> AlarmDetail | None:
+    """One alarm with its history, oldest first."""
+    row = await conn.fetchrow(
+        f"SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id WHERE a.id = $1",
+        alarm_id,
+    )
+    if row is None:
+        return None
+    events = await conn.fetch(
+        "SELECT id, action, at, actor_id, payload FROM alarm_events WHERE alarm_id = $1 ORDER BY id", alarm_id
+    )
+    return AlarmDetail(**dict(row), events=tuple(AlarmEvent(**dict(e)) for e in events))
+
+
+async def list_alarms(
+    conn: asyncpg.Connection, *, site_ids: Sequence[UUID] | None, active: bool | None, limit: int, offset: int
+) -> list[Alarm]:
+    """Alarms of these sites (None: every site), newest first."""
+    rows = await conn.fetch(
+        f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
+            WHERE ($1::uuid[] IS NULL OR a.site_id = ANY($1::uuid[]))
+              AND ($2::boolean IS NULL OR a.active = $2)
+            ORDER BY a.last_seen_at DESC, a.id LIMIT $3 OFFSET $4""",
+        list(site_ids) if site_ids is not None else None,
+        active,
+        limit,
+        offset,
+    )
+    return [_alarm(r) for r in rows]
+
+
+async def has_work_order(conn: asyncpg.Connection, alarm_id: UUID, *, open_only: bool) -> bool:
+    """Whether a work order was made for this alarm (only counting open ones if asked)."""
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM work_orders WHERE alarm_id = $1
+                              AND (NOT $2 OR status NOT IN ('closed', 'cancelled')))""",
+            alarm_id,
+            open_only,
+        )
+    )
+
+
+async def threshold_rules_for(
+    conn: asyncpg.Connection, site_ids: Sequence[UUID]
+) -> dict[tuple[UUID, str], list[ThresholdRule]]:
+    """Rules by (site, device kind); a site's own rule replaces the default of that kind, code and side."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (s.id, r.device_kind, r.code, r.direction)
+                  s.id AS site_id, r.device_kind, r.metric, r.code, r.direction,
+                  r.raise_at, r.clear_at, r.hold_seconds
+           FROM UNNEST($1::uuid[]) AS s(id)
+           JOIN threshold_rules r ON r.site_id IS NULL OR r.site_id = s.id
+           ORDER BY s.id, r.device_kind, r.code, r.direction, r.site_id NULLS LAST""",
+        list(site_ids),
+    )
+    rules: dict[tuple[UUID, str], list[ThresholdRule]] = {}
+    for r in rows:
+        rules.setdefault((r["site_id"], r["device_kind"]), []).append(
+            ThresholdRule(
+                metric=r["metric"],
+                code=r["code"],
+                direction=r["direction"],
+                raise_at=r["raise_at"],
+                clear_at=r["clear_at"],
+                hold_seconds=r["hold_seconds"],
+            )
+        )
+    return rules
+
+
+class SilentDevice(msgspec.Struct, frozen=True):
+    """A device not heard from within the heartbeat timeout."""
+
+    device_id: str
+    site_id: UUID
+    last_seen_at: datetime
+
+
+async def claim_silent_devices(conn: asyncpg.Connection, *, silent_since: datetime) -> list[SilentDevice]:
+    """Devices believed online but silent since before `silent_since`, locked (other replicas skip them)."""
+    rows = await conn.fetch(
+        """SELECT s.device_id, d.site_id, s.last_seen_at
+           FROM device_state s JOIN devices d ON d.id = s.device_id
+           WHERE d.active AND s.online IS DISTINCT FROM false AND s.last_seen_at < $1
+           ORDER BY s.last_seen_at
+           FOR UPDATE OF s SKIP LOCKED""",
+        silent_since,
+    )
+    return [SilentDevice(**dict(r)) for r in rows]
+
+
+async def claim_long_offline_alarms(conn: asyncpg.Connection, *, raised_before: datetime) -> list[Alarm]:
+    """Active DEVICE_OFFLINE alarms older than the cut-off that have no work order yet, locked."""
+    rows = await conn.fetch(
+        f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
+            -- measured from the start of this offline spell: a flapping alarm keeps its first raised_at
+            WHERE a.code = 'DEVICE_OFFLINE' AND a.open AND a.active
+              AND COALESCE((a.detail->>'offlineSince')::timestamptz, a.raised_at) < $1
+              AND NOT EXISTS (SELECT 1 FROM work_orders w WHERE w.alarm_id = a.id)
+            ORDER BY a.raised_at
+            FOR UPDATE OF a SKIP LOCKED""",
+        raised_before,
+    )
+    return [_alarm(r) for r in rows]

@@ -1,0 +1,1 @@
+"""The IoT gateway: MQTT messages from devices become telemetry, device state, alarms and work orders."""

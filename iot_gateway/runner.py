@@ -1,0 +1,106 @@
+"""Run the gateway: a database pool, the MQTT bridge and a few workers, until asked to stop.
+
+Messages are spread over workers by device id, so one device's messages are handled in the order they
+arrived while different devices proceed in parallel. A worker takes whatever has queued up while its previous
+transaction ran (up to MAX_BATCH): under load batches grow, at rest a message is handled alone at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+
+import asyncpg
+
+from backend.db.pool import create_pool
+from backend.domain.clock import Clock, SystemClock
+from backend.settings import Settings
+from iot_gateway.handlers import GatewayCounters, MessageHandler
+from iot_gateway.mqtt import BrokerConfig, InboundMessage, MqttBridge, broker_config
+
+log = logging.getLogger(__name__)
+
+WORKERS = 4
+# Rows per COPY: large enough to amortise the round trip, small enough to keep a transaction short.
+MAX_BATCH = 500
+# How often the counters go to the log.
+COUNTERS_LOG_SECONDS = 60.0
+
+
+def _worker_of(topic: str, workers: int) -> int:
+    parts = topic.split("/")
+    key = parts[2] if len(parts) > 2 else topic
+    return zlib.crc32(key.encode()) % workers
+
+
+async def _work(queue: asyncio.Queue[InboundMessage], handler: MessageHandler) -> None:
+    while True:
+        batch = [await queue.get()]
+        while len(batch) < MAX_BATCH and not queue.empty():
+            batch.append(queue.get_nowait())
+        try:
+            await handler.process(batch)
+        except Exception:
+            # process() accounts for every message itself; this guards the worker against its own bugs
+            log.exception("gateway worker error; %d messages left unacknowledged for redelivery", len(batch))
+
+
+async def _log_counters(counters: GatewayCounters) -> None:
+    while True:
+        await asyncio.sleep(COUNTERS_LOG_SECONDS)
+        log.info("gateway counters: %s", counters.snapshot())
+
+
+async def run_gateway(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    client_id: str | None = None,
+    clock: Clock | None = None,
+    counters: GatewayCounters | None = None,
+    pool: asyncpg.Pool | None = None,
+) -> None:
+    """Consume device messages until `stop` is set; each message is acknowledged after its commit.
+
+    `counters` (if given) is filled as messages are handled; `pool` lets a host process share its pool.
+    Raises BrokerRefused when the broker rejects the credentials.
+    """
+    if not settings.database_url and pool is None:
+        raise ValueError("the gateway needs DATABASE_URL")
+    if not settings.mqtt_url:
+        raise ValueError("the gateway needs MQTT_URL")
+    config: BrokerConfig = broker_config(settings.mqtt_url, client_id or settings.mqtt_client_id)
+    counters = counters if counters is not None else GatewayCounters()
+    own_pool = pool is None
+    if pool is None:
+        assert settings.database_url
+        pool = await create_pool(settings.database_url, min_size=1, max_size=WORKERS + 1)
+    loop = asyncio.get_running_loop()
+    queues: list[asyncio.Queue[InboundMessage]] = [asyncio.Queue() for _ in range(WORKERS)]
+
+    def deliver(message: InboundMessage) -> None:
+        queues[_worker_of(message.topic, WORKERS)].put_nowait(message)
+
+    bridge = MqttBridge(config, loop, deliver)
+    handler = MessageHandler(pool, clock or SystemClock(), bridge.ack, counters, stop)
+    tasks = [asyncio.create_task(_work(q, handler), name=f"gateway-worker-{i}") for i, q in enumerate(queues)]
+    tasks.append(asyncio.create_task(_log_counters(counters), name="gateway-counters"))
+    bridge.start()
+    log.info("gateway %s subscribing to %s (MQTT %s)", config.client_id, config.subscription, config.protocol)
+    stopping = asyncio.create_task(stop.wait())
+    refused = asyncio.create_task(bridge.refused_event.wait())
+    try:
+        await asyncio.wait({stopping, refused}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        refused.cancel()
+        await asyncio.to_thread(bridge.stop)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if own_pool:
+            await pool.close()
+        log.info("gateway stopped: %s", counters.snapshot())
+    if bridge.refused is not None:
+        raise bridge.refused

@@ -1,0 +1,1 @@
+"""Gateway tests against a real Mosquitto and PostgreSQL."""
