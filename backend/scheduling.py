@@ -14,6 +14,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from backend.db.queries import idempotency
 from backend.domain.clock import Clock
 from backend.services import digest
+from backend.services.escalation import escalate_due_clocks
+from backend.services.maintenance import generate_planned_maintenance
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ JOBS: list[tuple[Job, float]] = [
     (forget_old_idempotency_keys, 3600.0),
     (keep_telemetry_partitions, 6 * 3600.0),
     (send_daily_digests, 3600.0),
+    (escalate_due_clocks, 5.0),
+    (generate_planned_maintenance, 600.0),
 ]
 
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from backend.api.alarm_actions import AlarmActionController
 from backend.api.auth import AuthController
 from backend.api.evidence import EvidenceController
 from backend.api.health import health, ready
+from backend.api.push import PushController
 from backend.api.pwa import service_worker, web_manifest
 from backend.api.registry import REGISTRY_CONTROLLERS
 from backend.api.reports import ReportsController
+from backend.api.stream import stream
+from backend.api.work_orders import CallbackController, MaintenancePlanController, WorkOrderController
 
 ROUTE_HANDLERS: list = [
     health,
     ready,
     AuthController,
+    AlarmActionController,
+    PushController,
+    stream,
+    WorkOrderController,
+    CallbackController,
+    MaintenancePlanController,
     EvidenceController,
     service_worker,
     web_manifest,

@@ -1,0 +1,79 @@
+"""Follow-up calls (回访): recording attempts and the queue of calls due."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from backend.domain.work_orders import CallbackDue
+
+
+async def add_callback(
+    conn: asyncpg.Connection,
+    *,
+    work_order_id: UUID,
+    reached: bool,
+    satisfaction: int | None,
+    comment: str,
+    called_by: UUID | None,
+    called_at: datetime,
+) -> int:
+    """Record one call attempt, numbered per work order (the caller holds the row lock); returns it."""
+    return await conn.fetchval(
+        """INSERT INTO callbacks
+               (work_order_id, attempt, reached, satisfaction, comment, called_by, called_at)
+           SELECT $1, COALESCE(max(attempt), 0) + 1, $2, $3, $4, $5, $6
+           FROM callbacks WHERE work_order_id = $1
+           RETURNING attempt""",
+        work_order_id,
+        reached,
+        satisfaction,
+        comment,
+        called_by,
+        called_at,
+    )
+
+
+async def callback_queue(
+    conn: asyncpg.Connection, site_ids: Sequence[UUID], due_before: datetime | None, limit: int = 200
+) -> list[CallbackDue]:
+    """Work orders whose follow-up call is still due, earliest due first, with the attempts made so far."""
+    rows = await conn.fetch(
+        """SELECT w.id, w.number, w.kind, w.status, w.title, w.site_id, w.reporter_name, w.reporter_phone,
+                  c.due_at, b.name || ' ' || u.number AS unit_label, a.display_name AS assignee_name,
+                  (SELECT count(*) FROM callbacks cb WHERE cb.work_order_id = w.id
+                     AND cb.called_at >= c.starts_at) AS attempts
+           FROM work_order_clocks c
+           JOIN work_orders w ON w.id = c.work_order_id
+           LEFT JOIN units u ON u.id = w.unit_id
+           LEFT JOIN buildings b ON b.id = u.building_id
+           LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)
+           WHERE c.clock = 'callback' AND c.met_at IS NULL AND w.site_id = ANY($1::uuid[])
+             AND w.status IN ('completed', 'signed', 'closed')
+             AND ($2::timestamptz IS NULL OR c.due_at <= $2)
+           ORDER BY c.due_at, w.number
+           LIMIT $3""",
+        list(site_ids),
+        due_before,
+        limit,
+    )
+    return [
+        CallbackDue(
+            work_order_id=r["id"],
+            number=r["number"],
+            kind=r["kind"],
+            status=r["status"],
+            title=r["title"],
+            site_id=r["site_id"],
+            due_at=r["due_at"],
+            attempts=r["attempts"],
+            unit_label=r["unit_label"],
+            reporter_name=r["reporter_name"],
+            reporter_phone=r["reporter_phone"],
+            assignee_name=r["assignee_name"],
+        )
+        for r in rows
+    ]
