@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
 import struct
+import subprocess
+import sys
+import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 from PIL import Image
 
+from backend.app import create_app
 from backend.settings import Settings
-from backend.storage import BlobMissing, LocalStorage, blob_key
+from backend.storage import BlobMissing, LocalStorage, S3Storage, blob_key, build_storage
 
 
 def jpeg(width: int = 1600, height: int = 1200, *, exif_time: str | None = None, seed: int = 0) -> bytes:
@@ -291,3 +299,75 @@ async def test_local_storage_lays_blobs_out_by_hash_and_never_overwrites(tmp_pat
         await storage.get(missing)
     with pytest.raises(ValueError, match="sha256"):
         blob_key("../../etc/passwd")
+
+
+@pytest.fixture
+def s3_server() -> Iterator[str]:
+    """A local S3-compatible server (moto's) on a free port, stopped after the test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("the local S3 server did not start")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def s3_settings(base: Settings, endpoint: str) -> Settings:
+    return msgspec.structs.replace(
+        base,
+        storage_backend="s3",
+        s3_endpoint=endpoint,
+        s3_bucket="caretaker-evidence",
+        s3_access_key="testing",
+        s3_secret_key="testing",
+    )
+
+
+async def test_s3_storage_keeps_blobs_by_hash(s3_server: str, settings: Settings) -> None:
+    storage = build_storage(s3_settings(settings, s3_server))
+    assert isinstance(storage, S3Storage)
+    data = jpeg(seed=11)
+    sha = hashlib.sha256(data).hexdigest()
+
+    assert not await storage.exists(sha)
+    await storage.put(sha, data, "image/jpeg")
+    await storage.put(sha, data, "image/jpeg")
+
+    assert await storage.exists(sha)
+    assert await storage.get(sha) == data
+    with pytest.raises(BlobMissing):
+        await storage.get("0" * 64)
+
+
+async def test_uploads_go_to_the_s3_bucket_when_configured(
+    s3_server: str, settings: Settings, clock, db, idem
+) -> None:
+    app = create_app(s3_settings(settings, s3_server), clock=clock)
+    wo = await make_work_order(db)
+    data = jpeg(seed=12)
+    async with AsyncTestClient(app=app) as s3_client:
+        login = await s3_client.post("/api/v1/auth/login", json={"username": "tech1", "password": "demo1234"})
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        r = await upload(s3_client, {**headers, **idem()}, wo, data)
+        assert r.status_code == 201, r.text
+        assert (await s3_client.get(r.json()["url"], headers=headers)).content == data
+    assert stored_files(settings) == []  # nothing went to the local directory
+    bucket = S3Storage.from_settings(s3_settings(settings, s3_server))
+    assert await bucket.get(hashlib.sha256(data).hexdigest()) == data
