@@ -30,8 +30,8 @@ async def test_repair_walks_from_intake_to_closed(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "assigned" and r.json()["assigneeId"] == tech1_id
     told = await db.fetchval(
-        "SELECT count(*) FROM notifications WHERE recipient_id = $1 AND kind = 'assignment'", await
-        db.fetchval("SELECT id FROM users WHERE username = 'tech1'")
+        "SELECT count(*) FROM notifications WHERE recipient_id = $1 AND kind = 'assignment'",
+        await db.fetchval("SELECT id FROM users WHERE username = 'tech1'"),
     )
     assert told == 1
 
@@ -59,10 +59,13 @@ async def test_repair_walks_from_intake_to_closed(
     r = await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 5})
     assert r.status_code == 409
     r = await client.post(
-        f"{API}/{wo['id']}/sign", json={"noSignReason": "owner_absent"}, headers={**tech1, "Idempotency-Key": "s1"}
+        f"{API}/{wo['id']}/sign",
+        json={"noSignReason": "owner_absent"},
+        headers={**tech1, "Idempotency-Key": "s1"},
     )
     assert r.status_code == 200, r.text
-    r = await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 5, "comment": "很满意"})
+    answer = {"reached": True, "satisfaction": 5, "comment": "很满意"}
+    r = await act(client, agent, wo["id"], "callback", answer)
     assert r.status_code == 200, r.text
     closed = r.json()
     assert closed["status"] == "closed" and closed["closedAt"] is not None

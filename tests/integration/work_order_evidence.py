@@ -58,7 +58,11 @@ def completion(checklist: dict[str, bool] | None = None) -> dict[str, Any]:
 
 
 async def act(
-    client: AsyncTestClient, headers: dict[str, str], wo_id: str, action: str, body: dict[str, Any] | None = None
+    client: AsyncTestClient,
+    headers: dict[str, str],
+    wo_id: str,
+    action: str,
+    body: dict[str, Any] | None = None,
 ) -> Any:
     """POST an action with a fresh Idempotency-Key; returns the response."""
     return await client.post(
