@@ -112,6 +112,23 @@ export async function receiptHtml(id) {
 
 // ---- registry ----
 
+/**
+ * A unit with its residents (owner first). Kept on the device once read, so the owner's name and number
+ * are still there when the technician opens the job again in a basement.
+ */
+export async function getUnit(id) {
+  const key = `caretaker.unit.${id}`;
+  try {
+    const unit = await request(`/units/${id}`);
+    localStorage.setItem(key, JSON.stringify(unit));
+    return unit;
+  } catch (error) {
+    const saved = localStorage.getItem(key);
+    if (saved) return JSON.parse(saved);
+    throw error;
+  }
+}
+
 /** Units matching a building+number or a phone: [{id, building, number, residents: [{name, phone}]}]. */
 export async function lookupUnits({ site, building, number, phone }) {
   const body = await request(`/units/lookup${query({ site, building, number, phone })}`);

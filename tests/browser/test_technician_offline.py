@@ -51,6 +51,8 @@ async def repair_assigned_to(http: httpx.AsyncClient, username: str, title: str)
             "unitNumber": "302",
             "priority": 3,
             "inHome": True,
+            "reporterName": "王业主",
+            "reporterPhone": "13900000010",
         },
     )
     assignee = await technician(http, agent, username)
@@ -101,6 +103,7 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     await screenshot(page, "03-tech-jobs")
     await page.click(f"[data-job='{job['id']}'] a")
     await page.wait_for_selector("[data-action='accept']")
+    assert await page.get_attribute("#call-owner", "href") == "tel:13900000010"
     await screenshot(page, "04-job-assigned")
 
     offline_from = datetime.now(UTC)

@@ -6,10 +6,10 @@
  */
 
 import SignaturePad from '../../vendor/signature_pad/signature_pad.js';
-import { ACTION_RESULT, checklistItems, currentGeo, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
+import { ACTION_RESULT, checklistItems, currentGeo, getUnit, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { currentLocale, t, tOr } from '../i18n.js';
-import { pendingEntries } from '../outbox.js';
+import { onOutboxMessage, pendingEntries } from '../outbox.js';
 
 // Photos larger than this are scaled down on the phone: enough to read a meter, cheap on a weak signal.
 const MAX_PHOTO_EDGE = 1600;
@@ -30,6 +30,10 @@ const STAGES = ['before', 'during', 'after'];
 
 let timer = null;
 let pad = null;
+let stopListening = null;
+let rerender = null;
+// True while this view submits an action itself: its own delivery must not trigger a second render.
+let busy = false;
 
 /** Scale an image file to at most MAX_PHOTO_EDGE px on its long edge and encode it as JPEG. */
 export async function resizePhoto(file) {
@@ -63,8 +67,8 @@ function queuedFor(job, queued) {
   };
 }
 
-function owner(job) {
-  const residents = (job.unit && job.unit.residents) || job.residents || [];
+function owner(job, unit) {
+  const residents = (unit && unit.residents) || job.residents || [];
   const first = job.owner || residents.find((r) => r.relation === 'owner') || residents[0];
   if (first) return { name: first.name, phone: first.phone };
   if (job.reporterName || job.reporterPhone) return { name: job.reporterName, phone: job.reporterPhone };
@@ -159,6 +163,7 @@ function flash(root, key, params) {
 }
 
 async function afterSubmit(root, id, ctx, result) {
+  busy = false;
   ctx.refreshBanner();
   if (result.state === 'conflict') ctx.refreshConflicts();
   await render(root, [id], ctx);
@@ -178,9 +183,10 @@ export async function render(root, params, ctx) {
     return;
   }
   const queued = await pendingEntries().catch(() => []);
+  const unit = job.unitId ? await getUnit(job.unitId).catch(() => null) : null;
   const pending = queuedFor(job, queued);
   const status = pending.status;
-  const who = owner(job);
+  const who = owner(job, unit);
   const deadline = nextDeadline(job);
   const buttons = (ACTIONS_BY_STATUS[status] || [])
     .map((a) => `<button type="button" data-action="${a}" class="${a === 'decline' || a === 'pause' ? 'secondary' : ''}">${esc(t(`action.${a}`))}</button>`)
@@ -241,6 +247,7 @@ export async function render(root, params, ctx) {
         fields.reason = reason;
       }
       button.disabled = true;
+      busy = true;
       const result = await workOrderAction(id, action, fields);
       await afterSubmit(root, id, ctx, result);
     });
@@ -252,6 +259,7 @@ export async function render(root, params, ctx) {
       const file = photoInput.files[0];
       if (!file) return;
       const clientAt = new Date().toISOString();
+      busy = true;
       const jpeg = await resizePhoto(file);
       const result = await uploadPhoto(id, jpeg, root.querySelector('#photo-stage').value, clientAt);
       await afterSubmit(root, id, ctx, result);
@@ -264,6 +272,7 @@ export async function render(root, params, ctx) {
       const checklist = {};
       for (const box of root.querySelectorAll('input[name="check"]')) checklist[box.value] = box.checked;
       complete.disabled = true;
+      busy = true;
       const result = await workOrderAction(id, 'complete', {
         geo: await currentGeo(500),
         checklist,
@@ -287,11 +296,13 @@ export async function render(root, params, ctx) {
       const signerName = root.querySelector('#signer-name').value.trim();
       if (!signerName) return flash(root, 'job.signerNameRequired');
       if (pad.isEmpty()) return flash(root, 'job.signatureRequired');
+      busy = true;
       const png = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
       const result = await signWorkOrder(id, { png, signerName, relation: root.querySelector('#signer-relation').value });
       await afterSubmit(root, id, ctx, result);
     });
     root.querySelector('#no-sign-save').addEventListener('click', async () => {
+      busy = true;
       const result = await signWorkOrder(id, { noSignReason: root.querySelector('#no-sign-reason').value });
       await afterSubmit(root, id, ctx, result);
     });
@@ -299,11 +310,23 @@ export async function render(root, params, ctx) {
 
   tickCountdowns(root);
   timer = setInterval(() => tickCountdowns(root), 1000);
+  // When a queued action for this job is delivered or refused (after the network returns), show the truth.
+  if (stopListening) stopListening();
+  stopListening = onOutboxMessage((message) => {
+    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy) {
+      clearTimeout(rerender);
+      rerender = setTimeout(() => render(root, [id], ctx), 300);
+    }
+  });
 }
+
 
 /** Stop timers and release the signature pad. */
 export function unmount() {
   clearInterval(timer);
+  clearTimeout(rerender);
+  if (stopListening) stopListening();
+  stopListening = null;
   if (pad) pad.off();
   pad = null;
 }
