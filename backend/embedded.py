@@ -322,7 +322,11 @@ class EmbeddedPostgres:
             (self._root / "port").write_text(f"{self.port}\n")
         owner_file.write_text(f"{os.getpid()}\n")
         self._started_here = True
-        self._ensure_database()
+        try:
+            self._ensure_database()
+        except BaseException:
+            self.stop()  # a caller whose start() failed will not call stop()
+            raise
 
     def _ensure_database(self) -> None:
         query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"

@@ -1,0 +1,187 @@
+"""`caretaker up` as a user runs it: a subprocess that serves the app and leaves nothing behind on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+
+from backend.embedded import free_port, port_is_free
+from tests.conftest import DEMO_PASSWORD, skip_or_fail, with_database
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+# the first start runs initdb, migrations and the seed on a shared 2-core machine
+READY_TIMEOUT = 90
+
+
+class Up:
+    """A running `caretaker up` and its combined output."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "up"],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def wait_ready(self, base_url: str) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+            for _ in range(READY_TIMEOUT * 4):
+                if self.proc.poll() is not None:
+                    pytest.fail(f"caretaker up exited with {self.proc.returncode}:\n{self.output}")
+                try:
+                    if (await http.get("/ready")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.25)
+        pytest.fail(f"/ready did not answer 200 within {READY_TIMEOUT} s:\n{self.output}")
+
+    async def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(self.proc.wait, 60)
+        finally:
+            self._log.close()
+
+    def stop_if_running(self) -> None:
+        """After a failed assertion: stop it so that it takes its embedded servers down, or kill it."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+
+def _environment(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MQTT_URL"}}
+    env.update(
+        CARETAKER_DATA_DIR=str(data_dir),
+        CARETAKER_PORT=str(port),
+        CARETAKER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        CARETAKER_SECRET_KEY="",
+        **extra,
+    )
+    return env
+
+
+def _cluster_root(data_dir: Path) -> Path:
+    """Where the cluster lives: in the data dir, or where it moved because the server user cannot reach it."""
+    moved = data_dir / "pg" / "cluster-location"
+    return Path(moved.read_text().strip()) if moved.exists() else data_dir / "pg"
+
+
+def _postgres_processes_for(cluster_root: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        with_dir = str(cluster_root / "cluster") in (proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and with_dir:
+            found.append(proc)
+    return found
+
+
+async def _log_in(base_url: str, username: str) -> dict:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        r = await http.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        me = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+        assert me.status_code == 200, me.text
+        return me.json()
+
+
+async def test_up_with_nothing_configured_runs_embedded_services_and_stops_them(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
+    up = Up(_environment(data_dir, port), tmp_path / "up.log")
+    try:
+        await up.wait_ready(f"http://127.0.0.1:{port}")
+        me = await _log_in(f"http://127.0.0.1:{port}", "tech1")
+        assert me["username"] == "tech1"
+        cluster_root = _cluster_root(data_dir)
+        assert _postgres_processes_for(cluster_root), "the embedded PostgreSQL runs from the data dir"
+        broker = re.search(r"MQTT broker \(embedded amqtt\) on 127\.0\.0\.1:(\d+)", up.output)
+        assert broker, up.output
+        broker_port = int(broker.group(1))
+        assert not port_is_free(broker_port)
+        assert "tech1" in up.output and "demo1234" in up.output, "the demo logins are printed"
+        assert f"http://127.0.0.1:{port}/" in up.output
+
+        assert await up.terminate() == 0, up.output
+    finally:
+        up.stop_if_running()
+    assert _postgres_processes_for(cluster_root) == [], "no PostgreSQL is left running"
+    if cluster_root != data_dir / "pg":
+        shutil.rmtree(cluster_root)
+    assert port_is_free(broker_port), "the broker port is closed"
+    assert port_is_free(port), "the HTTP port is closed"
+
+
+@pytest.fixture
+async def fresh_database(database_server_url: str) -> AsyncIterator[str]:
+    """An empty database on the local server for `up` to migrate and seed."""
+    name = f"ct_up_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield with_database(database_server_url, name)
+    admin = await asyncpg.connect(database_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def test_up_with_services_configured_starts_nothing_embedded(
+    tmp_path: Path, fresh_database: str, mqtt_url: str
+) -> None:
+    broker = urlsplit(mqtt_url)
+    try:
+        socket.create_connection((broker.hostname, broker.port or 1883), timeout=3).close()
+    except OSError:
+        skip_or_fail(f"no MQTT broker listens at {mqtt_url}")
+    data_dir = tmp_path / "data"
+    port = free_port()
+    up = Up(_environment(data_dir, port, DATABASE_URL=fresh_database, MQTT_URL=mqtt_url), tmp_path / "up.log")
+    try:
+        await up.wait_ready(f"http://127.0.0.1:{port}")
+        assert (await _log_in(f"http://127.0.0.1:{port}", "tech1"))["username"] == "tech1"
+        children = psutil.Process(up.proc.pid).children(recursive=True)
+        assert [c for c in children if c.name() == "postgres"] == []
+        assert "PostgreSQL: using DATABASE_URL" in up.output
+        assert "MQTT: using MQTT_URL" in up.output
+        assert "embedded" not in up.output
+        assert not (data_dir / "pg").exists()
+        assert await up.terminate() == 0, up.output
+    finally:
+        up.stop_if_running()
+    assert port_is_free(port)
