@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 import pytest
 
 from tests.browser.conftest import PHONE_VIEWPORT, log_in, screenshot
-from tests.browser.test_technician_offline import api_login, technician
+from tests.browser.test_technician_offline import api_login, post, technician
 
 pytestmark = pytest.mark.browser
 
@@ -63,11 +65,39 @@ async def test_phone_intake_assigned_to_a_technician_appears_in_their_list(
         await tech_context.close()
 
 
-async def test_dispatch_board_and_callback_queue_render_for_the_supervisor(phone, live_server) -> None:
+async def test_supervisor_assigns_from_the_dispatch_board(phone, live_server, db: asyncpg.Connection) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        agent = await api_login(http, "agent")
+        job = await post(
+            http,
+            "/api/v1/work-orders",
+            agent,
+            {
+                "kind": "repair",
+                "category": "elevator",
+                "channel": "phone",
+                "title": "B栋电梯异响",
+                "site": "demo",
+                "location": "2栋 1号梯",
+                "inHome": False,
+            },
+        )
+        tech2 = await technician(http, agent, "tech2")
     page = await phone.new_page()
     await log_in(page, "supervisor")
-    await page.wait_for_selector("#unassigned")
+    card = page.locator(f"#unassigned [data-job='{job['id']}']")
+    await card.wait_for()
+    await card.locator("[data-open-assign]").click()
+    await card.locator("[data-assignee]").wait_for()
     await screenshot(page, "12-dispatch")
+    await card.locator("[data-assignee]").select_option(tech2["id"])
+    await card.locator("[data-assign]").click()
+    await page.locator(f"#by-technician [data-job='{job['id']}']").wait_for()
+    assignee = await db.fetchval(
+        "SELECT u.username FROM work_orders w JOIN users u ON u.id = w.assignee_id WHERE w.id = $1",
+        uuid.UUID(job["id"]),
+    )
+    assert assignee == "tech2"
     await page.click("[data-nav='callbacks']")
     await page.wait_for_selector("h2:has-text('回访队列')")
     await screenshot(page, "13-callbacks")

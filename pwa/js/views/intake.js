@@ -37,7 +37,7 @@ export async function render(root, params, ctx) {
       <select id="channel">${CHANNELS.map((c) => `<option value="${c}">${esc(t(`channel.${c}`))}</option>`).join('')}</select>
       <label for="category">${esc(t('intake.category'))}</label><select id="category">${categoryOptions(kind)}</select>
       <label for="priority">${esc(t('intake.priority'))}</label>
-      <select id="priority"><option value="2">${esc(t('priority.2'))}</option><option value="3" selected>${esc(t('priority.3'))}</option><option value="1">${esc(t('priority.1'))}</option></select>
+      <select id="priority"><option value="" selected>${esc(t('intake.priorityAuto'))}</option>${[1, 2, 3].map((p) => `<option value="${p}">${esc(t(`priority.${p}`))}</option>`).join('')}</select>
       <label for="title">${esc(t('intake.subject'))}</label><input id="title" required maxlength="200">
       <label for="description">${esc(t('intake.description'))}</label><textarea id="description" rows="3"></textarea>
       <label for="reporter-name">${esc(t('intake.reporterName'))}</label><input id="reporter-name">
@@ -95,7 +95,8 @@ export async function render(root, params, ctx) {
       kind,
       channel: root.querySelector('#channel').value,
       category: root.querySelector('#category').value,
-      priority: Number(root.querySelector('#priority').value),
+      // Empty: the server suggests one from the category and the words used (leaks and entrapments go first).
+      priority: root.querySelector('#priority').value ? Number(root.querySelector('#priority').value) : null,
       title: root.querySelector('#title').value.trim(),
       description: root.querySelector('#description').value.trim(),
       unitId: unit ? unit.id : null,
