@@ -337,8 +337,9 @@ export function nextDeadline(job) {
 export function unitLabel(item) {
   if (!item) return '';
   if (item.unitLabel) return item.unitLabel;
-  const unit = item.unit || item;
-  if (!unit.number) return '';
+  // A work order also has a `number` (WO-…): only something with a building is a unit.
+  const unit = item.unit || (item.buildingName || item.buildingCode ? item : null);
+  if (!unit || !unit.number) return '';
   return `${unit.buildingName || unit.buildingCode || unit.building || ''} ${unit.number}`.trim();
 }
 
