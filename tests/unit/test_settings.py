@@ -99,3 +99,9 @@ def test_the_cli_stops_with_one_line_naming_the_variable(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert "CARETAKER_PORT" in err
+
+
+def test_the_readme_documents_every_environment_variable() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    undocumented = [name for name in ENVIRONMENT_VARIABLES if f"| `{name}` |" not in readme]
+    assert undocumented == []
