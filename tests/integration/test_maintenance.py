@@ -1,0 +1,110 @@
+"""Planned maintenance: default elevator plans, work orders lead days ahead, exactly once per period even
+when several schedulers run at once, and plans over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+from litestar.testing import AsyncTestClient
+
+from backend.db.pool import create_pool
+from backend.domain.clock import ManualClock
+from backend.scheduling import JOBS, JobContext
+from backend.services.maintenance import generate_planned_maintenance, next_period
+
+# 10:00 in Shanghai: the site's day is the same as UTC's here
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+async def test_elevators_get_a_plan_and_one_work_order_per_period(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    assert (generate_planned_maintenance, 600.0) in JOBS
+    clock = ManualClock(START)
+    pool = await create_pool(db_url, min_size=4, max_size=8)
+    ctx = JobContext(pool=pool, clock=clock)
+    try:
+        results = await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))
+        assert results == [0, 0, 0]
+        plans = await db.fetch("SELECT * FROM maintenance_plans ORDER BY title")
+        assert len(plans) == 6 and {p["interval_days"] for p in plans} == {15}
+        assert {p["next_due_on"] for p in plans} == {date(2026, 12, 8)}
+        clock.advance(timedelta(days=12))  # 12-05: the period due 12-08 is three days off, lead is two
+        assert sum(await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))) == 0
+        clock.advance(timedelta(days=1))  # 12-06: within the lead days
+        made = await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))
+        assert sum(made) == 6
+        assert sum(await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))) == 0
+    finally:
+        await pool.close()
+    orders = await db.fetch("SELECT * FROM work_orders ORDER BY title")
+    assert len(orders) == 6
+    assert {(o["kind"], o["channel"], o["category"], o["resolution"]["periodDue"]) for o in orders} == {
+        ("maintenance", "schedule", "elevator", "2026-12-08")
+    }
+    assert all(o["status"] == "assigned" for o in orders)  # given to the on-duty elevator technician
+    assert {p["next_due_on"] for p in await db.fetch("SELECT next_due_on FROM maintenance_plans")} == {
+        date(2026, 12, 23)
+    }
+
+
+async def test_the_database_refuses_a_second_order_for_one_period(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    clock = ManualClock(START)
+    pool = await create_pool(db_url, min_size=1, max_size=2)
+    try:
+        await generate_planned_maintenance(JobContext(pool=pool, clock=clock))
+        plan = await db.fetchrow("SELECT * FROM maintenance_plans LIMIT 1")
+        # another process made this period's order and the plan was rolled back to the same period
+        await db.execute("UPDATE maintenance_plans SET active = (id = $1)", plan["id"])
+        clock.advance(timedelta(days=14))
+        assert await generate_planned_maintenance(JobContext(pool=pool, clock=clock)) == 1
+        await db.execute(
+            "UPDATE maintenance_plans SET next_due_on = $2 WHERE id = $1", plan["id"], plan["next_due_on"]
+        )
+        assert await generate_planned_maintenance(JobContext(pool=pool, clock=clock)) == 0
+    finally:
+        await pool.close()
+    assert await db.fetchval("SELECT count(*) FROM work_orders WHERE plan_id = $1", plan["id"]) == 1
+
+
+def test_cron_and_interval_periods() -> None:
+    assert next_period(date(2026, 12, 8), interval_days=15, cron=None, timezone="Asia/Shanghai") == date(
+        2026, 12, 23
+    )
+    # the 1st and 15th of every month
+    monthly = "0 8 1,15 * *"
+    assert next_period(date(2026, 12, 1), interval_days=None, cron=monthly, timezone="Asia/Shanghai") == date(
+        2026, 12, 15
+    )
+    assert next_period(
+        date(2026, 12, 15), interval_days=None, cron=monthly, timezone="Asia/Shanghai"
+    ) == date(2027, 1, 1)
+
+
+async def test_plans_over_http(client: AsyncTestClient, db: asyncpg.Connection, login_as) -> None:
+    supervisor = await login_as("supervisor")
+    pump = await db.fetchval("SELECT id FROM assets WHERE kind = 'pump' ORDER BY code LIMIT 1")
+    body = {"assetId": str(pump), "title": "水泵月度保养", "cron": "0 9 1 * *", "leadDays": 3}
+    r = await client.post(
+        "/api/v1/maintenance-plans", json=body, headers={**supervisor, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["cron"] == "0 9 1 * *" and r.json()["nextDueOn"].endswith("-01")
+    bad = {**body, "cron": "every day"}
+    r = await client.post(
+        "/api/v1/maintenance-plans", json=bad, headers={**supervisor, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "cron"
+    both = {**body, "intervalDays": 30}
+    r = await client.post(
+        "/api/v1/maintenance-plans", json=both, headers={**supervisor, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert r.status_code == 422
+    listed = (await client.get("/api/v1/maintenance-plans", headers=supervisor)).json()
+    assert [p["title"] for p in listed] == ["水泵月度保养"]
+    assert (await client.get("/api/v1/maintenance-plans", headers=await login_as("agent"))).status_code == 403
