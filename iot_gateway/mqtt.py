@@ -50,6 +50,9 @@ class BrokerConfig:
     # "5" for Mosquitto/EMQX (shared subscription, session expiry); "3.1.1" for the embedded amqtt broker
     protocol: str
     client_id: str
+    # Mosquitto 2.0 does not restore a shared subscription from its persistence file after a restart, so
+    # messages sent before the gateway re-subscribes are lost; a single gateway may turn sharing off.
+    shared: bool = True
 
     @property
     def v5(self) -> bool:
@@ -58,16 +61,20 @@ class BrokerConfig:
 
     @property
     def subscription(self) -> str:
-        """The shared subscription on MQTT 5, the plain one on 3.1.1."""
-        return SHARED_SUBSCRIPTION if self.v5 else SUBSCRIPTION
+        """The shared subscription on MQTT 5 (unless turned off), the plain one on 3.1.1."""
+        return SHARED_SUBSCRIPTION if self.v5 and self.shared else SUBSCRIPTION
 
 
 def broker_config(url: str, client_id: str) -> BrokerConfig:
-    """`mqtt://user:pass@host:port?protocol=3.1.1` → BrokerConfig (protocol defaults to 5)."""
+    """`mqtt://user:pass@host:port?protocol=3.1.1&shared=false` → BrokerConfig (MQTT 5, shared by default)."""
     parts = urlsplit(url)
-    protocol = parse_qs(parts.query).get("protocol", ["5"])[0]
+    query = parse_qs(parts.query)
+    protocol = query.get("protocol", ["5"])[0]
     if protocol not in {"5", "3.1.1"}:
         raise ValueError(f"MQTT_URL protocol must be 5 or 3.1.1, not {protocol!r}")
+    shared = query.get("shared", ["true"])[0].lower()
+    if shared not in {"true", "false"}:
+        raise ValueError(f"MQTT_URL shared must be true or false, not {shared!r}")
     return BrokerConfig(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 1883,
@@ -75,6 +82,7 @@ def broker_config(url: str, client_id: str) -> BrokerConfig:
         password=unquote(parts.password) if parts.password else None,
         protocol=protocol,
         client_id=client_id,
+        shared=shared == "true",
     )
 
 

@@ -24,6 +24,8 @@ import msgspec
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from backend.domain.clock import Clock, SystemClock
 from backend.settings import Settings
@@ -120,15 +122,21 @@ def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
 class Publisher:
     """A device-side MQTT client publishing QoS 1 messages (waits for the broker's PUBACK)."""
 
-    def __init__(self, url_port: int, client_id: str | None = None) -> None:
+    def __init__(self, port: int, client_id: str | None = None, *, persistent: bool = False) -> None:
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"pub-{uuid.uuid4().hex[:8]}",
             protocol=paho.MQTTv5,
         )
+        # unlimited local queue: what is published while the broker is away is sent when it is back
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(100)
-        self.client.connect("127.0.0.1", url_port)
+        self.client.reconnect_delay_set(0.2, 2)
+        props = None
+        if persistent:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
         self.client.loop_start()
 
     def publish_raw(self, topic: str, payload: bytes | str, *, retain: bool = False) -> paho.MQTTMessageInfo:
@@ -303,18 +311,30 @@ class GatewayProcess:
                 self.process.wait()
 
 
+SpawnGateway = Callable[[str], GatewayProcess]
+
+
 @pytest.fixture
-def gateway_process(db_url: str, broker: PrivateBroker, tmp_path: Path) -> Iterator[GatewayProcess]:
-    """A gateway subprocess on the test database and private broker; stopped by PID afterwards."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "MQTT_URL": broker.url,
-        "CARETAKER_MQTT_CLIENT_ID": "gw-proc",
-        "PYTHONPATH": str(ROOT),
-    }
-    gp = GatewayProcess(env=env, log_path=tmp_path / "gateway.log")
-    try:
-        yield gp
-    finally:
+def spawn_gateway(db_url: str, broker: PrivateBroker, tmp_path: Path) -> Iterator[SpawnGateway]:
+    """`gp = spawn_gateway("gw-1")`: a gateway subprocess on the test database and private broker.
+
+    Every one started is stopped by PID afterwards.
+    """
+    spawned: list[GatewayProcess] = []
+
+    def _spawn(client_id: str) -> GatewayProcess:
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "MQTT_URL": broker.url,
+            "CARETAKER_MQTT_CLIENT_ID": client_id,
+            "PYTHONPATH": str(ROOT),
+        }
+        gp = GatewayProcess(env=env, log_path=tmp_path / f"{client_id}.log")
+        gp.start()
+        spawned.append(gp)
+        return gp
+
+    yield _spawn
+    for gp in spawned:
         gp.terminate()
