@@ -195,6 +195,8 @@ async def _serve(settings: Settings, stop: asyncio.Event, parts: Sequence[tuple[
 
     part_stop = asyncio.Event()
     part_tasks = {name: asyncio.create_task(fn(settings, part_stop), name=name) for name, fn in parts}
+    for task in part_tasks.values():
+        task.add_done_callback(lambda t: _report_early_end(t, part_stop))
     server = _Server(
         uvicorn.Config(
             create_app(settings),
@@ -226,6 +228,14 @@ async def _serve(settings: Settings, stop: asyncio.Event, parts: Sequence[tuple[
     return status
 
 
+def _report_early_end(task: asyncio.Task, part_stop: asyncio.Event) -> None:
+    """Say at once when the gateway or the simulators end before they were asked to; the API keeps serving."""
+    if part_stop.is_set() or task.cancelled():
+        return
+    error = task.exception()
+    log.error("%s stopped on its own%s", task.get_name(), f": {error!r}" if error else "")
+
+
 def _http_exit_status(task: asyncio.Task) -> int:
     try:
         task.result()
@@ -237,7 +247,9 @@ def _http_exit_status(task: asyncio.Task) -> int:
     return 0
 
 
-async def _stop_parts(tasks: dict[str, asyncio.Task]) -> None:
+async def _stop_parts(tasks: dict[str, asyncio.Task]) -> list[str]:
+    """Wait for each part to finish after its stop event was set; returns the names of those that failed."""
+    failed = []
     for name, task in tasks.items():
         try:
             await asyncio.wait_for(asyncio.shield(task), PART_STOP_SECONDS)
@@ -249,6 +261,8 @@ async def _stop_parts(tasks: dict[str, asyncio.Task]) -> None:
             log.warning("%s did not stop within %d s and was cancelled", name, PART_STOP_SECONDS)
         except Exception:
             log.exception("%s failed", name)
+            failed.append(name)
+    return failed
 
 
 # -- the commands ------------------------------------------------------------------------------------
@@ -294,17 +308,18 @@ async def _run_part_alone(settings: Settings, module: str, function: str, name: 
         raise CommandFailed(f"{name} is not installed")
     stop = asyncio.Event()
     _install_stop_signals(stop)
-    task = asyncio.create_task(part(settings, stop))
-    await asyncio.wait({task, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
-    await _stop_parts({name: task})
-    return 0
+    task = asyncio.create_task(part(settings, stop), name=name)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    return 1 if await _stop_parts({name: task}) else 0
 
 
 async def cmd_gateway(settings: Settings, args: argparse.Namespace) -> int:
     """The MQTT → database gateway alone."""
-    if not settings.database_url:
-        raise CommandFailed("caretaker gateway needs DATABASE_URL")
-    log.info("MQTT: %s", _redacted(settings.mqtt_url or "mqtt://127.0.0.1:1883"))
+    if not settings.database_url or not settings.mqtt_url:
+        raise CommandFailed("caretaker gateway needs DATABASE_URL and MQTT_URL (or use `caretaker up`)")
+    log.info("MQTT: %s", _redacted(settings.mqtt_url))
     return await _run_part_alone(settings, "iot_gateway.runner", "run_gateway", "gateway")
 
 

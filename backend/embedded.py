@@ -413,10 +413,10 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        """mqtt://user:pass@127.0.0.1:PORT."""
+        """mqtt://user:pass@127.0.0.1:PORT?protocol=3.1.1 (the query tells clients not to try MQTT 5)."""
         if self.port is None:
             raise EmbeddedServiceError("the embedded broker is not started")
-        return f"mqtt://{self.username}:{self.password}@127.0.0.1:{self.port}"
+        return f"mqtt://{self.username}:{self.password}@127.0.0.1:{self.port}?protocol=3.1.1"
 
     def _config(self, password_file: Path) -> dict:
         return {
