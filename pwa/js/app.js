@@ -32,6 +32,8 @@ const ROLE_NAV = {
 };
 
 const state = { user: null, view: null, route: null, queued: 0, offline: !navigator.onLine };
+// A busy or restarting server (5xx, 429) leaves actions queued; try again this often while any wait.
+const RETRY_INTERVAL_MS = 10000;
 const main = document.getElementById('view');
 
 /** Shared with views: the signed-in user and a way to navigate and refresh shell chrome. */
@@ -216,6 +218,9 @@ async function start() {
   else await route();
   registerServiceWorker();
   replayNow();
+  setInterval(async () => {
+    if (navigator.onLine && (await pendingCount().catch(() => 0)) > 0) replayNow();
+  }, RETRY_INTERVAL_MS);
 }
 
 /** After a login: remember the user, replay what waited, go back where the user was or home. */

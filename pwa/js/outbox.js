@@ -187,12 +187,12 @@ async function replayLocked() {
     }
     await removeEntry(entry.id);
     if (response.ok) {
-      const outcome = { type: 'delivered', id: entry.id, jobId: entry.jobId, status: response.status, body: payload };
+      const outcome = { type: 'delivered', id: entry.id, url: entry.url, jobId: entry.jobId, status: response.status, body: payload };
       outcomes.push(outcome);
       announce(outcome);
     } else {
       const conflict = await recordConflict(entry, response.status, payload || {});
-      const outcome = { type: 'conflict', id: entry.id, jobId: entry.jobId, status: response.status, conflict };
+      const outcome = { type: 'conflict', id: entry.id, url: entry.url, jobId: entry.jobId, status: response.status, conflict };
       outcomes.push(outcome);
       announce(outcome);
     }

@@ -112,7 +112,7 @@ async def test_guard_sees_an_mqtt_alarm_within_two_seconds_and_acknowledges_it(
     await screenshot(page, "08-guard-alarm")
 
     await card.locator("[data-ack]").click()
-    await page.wait_for_selector(".alarm.acked [data-alarm-state]:has-text('已确认')", timeout=10_000)
+    await page.wait_for_selector(".alarm.acked [data-alarm-state]:has-text('已确认')", timeout=20_000)
     acked = await db.fetchrow(
         """SELECT a.acked_at, u.username FROM alarms a JOIN users u ON u.id = a.acked_by
            WHERE a.device_id = 'elev-a1' AND a.code = 'ELEVATOR_ENTRAPMENT'"""

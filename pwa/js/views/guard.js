@@ -6,6 +6,7 @@
 import { ackAlarm, listAlarms, resolveAlarm, streamUrl } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { t, tOr } from '../i18n.js';
+import { onOutboxMessage } from '../outbox.js';
 import { offerPush } from '../push.js';
 
 // DESIGN.md: an alarm not acknowledged within 60 s escalates to the supervisor.
@@ -16,6 +17,7 @@ let source = null;
 let timer = null;
 let audio = null;
 let alarms = new Map();
+let stopListening = null;
 
 function beep() {
   try {
@@ -157,12 +159,24 @@ export async function render(root) {
   }
   draw(root);
   connect(root);
+  // An ack or resolve sent later (after a retry or by the service worker) updates the card when it lands.
+  if (stopListening) stopListening();
+  stopListening = onOutboxMessage((message) => {
+    if (message.type !== 'delivered' || !message.url || !message.url.includes('/alarms/') || !message.body) return;
+    const alarm = message.body;
+    if (alarm.id && alarms.has(alarm.id)) {
+      alarms.set(alarm.id, { ...alarms.get(alarm.id), ...alarm });
+      draw(root);
+    }
+  });
   clearInterval(timer);
   timer = setInterval(() => tick(root), 1000);
 }
 
 /** Close the stream and timers when leaving. */
 export function unmount() {
+  if (stopListening) stopListening();
+  stopListening = null;
   if (source) source.close();
   source = null;
   clearInterval(timer);
