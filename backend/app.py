@@ -20,6 +20,7 @@ from backend.api.routes import ROUTE_HANDLERS
 from backend.api.security import LoginThrottle, build_jwt_auth
 from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
+from backend.notify.notifier import start_notifier
 from backend.scheduling import JobContext, start_scheduler
 from backend.settings import Settings
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         app.state.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
+        notifier = await start_notifier(app.state.pool, settings, app.state.clock)
+        app.state.vapid, app.state.stream_hub = notifier.vapid, notifier.hub
         scheduler = None
         if settings.scheduler_enabled:
             scheduler = start_scheduler(JobContext(pool=app.state.pool, clock=app.state.clock))
@@ -50,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await notifier.stop()
             await app.state.pool.close()
 
     route_handlers: list = [*ROUTE_HANDLERS]

@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from backend.db.queries import idempotency
+from backend.db.queries import stream as stream_queries
 from backend.domain.clock import Clock
-from backend.services import digest
+from backend.services import alarm_response, digest
+from backend.services.alarms import watch_device_heartbeats
 from backend.services.escalation import escalate_due_clocks
 from backend.services.maintenance import generate_planned_maintenance
 
@@ -55,11 +58,30 @@ async def send_daily_digests(ctx: JobContext) -> int:
     return len(await digest.send_daily_digests(ctx.pool, ctx.clock.now()))
 
 
+# A screen that reconnects replays the stream from its last event id; a day covers a night offline.
+STREAM_RETENTION = timedelta(days=1)
+
+
+async def escalate_unacknowledged_alarms(ctx: JobContext) -> int:
+    """Escalate alarms no guard acknowledged in time: the supervisor, then the manager."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        return len(await alarm_response.escalate_unacknowledged_alarms(conn, ctx.clock.now()))
+
+
+async def forget_old_stream_events(ctx: JobContext) -> int:
+    """Drop live-stream events past the replay window."""
+    async with ctx.pool.acquire() as conn:
+        return await stream_queries.forget_events_before(conn, ctx.clock.now() - STREAM_RETENTION)
+
+
 # (job, seconds between runs). Kept here so one place says what runs how often.
 JOBS: list[tuple[Job, float]] = [
+    (watch_device_heartbeats, 15.0),
     (forget_old_idempotency_keys, 3600.0),
     (keep_telemetry_partitions, 6 * 3600.0),
     (send_daily_digests, 3600.0),
+    (escalate_unacknowledged_alarms, 5.0),
+    (forget_old_stream_events, 3600.0),
     (escalate_due_clocks, 5.0),
     (generate_planned_maintenance, 600.0),
 ]

@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     scheduler_enabled: bool = True
+    dispatcher_enabled: bool = True
+    """Send queued Web Push notifications from this process (also needs the scheduler on)."""
     mqtt_client_id: str = "caretaker-gateway"
 
     @property
@@ -68,6 +70,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "CARETAKER_PUBLIC_URL": ("public_url", str),
     "CARETAKER_LOG_LEVEL": ("log_level", str),
     "CARETAKER_SCHEDULER": ("scheduler_enabled", bool),
+    "CARETAKER_DISPATCHER": ("dispatcher_enabled", bool),
     "CARETAKER_MQTT_CLIENT_ID": ("mqtt_client_id", str),
 }
 

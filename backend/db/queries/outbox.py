@@ -10,6 +10,8 @@ import asyncpg
 
 # NOTIFY carries only the id; listeners read the row. A channel name every API process LISTENs on.
 STREAM_CHANNEL = "caretaker_stream"
+# Wakes the push dispatchers at commit, so a notification leaves at once rather than at the next poll.
+OUTBOX_CHANNEL = "caretaker_outbox"
 
 
 async def add_notifications(
@@ -41,7 +43,10 @@ async def add_notifications(
         data or {},
         dedupe_key,
     )
-    return int(result.split()[-1])
+    queued = int(result.split()[-1])
+    if queued:
+        await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+    return queued
 
 
 async def add_stream_event(

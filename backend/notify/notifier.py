@@ -1,0 +1,44 @@
+"""What an API process runs to tell people: the VAPID key, the SSE hub and (optionally) the dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from backend.domain.clock import Clock
+from backend.notify.dispatcher import PushDispatcher, PushSender
+from backend.notify.hub import StreamHub
+from backend.notify.vapid import VapidKeys, ensure_vapid_keys
+from backend.settings import Settings
+
+
+@dataclass
+class Notifier:
+    """The running parts; `stop()` ends them before the pool closes."""
+
+    vapid: VapidKeys
+    hub: StreamHub
+    dispatcher: PushDispatcher | None
+
+    async def stop(self) -> None:
+        """Stop sending and listening; open SSE streams end."""
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.hub.stop()
+
+
+async def start_notifier(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> Notifier:
+    """Load (or make) the VAPID key, start listening for stream events, start the dispatcher when enabled."""
+    assert settings.database_url
+    vapid = await ensure_vapid_keys(pool)
+    hub = StreamHub(settings.database_url, pool)
+    await hub.start()
+    dispatcher = None
+    # the scheduler switch turns off all background work (tests run it by hand); this one only push
+    if settings.scheduler_enabled and settings.dispatcher_enabled:
+        dispatcher = PushDispatcher(
+            pool, settings.database_url, PushSender(vapid, settings.public_url), clock
+        )
+        dispatcher.start()
+    return Notifier(vapid=vapid, hub=hub, dispatcher=dispatcher)

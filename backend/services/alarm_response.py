@@ -1,0 +1,150 @@
+"""People answering alarms: a guard acknowledges and resolves; an alarm nobody acknowledges climbs the ladder.
+
+Each step is an alarm event, an `alarm.updated` on the live stream and, for escalations, a push to the
+people it escalates to — all in the caller's transaction, so they happen together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.db.queries import alarm_response as q
+from backend.db.queries import alarms as alarm_queries
+from backend.domain.alarms import Alarm
+from backend.domain.models import CurrentUser
+from backend.errors import Conflict, NotFound
+from backend.services.notifications import notify_roles, publish
+
+# Who is told at each step of the ladder (DESIGN.md: supervisor at the first deadline, manager at the second).
+ESCALATION_ROLES: dict[int, str] = {1: "supervisor", 2: "manager"}
+# A warning (a device offline) does not wake a manager; anything that makes a work order does.
+ESCALATING_SEVERITIES = ("critical", "major")
+
+
+def alarm_payload(alarm: Alarm) -> dict[str, Any]:
+    """The alarm as the stream and the API show it (camelCase, JSON-ready)."""
+    return msgspec.to_builtins(alarm)
+
+
+async def _visible_alarm(conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID) -> q.AlarmResponseState:
+    state = await q.lock_alarm(conn, alarm_id)
+    # another site's alarm answers like a missing one, so ids cannot be probed
+    if state is None or not user.may_see_site(state.site_id):
+        raise NotFound("no such alarm", code="alarm_not_found")
+    return state
+
+
+async def _publish_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> Alarm:
+    alarm = await alarm_queries.get_alarm(conn, alarm_id)
+    assert alarm is not None  # locked by this transaction a moment ago
+    await publish(conn, site_id=alarm.site_id, type="alarm.updated", data=alarm_payload(alarm))
+    return alarm
+
+
+async def acknowledge_alarm(
+    conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID, *, now: datetime
+) -> Alarm:
+    """Record that someone has taken the alarm on; stops its escalation. A second ack is a 409."""
+    state = await _visible_alarm(conn, user, alarm_id)
+    if state.acked_at is not None:
+        current = await alarm_queries.get_alarm(conn, alarm_id)
+        raise Conflict(
+            "this alarm is already acknowledged",
+            code="alarm_already_acknowledged",
+            extra={"alarm": alarm_payload(current)} if current else None,
+        )
+    if not state.open:
+        raise Conflict("this alarm is already resolved", code="alarm_resolved")
+    await q.record_ack(conn, alarm_id, user_id=user.id, at=now)
+    seconds = max(0.0, (now - state.raised_at).total_seconds())
+    await alarm_queries.add_alarm_event(
+        conn, alarm_id, "acked", now, {"secondsToAck": round(seconds, 1), "role": user.role}, actor_id=user.id
+    )
+    return await _publish_alarm(conn, alarm_id)
+
+
+async def resolve_alarm(
+    conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID, *, now: datetime, note: str | None = None
+) -> Alarm:
+    """Close the alarm as dealt with (acknowledging it too if nobody had)."""
+    state = await _visible_alarm(conn, user, alarm_id)
+    if not state.open:
+        raise Conflict("this alarm is already resolved", code="alarm_resolved")
+    if state.acked_at is None:
+        await alarm_queries.add_alarm_event(
+            conn,
+            alarm_id,
+            "acked",
+            now,
+            {"secondsToAck": round(max(0.0, (now - state.raised_at).total_seconds()), 1), "role": user.role},
+            actor_id=user.id,
+        )
+    await q.record_resolution(conn, alarm_id, user_id=user.id, at=now)
+    await alarm_queries.add_alarm_event(
+        conn, alarm_id, "resolved", now, {"note": note} if note else {}, actor_id=user.id
+    )
+    return await _publish_alarm(conn, alarm_id)
+
+
+class Escalation(msgspec.Struct, frozen=True):
+    """One step taken: the alarm, the level reached and the role told."""
+
+    alarm_id: UUID
+    level: int
+    role: str
+    recipients: tuple[UUID, ...]
+
+
+def _due_level(alarm: q.UnackedAlarm, now: datetime) -> int:
+    waited = (now - alarm.raised_at).total_seconds()
+    if waited >= alarm.manager_seconds:
+        return 2
+    if waited >= alarm.supervisor_seconds:
+        return 1
+    return 0
+
+
+async def escalate_unacknowledged_alarms(conn: asyncpg.Connection, now: datetime) -> list[Escalation]:
+    """Take every due step of unacknowledged alarms. Call in a transaction; safe on every replica."""
+    steps: list[Escalation] = []
+    for alarm in await q.claim_unacked_alarms(conn, now=now, severities=ESCALATING_SEVERITIES):
+        target = _due_level(alarm, now)
+        # a job that runs late takes every missed step, so the supervisor is never skipped
+        for level in range(alarm.escalation_level + 1, target + 1):
+            role = ESCALATION_ROLES[level]
+            waited = round((now - alarm.raised_at).total_seconds())
+            message = {
+                "alarmId": str(alarm.id),
+                "level": level,
+                "role": role,
+                "code": alarm.code,
+                "severity": alarm.severity,
+                "deviceId": alarm.device_id,
+                "deviceName": alarm.device_name,
+                "secondsUnacknowledged": waited,
+            }
+            recipients = await notify_roles(
+                conn,
+                site_id=alarm.site_id,
+                roles=[role],
+                kind="escalation",
+                urgency="high",
+                title=f"告警 {waited} 秒无人确认：{alarm.device_name}",
+                body=f"{alarm.code}（{alarm.severity}）已升级至{'主管' if level == 1 else '经理'}",
+                data={**message, "url": f"/#/alarms/{alarm.id}"},
+                dedupe_key=f"alarm:{alarm.id}:escalation:{level}",
+            )
+            await alarm_queries.add_alarm_event(
+                conn, alarm.id, "escalated", now, {**message, "recipients": [str(r) for r in recipients]}
+            )
+            await publish(conn, site_id=alarm.site_id, type="escalation", data={"kind": "alarm", **message})
+            steps.append(Escalation(alarm_id=alarm.id, level=level, role=role, recipients=tuple(recipients)))
+        if target > alarm.escalation_level:
+            await q.set_escalation_level(conn, alarm.id, target)
+            await _publish_alarm(conn, alarm.id)
+    return steps
