@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.api.alarm_actions import AlarmActionController
+from backend.api.alarms import AlarmController
 from backend.api.auth import AuthController
 from backend.api.evidence import EvidenceController
 from backend.api.health import health, ready
@@ -18,6 +19,7 @@ ROUTE_HANDLERS: list = [
     ready,
     AuthController,
     AlarmActionController,
+    AlarmController,
     PushController,
     stream,
     WorkOrderController,

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -28,6 +28,7 @@ from backend.domain.alarms import (
     decide_raise,
     evaluate_thresholds,
 )
+from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
 from backend.services import notifications, work_orders
@@ -406,3 +407,14 @@ async def get_alarm(conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID)
     if alarm is None or not user.may_see_site(alarm.site_id):
         raise NotFound("no such alarm")
     return alarm
+
+
+class _JobContext(Protocol):
+    pool: asyncpg.Pool
+    clock: Clock
+
+
+async def watch_device_heartbeats(ctx: _JobContext) -> tuple[int, int]:
+    """Scheduler job: check_device_heartbeats in its own transaction (rows claimed with SKIP LOCKED)."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        return await check_device_heartbeats(conn, now=ctx.clock.now())

@@ -1,0 +1,43 @@
+"""Alarm reading endpoints: the list (active ones, one site) and one alarm with its history."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+import asyncpg
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from backend.domain.alarms import Alarm, AlarmDetail
+from backend.domain.models import CurrentUser
+from backend.services import alarms
+
+# A guard-room screen shows the latest alarms; a page this size never needs scrolling to find a new one.
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+
+
+class AlarmController(Controller):
+    """GET /api/v1/alarms and /api/v1/alarms/{id}; acknowledging and resolving live in alarm_actions."""
+
+    path = "/api/v1/alarms"
+    tags: ClassVar[list[str]] = ["alarms"]
+
+    @get("/", summary="Alarms of the caller's sites, newest first")
+    async def list_alarms(
+        self,
+        conn: asyncpg.Connection,
+        user: CurrentUser,
+        active: bool | None = None,
+        site: UUID | None = None,
+        limit: int = Parameter(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> list[Alarm]:
+        """`active=true` for what still needs attention; `site` narrows to one site."""
+        return await alarms.list_alarms(conn, user, site_id=site, active=active, limit=limit, offset=offset)
+
+    @get("/{alarm_id:uuid}", summary="One alarm with its history")
+    async def get_alarm(self, conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID) -> AlarmDetail:
+        """The alarm, its events (raised, repeated, cleared, acked, ...) and its work order id."""
+        return await alarms.get_alarm(conn, user, alarm_id)
