@@ -3,6 +3,7 @@ accepted or refused, the work-order row always agrees with its event log."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -131,7 +132,7 @@ async def test_row_and_event_log_always_agree(
         )
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert row["version"] == events[-1]["seq"]
-        for before, after in zip(events, events[1:], strict=False):
+        for before, after in itertools.pairwise(events):
             assert after["from_status"] == before["to_status"]
             assert after["at"] >= before["at"]
         expected = fold(events)
