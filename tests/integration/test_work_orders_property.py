@@ -142,7 +142,8 @@ async def test_row_and_event_log_always_agree(
         assert (row["closed_at"] is not None) == expected["closed"]
         assert (row["responded_at"] is not None) == any(e["action"] == "accept" for e in events)
         resolve_paused = await db.fetchval(
-            "SELECT paused_since IS NOT NULL FROM work_order_clocks WHERE work_order_id = $1 AND clock = 'resolve'",
+            """SELECT paused_since IS NOT NULL FROM work_order_clocks
+               WHERE work_order_id = $1 AND clock = 'resolve'""",
             wo.id,
         )
         assert resolve_paused == (row["status"] == "paused")
