@@ -1,0 +1,219 @@
+"""Web Push end to end: subscriptions through the API, the dispatcher sending with pywebpush to a local push
+service that decrypts each payload with the browser's keys; gone endpoints removed, failures retried."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import asyncpg
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from litestar.testing import AsyncTestClient
+
+from backend.db.pool import create_pool
+from backend.domain.clock import ManualClock
+from backend.notify.dispatcher import MAX_ATTEMPTS, PushSender, send_due_notifications
+from backend.notify.vapid import ensure_vapid_keys
+from tests.conftest import LoginAs
+from tests.integration.alarm_fixtures import raise_device_alarm
+from tests.integration.fake_push_service import BrowserKeys, FakePushService, b64url
+
+
+@pytest.fixture
+def push_service() -> Iterator[FakePushService]:
+    """A local push service for this test."""
+    with FakePushService() as service:
+        yield service
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test's loop for running the dispatcher by hand."""
+    p = await create_pool(db_url, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+async def catch_up(clock: ManualClock, db: asyncpg.Connection) -> None:
+    """Move the test clock just past the database's time: outbox rows fall due at their commit time."""
+    clock.set(max(clock.now(), await db.fetchval("SELECT clock_timestamp()")) + timedelta(seconds=1))
+
+
+async def _subscribe(
+    client: AsyncTestClient, headers: dict[str, str], idem: dict[str, str], endpoint: str, keys: BrowserKeys
+) -> None:
+    r = await client.post(
+        "/api/v1/push/subscriptions",
+        headers={**headers, **idem},
+        json={
+            "endpoint": endpoint,
+            "expirationTime": None,
+            "keys": {"p256dh": keys.p256dh, "auth": keys.auth},
+        },
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_critical_alarm_is_pushed_encrypted_gone_endpoints_dropped_failures_retried(
+    client: AsyncTestClient,
+    db: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    clock: ManualClock,
+    login_as: LoginAs,
+    idem,
+    push_service: FakePushService,
+) -> None:
+    vapid_public = (await client.get("/api/v1/push/vapid-public-key")).json()["publicKey"]
+    guard1, guard2, tech1 = BrowserKeys(), BrowserKeys(), BrowserKeys()
+    await _subscribe(client, await login_as("guard1"), idem(), push_service.endpoint("guard1"), guard1)
+    await _subscribe(client, await login_as("guard2"), idem(), push_service.endpoint("guard2", 410), guard2)
+    await _subscribe(client, await login_as("tech1"), idem(), push_service.endpoint("tech1", 500), tech1)
+
+    alarm = await raise_device_alarm(db, device_id="elev-a1", code="ELEVATOR_ENTRAPMENT", now=clock.now())
+    await catch_up(clock, db)
+    sender = PushSender(await ensure_vapid_keys(pool), "https://caretaker.example.com")
+    report = await send_due_notifications(pool, sender, clock)
+
+    # guard1's phone gets the alarm, decryptable only with its own keys
+    [post] = push_service.posts_to("guard1")
+    message = guard1.decrypt(post.body)
+    assert message["kind"] == "alarm"
+    assert message["urgency"] == "high"
+    assert str(alarm.id) in message["url"]
+    assert message["tag"] == f"alarm:{alarm.id}"
+    assert message["title"] and set(message) == {"title", "body", "url", "kind", "urgency", "tag"}
+    assert post.headers["urgency"] == "high"
+    assert post.headers["ttl"] == "300"
+    assert post.headers["content-encoding"] == "aes128gcm"
+    # the VAPID header names our public key and is signed by its private half
+    scheme, _, params = post.headers["authorization"].partition(" ")
+    assert scheme == "vapid"
+    fields = dict(p.strip().split("=", 1) for p in params.split(","))
+    assert fields["k"] == vapid_public
+    point = base64.urlsafe_b64decode(vapid_public + "=" * (-len(vapid_public) % 4))
+    public_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    claims = jwt.decode(fields["t"], public_key, algorithms=["ES256"], audience=push_service.base_url)
+    assert claims["sub"] == "mailto:ops@caretaker.example.com"
+
+    # guard2's endpoint is gone: the subscription is deleted and the attempt logged
+    assert len(push_service.posts_to("guard2")) == 1
+    assert await db.fetchval("SELECT count(*) FROM push_subscriptions WHERE endpoint LIKE '%/guard2'") == 0
+    assert await db.fetchval("SELECT status FROM push_deliveries WHERE endpoint LIKE '%/guard2'") == 410
+    assert report.removed_endpoints == [push_service.endpoint("guard2")]
+
+    # tech1's push service failed: nothing lost, retried after a backoff
+    tech1_note = await db.fetchrow(
+        """SELECT n.id, n.sent_at, n.attempts, n.next_attempt_at, n.last_error FROM notifications n
+           JOIN users u ON u.id = n.recipient_id WHERE u.username = 'tech1' AND n.kind = 'alarm'"""
+    )
+    assert tech1_note["sent_at"] is None and tech1_note["attempts"] == 1
+    assert tech1_note["next_attempt_at"] > clock.now()
+    assert "500" in tech1_note["last_error"]
+    assert tech1_note["id"] in report.retried
+
+    # too early: nothing is sent again
+    await send_due_notifications(pool, sender, clock)
+    assert len(push_service.posts_to("tech1")) == 1
+    assert len(push_service.posts_to("guard1")) == 1
+
+    clock.advance(10)
+    await send_due_notifications(pool, sender, clock)
+    tech1_posts = push_service.posts_to("tech1")
+    assert [p.status for p in tech1_posts] == [500, 201]
+    assert tech1.decrypt(tech1_posts[-1].body)["tag"] == f"alarm:{alarm.id}"
+    assert await db.fetchval("SELECT sent_at FROM notifications WHERE id = $1", tech1_note["id"]) is not None
+    statuses = await db.fetch(
+        "SELECT status FROM push_deliveries WHERE notification_id = $1 ORDER BY id", tech1_note["id"]
+    )
+    assert [s["status"] for s in statuses] == [500, 201]
+    # guard1 was not pushed twice, and everyone without a subscription is settled (sent: nothing to deliver)
+    assert len(push_service.posts_to("guard1")) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM notifications WHERE sent_at IS NULL AND failed_at IS NULL")
+        == 0
+    )
+
+
+async def test_a_notification_that_keeps_failing_is_given_up(
+    client: AsyncTestClient,
+    db: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    clock: ManualClock,
+    login_as: LoginAs,
+    idem,
+    push_service: FakePushService,
+) -> None:
+    keys = BrowserKeys()
+    await _subscribe(client, await login_as("guard1"), idem(), push_service.endpoint("down", 503, 503), keys)
+    await raise_device_alarm(db, device_id="leak-1", code="WATER_LEAK", now=clock.now())
+    await db.execute(
+        """UPDATE notifications SET attempts = $1
+           WHERE recipient_id = (SELECT id FROM users WHERE username = 'guard1')""",
+        MAX_ATTEMPTS - 1,
+    )
+    await catch_up(clock, db)
+    sender = PushSender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000")
+    report = await send_due_notifications(pool, sender, clock)
+    row = await db.fetchrow(
+        """SELECT failed_at, sent_at FROM notifications
+           WHERE recipient_id = (SELECT id FROM users WHERE username = 'guard1')"""
+    )
+    assert row["failed_at"] is not None and row["sent_at"] is None
+    assert len(report.failed) == 1
+
+
+async def test_subscriptions_are_checked_and_can_be_removed(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as: LoginAs, idem
+) -> None:
+    headers = await login_as("guard1")
+    keys = BrowserKeys()
+    bad_key = await client.post(
+        "/api/v1/push/subscriptions",
+        headers={**headers, **idem()},
+        json={
+            "endpoint": "https://push.example.com/x",
+            "keys": {"p256dh": b64url(b"short"), "auth": keys.auth},
+        },
+    )
+    assert bad_key.status_code == 422 and bad_key.json()["field"] == "keys.p256dh"
+    plain_http = await client.post(
+        "/api/v1/push/subscriptions",
+        headers={**headers, **idem()},
+        json={"endpoint": "http://push.example.com/x", "keys": {"p256dh": keys.p256dh, "auth": keys.auth}},
+    )
+    assert plain_http.status_code == 422 and plain_http.json()["field"] == "endpoint"
+    anonymous = await client.post(
+        "/api/v1/push/subscriptions",
+        headers=idem(),
+        json={"endpoint": "https://push.example.com/x", "keys": {"p256dh": keys.p256dh, "auth": keys.auth}},
+    )
+    assert anonymous.status_code == 401
+
+    await _subscribe(client, headers, idem(), "https://push.example.com/x", keys)
+    r = await client.request(
+        "DELETE",
+        "/api/v1/push/subscriptions",
+        headers={**headers, **idem()},
+        json={"endpoint": "https://push.example.com/x"},
+    )
+    assert r.status_code == 200, r.text
+    assert await db.fetchval("SELECT count(*) FROM push_subscriptions") == 0
+    again = await client.request(
+        "DELETE",
+        "/api/v1/push/subscriptions",
+        headers={**headers, **idem()},
+        json={"endpoint": "https://push.example.com/x"},
+    )
+    assert again.status_code == 404
+
+
+async def test_vapid_key_is_made_once_and_shared(pool: asyncpg.Pool, client: AsyncTestClient) -> None:
+    served = (await client.get("/api/v1/push/vapid-public-key")).json()["publicKey"]
+    # concurrent first starts and later restarts all agree on the stored key
+    keys = await asyncio.gather(*(ensure_vapid_keys(pool) for _ in range(4)))
+    assert {k.public_key for k in keys} == {served}
+    assert len(base64.urlsafe_b64decode(served + "=")) == 65
