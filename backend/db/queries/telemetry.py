@@ -87,15 +87,15 @@ async def set_device_status(
     conn: asyncpg.Connection, device_id: str, *, online: bool, now: datetime
 ) -> bool | None:
     """Record online/offline; returns what it was before (None: unknown)."""
-    return await conn.fetchval(
-        """WITH before AS (SELECT online FROM device_state WHERE device_id = $1 FOR UPDATE)
-           INSERT INTO device_state (device_id, online, status_at, last_seen_at) VALUES ($1, $2, $3, $3)
-           ON CONFLICT (device_id) DO UPDATE SET online = $2, status_at = $3, last_seen_at = $3
-           RETURNING (SELECT online FROM before)""",
+    before = await conn.fetchval("SELECT online FROM device_state WHERE device_id = $1 FOR UPDATE", device_id)
+    await conn.execute(
+        """INSERT INTO device_state (device_id, online, status_at, last_seen_at) VALUES ($1, $2, $3, $3)
+           ON CONFLICT (device_id) DO UPDATE SET online = $2, status_at = $3, last_seen_at = $3""",
         device_id,
         online,
         now,
     )
+    return before
 
 
 async def mark_offline(conn: asyncpg.Connection, device_id: str, now: datetime) -> None:
