@@ -91,13 +91,26 @@ def validation_error(_: Request, exc: ValidationException) -> Response[dict[str,
 def http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     """Framework errors (unknown route, wrong method, bad token, ...)."""
     status = exc.status_code
-    code = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}.get(status, "http_error")
+    code = {
+        400: "invalid_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        429: "too_many_requests",
+    }.get(status, "http_error")
     detail = exc.detail if status < 500 else "internal error"
     response = problem(status, detail, code)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+def undecodable_body(_: Request, exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
+    """A body that is not valid UTF-8 (JSON must be)."""
+    return problem(400, f"the request body is not valid UTF-8 (byte {exc.start})", "invalid_request")
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:
@@ -110,6 +123,7 @@ EXCEPTION_HANDLERS = {
     errors.CaretakerError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    UnicodeDecodeError: undecodable_body,
     Exception: unexpected_error,
 }
 

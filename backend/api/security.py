@@ -13,9 +13,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
-from backend.db.queries.users import get_active_user
 from backend.domain.models import CurrentUser
 from backend.errors import Forbidden, TooManyRequests
+from backend.services.auth import active_user
 
 # Paths reachable without a token (the PWA's files and /health, /ready opt out on their handlers).
 PUBLIC_PATHS = [
@@ -31,7 +31,7 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
         user_id = UUID(token.sub)
     except ValueError:
         return None
-    return await get_active_user(connection.app.state.pool, user_id)
+    return await active_user(connection.app.state.pool, user_id)
 
 
 def build_jwt_auth(secret: str, ttl_seconds: int) -> JWTAuth[CurrentUser]:
