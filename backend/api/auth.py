@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import asyncpg
 import msgspec
@@ -33,7 +33,7 @@ class AuthController(Controller):
     """POST /auth/login and GET /me."""
 
     path = "/api/v1"
-    tags = ["auth"]
+    tags: ClassVar[list[str]] = ["auth"]
 
     @post("/auth/login", status_code=200, summary="Log in with username and password")
     async def login(
@@ -46,7 +46,12 @@ class AuthController(Controller):
         auth = request.app.state.jwt_auth
         token = auth.create_token(identifier=str(user.id), token_extras={"role": user.role})
         ttl = int(auth.default_token_expiration.total_seconds())
-        return LoginResponse(token=token, token_type="Bearer", expires_in=ttl, user=user)
+        return LoginResponse(
+            token=token,
+            token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
+            expires_in=ttl,
+            user=user,
+        )
 
     @get("/me", summary="The signed-in user")
     async def me(self, user: CurrentUser) -> CurrentUser:

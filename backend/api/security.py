@@ -35,7 +35,7 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
 
 
 def build_jwt_auth(secret: str, ttl_seconds: int) -> JWTAuth[CurrentUser]:
-    """The app's JWT auth: HS256 tokens naming the user id; the user is re-read (and must be active) per request."""
+    """HS256 tokens naming the user id; the user is re-read (and must be active) on every request."""
     return JWTAuth[CurrentUser](
         token_secret=secret,
         retrieve_user_handler=_retrieve_user,
