@@ -192,7 +192,8 @@ export async function render(root, params, ctx) {
     .map((a) => `<button type="button" data-action="${a}" class="${a === 'decline' || a === 'pause' ? 'secondary' : ''}">${esc(t(`action.${a}`))}</button>`)
     .join('');
   const onSite = ON_SITE.has(status);
-  const canSign = (onSite || status === 'completed') && job.kind !== 'complaint';
+  // Only a completed home visit is signed (a public area or a complaint has nobody to sign).
+  const canSign = status === 'completed' && job.inHome !== false && job.kind !== 'complaint';
   const showReceipt = ['completed', 'signed', 'closed'].includes(job.status);
 
   root.innerHTML = `
