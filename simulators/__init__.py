@@ -1,0 +1,1 @@
+"""Device simulators for the demo estate: elevators, water and power devices speaking real MQTT."""

@@ -1,0 +1,183 @@
+"""Simulated devices: each is its own MQTT client with its own Last Will, publishing realistic telemetry."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import msgspec
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from iot_gateway.contract import (
+    METRIC_CURRENT,
+    METRIC_DOOR_OPEN,
+    METRIC_FLOOR,
+    METRIC_FLOW,
+    METRIC_FREQUENCY,
+    METRIC_FUEL,
+    METRIC_LEAK,
+    METRIC_LOAD,
+    METRIC_PRESSURE,
+    METRIC_PUMP_RUNNING,
+    METRIC_SPEED,
+    METRIC_TANK_LEVEL,
+    METRIC_VOLTAGE,
+    OFFLINE,
+    ONLINE,
+    event_topic,
+    status_topic,
+    telemetry_topic,
+)
+
+# The demo estate's devices (backend/services/seed.py): id → kind.
+DEMO_DEVICES: dict[str, str] = {
+    **{f"elev-{b}{n}": "elevator" for b in "abc" for n in (1, 2)},
+    "pump-1": "pump", "pres-1": "pressure", "tank-1": "tank", "leak-1": "leak",
+    "pump-2": "pump", "pres-2": "pressure", "tank-2": "tank", "leak-2": "leak",
+    "mains-1": "power", "mains-2": "power", "gen-1": "generator",
+}  # fmt: skip
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True)
+class Broker:
+    """Where the simulators connect (from MQTT_URL; `?protocol=3.1.1` for the embedded broker)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    v5: bool = True
+
+
+def broker_from_url(url: str) -> Broker:
+    """Parse mqtt://user:pass@host:port?protocol=..."""
+    parts = urlsplit(url)
+    protocol = parse_qs(parts.query).get("protocol", ["5"])[0]
+    return Broker(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 1883,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        v5=protocol != "3.1.1",
+    )
+
+
+def new_client(broker: Broker, client_id: str) -> paho.Client:
+    """A paho client for this broker (no connection yet)."""
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5 if broker.v5 else paho.MQTTv311
+    )
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def now_iso() -> str:
+    """Device time, ISO 8601 UTC."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class SimulatedDevice:
+    """One device: its physical state drifts realistically; scenarios push it into faults."""
+
+    device_id: str
+    kind: str
+    site: str
+    rng: random.Random = field(default_factory=random.Random)
+    seq: int = 0
+    overrides: dict[str, float] = field(default_factory=dict)
+    client: paho.Client | None = None
+
+    def connect(self, broker: Broker) -> None:
+        """Connect with a Last Will of `offline` and announce `online` (retained)."""
+        client = new_client(broker, f"sim-{self.device_id}")
+        client.will_set(status_topic(self.site, self.device_id), OFFLINE, qos=1, retain=True)
+        client.on_connect = lambda c, *a: c.publish(status_topic(self.site, self.device_id), ONLINE, 1, True)
+        client.connect_async(broker.host, broker.port, keepalive=15)
+        client.loop_start()
+        self.client = client
+
+    def disconnect(self, *, gracefully: bool = True) -> None:
+        """Say `offline` and leave; without grace, drop the socket so the broker fires the Last Will."""
+        if self.client is None:
+            return
+        if gracefully:
+            self.client.publish(status_topic(self.site, self.device_id), OFFLINE, 1, True).wait_for_publish(2)
+            self.client.disconnect()
+        else:
+            sock = self.client.socket()
+            if sock is not None:
+                sock.close()
+        self.client.loop_stop()
+        self.client = None
+
+    def reading(self, t: float) -> dict[str, float]:
+        """Plausible measurements at t seconds since start (daily cycles plus noise), then any overrides."""
+        r = self.rng
+        day = math.sin(2 * math.pi * t / 86400)
+        metrics: dict[str, float]
+        if self.kind == "elevator":
+            moving = r.random() < 0.4
+            metrics = {
+                METRIC_FLOOR: float(r.randint(1, 10)),
+                METRIC_SPEED: round(r.uniform(1.4, 1.6), 2) if moving else 0.0,
+                METRIC_DOOR_OPEN: float(not moving and r.random() < 0.5),
+                METRIC_LOAD: float(r.randint(0, 800)),
+            }
+        elif self.kind == "pump":
+            metrics = {
+                METRIC_PUMP_RUNNING: 1.0,
+                METRIC_FLOW: round(18 + 6 * day + r.gauss(0, 0.5), 1),
+                METRIC_CURRENT: round(22 + r.gauss(0, 0.4), 1),
+            }
+        elif self.kind == "pressure":
+            metrics = {METRIC_PRESSURE: round(300 - 40 * day + r.gauss(0, 3), 1)}
+        elif self.kind == "tank":
+            metrics = {METRIC_TANK_LEVEL: round(65 + 15 * day + r.gauss(0, 0.3), 1)}
+        elif self.kind == "leak":
+            metrics = {METRIC_LEAK: 0.0}
+        elif self.kind == "power":
+            metrics = {
+                METRIC_VOLTAGE: round(221 + r.gauss(0, 1.5), 1),
+                METRIC_FREQUENCY: round(50 + r.gauss(0, 0.02), 2),
+                METRIC_CURRENT: round(180 + 60 * day + r.gauss(0, 5), 1),
+            }
+        else:  # generator on standby
+            metrics = {METRIC_VOLTAGE: 0.0, METRIC_FUEL: 92.0}
+        metrics.update(self.overrides)
+        return metrics
+
+    def publish_telemetry(self, t: float) -> None:
+        """Publish one reading (QoS 1)."""
+        if self.client is None:
+            return
+        self.seq += 1
+        body = {"ts": now_iso(), "seq": self.seq, "metrics": self.reading(t)}
+        self.client.publish(telemetry_topic(self.site, self.device_id), _encode(body), qos=1)
+
+    def publish_event(self, code: str, state: str = "raised", detail: dict[str, Any] | None = None) -> str:
+        """Publish an alarm event; returns its eventId."""
+        event_id = str(uuid.uuid4())
+        body = {"eventId": event_id, "ts": now_iso(), "code": code, "state": state, "detail": detail or {}}
+        if self.client is not None:
+            self.client.publish(event_topic(self.site, self.device_id), _encode(body), qos=1)
+        return event_id
+
+
+def demo_fleet(site: str = "demo", seed: int | None = None) -> dict[str, SimulatedDevice]:
+    """One simulated device per demo estate device."""
+    rng = random.Random(seed)
+    return {
+        device_id: SimulatedDevice(device_id=device_id, kind=kind, site=site, rng=random.Random(rng.random()))
+        for device_id, kind in DEMO_DEVICES.items()
+    }

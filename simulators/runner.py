@@ -1,0 +1,101 @@
+"""Run the demo estate's simulated devices, a scenario, or a load; `caretaker simulate` calls main()."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Protocol
+
+from simulators.devices import broker_from_url, demo_fleet
+from simulators.load import run_load
+from simulators.scenarios import SCENARIOS
+
+log = logging.getLogger(__name__)
+
+# Real sensors report every 10-30 s; 10 s keeps the dashboards lively without flooding the demo.
+TELEMETRY_INTERVAL_SECONDS = 10.0
+
+
+class HasMqttUrl(Protocol):
+    """Anything carrying the broker address (Caretaker's Settings does)."""
+
+    mqtt_url: str | None
+
+
+async def run_simulators(
+    settings: HasMqttUrl,
+    stop: asyncio.Event,
+    *,
+    scenario: str | None = None,
+    site: str = "demo",
+    interval: float = TELEMETRY_INTERVAL_SECONDS,
+) -> None:
+    """Connect every demo device, publish telemetry every `interval` s, play `scenario` once, until `stop`."""
+    if scenario is not None and scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+    broker = broker_from_url(settings.mqtt_url or "mqtt://127.0.0.1:1883")
+    fleet = demo_fleet(site)
+    for device in fleet.values():
+        device.connect(broker)
+    started = time.monotonic()
+    play = asyncio.create_task(SCENARIOS[scenario](fleet, broker)) if scenario else None
+    try:
+        while not stop.is_set():
+            t = time.monotonic() - started
+            for device in fleet.values():
+                device.publish_telemetry(t)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+    finally:
+        if play is not None:
+            play.cancel()
+            await asyncio.gather(play, return_exceptions=True)
+        for device in fleet.values():
+            device.disconnect()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="caretaker simulate", description="Simulated devices over MQTT.")
+    parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS), help="a fault to play out once")
+    parser.add_argument("--rate", type=float, help="load mode: telemetry messages per second")
+    parser.add_argument("--duration", type=float, default=60.0, help="load mode: seconds (default 60)")
+    parser.add_argument("--devices", type=int, default=11, help="load mode: devices to spread over")
+    parser.add_argument("--site", default="demo", help="site code in the topics (default demo)")
+    parser.add_argument("--mqtt-url", default=os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883"))
+    return parser
+
+
+class _Settings:
+    def __init__(self, mqtt_url: str) -> None:
+        self.mqtt_url = mqtt_url
+
+
+async def _main(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if args.rate:
+        result = await run_load(broker_from_url(args.mqtt_url), site=args.site, rate=args.rate,
+                                duration=args.duration, devices=args.devices, stop=stop)  # fmt: skip
+        print(f"sent {result.sent} messages in {result.seconds:.1f} s ({result.rate:.0f} msg/s)")
+        return
+    await run_simulators(_Settings(args.mqtt_url), stop, scenario=args.scenario, site=args.site)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`caretaker simulate [scenario] [--rate R --duration D --devices N]`."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_main(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
