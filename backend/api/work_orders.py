@@ -49,7 +49,7 @@ def _payload(body: ActionRequest | None) -> tuple[dict[str, Any], datetime | Non
     geo = body.geo
     fields.pop("clientAt", None)
     fields.pop("geo", None)
-    # the assignee id stays in the payload even when null: "hand back to the pool"
+    # an explicit null assignee stays in the payload: "hand back to the pool"
     payload = {k: v for k, v in fields.items() if v is not None or k == "assigneeId"}
     return payload, client_at, geo
 

@@ -164,7 +164,8 @@ class ActionRequest(Model, frozen=True):
     client_at: datetime | None = None
     geo: dict[str, Any] | None = None
     reason: LongText | None = None
-    assignee_id: UUID | None = None
+    # UNSET (left out) differs from null (back to the pool)
+    assignee_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
     appointment_at: datetime | None = None
     checklist: dict[str, bool] | None = None
     cause: LongText | None = None

@@ -262,7 +262,11 @@ def plan_transition(
     require_reason(action, payload)
     reopen = False
     if action == A.ASSIGN:
-        assignee = payload.get("assigneeId")
+        if "assigneeId" not in payload:
+            raise ValidationFailed(
+                "say who gets the job (null hands it back to the pool)", field="assigneeId"
+            )
+        assignee = payload["assigneeId"]
         target = S.ASSIGNED if assignee is not None else S.NEW
     elif action == A.ACCEPT:
         assignee = actor_id

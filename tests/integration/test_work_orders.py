@@ -113,3 +113,34 @@ async def test_cancel_needs_a_reason_and_a_supervisor(client: AsyncTestClient, l
     r = await act(client, supervisor, wo["id"], "cancel", {"reason": "again"})
     assert r.status_code == 409
     assert r.json()["current"] == {"status": "cancelled", "assigneeId": None, "version": 2}
+
+
+async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as
+) -> None:
+    agent, tech1, tech2 = await login_as("agent"), await login_as("tech1"), await login_as("tech2")
+    wo = await create(client, agent, appointmentRequested=True, appointmentAt="2026-11-24T06:00:00Z")
+    assert wo["appointmentAt"] == "2026-11-24T06:00:00Z"
+    r = await act(client, agent, wo["id"], "assign", {})
+    assert r.status_code == 422 and r.json()["field"] == "assigneeId"
+    r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "tech2")})
+    assert r.status_code == 200
+    # tech1 cannot work tech2's job: stale, with the current state
+    r = await act(client, tech1, wo["id"], "accept")
+    assert r.status_code == 409 and r.json()["current"]["status"] == "assigned"
+    r = await act(client, tech2, wo["id"], "decline")
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = await act(client, tech2, wo["id"], "decline", {"reason": "不会修燃气"})
+    assert r.status_code == 200 and (r.json()["status"], r.json()["assigneeId"]) == ("new", None)
+    r = await act(
+        client,
+        agent,
+        wo["id"],
+        "assign",
+        {"assigneeId": await user_id(db, "tech1"), "appointmentAt": "2026-11-25T02:00:00Z"},
+    )
+    assert r.json()["appointmentAt"] == "2026-11-25T02:00:00Z" and r.json()["status"] == "assigned"
+    r = await act(client, agent, wo["id"], "assign", {"assigneeId": None})
+    assert (r.json()["status"], r.json()["assigneeId"]) == ("new", None)
+    r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "guard1")})
+    assert r.status_code == 422 and r.json()["field"] == "assigneeId"
