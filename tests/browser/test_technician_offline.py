@@ -196,3 +196,41 @@ async def test_a_job_reassigned_while_offline_shows_the_conflict_after_sync(
     )
     assert accepted == 0
     assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", job_id) == "assigned"
+
+
+async def test_a_session_expired_while_offline_keeps_the_queue_until_the_next_login(
+    phone, live_server, db: asyncpg.Connection
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        job = await repair_assigned_to(http, "tech1", "A-302 插座没电")
+    page = await phone.new_page()
+    await log_in(page, "tech1")
+    await wait_for_service_worker(page)
+    await page.goto(f"/#/job/{job['id']}")
+    await page.wait_for_selector("[data-action='accept']")
+
+    await phone.set_offline(True)
+    await page.click("[data-action='accept']")
+    await page.wait_for_selector("text=1 项操作等待提交")
+    # The token the outbox replays with is no longer accepted (as after expiry).
+    await page.evaluate("import('/js/outbox.js').then((outbox) => outbox.setToken('expired.token.value'))")
+    await phone.set_offline(False)
+
+    await page.wait_for_selector("#login-form", timeout=SYNC_SECONDS * 1000)
+    assert "登录已过期" in await page.inner_text("#view")
+    assert "1 项操作等待提交" in await page.inner_text("#banner")
+    job_id = uuid.UUID(job["id"])
+    assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", job_id) == "assigned"
+    await screenshot(page, "14-session-expired")
+
+    await page.fill("#username", "tech1")
+    await page.fill("#password", "demo1234")
+    await page.click("#login-submit")
+    await page.wait_for_function(
+        "document.getElementById('banner').hidden === true", timeout=SYNC_SECONDS * 1000
+    )
+    accepts = await db.fetchval(
+        "SELECT count(*) FROM work_order_events WHERE work_order_id = $1 AND action = 'accept'", job_id
+    )
+    assert accepts == 1
+    assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", job_id) == "accepted"
