@@ -63,7 +63,7 @@ def push_payload(notification: q.DueNotification) -> dict[str, Any]:
     elif data.get("alarmId"):
         url = f"/#/alarms/{data['alarmId']}"
     elif data.get("workOrderId"):
-        url = f"/#/work-orders/{data['workOrderId']}"
+        url = f"/#/job/{data['workOrderId']}"
     else:
         url = "/"
     subject = data.get("alarmId") or data.get("workOrderId") or notification.id
