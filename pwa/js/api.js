@@ -102,10 +102,10 @@ export function receiptUrl(id) {
   return `${BASE}/work-orders/${id}/receipt`;
 }
 
-/** Fetch the service record HTML with the bearer token. */
-export async function receiptHtml(id) {
+/** Fetch the service record HTML with the bearer token, in the interface's language. */
+export async function receiptHtml(id, lang) {
   const token = await currentToken();
-  const response = await fetch(receiptUrl(id), { headers: { Authorization: `Bearer ${token}` } });
+  const response = await fetch(`${receiptUrl(id)}${query({ lang })}`, { headers: { Authorization: `Bearer ${token}` } });
   if (!response.ok) throw new ApiError(response.status, { detail: await response.text() });
   return response.text();
 }

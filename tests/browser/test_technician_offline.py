@@ -139,6 +139,10 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     await page.wait_for_selector("#job-status")
     assert (await page.inner_text("#job-status")) == "已签字"
     await screenshot(page, "06-job-synced")
+    await page.click("a[href^='#/receipt/']")
+    receipt = page.frame_locator("iframe.receipt-frame")
+    await receipt.locator("text=张三").first.wait_for()
+    await screenshot(page, "06b-receipt")
 
     events = await db.fetch(
         "SELECT action, client_at, at FROM work_order_events WHERE work_order_id = $1 ORDER BY seq",

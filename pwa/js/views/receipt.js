@@ -2,7 +2,7 @@
 
 import { receiptHtml } from '../api.js';
 import { esc } from '../format.js';
-import { t } from '../i18n.js';
+import { currentLocale, t } from '../i18n.js';
 
 /** Render the receipt of a job. */
 export async function render(root, params) {
@@ -11,7 +11,7 @@ export async function render(root, params) {
     <a class="button secondary" href="#/job/${esc(id)}">${esc(t('app.back'))}</a></div>
     <p class="muted">${esc(t('app.loading'))}</p>`;
   try {
-    const html = await receiptHtml(id);
+    const html = await receiptHtml(id, currentLocale());
     const frame = document.createElement('iframe');
     frame.className = 'receipt-frame';
     frame.title = t('receipt.title');
