@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PHONE_VIEWPORT, log_in, screenshot
-from tests.browser.test_technician_offline import api_login, post, technician
+from tests.browser.test_technician_offline import (
+    api_login,
+    photo_file_bytes,
+    post,
+    repair_assigned_to,
+    technician,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -100,5 +106,42 @@ async def test_supervisor_assigns_from_the_dispatch_board(phone, live_server, db
     assert assignee == "tech2"
     await page.click("[data-nav='callbacks']")
     await page.wait_for_selector("h2:has-text('回访队列')")
-    await screenshot(page, "13-callbacks")
     assert await page.evaluate("window.__i18nMissing") == []
+
+
+async def test_agent_records_a_follow_up_call_from_the_queue(
+    phone, live_server, db: asyncpg.Connection
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        job = await repair_assigned_to(http, "tech1", "A-302 灯不亮")
+        tech = await api_login(http, "tech1")
+        base = f"/api/v1/work-orders/{job['id']}"
+        await post(http, f"{base}/accept", tech, {})
+        await post(http, f"{base}/arrive", tech, {})
+        r = await http.post(
+            f"{base}/photos",
+            headers={**tech, "Idempotency-Key": str(uuid.uuid4())},
+            data={"stage": "after"},
+            files={"file": ("after.jpg", photo_file_bytes(), "image/jpeg")},
+        )
+        assert r.status_code in (200, 201), r.text
+        done = ("introduce", "consent", "covers", "photo_fault", "test_explain", "clean_up")
+        checklist = dict.fromkeys(done, True)
+        await post(http, f"{base}/complete", tech, {"checklist": checklist, "workDone": "更换灯泡"})
+        await post(http, f"{base}/sign", tech, {"noSignReason": "owner_absent"})
+
+    page = await phone.new_page()
+    await log_in(page, "agent")
+    await page.click("[data-nav='callbacks']")
+    card = page.locator(f"[data-callback='{job['id']}']")
+    await card.wait_for()
+    assert "A-302 灯不亮" in await card.inner_text()
+    assert await card.locator("a[href^='tel:']").count() == 1
+    await screenshot(page, "13-callbacks")
+    await card.locator("[data-satisfaction]").select_option("5")
+    await card.locator("[data-record]").click()
+    await card.locator("[data-result]:has-text('已记录')").wait_for()
+    row = await db.fetchrow(
+        "SELECT reached, satisfaction FROM callbacks WHERE work_order_id = $1", uuid.UUID(job["id"])
+    )
+    assert row is not None and row["reached"] and row["satisfaction"] == 5

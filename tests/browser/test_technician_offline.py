@@ -68,13 +68,17 @@ async def technician(http: httpx.AsyncClient, headers: dict[str, str], username:
     return next(u for u in (body["items"] if isinstance(body, dict) else body) if u["username"] == username)
 
 
-def photo_file(tmp_path: Path) -> Path:
+def photo_file_bytes() -> bytes:
     """A 2400x1800 JPEG, bigger than the PWA's 1600 px limit."""
-    path = tmp_path / "fault.jpg"
-    image = Image.new("RGB", (2400, 1800), (180, 40, 40))
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
-    path.write_bytes(buffer.getvalue())
+    Image.new("RGB", (2400, 1800), (180, 40, 40)).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def photo_file(tmp_path: Path) -> Path:
+    """The same JPEG as a file for the camera input."""
+    path = tmp_path / "fault.jpg"
+    path.write_bytes(photo_file_bytes())
     return path
 
 
