@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from litestar.testing import AsyncTestClient
 
 from backend.db.pool import create_pool
-from backend.domain.clock import ManualClock
-from backend.notify.dispatcher import MAX_ATTEMPTS, PushSender, send_due_notifications
+from backend.domain.clock import ManualClock, SystemClock
+from backend.notify.dispatcher import MAX_ATTEMPTS, PushDispatcher, PushSender, send_due_notifications
 from backend.notify.vapid import ensure_vapid_keys
 from tests.conftest import LoginAs
 from tests.integration.alarm_fixtures import raise_device_alarm
@@ -217,3 +217,36 @@ async def test_vapid_key_is_made_once_and_shared(pool: asyncpg.Pool, client: Asy
     keys = await asyncio.gather(*(ensure_vapid_keys(pool) for _ in range(4)))
     assert {k.public_key for k in keys} == {served}
     assert len(base64.urlsafe_b64decode(served + "=")) == 65
+
+
+async def test_running_dispatcher_sends_after_commit(
+    client: AsyncTestClient,
+    db: asyncpg.Connection,
+    db_url: str,
+    pool: asyncpg.Pool,
+    login_as: LoginAs,
+    idem,
+    push_service: FakePushService,
+) -> None:
+    keys = BrowserKeys()
+    await _subscribe(client, await login_as("tech1"), idem(), push_service.endpoint("tech1"), keys)
+    dispatcher = PushDispatcher(
+        pool, db_url, PushSender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000"), SystemClock()
+    )
+    dispatcher.start()
+    try:
+        alarm = await raise_device_alarm(db, device_id="pres-1", code="PRESSURE_LOW", now=SystemClock().now())
+        for _ in range(100):
+            if len(push_service.posts_to("tech1")) >= 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await dispatcher.stop()
+    # the alarm itself, and the emergency work order it made, assigned to tech1 (a water job)
+    messages = {m["kind"]: m for m in (keys.decrypt(p.body) for p in push_service.posts_to("tech1"))}
+    assert set(messages) == {"alarm", "assignment"}
+    assert messages["alarm"]["tag"] == f"alarm:{alarm.id}"
+    # a major alarm is not urgent enough to wake a phone in power-saving mode
+    assert messages["alarm"]["urgency"] == "normal"
+    work_order_id = await db.fetchval("SELECT id FROM work_orders WHERE alarm_id = $1", alarm.id)
+    assert messages["assignment"]["url"] == f"/#/job/{work_order_id}"
