@@ -406,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=cmd_up)
 
     sub.add_parser("api", help="the HTTP API alone (needs DATABASE_URL)").set_defaults(handler=cmd_api)
-    gateway = sub.add_parser("gateway", help="the MQTT gateway alone (needs DATABASE_URL)")
+    gateway = sub.add_parser("gateway", help="the MQTT gateway alone (needs DATABASE_URL and MQTT_URL)")
     gateway.set_defaults(handler=cmd_gateway)
 
     simulate = sub.add_parser("simulate", help="the device simulators alone")
