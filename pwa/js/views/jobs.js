@@ -1,12 +1,14 @@
 /** My jobs: the technician's open work orders, most urgent first, each with a live countdown. */
 
-import { ACTION_RESULT, listWorkOrders, nextDeadline, unitLabel } from '../api.js';
+import { ACTION_RESULT, listWorkOrders, nextDeadline, streamUrl, unitLabel } from '../api.js';
 import { countdown, esc } from '../format.js';
 import { t, tOr } from '../i18n.js';
 import { pendingEntries } from '../outbox.js';
 
 const CLOSED = new Set(['closed', 'cancelled']);
 let timer = null;
+let source = null;
+let refresh = null;
 
 /** Most urgent first: priority, then the nearest deadline, then the oldest. */
 export function byUrgency(a, b) {
@@ -65,9 +67,22 @@ export async function render(root) {
   tick(root);
   clearInterval(timer);
   timer = setInterval(() => tick(root), 1000);
+  if (!source && navigator.onLine) {
+    // A job assigned or changed at the desk appears without a tap on refresh.
+    source = new EventSource(await streamUrl());
+    const later = () => {
+      clearTimeout(refresh);
+      refresh = setTimeout(() => render(root), 500);
+    };
+    source.addEventListener('work_order.created', later);
+    source.addEventListener('work_order.updated', later);
+  }
 }
 
 /** Stop the countdown timer when leaving the view. */
 export function unmount() {
   clearInterval(timer);
+  clearTimeout(refresh);
+  if (source) source.close();
+  source = null;
 }
