@@ -23,7 +23,7 @@ import uvicorn
 from backend.db.migrate import migrate
 from backend.db.pool import connect
 from backend.db.queries import bootstrap
-from backend.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServiceError
+from backend.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServiceError, port_is_free
 from backend.errors import CaretakerError
 from backend.settings import Settings, SettingsError, load_settings
 
@@ -71,6 +71,13 @@ def _load_part(module: str, function: str) -> Part | None:
     except (ImportError, AttributeError) as exc:
         log.warning("%s.%s is not available (%s); continuing without it", module, function, exc)
         return None
+
+
+def _require_free_http_port(settings: Settings) -> None:
+    """Fail before starting anything when the HTTP port is taken, rather than after a minute of set-up."""
+    if not port_is_free(settings.port, settings.host):
+        where = f"{settings.host}:{settings.port}"
+        raise CommandFailed(f"CARETAKER_PORT={settings.port}: {where} is already in use")
 
 
 def _install_stop_signals(stop: asyncio.Event) -> None:
@@ -207,7 +214,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, parts: Sequence[tuple[
             timeout_graceful_shutdown=HTTP_GRACEFUL_SECONDS,
         )
     )
-    http_task = asyncio.create_task(server.serve(), name="http")
+    http_task = asyncio.create_task(_serve_http(server), name="http")
     stop_task = asyncio.create_task(stop.wait())
     status = 0
     try:
@@ -236,15 +243,22 @@ def _report_early_end(task: asyncio.Task, part_stop: asyncio.Event) -> None:
     log.error("%s stopped on its own%s", task.get_name(), f": {error!r}" if error else "")
 
 
+async def _serve_http(server: uvicorn.Server) -> int:
+    """Serve until told to stop; the exit status. uvicorn calls sys.exit when it cannot bind or start the
+    app, and a SystemExit escaping a task would tear the loop down before the embedded servers are stopped."""
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) and exc.code else 1
+    return 0
+
+
 def _http_exit_status(task: asyncio.Task) -> int:
     try:
-        task.result()
-    except SystemExit as exc:  # uvicorn exits this way when it cannot bind or the lifespan fails
-        return exc.code if isinstance(exc.code, int) else 1
+        return task.result()
     except Exception:
         log.exception("the HTTP server failed")
         return 1
-    return 0
 
 
 async def _stop_parts(tasks: dict[str, asyncio.Task]) -> list[str]:
@@ -270,6 +284,7 @@ async def _stop_parts(tasks: dict[str, asyncio.Task]) -> list[str]:
 
 async def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Everything in one process, with embedded PostgreSQL and broker when none is configured."""
+    _require_free_http_port(settings)
     stop = asyncio.Event()
     _install_stop_signals(stop)
     async with (
@@ -294,6 +309,7 @@ async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     """The HTTP API alone, on the configured database."""
     if not settings.database_url:
         raise CommandFailed("caretaker api needs DATABASE_URL (or use `caretaker up`)")
+    _require_free_http_port(settings)
     stop = asyncio.Event()
     _install_stop_signals(stop)
     async with _connection(settings) as conn:

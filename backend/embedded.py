@@ -57,13 +57,14 @@ def pg_bin_dir() -> Path:
     return folder
 
 
-def port_is_free(port: int) -> bool:
-    """Whether nothing listens on 127.0.0.1:port (binding is the only honest check)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on host:port (binding is the only honest check)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         # as the servers themselves do, so that a port still in TIME_WAIT from our last run counts as free
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError:
             return False
     return True

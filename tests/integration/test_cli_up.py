@@ -185,3 +185,23 @@ async def test_up_with_services_configured_starts_nothing_embedded(
     finally:
         up.stop_if_running()
     assert port_is_free(port)
+
+
+def test_up_on_a_taken_port_fails_at_once_and_starts_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "up"],
+            cwd=REPO,
+            env=_environment(data_dir, port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"caretaker: CARETAKER_PORT={port}: 127.0.0.1:{port} is already in use"
+    assert not (data_dir / "pg").exists()
