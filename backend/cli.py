@@ -339,19 +339,14 @@ async def cmd_gateway(settings: Settings, args: argparse.Namespace) -> int:
     return await _run_part_alone(settings, "iot_gateway.runner", "run_gateway", "gateway")
 
 
-async def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
-    """The device simulators alone, against the configured broker and API."""
+def run_simulate(argv: Sequence[str]) -> int:
+    """The device simulators alone, with their own command line (scenario, --rate, --mqtt-url …)."""
     try:
         runner = importlib.import_module("simulators.runner")
     except ImportError as exc:
-        raise CommandFailed(f"the simulators are not installed ({exc})") from exc
-    if args.scenario:
-        run_scenario = getattr(runner, "run_scenario", None)
-        if run_scenario is None:
-            raise CommandFailed("these simulators have no named scenarios")
-        await run_scenario(settings, args.scenario)
-        return 0
-    return await _run_part_alone(settings, "simulators.runner", "run_simulators", "simulators")
+        print(f"caretaker: the simulators are not installed ({exc})", file=sys.stderr)
+        return 1
+    return runner.main(list(argv))
 
 
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -425,9 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="the MQTT gateway alone (needs DATABASE_URL and MQTT_URL)")
     gateway.set_defaults(handler=cmd_gateway)
 
-    simulate = sub.add_parser("simulate", help="the device simulators alone")
-    simulate.add_argument("scenario", nargs="?", help="run one named scenario and exit")
-    simulate.set_defaults(handler=cmd_simulate)
+    # Its options belong to the simulators (`caretaker simulate --help` shows them); they are passed through.
+    sub.add_parser("simulate", help="the device simulators alone, a scenario, or a load", add_help=False)
 
     sub.add_parser("migrate", help="apply missing schema migrations").set_defaults(handler=cmd_migrate)
     sub.add_parser("seed", help="create the demo estate (idempotent)").set_defaults(handler=cmd_seed)
@@ -448,7 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `caretaker` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, passed_on = parser.parse_known_args(argv)
+    if args.command == "simulate":
+        return run_simulate(passed_on)
+    if passed_on:
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
     try:
         settings = load_settings()
     except SettingsError as exc:
