@@ -73,7 +73,7 @@ class WorkOrderController(Controller):
         overdue: bool = False,
         q: Annotated[str | None, Parameter(description="number or title contains", max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> WorkOrderPage:
         """Filter by status, kind, assignee, site, overdue, text; by priority, then nearest due time."""
         return await work_orders.list_work_orders(
