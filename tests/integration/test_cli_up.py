@@ -33,11 +33,11 @@ READY_TIMEOUT = 90
 class Up:
     """A running `caretaker up` and its combined output."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *options: str) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "up"],
+            [sys.executable, "-m", "backend.cli", "up", *options],
             cwd=REPO,
             env=env,
             stdout=self._log,
@@ -117,10 +117,20 @@ async def _log_in(base_url: str, username: str) -> dict:
         return me.json()
 
 
-async def test_up_with_nothing_configured_runs_embedded_services_and_stops_them(tmp_path: Path) -> None:
+async def _telemetry_rows(cluster_root: Path) -> int:
+    port = int((cluster_root / "port").read_text())
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/caretaker")
+    try:
+        return await conn.fetchval("SELECT count(*) FROM telemetry")
+    finally:
+        await conn.close()
+
+
+async def test_make_run_serves_the_demo_with_embedded_services_and_stops_them(tmp_path: Path) -> None:
+    """`make run` = `caretaker up --simulate` with nothing configured."""
     data_dir = tmp_path / "data"
     port = free_port()
-    up = Up(_environment(data_dir, port), tmp_path / "up.log")
+    up = Up(_environment(data_dir, port), tmp_path / "up.log", "--simulate")
     try:
         await up.wait_ready(f"http://127.0.0.1:{port}")
         me = await _log_in(f"http://127.0.0.1:{port}", "tech1")
@@ -133,6 +143,13 @@ async def test_up_with_nothing_configured_runs_embedded_services_and_stops_them(
         assert not port_is_free(broker_port)
         assert "tech1" in up.output and "demo1234" in up.output, "the demo logins are printed"
         assert f"http://127.0.0.1:{port}/" in up.output
+        # the simulated devices reach the database through the embedded broker and the gateway
+        for _ in range(120):
+            if await _telemetry_rows(cluster_root) > 0:
+                break
+            await asyncio.sleep(0.25)
+        else:
+            pytest.fail(f"no telemetry arrived within 30 s:\n{up.output}")
 
         assert await up.terminate() == 0, up.output
     finally:
