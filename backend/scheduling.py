@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from backend.db.queries import idempotency
+from backend.db.queries import idempotency, partitions
 from backend.db.queries import stream as stream_queries
 from backend.domain.clock import Clock
 from backend.services import alarm_response, digest
@@ -46,11 +46,7 @@ async def forget_old_idempotency_keys(ctx: JobContext) -> int:
 async def keep_telemetry_partitions(ctx: JobContext) -> None:
     """Make this month's and next month's telemetry partitions (a no-op when they exist)."""
     async with ctx.pool.acquire() as conn:
-        await conn.execute(
-            """SELECT ensure_telemetry_partition(date_trunc('month', $1::timestamptz)::date),
-                      ensure_telemetry_partition((date_trunc('month', $1::timestamptz) + interval '1 month')::date)""",
-            ctx.clock.now(),
-        )
+        await partitions.ensure_telemetry_partitions(conn, ctx.clock.now())
 
 
 async def send_daily_digests(ctx: JobContext) -> int:

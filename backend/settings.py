@@ -1,4 +1,4 @@
-"""Settings read once from the environment into a frozen object; a bad value stops start-up with a clear message."""
+"""Settings read once from the environment into a frozen object; a bad value stops start-up clearly."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     data_dir: Path = Path(".caretaker")
     secret_key: str | None = None
-    """Signs bearer tokens; unset means a random key kept in the data dir."""
+    """Signs bearer tokens; unset means a random key generated once and kept in the database."""
     token_ttl_seconds: int = 12 * 3600
     """A technician's shift plus margin: long enough that an offline morning does not log them out."""
     login_attempts_per_minute: int = 10

@@ -28,7 +28,7 @@ from backend.settings import Settings
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 DEMO_PASSWORD = "demo1234"
-TEST_SECRET = "test-secret-key-with-enough-length-0123456789"  # noqa: S105
+TEST_SECRET = "test-secret-key-with-enough-length-0123456789"
 
 
 def services_required() -> bool:
@@ -52,7 +52,7 @@ def with_database(url: str, name: str) -> str:
 async def _reachable(url: str) -> bool:
     try:
         conn = await asyncpg.connect(url, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True

@@ -32,7 +32,9 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")}
+        done = {
+            r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")
+        }
         for name, sql in available_migrations():
             checksum = hashlib.sha256(sql.encode()).hexdigest()
             if name in done:

@@ -35,11 +35,15 @@ async def run_once(
     if key is None:
         return StoredResponse(status, msgspec.json.encode(await action()), replayed=False)
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", field="Idempotency-Key")
+        raise ValidationFailed(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", field="Idempotency-Key"
+        )
     earlier = await q.claim_key(conn, user_id, key, request)
     if earlier is not None:
         if earlier["request"] != request:
-            raise Conflict("this Idempotency-Key was already used for another request", code="idempotency_key_reused")
+            raise Conflict(
+                "this Idempotency-Key was already used for another request", code="idempotency_key_reused"
+            )
         return StoredResponse(earlier["status"], bytes(earlier["body"]), replayed=True)
     body = msgspec.json.encode(await action())
     await q.store_response(conn, user_id, key, status, body)

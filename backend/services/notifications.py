@@ -23,7 +23,7 @@ async def notify(
     urgency: str = "normal",
     dedupe_key: str | None = None,
 ) -> int:
-    """Queue notifications; the dispatcher sends them after commit and retries. Returns how many were queued."""
+    """Queue notifications (sent after commit, with retries); returns how many were queued."""
     return await outbox.add_notifications(
         conn,
         site_id=site_id,
