@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -113,6 +114,11 @@ def undecodable_body(_: Request, exc: UnicodeDecodeError) -> Response[dict[str, 
     return problem(400, f"the request body is not valid UTF-8 (byte {exc.start})", "invalid_request")
 
 
+def unstorable_text(_: Request, exc: asyncpg.PostgresError) -> Response[dict[str, Any]]:
+    """Text PostgreSQL cannot hold (a NUL character): valid JSON, so the client's fault, not ours."""
+    return problem(400, "text must not contain NUL (\\u0000) characters", "invalid_text")
+
+
 def unexpected_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     """Anything unforeseen: log it whole, tell the client nothing internal."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -124,6 +130,8 @@ EXCEPTION_HANDLERS = {
     ValidationException: validation_error,
     HTTPException: http_error,
     UnicodeDecodeError: undecodable_body,
+    asyncpg.CharacterNotInRepertoireError: unstorable_text,
+    asyncpg.UntranslatableCharacterError: unstorable_text,
     Exception: unexpected_error,
 }
 
