@@ -1,0 +1,296 @@
+"""Gateway benchmark: telemetry throughput against a bare paho subscriber, and alarm latency under load.
+
+Prints (medians of several runs, the machine is shared and noisy):
+- telemetry messages/s stored through the gateway (COPY + state + thresholds, ack after commit) vs. a bare
+  paho subscriber draining the same broker's queue, and their ratio;
+- alarm latency, publish → work order committed (seen through LISTEN, which fires at commit), p50/p99,
+  with a background telemetry load of 1,000 messages/s.
+
+Needs PostgreSQL (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres) and the
+`mosquitto` binary; it starts a private Mosquitto on a free port with no queue cap. Load goes to 127.0.0.1.
+Usage: python bench/gateway.py [--messages 20000] [--runs 3] [--alarms 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import msgspec
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.db.migrate import migrate
+from backend.db.pool import connect
+from backend.db.queries.outbox import STREAM_CHANNEL
+from backend.services.seed import seed_demo
+from backend.settings import Settings
+from iot_gateway.contract import event_topic, telemetry_topic
+from iot_gateway.handlers import GatewayCounters
+from iot_gateway.runner import run_gateway
+from simulators.devices import broker_from_url
+from simulators.load import run_load
+
+SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TELEMETRY_DEVICES = ["pres-1", "pres-2", "tank-1", "tank-2", "mains-1", "mains-2", "pump-1", "pump-2"]
+ELEVATOR_CODES = ("ELEVATOR_ENTRAPMENT", "ELEVATOR_STOPPED", "ELEVATOR_DOOR_FAULT", "ELEVATOR_OVERSPEED")
+ALARM_SOURCES = [(f"elev-{b}{n}", code) for b in "abc" for n in (1, 2) for code in ELEVATOR_CODES] + [
+    ("leak-1", "WATER_LEAK"),
+    ("leak-2", "WATER_LEAK"),
+    ("pump-1", "PUMP_FAILURE"),
+    ("pump-2", "PUMP_FAILURE"),
+    ("mains-1", "MAINS_LOSS"),
+    ("mains-2", "MAINS_LOSS"),
+    ("mains-1", "PHASE_LOSS"),
+    ("mains-2", "PHASE_LOSS"),
+    ("gen-1", "GENERATOR_FAILURE"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mosquitto:
+    """A private broker: persistence, no queue cap, a wide in-flight window."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-mosq-"))
+        self.port = free_port()
+        conf = self.dir / "m.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {self.dir}/",
+            "max_queued_messages 0",
+            "max_inflight_messages 1000",
+            "user root",
+        ]
+        conf.write_text("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+async def fresh_database() -> tuple[str, str]:
+    name = f"bench_gw_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(SERVER_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
+    conn = await connect(url)
+    await migrate(conn)
+    async with conn.transaction():
+        await seed_demo(conn)
+    await conn.close()
+    return name, url
+
+
+async def drop_database(name: str) -> None:
+    admin = await asyncpg.connect(SERVER_URL)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+def _client(client_id: str, port: int, *, persistent: bool) -> paho.Client:
+    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    c.max_queued_messages_set(0)
+    c.max_inflight_messages_set(1000)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600 if persistent else 0
+    c.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
+    return c
+
+
+def preload(port: int, n: int) -> None:
+    """Queue n telemetry messages on the broker (for sessions subscribed and offline)."""
+    pub = _client(f"bench-pub-{uuid.uuid4().hex[:6]}", port, persistent=False)
+    pub.loop_start()
+    infos = []
+    for i in range(n):
+        device = TELEMETRY_DEVICES[i % len(TELEMETRY_DEVICES)]
+        body = {
+            "ts": "2026-11-23T10:00:00Z",
+            "seq": i,
+            "metrics": {"pressureKpa": 300.0, "tankLevelPct": 60.0},
+        }
+        infos.append(pub.publish(telemetry_topic("demo", device), msgspec.json.encode(body), qos=1))
+    for info in infos:
+        info.wait_for_publish(timeout=60)
+    pub.disconnect()
+    pub.loop_stop()
+
+
+def bare_drain(port: int, n: int) -> float:
+    """msg/s of a bare paho QoS 1 subscriber draining n queued messages."""
+    client_id = f"bench-bare-{uuid.uuid4().hex[:6]}"
+    subscribed = threading.Event()
+    sub = _client(client_id, port, persistent=True)
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.loop_start()
+    sub.subscribe("caretaker/#", qos=1)
+    subscribed.wait(10)
+    sub.disconnect()
+    sub.loop_stop()
+    preload(port, n)
+    got = 0
+    done = threading.Event()
+    first: list[float] = []
+
+    def on_message(c: paho.Client, u: object, m: paho.MQTTMessage) -> None:
+        nonlocal got
+        if not first:
+            first.append(time.perf_counter())
+        got += 1
+        if got == n:
+            done.set()
+
+    sub = _client(client_id, port, persistent=True)
+    sub.on_message = on_message
+    start = time.perf_counter()
+    sub.loop_start()
+    done.wait(300)
+    elapsed = time.perf_counter() - start
+    sub.disconnect()
+    sub.loop_stop()
+    return n / elapsed
+
+
+async def gateway_drain(port: int, db_url: str, n: int) -> float:
+    """msg/s stored by the gateway draining n queued messages."""
+    # A plain subscription: a persistent session left in the shared group would keep taking its share of
+    # later messages while offline (Mosquitto queues them for it), starving the latency run.
+    settings = Settings(database_url=db_url, mqtt_url=f"mqtt://127.0.0.1:{port}?shared=false")
+    client_id = f"bench-gw-{uuid.uuid4().hex[:6]}"
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_gateway(settings, stop, client_id=client_id))
+    await asyncio.sleep(1.5)  # subscribed
+    stop.set()
+    await task
+    await asyncio.to_thread(preload, port, n)
+    counters = GatewayCounters()
+    stop = asyncio.Event()
+    start = time.perf_counter()
+    task = asyncio.create_task(run_gateway(settings, stop, client_id=client_id, counters=counters))
+    while counters.telemetry_stored + counters.telemetry_duplicates < n:  # noqa: ASYNC110 - counters are plain ints
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    await task
+    return n / elapsed
+
+
+async def alarm_latency(port: int, db_url: str, samples: int) -> list[float]:
+    """Seconds from publishing a raise to the commit of its alarm and work order, under 1,000 msg/s."""
+    settings = Settings(database_url=db_url, mqtt_url=f"mqtt://127.0.0.1:{port}")
+    stop = asyncio.Event()
+    gateway = asyncio.create_task(run_gateway(settings, stop, client_id="bench-latency"))
+    await asyncio.sleep(1.5)
+    committed: dict[tuple[str, str], float] = {}
+    listener = await connect(db_url)
+
+    def on_notify(conn: object, pid: int, channel: str, payload: str) -> None:
+        committed_at = time.perf_counter()
+        ids.append((int(payload), committed_at))
+
+    ids: list[tuple[int, float]] = []
+    await listener.add_listener(STREAM_CHANNEL, on_notify)
+    load = asyncio.create_task(
+        run_load(broker_from_url(settings.mqtt_url or ""), rate=1000, duration=samples * 0.25 + 5, devices=8)
+    )
+    await asyncio.sleep(2)
+    pub = _client("bench-alarms", port, persistent=False)
+    pub.loop_start()
+    sent: dict[tuple[str, str], float] = {}
+    for device, code in ALARM_SOURCES[:samples]:
+        body = {"eventId": str(uuid.uuid4()), "code": code, "state": "raised", "ts": "2026-11-23T10:00:00Z"}
+        sent[(device, code)] = time.perf_counter()
+        pub.publish(event_topic("demo", device), msgspec.json.encode(body), qos=1)
+        await asyncio.sleep(0.2)
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline:
+        rows = await listener.fetch(
+            """SELECT id, data->>'deviceId' AS device, data->>'code' AS code FROM stream_events
+               WHERE type = 'alarm.raised' AND id = ANY($1::bigint[])""",
+            [i for i, _ in ids],
+        )
+        at = dict(ids)
+        for r in rows:
+            committed.setdefault((r["device"], r["code"]), at[r["id"]])
+        if len(committed) >= len(sent):
+            break
+        await asyncio.sleep(0.1)
+    raised = await listener.fetchval("SELECT count(*) FROM alarms")
+    if len(committed) < len(sent):
+        missing = len(sent) - len(committed)
+        print(f"  ({missing} of {len(sent)} raises not seen committed; alarms in the database: {raised})")
+    await load
+    pub.disconnect()
+    pub.loop_stop()
+    await listener.close()
+    stop.set()
+    await gateway
+    return sorted(committed[k] - sent[k] for k in sent if k in committed)
+
+
+def pct(values: list[float], p: float) -> float:
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return sorted(values)[k]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--alarms", type=int, default=len(ALARM_SOURCES))
+    args = parser.parse_args()
+    broker = Mosquitto()
+    bare, through, latencies = [], [], []
+    try:
+        for run in range(args.runs):
+            name, url = await fresh_database()
+            try:
+                bare.append(await asyncio.to_thread(bare_drain, broker.port, args.messages))
+                through.append(await gateway_drain(broker.port, url, args.messages))
+                latencies.extend(await alarm_latency(broker.port, url, args.alarms))
+            finally:
+                await drop_database(name)
+            print(f"run {run + 1}: bare {bare[-1]:,.0f} msg/s, gateway {through[-1]:,.0f} msg/s", flush=True)
+    finally:
+        broker.stop()
+    b, g = statistics.median(bare), statistics.median(through)
+    print(f"telemetry, {args.messages:,} queued messages, median of {args.runs} runs:")
+    print(f"  bare paho subscriber (QoS 1, auto ack): {b:,.0f} msg/s")
+    print(f"  through the gateway (stored, ack after commit): {g:,.0f} msg/s")
+    print(f"  ratio gateway / bare: {g / b:.2f}")
+    print(f"alarm latency publish -> work order committed, 1,000 msg/s telemetry load, n={len(latencies)}:")
+    print(f"  p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
