@@ -9,7 +9,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v10';
+const SHELL_VERSION = 'shell-v11';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -31,9 +31,12 @@ const SHELL_FILES = [
   '/js/views/dispatch.js',
   '/js/views/callbacks.js',
   '/js/views/assign.js',
+  '/js/views/dashboard.js',
   '/i18n/zh-CN.json',
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',
+  '/vendor/uplot/uPlot.esm.js',
+  '/vendor/uplot/uPlot.min.css',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/icons/maskable-192.png',

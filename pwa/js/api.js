@@ -141,6 +141,31 @@ export async function listUsers({ role, site }) {
   return Array.isArray(body) ? body : body.items || [];
 }
 
+/** The caller's sites (admins: every site): [{id, code, name, timezone}]. */
+export async function listSites() {
+  const body = await request(`/sites${query({ limit: 200 })}`);
+  return Array.isArray(body) ? body : body.items || [];
+}
+
+// ---- reports ----
+
+/**
+ * Management KPIs of one site over whole site-local days (definitions in docs/REPORTS.md):
+ * {site, period: {fromDate, toDate}, generatedAt, total, byKind, byStatus,
+ *  response|arrival|resolution: {due, onTime, late, onTimeRate, measured, medianMinutes, p90Minutes},
+ *  callback: {due, onTime, onTimeRate, complaintsDue, complaintsCalledInTime, complaintRate},
+ *  satisfaction: {ratings, average, satisfied, satisfiedShare}, reopen: {completed, reopened, rate},
+ *  complaints: {total, previousTotal, byCategory: [{category, count, previous, change, changeRate}]},
+ *  alarms: {total, byCode: [{code, severity, count}], bySeverity, acknowledged, unacknowledged,
+ *           ackP50Seconds, ackP95Seconds},
+ *  now: {open, overdue, overdueList}, technicians: [{userId, username, displayName, openNow, overdueNow,
+ *  assigned, completed, arrivalDue, arrivalOnTimeRate, resolutionDue, resolutionOnTimeRate,
+ *  medianResolutionMinutes, ratings, satisfactionAverage, reopened}]}. Rates are 0–1 or null.
+ */
+export function kpiReport({ site, from, to }) {
+  return request(`/reports/kpis${query({ site, from, to })}`);
+}
+
 // ---- alarms ----
 
 /** Alarms; {active: true} for the open ones. */
