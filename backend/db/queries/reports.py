@@ -36,11 +36,14 @@ from backend.domain.kpis import (
     minutes,
     share,
 )
+from backend.domain.workflow import Status
 
 # Statuses in which a job still needs a technician's hands (assigned … paused).
 ACTIVE_STATUSES = ("assigned", "accepted", "en_route", "on_site", "paused")
 # Statuses that end a work order's life: nothing about it is open or overdue any more.
 FINAL_STATUSES = ("closed", "cancelled")
+# The rest, spelled out: `status = ANY(open)` reads the (site_id, status) index, `<> ALL(final)` cannot.
+OPEN_STATUSES = tuple(s.value for s in Status if s.value not in FINAL_STATUSES)
 
 
 async def find_site(conn: asyncpg.Connection, ref: str) -> SiteRef | None:
@@ -74,7 +77,8 @@ class WorkOrderSummary(msgspec.Struct, frozen=True):
 
 
 _SUMMARY = """
-WITH created AS (
+WITH created AS NOT MATERIALIZED (
+    -- each use reads the period from work_orders_site_created_report alone (no table visits, no temp file)
     SELECT kind, status, created_at, responded_at, arrived_at, completed_at, reopen_count
     FROM work_orders
     WHERE site_id = $1 AND created_at >= $2 AND created_at < $3
@@ -133,9 +137,10 @@ SELECT c.clock,
        count(*) FILTER (WHERE c.met_at IS NOT NULL OR (c.due_at <= $4 AND c.paused_since IS NULL)) AS due,
        count(*) FILTER (WHERE c.met_at <= c.due_at) AS on_time
 FROM work_order_clocks c
-JOIN work_orders w ON w.id = c.work_order_id
-WHERE w.site_id = $1 AND c.due_at >= $2 AND c.due_at < $3
-  AND w.status <> 'cancelled'           -- a cancelled job's clocks stopped mattering
+WHERE c.site_id = $1 AND c.due_at >= $2 AND c.due_at < $3
+  -- a cancelled job's clocks stopped mattering; the few cancelled jobs are read from their own index
+  AND NOT EXISTS (SELECT 1 FROM work_orders w
+                  WHERE w.id = c.work_order_id AND w.site_id = $1 AND w.status = 'cancelled')
 GROUP BY c.clock
 """
 
@@ -204,8 +209,7 @@ SELECT count(*) AS ratings,
        avg(cb.satisfaction)::float8 AS average,
        count(*) FILTER (WHERE cb.satisfaction >= $4) AS satisfied
 FROM callbacks cb
-JOIN work_orders w ON w.id = cb.work_order_id
-WHERE w.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
+WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
 """
 
 
@@ -293,7 +297,7 @@ WITH late AS (
     FROM work_orders w
     JOIN work_order_clocks c ON c.work_order_id = w.id
     LEFT JOIN users u ON u.id = w.assignee_id
-    WHERE w.site_id = $1 AND w.status <> ALL($4::text[])
+    WHERE w.site_id = $1 AND w.status = ANY($4::text[]) AND c.site_id = $1
       AND c.met_at IS NULL AND c.paused_since IS NULL AND c.due_at < $2
     ORDER BY w.id, c.due_at
 )
@@ -307,11 +311,11 @@ LIMIT $3
 async def now_kpi(conn: asyncpg.Connection, site_id: UUID, now: datetime, limit: int) -> NowKpi:
     """Open work orders now, how many have a clock past due, and the most overdue of them."""
     open_count = await conn.fetchval(
-        "SELECT count(*) FROM work_orders WHERE site_id = $1 AND status <> ALL($2::text[])",
+        "SELECT count(*) FROM work_orders WHERE site_id = $1 AND status = ANY($2::text[])",
         site_id,
-        list(FINAL_STATUSES),
+        list(OPEN_STATUSES),
     )
-    rows = await conn.fetch(_OVERDUE, site_id, now, limit, list(FINAL_STATUSES))
+    rows = await conn.fetch(_OVERDUE, site_id, now, limit, list(OPEN_STATUSES))
     items = [
         OverdueItem(
             id=r["id"],
@@ -337,8 +341,9 @@ WITH techs AS (
     WHERE us.site_id = $1 AND u.role = 'technician' AND u.active
 ), attributed AS NOT MATERIALIZED (
     -- a job counts for its current assignee, or for the last one when nobody holds it now;
-    -- NOT MATERIALIZED lets each use below push its own period filter into the index scan
-    SELECT w.*, coalesce(w.assignee_id, w.last_assignee_id) AS tech_id
+    -- NOT MATERIALIZED lets each use below push its own period filter into a covering index
+    SELECT w.id, w.status, w.created_at, w.completed_at, w.reopen_count,
+           coalesce(w.assignee_id, w.last_assignee_id) AS tech_id
     FROM work_orders w
     WHERE w.site_id = $1
 ), created AS (
@@ -351,21 +356,35 @@ WITH techs AS (
     FROM attributed
     WHERE completed_at >= $2 AND completed_at < $3 AND status <> 'cancelled'
     GROUP BY tech_id
+), judged AS (
+    -- decided arrive/resolve clocks and the ratings of the period, read from their own site indexes, then
+    -- joined to the site's jobs once to find each one's technician
+    SELECT a.tech_id, a.status, k.clock, k.on_time, k.rating
+    FROM (
+        SELECT c.work_order_id, c.clock, c.met_at <= c.due_at AS on_time, NULL::smallint AS rating
+        FROM work_order_clocks c
+        WHERE c.site_id = $1 AND c.clock IN ('arrive', 'resolve') AND c.due_at >= $2 AND c.due_at < $3
+          AND (c.met_at IS NOT NULL OR (c.due_at <= $4 AND c.paused_since IS NULL))
+        UNION ALL
+        SELECT cb.work_order_id, NULL, NULL, cb.satisfaction
+        FROM callbacks cb
+        WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
+    ) k
+    JOIN attributed a ON a.id = k.work_order_id
 ), clocks AS (
-    SELECT a.tech_id,
-           count(*) FILTER (WHERE c.clock = 'arrive') AS arrival_due,
-           count(*) FILTER (WHERE c.clock = 'arrive' AND c.met_at <= c.due_at) AS arrival_on_time,
-           count(*) FILTER (WHERE c.clock = 'resolve') AS resolution_due,
-           count(*) FILTER (WHERE c.clock = 'resolve' AND c.met_at <= c.due_at) AS resolution_on_time
-    FROM work_order_clocks c JOIN attributed a ON a.id = c.work_order_id
-    WHERE c.clock IN ('arrive', 'resolve') AND c.due_at >= $2 AND c.due_at < $3
-      AND a.status <> 'cancelled' AND (c.met_at IS NOT NULL OR (c.due_at <= $4 AND c.paused_since IS NULL))
-    GROUP BY a.tech_id
+    SELECT tech_id,
+           count(*) FILTER (WHERE clock = 'arrive') AS arrival_due,
+           count(*) FILTER (WHERE clock = 'arrive' AND on_time) AS arrival_on_time,
+           count(*) FILTER (WHERE clock = 'resolve') AS resolution_due,
+           count(*) FILTER (WHERE clock = 'resolve' AND on_time) AS resolution_on_time
+    FROM judged
+    WHERE clock IS NOT NULL AND status <> 'cancelled'
+    GROUP BY tech_id
 ), rated AS (
-    SELECT a.tech_id, count(*) AS ratings, avg(cb.satisfaction)::float8 AS satisfaction
-    FROM callbacks cb JOIN attributed a ON a.id = cb.work_order_id
-    WHERE cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
-    GROUP BY a.tech_id
+    SELECT tech_id, count(*) AS ratings, avg(rating)::float8 AS satisfaction
+    FROM judged
+    WHERE rating IS NOT NULL
+    GROUP BY tech_id
 ), workload AS (
     SELECT w.assignee_id AS tech_id, count(*) AS open_now,
            count(*) FILTER (WHERE EXISTS (
@@ -505,14 +524,14 @@ SELECT
         GROUP BY category) k) AS complaints_by_category,
     -- clocks that fell due during the day and were not met by their due time
     (SELECT count(*) FROM work_order_clocks c JOIN work_orders w ON w.id = c.work_order_id
-      WHERE w.site_id = $1 AND w.status <> 'cancelled' AND c.due_at >= $2 AND c.due_at < $3
+      WHERE c.site_id = $1 AND w.status <> 'cancelled' AND c.due_at >= $2 AND c.due_at < $3
         AND (c.met_at > c.due_at OR (c.met_at IS NULL AND c.paused_since IS NULL))) AS breaches,
     (SELECT count(DISTINCT w.id) FROM work_orders w JOIN work_order_clocks c ON c.work_order_id = w.id
-      WHERE w.site_id = $1 AND w.status <> ALL($6::text[])
+      WHERE w.site_id = $1 AND w.status = ANY($6::text[]) AND c.site_id = $1
         AND c.met_at IS NULL AND c.paused_since IS NULL AND c.due_at < $4) AS open_overdue,
     -- follow-up calls still to make that are due by the end of today (overdue ones included)
     (SELECT count(*) FROM work_order_clocks c JOIN work_orders w ON w.id = c.work_order_id
-      WHERE w.site_id = $1 AND w.status <> ALL($6::text[]) AND c.clock = 'callback'
+      WHERE c.site_id = $1 AND w.status = ANY($6::text[]) AND c.clock = 'callback'
         AND c.met_at IS NULL AND c.due_at < $5) AS callbacks_due
 """
 
@@ -521,7 +540,7 @@ async def digest_facts(
     conn: asyncpg.Connection, site_id: UUID, day: Period, now: datetime, today_end: datetime
 ) -> DigestFacts:
     """One site's digest numbers: the day's complaints and breaches, overdue work and callbacks now."""
-    r = await conn.fetchrow(_DIGEST, site_id, day.start, day.end, now, today_end, list(FINAL_STATUSES))
+    r = await conn.fetchrow(_DIGEST, site_id, day.start, day.end, now, today_end, list(OPEN_STATUSES))
     by_category: dict[str, Any] = r["complaints_by_category"]
     return DigestFacts(
         site_id=site_id,
