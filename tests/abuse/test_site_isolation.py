@@ -1,0 +1,202 @@
+"""Two sites, each with its own staff and things: nobody but an admin sees or touches the other site.
+
+Every list endpoint is read by every non-admin role of one site and must not mention any id of the other;
+every endpoint with an id in its path is called (GET and the mutations) with the other site's real ids and
+must answer 404, exactly as for an id that does not exist — or the 403 the role gets on its own site, which
+says nothing about the id. Admins look after every site by design (DESIGN.md registry, REALTIME.md).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from backend.domain.clock import ManualClock
+from tests.abuse.conftest import bearer_for
+from tests.abuse.estate import DEMO_USER, add_user, jpeg_bytes, make_work_order, raise_alarm, upload_photo
+from tests.abuse.test_role_matrix import EXPECTED
+
+NON_ADMIN_ROLES = ("manager", "supervisor", "agent", "technician", "guard")
+# Not about one site: public by design (the signed record's QR check) or never-ending (the stream is
+# filtered by site in test_stream.py).
+SKIPPED = {"GET /api/v1/stream", "GET /api/v1/work-orders/{work_order_id}/verify"}
+# Roles allowed only on their own record: another person's id is refused (403) whatever site it is on.
+OWN_RECORD_ONLY = {"POST /api/v1/users/{user_id}/duty": {"technician"}}
+
+
+@dataclass
+class SiteThings:
+    """One site's real ids, its code, and its staff by role."""
+
+    code: str
+    ids: dict[str, Any]
+    staff: dict[str, UUID]
+    work_order_number: str
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in the other site's answers."""
+        values = [str(v) for k, v in self.ids.items() if k != "device_id"] + [self.work_order_number]
+        return [*values, f'"{self.ids["device_id"]}"', *(str(u) for u in self.staff.values())]
+
+
+async def _site(db: asyncpg.Connection, client: AsyncTestClient, code: str, clock: ManualClock) -> SiteThings:
+    """A site with its registry, a user per role, a job with a photo, and an alarm."""
+    site_id = await db.fetchval(
+        "INSERT INTO sites (code, name, timezone) VALUES ($1, $1, 'Asia/Shanghai') RETURNING id", code
+    )
+    building_id = await db.fetchval(
+        "INSERT INTO buildings (site_id, code, name) VALUES ($1, 'N1', '北1栋') RETURNING id", site_id
+    )
+    unit_id = await db.fetchval(
+        "INSERT INTO units (site_id, building_id, number, floor) VALUES ($1, $2, '101', 1) RETURNING id",
+        site_id,
+        building_id,
+    )
+    resident_id = await db.fetchval(
+        "INSERT INTO residents (site_id, unit_id, name, phone) VALUES ($1, $2, '北苑业主', '13611112222')"
+        " RETURNING id",
+        site_id,
+        unit_id,
+    )
+    asset_id = await db.fetchval(
+        "INSERT INTO assets (site_id, building_id, code, name, kind)"
+        " VALUES ($1, $2, 'N-EL', '北梯', 'elevator') RETURNING id",
+        site_id,
+        building_id,
+    )
+    device_id = f"{code}-elev-1"
+    await db.execute(
+        "INSERT INTO devices (id, site_id, asset_id, kind, name) VALUES ($1, $2, $3, 'elevator', '北梯')",
+        device_id,
+        site_id,
+        asset_id,
+    )
+    staff = {role: await add_user(db, f"{code}_{role}", role, site_id) for role in (*NON_ADMIN_ROLES,)}
+    job = await make_work_order(db, site_id=site_id, status="on_site", assignee_id=staff["technician"])
+    photo_id = await upload_photo(client, bearer_for(staff["technician"]), job)
+    alarm_id = await raise_alarm(db, device_id, "ELEVATOR_STOPPED", clock.now())
+    ids = {
+        "site_id": site_id,
+        "building_id": building_id,
+        "unit_id": unit_id,
+        "resident_id": resident_id,
+        "asset_id": asset_id,
+        "device_id": device_id,
+        "work_order_id": job,
+        "photo_id": photo_id,
+        "alarm_id": alarm_id,
+        "user_id": staff["technician"],
+    }
+    number = await db.fetchval("SELECT number FROM work_orders WHERE id = $1", job)
+    return SiteThings(code=code, ids=ids, staff=staff, work_order_number=number)
+
+
+async def _demo_site(db: asyncpg.Connection, client: AsyncTestClient, clock: ManualClock) -> SiteThings:
+    """The demo site's things, with a job, photo and alarm of its own."""
+    site_id = await db.fetchval("SELECT id FROM sites WHERE code = 'demo'")
+    staff = {
+        role: await db.fetchval("SELECT id FROM users WHERE username = $1", DEMO_USER[role])
+        for role in NON_ADMIN_ROLES
+    }
+    unit_id = await db.fetchval("SELECT id FROM units WHERE site_id = $1 LIMIT 1", site_id)
+    job = await make_work_order(db, site_id=site_id, status="on_site", assignee_id=staff["technician"])
+    ids = {
+        "site_id": site_id,
+        "building_id": await db.fetchval("SELECT building_id FROM units WHERE id = $1", unit_id),
+        "unit_id": unit_id,
+        "resident_id": await db.fetchval("SELECT id FROM residents WHERE unit_id = $1 LIMIT 1", unit_id),
+        "asset_id": await db.fetchval("SELECT id FROM assets WHERE site_id = $1 LIMIT 1", site_id),
+        "device_id": "elev-a1",
+        "work_order_id": job,
+        "photo_id": await upload_photo(client, bearer_for(staff["technician"]), job),
+        "alarm_id": await raise_alarm(db, "elev-b1", "ELEVATOR_STOPPED", clock.now()),
+        "user_id": staff["technician"],
+    }
+    number = await db.fetchval("SELECT number FROM work_orders WHERE id = $1", job)
+    return SiteThings(code="demo", ids=ids, staff=staff, work_order_number=number)
+
+
+def _body(op: str, own: SiteThings) -> dict[str, Any]:
+    """A body that would be acted on for the caller's own site, so only the id decides."""
+    action = op.rsplit("/", 1)[-1]
+    if action == "photos" and op.startswith("POST"):
+        return {"files": {"file": ("a.jpg", jpeg_bytes(7), "image/jpeg")}, "data": {"stage": "after"}}
+    json_bodies: dict[str, dict[str, Any]] = {
+        "assign": {"assigneeId": str(own.staff["technician"])},
+        "decline": {"reason": "x"},
+        "pause": {"reason": "x"},
+        "reopen": {"reason": "x"},
+        "cancel": {"reason": "x"},
+        "complete": {"workDone": "x", "checklist": {}},
+        "callback": {"reached": True, "satisfaction": 5},
+        "sign": {"noSignReason": "owner_absent"},
+        "duty": {"onDuty": False},
+        "resolve": {"note": "x"},
+    }
+    return {"json": json_bodies.get(action, {})} if op.split()[0] != "GET" else {}
+
+
+async def _look(
+    client: AsyncTestClient, viewer: UUID, role: str, own: SiteThings, other: SiteThings
+) -> list[str]:
+    headers = bearer_for(viewer)
+    leaks: list[str] = []
+    for op, allowed in EXPECTED.items():
+        if op in SKIPPED:
+            continue
+        method, path = op.split(" ", 1)
+        params = re.findall(r"\{(\w+)\}", path)
+        if not params and method == "GET":
+            for query in ({}, {"site": other.code}, {"site": str(other.ids["site_id"])}):
+                r = await client.get(path, params=query, headers=headers)
+                if r.status_code >= 500:
+                    leaks.append(f"{op} {query}: {r.status_code}")
+                # A refusal may quote the site asked for; anything else of the other site is a leak.
+                asked = set(query.values())
+                found = [s for s in other.secrets() if s in r.text and s not in asked]
+                if found:
+                    leaks.append(f"{op} {query}: shows {found[:3]}")
+        elif params:
+            url = re.sub(r"\{(\w+)\}", lambda m: str(other.ids[m.group(1)]), path)
+            r = await client.request(
+                method, url, headers={**headers, "Idempotency-Key": str(uuid.uuid4())}, **_body(op, own)
+            )
+            hidden_only = role in allowed and role not in OWN_RECORD_ONLY.get(op, set())
+            expected = {404} if hidden_only else {403, 404}
+            if r.status_code not in expected:
+                leaks.append(f"{op} with the other site's id: {r.status_code} {r.text[:150]}")
+    return leaks
+
+
+@pytest.mark.parametrize("role", NON_ADMIN_ROLES)
+async def test_a_user_of_one_site_sees_and_touches_nothing_of_the_other(
+    role: str, client: AsyncTestClient, db: asyncpg.Connection, clock: ManualClock
+) -> None:
+    demo = await _demo_site(db, client, clock)
+    north = await _site(db, client, "north", clock)
+    leaks = await _look(client, demo.staff[role], role, demo, north)
+    leaks += [f"(north user) {x}" for x in await _look(client, north.staff[role], role, north, demo)]
+    assert not leaks, f"{role}:\n" + "\n".join(leaks)
+
+
+async def test_reports_of_the_other_site_are_not_found(
+    client: AsyncTestClient, db: asyncpg.Connection, clock: ManualClock
+) -> None:
+    demo = await _demo_site(db, client, clock)
+    north = await _site(db, client, "north", clock)
+    for own, other in ((demo, north), (north, demo)):
+        headers = bearer_for(own.staff["manager"])
+        for path in ("/api/v1/reports/kpis", "/api/v1/reports/work-orders.csv"):
+            r = await client.get(path, params={"site": other.code}, headers=headers)
+            assert r.status_code == 404, (own.code, path, r.text)
+        r = await client.get("/api/v1/reports/work-orders.csv", headers=headers)
+        assert r.status_code == 200, r.text
+        assert own.work_order_number in r.text
+        assert other.work_order_number not in r.text
