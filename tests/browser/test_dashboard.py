@@ -80,6 +80,7 @@ async def check_numbers(page: Page, report: dict[str, Any], lang: str) -> None:
     assert await tile_value(page, "reopen") == percent(report["reopen"]["rate"])
     assert await tile_value(page, "satisfaction") == f"{report['satisfaction']['average']:g} / 5"
     assert await tile_value(page, "total") == str(report["total"])
+    assert await tile_value(page, "alarms") == str(report["alarms"]["total"])
     assert await tile_value(page, "open") == str(report["now"]["open"])
     assert await tile_value(page, "overdue") == str(report["now"]["overdue"])
     # 67.5 s median acknowledgement; the unit is the language's own

@@ -183,6 +183,13 @@ function tiles(report) {
     tile('open', t('dash.openNow'), number(now.open), [t('dash.rightNow')]),
     tile('overdue', t('dash.overdueNow'), number(now.overdue), [t('dash.rightNow')], now.overdue > 0 ? 'bad' : 'good'),
     tile(
+      'alarms',
+      t('dash.alarms'),
+      number(alarms.total),
+      [t('dash.unacknowledged', { count: number(alarms.unacknowledged) })],
+      alarms.unacknowledged > 0 ? 'bad' : alarms.total ? 'good' : 'empty',
+    ),
+    tile(
       'alarmAck',
       t('dash.alarmAck'),
       seconds(alarms.ackP50Seconds),
@@ -250,7 +257,7 @@ function barChart(el, labels, bars) {
     scales: {
       x: { time: false, ori: 1, dir: -1, range: [-0.5, count - 0.5] },
       // Room on the right for the value labels.
-      y: { range: [0, Math.ceil(max * 1.2) + 1], dir: -1 },
+      y: { range: [0, Math.ceil(max * 1.2) + 1], ori: 0, dir: 1 },
     },
     axes: [
       {
@@ -332,6 +339,8 @@ function drawCharts(root, report) {
   if (byCode.length) {
     const codes = [...new Set(byCode.map((a) => a.code))];
     const severities = ['critical', 'major', 'minor', 'warning'].filter((s) => byCode.some((a) => a.severity === s));
+    // Only a code raised at two severities needs its bars side by side; otherwise each row has one bar.
+    const shared = codes.some((code) => byCode.filter((a) => a.code === code).length > 1);
     barChart(
       alarmBox,
       codes.map((code) => tOr(`alarm.${code}`, code)),
@@ -342,9 +351,8 @@ function drawCharts(root, report) {
           return row ? row.count : null;
         }),
         colour: COLOURS[severity],
-        // Codes raised at two severities show both bars side by side.
-        align: severities.length > 1 ? (s % 2 === 0 ? -1 : 1) : 0,
-        size: severities.length > 1 ? 0.4 : 0.6,
+        align: shared ? (s % 2 === 0 ? -1 : 1) : 0,
+        size: shared ? 0.4 : 0.6,
       })),
     );
   } else alarmBox.innerHTML = `<p class="muted">${esc(t('dash.noAlarms'))}</p>`;
@@ -500,12 +508,12 @@ function body(report, overdueJobs) {
       ${chartCard('kinds', t('dash.chart.kinds'), t('dash.kindTotal', { count: number(report.total) }))}
       ${chartCard('alarms', t('dash.chart.alarms'), t('dash.alarmTotal', { count: number(report.alarms.total) }))}
     </div>
-    <section class="card" id="dash-trend-card"><h3>${esc(t('dash.trend'))}</h3>
-      ${complaintTrend(report) || `<p class="muted">${esc(t('dash.noComplaints'))}</p>`}</section>
+    <section class="card" id="dash-technicians-card"><h3>${esc(t('dash.technicians'))}</h3>${technicianTable(report)}</section>
     <div class="dash-lower">
-      <section class="card" id="dash-technicians-card"><h3>${esc(t('dash.technicians'))}</h3>${technicianTable(report)}</section>
       <section class="card" id="dash-overdue"><h3>${esc(t('dash.overdueList'))} (${esc(number(report.now.overdue))})</h3>
         ${overdueList(overdueJobs)}</section>
+      <section class="card" id="dash-trend-card"><h3>${esc(t('dash.trend'))}</h3>
+        ${complaintTrend(report) || `<p class="muted">${esc(t('dash.noComplaints'))}</p>`}</section>
     </div>`;
 }
 
