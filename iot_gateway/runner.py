@@ -1,7 +1,9 @@
 """Run the gateway: a database pool, the MQTT bridge and a few workers, until asked to stop.
 
 Messages are spread over workers by device id, so one device's messages are handled in the order they
-arrived while different devices proceed in parallel. A worker takes whatever has queued up while its previous
+arrived while different devices proceed in parallel. Events (alarms) have workers of their own: a trapped
+passenger must never wait behind a batch of telemetry. Status messages stay in the telemetry lane, ordered
+with the readings that also prove a device alive. A worker takes whatever has queued up while its previous
 transaction ran (up to MAX_BATCH): under load batches grow, at rest a message is handled alone at once.
 """
 
@@ -22,6 +24,7 @@ from iot_gateway.mqtt import BrokerConfig, InboundMessage, MqttBridge, broker_co
 log = logging.getLogger(__name__)
 
 WORKERS = 4
+EVENT_WORKERS = 2
 # Rows per COPY: large enough to amortise the round trip, small enough to keep a transaction short.
 MAX_BATCH = 500
 # How often the counters go to the log.
@@ -75,16 +78,21 @@ async def run_gateway(
     own_pool = pool is None
     if pool is None:
         assert settings.database_url
-        pool = await create_pool(settings.database_url, min_size=1, max_size=WORKERS + 1)
+        pool = await create_pool(settings.database_url, min_size=1, max_size=WORKERS + EVENT_WORKERS + 1)
     loop = asyncio.get_running_loop()
     queues: list[asyncio.Queue[InboundMessage]] = [asyncio.Queue() for _ in range(WORKERS)]
+    event_queues: list[asyncio.Queue[InboundMessage]] = [asyncio.Queue() for _ in range(EVENT_WORKERS)]
 
     def deliver(message: InboundMessage) -> None:
-        queues[_worker_of(message.topic, WORKERS)].put_nowait(message)
+        lane = event_queues if message.topic.endswith("/event") else queues
+        lane[_worker_of(message.topic, len(lane))].put_nowait(message)
 
     bridge = MqttBridge(config, loop, deliver)
     handler = MessageHandler(pool, clock or SystemClock(), bridge.ack, counters, stop)
-    tasks = [asyncio.create_task(_work(q, handler), name=f"gateway-worker-{i}") for i, q in enumerate(queues)]
+    tasks = [
+        asyncio.create_task(_work(q, handler), name=f"gateway-worker-{i}")
+        for i, q in enumerate([*event_queues, *queues])
+    ]
     tasks.append(asyncio.create_task(_log_counters(counters), name="gateway-counters"))
     bridge.start()
     log.info("gateway %s subscribing to %s (MQTT %s)", config.client_id, config.subscription, config.protocol)
