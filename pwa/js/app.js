@@ -26,7 +26,7 @@ const ROLE_NAV = {
   technician: ['jobs'],
   guard: ['alarms'],
   agent: ['intake', 'dispatch', 'callbacks'],
-  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms'],
+  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard'],
   manager: ['dashboard', 'dispatch', 'alarms'],
   admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
 };
