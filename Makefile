@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@if [ -f bench/run_all.py ]; then \
-		$(BIN)/python bench/run_all.py; \
+		$(BIN)/python bench/run_all.py $(BENCH_ARGS); \
 	else \
 		for script in bench/*.py; do \
 			[ -e "$$script" ] || continue; \
