@@ -116,13 +116,24 @@ class Signature(Model, frozen=True):
     no_sign_reason: str | None = None
 
 
+class ChecklistItem(Model, frozen=True):
+    """One on-site check the technician confirms before completing."""
+
+    code: str
+    label_zh: str
+    label_en: str
+    required: bool
+    position: int
+
+
 class WorkOrderDetail(WorkOrder, frozen=True):
-    """A work order with its history and evidence."""
+    """A work order with its history and evidence, and the checklist its completion will demand."""
 
     events: list[Event] = msgspec.field(default_factory=list)
     callbacks: list[Callback] = msgspec.field(default_factory=list)
     photos: list[Photo] = msgspec.field(default_factory=list)
     signature: Signature | None = None
+    checklist: list[ChecklistItem] = msgspec.field(default_factory=list)
 
 
 class WorkOrderPage(Model, frozen=True):

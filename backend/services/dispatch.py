@@ -24,6 +24,11 @@ async def rank_technicians(
 async def best_technician(
     conn: asyncpg.Connection, site_id: UUID, category: str
 ) -> TechnicianSuggestion | None:
-    """The top of the ranking, or None when nobody is on duty."""
+    """The top of the ranking, or None when nobody is on duty; call it in the transaction that assigns.
+
+    The site's dispatch lock, held until that transaction ends, makes concurrent automatic assignments at a
+    site take turns, so each one's ranking counts the jobs the previous ones handed out.
+    """
+    await q.lock_site_dispatch(conn, site_id)
     ranking = await rank_technicians(conn, site_id, category)
     return ranking[0] if ranking else None

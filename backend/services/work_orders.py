@@ -356,6 +356,11 @@ async def _apply(
     elif action == Action.ACCEPT:
         changes["responded_at"] = row["responded_at"] or credited
         await q.meet_clock(conn, work_order_id, sla.ClockName.RESPOND, credited)
+    elif action == Action.DECLINE:
+        # Back in the pool nobody holds the job, and the owner's wait did not restart: the respond clock runs
+        # again against its original due time, so an unaccepted declined job breaches. responded_at stays
+        # the first acceptance (the log's first accept), as the response-time KPI has always measured it.
+        await q.reset_clock(conn, work_order_id, sla.ClockName.RESPOND)
     elif action == Action.ARRIVE:
         changes["arrived_at"] = row["arrived_at"] or credited
         await q.meet_clock(conn, work_order_id, sla.ClockName.ARRIVE, credited)
@@ -504,12 +509,15 @@ async def get_work_order(
     wo = await q.get_work_order(conn, work_order_id, at)
     if wo is None or not viewer.may_see_site(wo.site_id):
         raise NotFound("no such work order")
+    # exactly the items completion will demand (_check_completion), so the phone can show them offline
+    needs_checklist = wo.kind in EVIDENCE_KINDS
     return WorkOrderDetail(
         **q.as_fields(wo),
         events=await q.list_events(conn, work_order_id),
         callbacks=await q.list_callbacks(conn, work_order_id),
         photos=await q.list_photos(conn, work_order_id),
         signature=await q.get_signature(conn, work_order_id),
+        checklist=await q.checklist(conn, wo.site_id, wo.kind) if needs_checklist else [],
     )
 
 

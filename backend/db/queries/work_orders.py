@@ -13,6 +13,7 @@ import msgspec
 from backend.domain import sla
 from backend.domain.work_orders import (
     Callback,
+    ChecklistItem,
     Clock,
     Event,
     Photo,
@@ -266,7 +267,7 @@ async def meet_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str, 
 
 
 async def reset_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str) -> None:
-    """Make a met clock run again (a reopened job must be resolved again)."""
+    """Make a met clock run again, keeping its due time (a declined job must be accepted again)."""
     await conn.execute(
         "UPDATE work_order_clocks SET met_at = NULL WHERE work_order_id = $1 AND clock = $2",
         work_order_id,
@@ -454,21 +455,42 @@ async def after_photo_count(conn: asyncpg.Connection, work_order_id: UUID) -> in
     )
 
 
+async def checklist(conn: asyncpg.Connection, site_id: UUID, kind: str) -> list[ChecklistItem]:
+    """The on-site checklist for a kind at a site, in order: the defaults, each replaced by the site's own
+    item with the same code, plus the site's extra items."""
+    rows = await conn.fetch(
+        """SELECT * FROM (
+               SELECT DISTINCT ON (code) code, label_zh, label_en, required, position
+               FROM checklist_items
+               WHERE kind = $2 AND (site_id = $1 OR site_id IS NULL)
+               ORDER BY code, site_id NULLS LAST    -- the site's row first
+           ) items
+           ORDER BY position, code""",
+        site_id,
+        kind,
+    )
+    return [ChecklistItem(**dict(r)) for r in rows]
+
+
 async def required_checklist_codes(conn: asyncpg.Connection, site_id: UUID, kind: str) -> list[str]:
-    """Required checklist codes for a kind: the site's own list if it has one, else the default."""
-    return [
-        r["code"]
-        for r in await conn.fetch(
-            """SELECT code FROM checklist_items
-               WHERE kind = $2 AND required
-                 AND site_id IS NOT DISTINCT FROM (
-                     SELECT CASE WHEN EXISTS (SELECT 1 FROM checklist_items WHERE site_id = $1 AND kind = $2)
-                                 THEN $1 END)
-               ORDER BY position""",
-            site_id,
-            kind,
-        )
-    ]
+    """The codes a completion must confirm: the required items of the site's checklist for the kind."""
+    return [item.code for item in await checklist(conn, site_id, kind) if item.required]
+
+
+# First key of the two-key advisory locks that serialise auto-assignment per site ("DSPT").
+DISPATCH_LOCK_CLASS = 0x44535054
+
+
+async def lock_site_dispatch(conn: asyncpg.Connection, site_id: UUID) -> None:
+    """Hold the site's dispatch lock until the transaction ends: one automatic choice at a time per site.
+
+    Ranking reads open-job counts without locking anything, so two emergencies created at the same moment
+    would both see the same least-busy technician; with this lock the second ranks after the first commits.
+    A hash collision between two sites only makes them wait for each other.
+    """
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2::text))", DISPATCH_LOCK_CLASS, str(site_id)
+    )
 
 
 async def rank_technicians(
