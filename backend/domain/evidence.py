@@ -24,6 +24,8 @@ MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_SIGNATURE_BYTES = 2 * 1024 * 1024
 """A signature pad's PNG is tens of kilobytes; anything near this limit is not a signature."""
 MAX_PIXELS = 50_000_000
+# Text, EXIF and other side data a photo may carry: a camera's EXIF is tens of KB; more is smuggling.
+MAX_METADATA_BYTES = 1024 * 1024
 """50 MP: above every phone camera's default output, far below what would exhaust memory when decoded."""
 THUMBNAIL_EDGE = 320
 """Longest side of a thumbnail: sharp on a phone's list view and on a printed receipt."""
@@ -171,6 +173,7 @@ def inspect_image(
             raise UnsupportedMedia(
                 f"the file name says {extension} but the file is {_label(fmt)}", code="image_type_mismatch"
             )
+        _refuse_hidden_payload(data, fmt)
         # The header alone gives the size: refuse a bomb before a single pixel is decoded.
         width, height = image.size
         if width * height > MAX_PIXELS:
@@ -202,6 +205,59 @@ def inspect_image(
         thumbnail=thumbnail,
         thumbnail_sha256=sha256_hex(thumbnail),
     )
+
+
+def _png_layout(data: bytes) -> tuple[int, int]:
+    """(bytes of ancillary chunks, offset just after IEND) of a PNG."""
+    offset, side = 8, 0
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8]
+        offset += 12 + length
+        if kind == b"IEND":
+            return side, offset
+        if kind not in (b"IHDR", b"PLTE", b"IDAT"):
+            side += length
+    return side, len(data)
+
+
+def _jpeg_layout(data: bytes) -> tuple[int, int]:
+    """(bytes of APPn/COM segments before the scan, offset just after the last end-of-image marker)."""
+    offset, side = 2, 0
+    while offset + 4 <= len(data) and data[offset] == 0xFF:
+        marker = data[offset + 1]
+        if marker == 0xDA:  # start of scan: entropy-coded data follows, no more headers to walk
+            break
+        length = int.from_bytes(data[offset + 2 : offset + 4], "big")
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            side += length
+        offset += 2 + length
+    end = data.rfind(b"\xff\xd9")
+    return side, (end + 2 if end >= 0 else len(data))
+
+
+def _refuse_hidden_payload(data: bytes, fmt: str) -> None:
+    """Refuse bytes after the image's end (a JPEG that is also a ZIP) and oversized side data (a PNG
+    carrying megabytes of text): the original is kept and served as evidence, so it must be only an image."""
+    if fmt == "PNG":
+        side, end = _png_layout(data)
+    elif fmt == "JPEG":
+        side, end = _jpeg_layout(data)
+    else:  # WebP: the RIFF header says how long the image is; its metadata chunks count towards it
+        side, end = 0, 8 + int.from_bytes(data[4:8], "little")
+    if data[end:].strip(b"\x00"):  # zero padding after the end is harmless and some encoders add it
+        raise ValidationFailed(
+            f"the file carries {len(data) - end} bytes after the end of the image",
+            field="file",
+            code="image_trailing_data",
+        )
+    if side > MAX_METADATA_BYTES:
+        raise ValidationFailed(
+            f"the image carries {side / 1048576:.1f} MB of metadata; at most "
+            f"{MAX_METADATA_BYTES // 1048576} MB is accepted",
+            field="file",
+            code="image_metadata_too_large",
+        )
 
 
 def _header_size(data: bytes) -> tuple[int, int]:
