@@ -67,7 +67,7 @@ def api_schema(fuzz_app: Litestar) -> Iterator[schemathesis.BaseSchema]:
     shutdown_lifespans()
 
 
-EXAMPLES_PER_MODE = 8
+EXAMPLES_PER_MODE = 6
 
 
 def _fuzz(schema: schemathesis.BaseSchema, headers: dict[str, str]) -> list[str]:

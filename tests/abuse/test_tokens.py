@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.abuse.conftest import bearer_for
@@ -108,13 +107,15 @@ GARBAGE_AUTHORIZATION = {
 }
 
 
-@pytest.mark.parametrize("name", GARBAGE_AUTHORIZATION)
 async def test_garbage_authorization_headers_are_a_401_problem(
-    name: str, client: AsyncTestClient, login_as: LoginAs
+    client: AsyncTestClient, login_as: LoginAs
 ) -> None:
     token = (await login_as("tech1"))["Authorization"].removeprefix("Bearer ")
-    value = GARBAGE_AUTHORIZATION[name].format(token=token)
-    r = await client.get("/api/v1/me", headers={"Authorization": value.encode("utf-8")})
-    assert r.status_code == 401, (name, r.status_code, r.text[:200])
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["status"] == 401
+    wrong = []
+    for name, template in GARBAGE_AUTHORIZATION.items():
+        value = template.format(token=token)
+        r = await client.get("/api/v1/me", headers={"Authorization": value.encode("utf-8")})
+        problem = r.headers.get("content-type", "").startswith("application/problem+json")
+        if r.status_code != 401 or not problem or r.json()["status"] != 401:
+            wrong.append(f"{name}: {r.status_code} {r.text[:200]}")
+    assert not wrong, "\n".join(wrong)
