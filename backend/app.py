@@ -10,12 +10,13 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from backend.api.deps import provide_clock, provide_conn, provide_user
-from backend.api.problems import EXCEPTION_HANDLERS
+from backend.api.problems import EXCEPTION_HANDLERS, PROBLEM_RESPONSES
 from backend.api.routes import ROUTE_HANDLERS
 from backend.api.security import LoginThrottle, build_jwt_auth
 from backend.db.pool import create_pool
@@ -94,8 +95,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
     )
+    _declare_problem_responses(app)
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.jwt_auth = jwt_auth
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     return app
+
+
+def _declare_problem_responses(app: Litestar) -> None:
+    """Document the problem-details errors on every operation (a handler's own declarations win)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema:
+                handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}

@@ -6,14 +6,45 @@ import logging
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from backend import errors
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """RFC 9457 problem details as Caretaker sends them; some errors add members (field, errors, current)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+
+
+# Declared on every operation in the OpenAPI document, replacing the framework's own error shape.
+PROBLEM_RESPONSES = {
+    status: ResponseSpec(
+        data_container=Problem, description=description, media_type=PROBLEM_JSON, generate_examples=False
+    )
+    for status, description in {
+        400: "The request is malformed (body, query or path).",
+        401: "No valid bearer token.",
+        403: "The caller's role may not do this.",
+        404: "Not found, or not in the caller's sites.",
+        409: "Conflicts with the current state (the body carries `current` for a stale action).",
+        422: "A value is not acceptable; `field` names it.",
+        429: "Too many requests; see Retry-After.",
+    }.items()
+}
+
 
 STATUS_BY_ERROR: dict[type[errors.CaretakerError], int] = {
     errors.ValidationFailed: 422,
