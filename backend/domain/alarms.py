@@ -144,3 +144,13 @@ def evaluate_thresholds(
 def offline_inspection_due(raised_at: datetime, now: datetime, after_seconds: int) -> bool:
     """A device offline this long gets an inspection work order."""
     return now - raised_at >= timedelta(seconds=after_seconds)
+
+
+def is_stale_event(state: str, ts: datetime, newest: tuple[datetime, str] | None) -> bool:
+    """True when a newer event of the same (device, code) already said the opposite.
+
+    Such an event is history, not news: a clear older than the latest raise must not free a trapped
+    passenger's alarm, and a raise older than the latest clear must not re-open it. An older event that
+    agrees with the newest one is only a late repeat and is applied as such.
+    """
+    return newest is not None and newest[0] > ts and newest[1] != state

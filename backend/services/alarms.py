@@ -27,6 +27,7 @@ from backend.domain.alarms import (
     ThresholdRule,
     decide_raise,
     evaluate_thresholds,
+    is_stale_event,
 )
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
@@ -84,10 +85,15 @@ async def record_device_event(
     spec = ALARM_CODES.get(code)
     if spec is None or device.kind not in spec.device_kinds:
         raise ValidationFailed(f"{code} is not an alarm code of a {device.kind} device", field="code")
+    await q.lock_device_code(conn, device.id, code)
     if not await q.record_device_event(
         conn, device_id=device.id, event_id=event_id, code=code, state=state, ts=ts, now=now
     ):
         return EventResult(duplicate=True)
+    if is_stale_event(state, ts, await q.newest_other_event(conn, device.id, code, event_id)):
+        return await _record_stale_event(
+            conn, device, code, now=now, source={"eventId": event_id, "state": state}
+        )
     if state == "raised":
         result = await raise_alarm(conn, device, spec, detail=detail, now=now, source={"eventId": event_id})
     else:
@@ -169,6 +175,16 @@ async def raise_alarm(
             conn, site_id=device.site_id, type="alarm.updated", data=alarm_json(alarm)
         )
     return EventResult(alarm=alarm, outcome=outcome.value, work_order_id=work_order_id)
+
+
+async def _record_stale_event(
+    conn: asyncpg.Connection, device: DeviceIdentity, code: str, *, now: datetime, source: dict[str, Any]
+) -> EventResult:
+    """Keep an out-of-order event in the alarm's history without letting it change the alarm."""
+    current = await q.lock_open_alarm(conn, device.id, code)
+    if current is not None:
+        await q.add_alarm_event(conn, current.id, "stale", now, source)
+    return EventResult(alarm=current, outcome="stale")
 
 
 async def clear_alarm(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backend.domain.alarms import RaiseOutcome, ThresholdRule, decide_raise, evaluate_thresholds
+from backend.domain.alarms import (
+    RaiseOutcome,
+    ThresholdRule,
+    decide_raise,
+    evaluate_thresholds,
+    is_stale_event,
+)
 from iot_gateway.contract import ALARM_CODES, parse_topic
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -97,3 +103,16 @@ def test_alarm_code_table_matches_the_design() -> None:
     assert ALARM_CODES["VOLTAGE_ABNORMAL"].priority == 3
     assert ALARM_CODES["DEVICE_OFFLINE"].work_order_kind is None
     assert set(ALARM_CODES["MAINS_LOSS"].tell_roles) == {"guard", "technician", "supervisor", "manager"}
+
+
+def test_an_event_older_than_the_newest_opposite_one_is_stale() -> None:
+    t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    later = t0 + timedelta(minutes=1)
+    # a clear from 10:00 after a raise from 10:01 has been applied: history, not news
+    assert is_stale_event("cleared", t0, (later, "raised"))
+    assert is_stale_event("raised", t0, (later, "cleared"))
+    # an older repeat of the newest state is a late repeat, not stale
+    assert not is_stale_event("raised", t0, (later, "raised"))
+    # in order, or the first event of its kind
+    assert not is_stale_event("cleared", later, (t0, "raised"))
+    assert not is_stale_event("raised", t0, None)

@@ -73,6 +73,26 @@ async def record_device_event(
     return bool(inserted)
 
 
+async def lock_device_code(conn: asyncpg.Connection, device_id: str, code: str) -> None:
+    """Serialise events of one (device, code) across gateway replicas until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", device_id, code)
+
+
+async def newest_other_event(
+    conn: asyncpg.Connection, device_id: str, code: str, event_id: str
+) -> tuple[datetime, str] | None:
+    """(ts, state) of the device's newest recorded event for this code, other than `event_id`."""
+    row = await conn.fetchrow(
+        """SELECT ts, state FROM device_events
+           WHERE device_id = $1 AND code = $2 AND event_id <> $3
+           ORDER BY ts DESC LIMIT 1""",
+        device_id,
+        code,
+        event_id,
+    )
+    return (row["ts"], row["state"]) if row else None
+
+
 async def link_device_event(conn: asyncpg.Connection, device_id: str, event_id: str, alarm_id: UUID) -> None:
     """Note which alarm an event touched."""
     await conn.execute(
