@@ -330,28 +330,33 @@ async def list_work_orders(
     offset: int = 0,
 ) -> tuple[list[WorkOrder], int]:
     """A page of work orders, most urgent first (priority, then the nearest unmet due time), and the total."""
-    where = [
-        "w.site_id = ANY($1::uuid[])",
-        "($2::text[] IS NULL OR w.status = ANY($2::text[]))",
-        "($3::text IS NULL OR w.kind = $3)",
-        "($4::uuid IS NULL OR w.assignee_id = $4)",
-        "(NOT $5 OR w.assignee_id IS NULL)",
-        # overdue: a running clock past its due time
-        """(NOT $6 OR EXISTS (SELECT 1 FROM work_order_clocks c WHERE c.work_order_id = w.id
-             AND c.met_at IS NULL AND c.paused_since IS NULL AND c.due_at < $7)
-             AND w.status <> 'cancelled')""",
-        "($8::text IS NULL OR w.number ILIKE '%' || $8 || '%' OR w.title ILIKE '%' || $8 || '%')",
-    ]
-    args = [
-        list(site_ids),
-        list(statuses) if statuses else None,
-        kind,
-        assignee_id,
-        unassigned,
-        overdue,
-        now,
-        text,
-    ]
+    # Only the filters in use go into the statement: "($n IS NULL OR ...)" would hide the indexes from the
+    # planner once asyncpg's prepared statement switches to a generic plan.
+    args: list[Any] = [list(site_ids)]
+    where = ["w.site_id = ANY($1::uuid[])"]
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if statuses:
+        where.append(f"w.status = ANY({param(list(statuses))}::text[])")
+    if kind is not None:
+        where.append(f"w.kind = {param(kind)}")
+    if assignee_id is not None:
+        where.append(f"w.assignee_id = {param(assignee_id)}")
+    if unassigned:
+        where.append("w.assignee_id IS NULL")
+    if overdue:
+        # a running clock past its due time
+        where.append(
+            f"""EXISTS (SELECT 1 FROM work_order_clocks c WHERE c.work_order_id = w.id
+                 AND c.met_at IS NULL AND c.paused_since IS NULL AND c.due_at < {param(now)})
+               AND w.status <> 'cancelled'"""
+        )
+    if text is not None:
+        pattern = param(text)
+        where.append(f"(w.number ILIKE '%' || {pattern} || '%' OR w.title ILIKE '%' || {pattern} || '%')")
     condition = " AND ".join(where)
     total = await conn.fetchval(f"SELECT count(*) FROM work_orders w WHERE {condition}", *args)
     rows = await conn.fetch(
@@ -361,10 +366,8 @@ async def list_work_orders(
                  (SELECT min(c.due_at) FROM work_order_clocks c
                    WHERE c.work_order_id = w.id AND c.met_at IS NULL AND c.paused_since IS NULL) NULLS LAST,
                  w.created_at, w.id
-        LIMIT $9 OFFSET $10""",
+        LIMIT {param(limit)} OFFSET {param(offset)}""",
         *args,
-        limit,
-        offset,
     )
     return [_work_order(r, now) for r in rows], total
 
