@@ -56,6 +56,7 @@ async def kpi_report(
     """Every KPI of the management dashboard for one site and period (default: the last 30 days)."""
     target = await report_site(conn, user, site)
     period = report_period(parse_day(from_date, "from"), parse_day(to_date, "to"), target.timezone, now)
+    await q.without_jit(conn)
     summary = await q.work_order_summary(conn, target.id, period)
     compliance = await q.clock_compliance(conn, target.id, period, now)
     return KpiReport(

@@ -112,6 +112,15 @@ FROM step
 """
 
 
+async def without_jit(conn: asyncpg.Connection) -> None:
+    """Turn off JIT compilation until the transaction ends.
+
+    The report's larger periods push a few plans over PostgreSQL's JIT cost threshold; compiling them takes
+    longer (tens to hundreds of milliseconds) than the queries save, and every report is planned afresh.
+    """
+    await conn.execute("SET LOCAL jit = off")
+
+
 async def work_order_summary(conn: asyncpg.Connection, site_id: UUID, period: Period) -> WorkOrderSummary:
     """Counts by kind and status, step durations (n, p50, p90 minutes) and reopens of work orders created."""
     r = await conn.fetchrow(_SUMMARY, site_id, period.start, period.end)
@@ -170,19 +179,22 @@ def step_kpi(compliance: tuple[int, int], duration: tuple[int, float | None, flo
 
 
 _COMPLAINT_CALLBACKS = """
-SELECT count(*) FILTER (WHERE called OR w.completed_at + make_interval(days => $5) <= $4) AS due,
+WITH resolved AS MATERIALIZED (
+    -- MATERIALIZED: each complaint's callbacks are looked up once, not once per count below
+    SELECT w.completed_at,
+           -- a reached follow-up call within the window; an unanswered attempt is not a callback
+           EXISTS (
+               SELECT 1 FROM callbacks cb
+               WHERE cb.work_order_id = w.id AND cb.reached
+                 AND cb.called_at <= w.completed_at + make_interval(days => $5)
+           ) AS called
+    FROM work_orders w
+    WHERE w.site_id = $1 AND w.kind = 'complaint' AND w.status <> 'cancelled'
+      AND w.completed_at >= $2 AND w.completed_at < $3
+)
+SELECT count(*) FILTER (WHERE called OR completed_at + make_interval(days => $5) <= $4) AS due,
        count(*) FILTER (WHERE called) AS called
-FROM work_orders w
-CROSS JOIN LATERAL (
-    -- a reached follow-up call within the window; an unanswered attempt is not a callback
-    SELECT EXISTS (
-        SELECT 1 FROM callbacks cb
-        WHERE cb.work_order_id = w.id AND cb.reached
-          AND cb.called_at <= w.completed_at + make_interval(days => $5)
-    ) AS called
-) x
-WHERE w.site_id = $1 AND w.kind = 'complaint' AND w.status <> 'cancelled'
-  AND w.completed_at >= $2 AND w.completed_at < $3
+FROM resolved
 """
 
 
@@ -357,9 +369,17 @@ WITH techs AS (
     WHERE completed_at >= $2 AND completed_at < $3 AND status <> 'cancelled'
     GROUP BY tech_id
 ), judged AS (
-    -- decided arrive/resolve clocks and the ratings of the period, read from their own site indexes, then
-    -- joined to the site's jobs once to find each one's technician
-    SELECT a.tech_id, a.status, k.clock, k.on_time, k.rating
+    -- decided arrive/resolve clocks and the ratings of the period, read from their own site indexes, joined
+    -- to the site's jobs once to find each one's technician, and counted in the same pass
+    SELECT a.tech_id,
+           count(*) FILTER (WHERE k.clock = 'arrive' AND a.status <> 'cancelled') AS arrival_due,
+           count(*) FILTER (WHERE k.clock = 'arrive' AND a.status <> 'cancelled' AND k.on_time)
+               AS arrival_on_time,
+           count(*) FILTER (WHERE k.clock = 'resolve' AND a.status <> 'cancelled') AS resolution_due,
+           count(*) FILTER (WHERE k.clock = 'resolve' AND a.status <> 'cancelled' AND k.on_time)
+               AS resolution_on_time,
+           count(k.rating) AS ratings,
+           avg(k.rating)::float8 AS satisfaction
     FROM (
         SELECT c.work_order_id, c.clock, c.met_at <= c.due_at AS on_time, NULL::smallint AS rating
         FROM work_order_clocks c
@@ -371,20 +391,7 @@ WITH techs AS (
         WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
     ) k
     JOIN attributed a ON a.id = k.work_order_id
-), clocks AS (
-    SELECT tech_id,
-           count(*) FILTER (WHERE clock = 'arrive') AS arrival_due,
-           count(*) FILTER (WHERE clock = 'arrive' AND on_time) AS arrival_on_time,
-           count(*) FILTER (WHERE clock = 'resolve') AS resolution_due,
-           count(*) FILTER (WHERE clock = 'resolve' AND on_time) AS resolution_on_time
-    FROM judged
-    WHERE clock IS NOT NULL AND status <> 'cancelled'
-    GROUP BY tech_id
-), rated AS (
-    SELECT tech_id, count(*) AS ratings, avg(rating)::float8 AS satisfaction
-    FROM judged
-    WHERE rating IS NOT NULL
-    GROUP BY tech_id
+    GROUP BY a.tech_id
 ), workload AS (
     SELECT w.assignee_id AS tech_id, count(*) AS open_now,
            count(*) FILTER (WHERE EXISTS (
@@ -402,13 +409,12 @@ SELECT t.id, t.username, t.display_name,
        coalesce(k.arrival_due, 0) AS arrival_due, coalesce(k.arrival_on_time, 0) AS arrival_on_time,
        coalesce(k.resolution_due, 0) AS resolution_due,
        coalesce(k.resolution_on_time, 0) AS resolution_on_time,
-       coalesce(r.ratings, 0) AS ratings, r.satisfaction
+       coalesce(k.ratings, 0) AS ratings, k.satisfaction
 FROM techs t
 LEFT JOIN workload wl ON wl.tech_id = t.id
 LEFT JOIN created cr ON cr.tech_id = t.id
 LEFT JOIN done d ON d.tech_id = t.id
-LEFT JOIN clocks k ON k.tech_id = t.id
-LEFT JOIN rated r ON r.tech_id = t.id
+LEFT JOIN judged k ON k.tech_id = t.id
 ORDER BY t.username
 """
 
