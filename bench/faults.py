@@ -399,13 +399,13 @@ async def _count(
 ) -> dict[str, Any]:
     """Compare what was sent with what the database holds, per phase."""
     recorded_ids = Counter(r["event_id"] for r in await conn.fetch("SELECT event_id FROM device_events"))
-    effects = Counter(
-        r["event_id"]
-        for r in await conn.fetch(
-            """SELECT payload->>'eventId' AS event_id FROM alarm_events
-               WHERE action IN ('raised', 'repeated', 'cleared', 'reraised') AND payload ? 'eventId'"""
-        )
+    history = await conn.fetch(
+        # 'stale': an event that arrived after a newer opposite one, kept in history without effect
+        """SELECT payload->>'eventId' AS event_id, action FROM alarm_events
+           WHERE action IN ('raised', 'repeated', 'cleared', 'reraised', 'stale') AND payload ? 'eventId'"""
     )
+    effects = Counter(r["event_id"] for r in history)
+    out_of_order = {r["event_id"] for r in history if r["action"] == "stale"}
     created = Counter(
         r["description"]
         for r in await conn.fetch("SELECT description FROM work_orders WHERE alarm_id IS NULL")
@@ -431,6 +431,7 @@ async def _count(
             # impossible by the primary key, counted anyway; then the alarm history: one effect per event
             "eventsDuplicated": sum(n - 1 for n in [*rows, *alarm_effects] if n > 1),
             "alarmEffectsMissing": sum(1 for n, e in zip(rows, alarm_effects, strict=True) if n and not e),
+            "eventsOutOfOrder": sum(1 for i in ids if i in out_of_order),
             "actionsSent": len(mine),
             "actionsRecorded": sum(1 for n in seen if n),
             "actionsLost": sum(1 for n in seen if n == 0),
@@ -473,7 +474,7 @@ def print_table(result: dict[str, Any]) -> None:
     """One row per fault."""
     head = (
         f"{'fault':<20}{'events sent':>12}{'recorded':>10}{'lost':>6}{'dup':>5}"
-        f"{'actions sent':>14}{'recorded':>10}{'lost':>6}{'dup':>5}{'refused':>9}"
+        f"{'actions sent':>14}{'recorded':>10}{'lost':>6}{'dup':>5}{'refused':>9}{'late events':>13}"
     )
     print(head)
     print("-" * len(head))
@@ -482,7 +483,7 @@ def print_table(result: dict[str, Any]) -> None:
             f"{name:<20}{p['eventsSent']:>12}{p['eventsRecorded']:>10}"
             f"{p['eventsLost'] + p['alarmEffectsMissing']:>6}{p['eventsDuplicated']:>5}"
             f"{p['actionsSent']:>14}{p['actionsRecorded']:>10}{p['actionsLost']:>6}{p['actionsDuplicated']:>5}"
-            f"{p['actionsRefused'] + p['actionsUnanswered']:>9}"
+            f"{p['actionsRefused'] + p['actionsUnanswered']:>9}{p['eventsOutOfOrder']:>13}"
         )
     inv = result["invariants"]
     print(

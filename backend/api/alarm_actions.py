@@ -8,7 +8,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, post
-from litestar.params import Body
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
@@ -37,7 +38,12 @@ class AlarmActionController(Controller):
 
     @post("/{alarm_id:uuid}/ack", status_code=200, summary="Acknowledge an alarm (stops its escalation)")
     async def acknowledge(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, clock: Clock, alarm_id: UUID
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
+        alarm_id: FromPath[UUID],
     ) -> Response[Alarm]:
         """Take the alarm on; the time from raise to acknowledgement is kept for the KPIs."""
         return await idempotent(
@@ -48,10 +54,10 @@ class AlarmActionController(Controller):
     async def resolve(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        clock: Clock,
-        alarm_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
+        alarm_id: FromPath[UUID],
         data: Annotated[AlarmResolution | None, Body()] = None,
     ) -> Response[Alarm]:
         """Close the alarm as dealt with, with an optional note."""

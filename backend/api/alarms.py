@@ -7,7 +7,8 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 
 from backend.domain.alarms import Alarm, AlarmDetail
 from backend.domain.models import CurrentUser
@@ -27,8 +28,8 @@ class AlarmController(Controller):
     @get("/", summary="Alarms of the caller's sites, newest first")
     async def list_alarms(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         active: bool | None = None,
         site: UUID | None = None,
         limit: int = Parameter(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE),
@@ -38,6 +39,11 @@ class AlarmController(Controller):
         return await alarms.list_alarms(conn, user, site_id=site, active=active, limit=limit, offset=offset)
 
     @get("/{alarm_id:uuid}", summary="One alarm with its history")
-    async def get_alarm(self, conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID) -> AlarmDetail:
+    async def get_alarm(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        alarm_id: FromPath[UUID],
+    ) -> AlarmDetail:
         """The alarm, its events (raised, repeated, cleared, acked, ...) and its work order id."""
         return await alarms.get_alarm(conn, user, alarm_id)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import Body
 
 from backend.domain.models import CurrentUser, Model
@@ -26,7 +27,7 @@ class LoginResponse(Model):
     token: str
     token_type: str
     expires_in: int
-    user: CurrentUser
+    user: NamedDependency[CurrentUser]
 
 
 class AuthController(Controller):
@@ -37,7 +38,10 @@ class AuthController(Controller):
 
     @post("/auth/login", status_code=200, summary="Log in with username and password")
     async def login(
-        self, request: Request[Any, Any, Any], data: Annotated[LoginRequest, Body()], conn: asyncpg.Connection
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[LoginRequest, Body()],
+        conn: NamedDependency[asyncpg.Connection],
     ) -> LoginResponse:
         """Exchange credentials for a bearer token; throttled per username and per client address."""
         client = request.client.host if request.client else "unknown"
@@ -54,7 +58,7 @@ class AuthController(Controller):
         )
 
     @get("/me", summary="The signed-in user")
-    async def me(self, user: CurrentUser) -> CurrentUser:
+    async def me(self, user: NamedDependency[CurrentUser]) -> CurrentUser:
         """Who the bearer token belongs to, with role and sites."""
         return user
 

@@ -10,8 +10,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
@@ -97,9 +97,9 @@ class EvidenceController(Controller):
     async def upload_photo(
         self,
         request: Request[CurrentUser, Any, Any],
-        work_order_id: UUID,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        work_order_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         storage: Storage,
     ) -> Response[Any]:
         """JPEG, PNG or WebP up to 15 MB; the same bytes at the same stage are one photo."""
@@ -129,7 +129,10 @@ class EvidenceController(Controller):
 
     @get("/work-orders/{work_order_id:uuid}/photos", summary="A work order's photos")
     async def list_photos(
-        self, work_order_id: UUID, conn: asyncpg.Connection, user: CurrentUser
+        self,
+        work_order_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
     ) -> list[evidence.PhotoView]:
         """Metadata and URLs of the photos, before → during → after."""
         return await evidence.list_photos(conn, work_order_id, user)
@@ -138,9 +141,9 @@ class EvidenceController(Controller):
     async def photo(
         self,
         request: Request[CurrentUser, Any, Any],
-        photo_id: UUID,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        photo_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         storage: Storage,
     ) -> Response[bytes]:
         """The image as uploaded, for staff of the work order's site."""
@@ -151,9 +154,9 @@ class EvidenceController(Controller):
     async def thumbnail(
         self,
         request: Request[CurrentUser, Any, Any],
-        photo_id: UUID,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        photo_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         storage: Storage,
     ) -> Response[bytes]:
         """The thumbnail, upright (EXIF orientation applied)."""
@@ -169,9 +172,9 @@ class EvidenceController(Controller):
     async def sign(
         self,
         request: Request[CurrentUser, Any, Any],
-        work_order_id: UUID,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        work_order_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         storage: Storage,
     ) -> Response[Any]:
         """Store the signature and the hash of the record it binds; the job becomes signed."""
@@ -220,9 +223,9 @@ class EvidenceController(Controller):
     async def receipt(
         self,
         request: Request[CurrentUser, Any, Any],
-        work_order_id: UUID,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        work_order_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         storage: Storage,
         lang: str | None = Parameter(query="lang", default=None),
     ) -> Response[str]:
@@ -243,6 +246,8 @@ class EvidenceController(Controller):
         exclude_from_auth=True,
         summary="Public: does the signed record still match its hash?",
     )
-    async def verify(self, work_order_id: UUID, conn: asyncpg.Connection) -> evidence.Verification:
+    async def verify(
+        self, work_order_id: FromPath[UUID], conn: NamedDependency[asyncpg.Connection]
+    ) -> evidence.Verification:
         """Recompute the record hash from the stored rows; reveals only result, hashes, number and time."""
         return await evidence.verify_record(conn, work_order_id)

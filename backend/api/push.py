@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import Body
 
 from backend.api.deps import idempotent
@@ -67,8 +68,8 @@ class PushController(Controller):
     async def subscribe(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[PushSubscriptionIn, Body()],
     ) -> Response[PushSubscriptionOut]:
         """Pushes for the caller go to this endpoint from now on (several devices per user are fine)."""
@@ -85,8 +86,8 @@ class PushController(Controller):
     async def unsubscribe(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[PushUnsubscribe, Body()],
     ) -> Response[PushUnsubscribe]:
         """No more pushes to this endpoint (on sign-out, or when the user turns notifications off)."""

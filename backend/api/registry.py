@@ -13,7 +13,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
@@ -109,8 +110,8 @@ class SiteController(Controller):
     @get("/", summary="The caller's sites")
     async def list_sites(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         q: Search = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -120,13 +121,18 @@ class SiteController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{site_id:uuid}", summary="One site")
-    async def get_site(self, conn: asyncpg.Connection, user: CurrentUser, site_id: UUID) -> Site:
+    async def get_site(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        site_id: FromPath[UUID],
+    ) -> Site:
         """A site of the caller's."""
         return await svc.resolve_site(conn, user, str(site_id))
 
     @post("/", guards=ADMIN_ONLY, summary="Create a site")
     async def create_site(
-        self, request: Request, conn: asyncpg.Connection, data: Annotated[SiteCreate, Body()]
+        self, request: Request, conn: NamedDependency[asyncpg.Connection], data: Annotated[SiteCreate, Body()]
     ) -> Response[Site]:
         """A new estate (admins)."""
         return await idempotent(
@@ -140,9 +146,9 @@ class SiteController(Controller):
     async def update_site(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        site_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        site_id: FromPath[UUID],
         data: Annotated[SiteUpdate, Body()],
     ) -> Response[Site]:
         """Rename a site, change its time zone or settings (admins)."""
@@ -178,8 +184,8 @@ class BuildingController(Controller):
     @get("/", summary="Buildings")
     async def list_buildings(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         q: Search = None,
         limit: Limit = 50,
@@ -190,7 +196,12 @@ class BuildingController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{building_id:uuid}", summary="One building")
-    async def get_building(self, conn: asyncpg.Connection, user: CurrentUser, building_id: UUID) -> Building:
+    async def get_building(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        building_id: FromPath[UUID],
+    ) -> Building:
         """A building of the caller's sites."""
         return await svc.get_building(conn, user, building_id)
 
@@ -198,8 +209,8 @@ class BuildingController(Controller):
     async def create_building(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[BuildingCreate, Body()],
     ) -> Response[Building]:
         """A new building (admins); `siteId` takes the site's id or code."""
@@ -216,9 +227,9 @@ class BuildingController(Controller):
     async def update_building(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        building_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        building_id: FromPath[UUID],
         data: Annotated[BuildingUpdate, Body()],
     ) -> Response[Building]:
         """Change a building's code, name or floors (admins)."""
@@ -228,7 +239,11 @@ class BuildingController(Controller):
 
     @delete("/{building_id:uuid}", guards=ADMIN_ONLY, status_code=200, summary="Delete an empty building")
     async def delete_building(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, building_id: UUID
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        building_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Delete a building with no units or assets (409 otherwise)."""
 
@@ -245,7 +260,7 @@ class BuildingController(Controller):
 class UnitCreate(Model):
     """A new unit."""
 
-    building_id: UUID
+    building_id: FromPath[UUID]
     number: Code
     floor: Floor | None = None
     area_m2: Area | None = None
@@ -292,8 +307,8 @@ class UnitController(Controller):
     @get("/", summary="Units")
     async def list_units(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         building: Annotated[str | None, Parameter(max_length=64, description="building id or code")] = None,
         floor: Annotated[int | None, Parameter(ge=-10, le=200)] = None,
@@ -310,8 +325,8 @@ class UnitController(Controller):
     @get("/lookup", summary="Find a caller's unit by building and number, or by phone")
     async def lookup(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         building: Annotated[
             str | None, Parameter(max_length=64, description="building id, code or name")
@@ -324,12 +339,22 @@ class UnitController(Controller):
         return UnitLookup(items=items)
 
     @get("/{unit_id:uuid}", summary="One unit with its residents")
-    async def get_unit(self, conn: asyncpg.Connection, user: CurrentUser, unit_id: UUID) -> UnitWithResidents:
+    async def get_unit(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        unit_id: FromPath[UUID],
+    ) -> UnitWithResidents:
         """A unit of the caller's sites with its residents."""
         return await svc.get_unit(conn, user, unit_id)
 
     @get("/{unit_id:uuid}/residents", summary="Residents of a unit")
-    async def residents(self, conn: asyncpg.Connection, user: CurrentUser, unit_id: UUID) -> list[Resident]:
+    async def residents(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        unit_id: FromPath[UUID],
+    ) -> list[Resident]:
         """The people living in the unit, owners first."""
         return (await svc.get_unit(conn, user, unit_id)).residents
 
@@ -337,8 +362,8 @@ class UnitController(Controller):
     async def create_unit(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[UnitCreate, Body()],
     ) -> Response[UnitWithResidents]:
         """A new unit in a building (admins)."""
@@ -360,9 +385,9 @@ class UnitController(Controller):
     async def update_unit(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        unit_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        unit_id: FromPath[UUID],
         data: Annotated[UnitUpdate, Body()],
     ) -> Response[UnitWithResidents]:
         """Change a unit's number, floor or area (admins)."""
@@ -370,7 +395,11 @@ class UnitController(Controller):
 
     @delete("/{unit_id:uuid}", guards=ADMIN_ONLY, status_code=200, summary="Delete an unused unit")
     async def delete_unit(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, unit_id: UUID
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        unit_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Delete a unit with no residents and no work orders (409 otherwise)."""
 
@@ -384,9 +413,9 @@ class UnitController(Controller):
     async def add_resident(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        unit_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        unit_id: FromPath[UUID],
         data: Annotated[ResidentCreate, Body()],
     ) -> Response[Resident]:
         """Record an owner, tenant or family member of the unit (admins)."""
@@ -413,7 +442,12 @@ class ResidentController(Controller):
     tags = ("registry",)
 
     @get("/{resident_id:uuid}", summary="One resident")
-    async def get_resident(self, conn: asyncpg.Connection, user: CurrentUser, resident_id: UUID) -> Resident:
+    async def get_resident(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        resident_id: FromPath[UUID],
+    ) -> Resident:
         """A resident of the caller's sites."""
         return await svc.get_resident(conn, user, resident_id)
 
@@ -421,9 +455,9 @@ class ResidentController(Controller):
     async def update_resident(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        resident_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        resident_id: FromPath[UUID],
         data: Annotated[ResidentUpdate, Body()],
     ) -> Response[Resident]:
         """Change a resident's name, phone, relation or vulnerable flag (admins)."""
@@ -435,7 +469,11 @@ class ResidentController(Controller):
         "/{resident_id:uuid}", guards=ADMIN_ONLY, status_code=200, summary="Remove a resident who moved out"
     )
     async def remove_resident(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, resident_id: UUID
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        resident_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Remove a resident (admins)."""
 
@@ -485,8 +523,8 @@ class AssetController(Controller):
     @get("/", summary="Assets")
     async def list_assets(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         building: Annotated[UUID | None, Parameter(description="building id")] = None,
         kind: Annotated[str | None, Parameter(max_length=32)] = None,
@@ -501,7 +539,12 @@ class AssetController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{asset_id:uuid}", summary="One asset")
-    async def get_asset(self, conn: asyncpg.Connection, user: CurrentUser, asset_id: UUID) -> Asset:
+    async def get_asset(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        asset_id: FromPath[UUID],
+    ) -> Asset:
         """An asset of the caller's sites."""
         return await svc.get_asset(conn, user, asset_id)
 
@@ -509,8 +552,8 @@ class AssetController(Controller):
     async def create_asset(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[AssetCreate, Body()],
     ) -> Response[Asset]:
         """A new asset (admins); `siteId` takes the site's id or code."""
@@ -523,9 +566,9 @@ class AssetController(Controller):
     async def update_asset(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        asset_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        asset_id: FromPath[UUID],
         data: Annotated[AssetUpdate, Body()],
     ) -> Response[Asset]:
         """Change an asset (admins)."""
@@ -533,7 +576,11 @@ class AssetController(Controller):
 
     @delete("/{asset_id:uuid}", guards=ADMIN_ONLY, status_code=200, summary="Delete an unused asset")
     async def delete_asset(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, asset_id: UUID
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        asset_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Delete an asset no device, work order or plan refers to (409 otherwise)."""
 
@@ -577,8 +624,8 @@ class DeviceController(Controller):
     @get("/", summary="Devices")
     async def list_devices(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         asset: Annotated[UUID | None, Parameter(description="asset id")] = None,
         kind: Annotated[str | None, Parameter(max_length=32)] = None,
@@ -602,7 +649,12 @@ class DeviceController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{device_id:str}", summary="One device")
-    async def get_device(self, conn: asyncpg.Connection, user: CurrentUser, device_id: str) -> Device:
+    async def get_device(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        device_id: FromPath[str],
+    ) -> Device:
         """A device of the caller's sites."""
         return await svc.get_device(conn, user, device_id)
 
@@ -610,8 +662,8 @@ class DeviceController(Controller):
     async def create_device(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[DeviceCreate, Body()],
     ) -> Response[Device]:
         """A new device (admins); `siteId` takes the site's id or code."""
@@ -634,9 +686,9 @@ class DeviceController(Controller):
     async def update_device(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        device_id: str,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        device_id: FromPath[str],
         data: Annotated[DeviceUpdate, Body()],
     ) -> Response[Device]:
         """Rename, re-link or (de)activate a device (admins)."""
@@ -646,7 +698,11 @@ class DeviceController(Controller):
 
     @delete("/{device_id:str}", guards=ADMIN_ONLY, status_code=200, summary="Deactivate a device")
     async def deactivate_device(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, device_id: str
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        device_id: FromPath[str],
     ) -> Response[Device]:
         """Devices are never deleted (their history stays); this switches one off."""
         return await idempotent(request, conn, lambda: svc.deactivate_device(conn, user, device_id))
@@ -701,8 +757,8 @@ class UserController(Controller):
     )
     async def list_users(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         role: Annotated[str | None, Parameter(max_length=16)] = None,
         skill: Annotated[str | None, Parameter(max_length=32)] = None,
@@ -729,13 +785,18 @@ class UserController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{user_id:uuid}", guards=[requires_role(*DESK_ROLES)], summary="One colleague")
-    async def get_user(self, conn: asyncpg.Connection, user: CurrentUser, user_id: UUID) -> StaffMember:
+    async def get_user(
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        user_id: FromPath[UUID],
+    ) -> StaffMember:
         """A user of the caller's sites."""
         return await users_svc.get_user(conn, user, user_id)
 
     @post("/", guards=ADMIN_ONLY, summary="Create an account")
     async def create_user(
-        self, request: Request, conn: asyncpg.Connection, data: Annotated[UserCreate, Body()]
+        self, request: Request, conn: NamedDependency[asyncpg.Connection], data: Annotated[UserCreate, Body()]
     ) -> Response[StaffMember]:
         """A new account (admins); the demo password is refused."""
         return await idempotent(
@@ -759,9 +820,9 @@ class UserController(Controller):
     async def update_user(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        user_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        user_id: FromPath[UUID],
         data: Annotated[UserUpdate, Body()],
     ) -> Response[StaffMember]:
         """Change names, role, skills, duty, sites, password or active (admins)."""
@@ -777,7 +838,11 @@ class UserController(Controller):
 
     @delete("/{user_id:uuid}", guards=ADMIN_ONLY, status_code=200, summary="Deactivate an account")
     async def deactivate_user(
-        self, request: Request, conn: asyncpg.Connection, user: CurrentUser, user_id: UUID
+        self,
+        request: Request,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        user_id: FromPath[UUID],
     ) -> Response[StaffMember]:
         """Accounts are never deleted (the audit trail names them); this switches one off, tokens too."""
         if user_id == user.id:
@@ -788,9 +853,9 @@ class UserController(Controller):
     async def set_duty(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        user_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        user_id: FromPath[UUID],
         data: Annotated[DutyChange, Body()],
     ) -> Response[StaffMember]:
         """Anyone for themselves; supervisors and up for colleagues of their sites."""

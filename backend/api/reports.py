@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -37,8 +38,8 @@ class ReportsController(Controller):
     async def kpis(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id; default: your only site")] = None,
         from_date: FromDay = None,
         to_date: ToDay = None,
@@ -53,8 +54,8 @@ class ReportsController(Controller):
     async def work_orders_csv(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id; default: all your sites")] = None,
         status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
         kind: Annotated[str | None, Parameter(description="comma-separated kinds")] = None,

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -69,7 +70,9 @@ def _message(event: StreamEvent) -> ServerSentEventMessage:
     return ServerSentEventMessage(id=event.id, event=event.type, data=_encode(event.data).decode())
 
 
-async def _events(hub: StreamHub, user: CurrentUser, resume_after: int | None) -> AsyncGenerator[Any, None]:
+async def _events(
+    hub: StreamHub, user: NamedDependency[CurrentUser], resume_after: int | None
+) -> AsyncGenerator[Any, None]:
     # subscribe before reading the backlog, so nothing committed in between falls through the gap
     client = hub.subscribe(user)
     sent: set[int] = set()

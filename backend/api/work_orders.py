@@ -13,7 +13,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
@@ -64,8 +65,8 @@ class WorkOrderController(Controller):
     async def list_work_orders(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
         kind: str | None = None,
         assignee: Annotated[str | None, Parameter(description="me, none or a user id")] = None,
@@ -94,8 +95,8 @@ class WorkOrderController(Controller):
     async def create_work_order(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[WorkOrderCreate, Body()],
     ) -> Response[WorkOrder]:
         """Intake; priority is suggested from category and keywords unless given. Answers 201."""
@@ -109,9 +110,9 @@ class WorkOrderController(Controller):
     async def get_work_order(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        user: CurrentUser,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        work_order_id: FromPath[UUID],
     ) -> WorkOrderDetail:
         """Everything about one work order."""
         return await work_orders.get_work_order(conn, work_order_id, user, now=_now(request))
@@ -122,7 +123,10 @@ class WorkOrderController(Controller):
         guards=[requires_role(*DESK_ROLES)],
     )
     async def suggestions(
-        self, conn: asyncpg.Connection, user: CurrentUser, work_order_id: UUID
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        work_order_id: FromPath[UUID],
     ) -> list[TechnicianSuggestion]:
         """Skilled in the category first, then the fewest open jobs."""
         return await work_orders.suggest_technicians(conn, work_order_id, user)
@@ -130,8 +134,8 @@ class WorkOrderController(Controller):
     async def _act(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         action: str,
         body: ActionRequest | None,
     ) -> Response[WorkOrderDetail]:
@@ -157,8 +161,8 @@ class WorkOrderController(Controller):
     async def assign(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """assigneeId: a technician of the site, or null to hand the job back to the pool."""
@@ -168,8 +172,8 @@ class WorkOrderController(Controller):
     async def accept(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Meets the respond clock; of two technicians accepting one pool job, one wins, one gets 409."""
@@ -181,8 +185,8 @@ class WorkOrderController(Controller):
     async def decline(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Needs a reason."""
@@ -192,8 +196,8 @@ class WorkOrderController(Controller):
     async def depart(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """The technician sets off."""
@@ -203,8 +207,8 @@ class WorkOrderController(Controller):
     async def arrive(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Meets the arrive clock (clientAt credited when plausible)."""
@@ -214,8 +218,8 @@ class WorkOrderController(Controller):
     async def pause(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Needs a reason; stops the resolve clock until resumed."""
@@ -225,8 +229,8 @@ class WorkOrderController(Controller):
     async def resume(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """The resolve due time moves later by the paused time."""
@@ -236,8 +240,8 @@ class WorkOrderController(Controller):
     async def complete(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Needs workDone, and for field jobs an 'after' photo and every required checklist item."""
@@ -247,8 +251,8 @@ class WorkOrderController(Controller):
     async def reopen(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Supervisors and up; needs a reason."""
@@ -258,8 +262,8 @@ class WorkOrderController(Controller):
     async def cancel(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Supervisors and up; needs a reason."""
@@ -269,8 +273,8 @@ class WorkOrderController(Controller):
     async def close(
         self,
         request: Request,
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: ActionBody = None,
     ) -> Response[WorkOrderDetail]:
         """Closes a completed public-area job or complaint, or a signed home visit."""
@@ -280,8 +284,8 @@ class WorkOrderController(Controller):
     async def callback(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        work_order_id: UUID,
+        conn: NamedDependency[asyncpg.Connection],
+        work_order_id: FromPath[UUID],
         data: Annotated[CallbackRequest, Body()],
     ) -> Response[WorkOrderDetail]:
         """Satisfied (3-5) closes the job, unsatisfied (1-2) reopens it, unreachable keeps the call due."""
@@ -310,8 +314,8 @@ class CallbackController(Controller):
     @get("/", summary="Follow-up calls due, earliest first", guards=[requires_role(*DESK_ROLES)])
     async def queue(
         self,
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
         due_before: Annotated[datetime | None, Parameter(description="only calls due before this")] = None,
     ) -> list[CallbackDue]:
@@ -328,7 +332,10 @@ class MaintenancePlanController(Controller):
 
     @get("/", summary="Maintenance plans of my sites")
     async def list_plans(
-        self, conn: asyncpg.Connection, user: CurrentUser, site: str | None = None
+        self,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+        site: str | None = None,
     ) -> list[MaintenancePlan]:
         """Every plan of the caller's sites (or one site)."""
         return await maintenance.list_plans(conn, viewer=user, site=site)
@@ -337,8 +344,8 @@ class MaintenancePlanController(Controller):
     async def create_plan(
         self,
         request: Request[CurrentUser, Any, Any],
-        conn: asyncpg.Connection,
-        user: CurrentUser,
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
         data: Annotated[MaintenancePlanCreate, Body()],
     ) -> Response[MaintenancePlan]:
         """interval_days or cron; the first due day defaults to one period from today."""
