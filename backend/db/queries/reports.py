@@ -369,29 +369,28 @@ WITH techs AS (
     WHERE completed_at >= $2 AND completed_at < $3 AND status <> 'cancelled'
     GROUP BY tech_id
 ), judged AS (
-    -- decided arrive/resolve clocks and the ratings of the period, read from their own site indexes, joined
-    -- to the site's jobs once to find each one's technician, and counted in the same pass
-    SELECT a.tech_id,
-           count(*) FILTER (WHERE k.clock = 'arrive' AND a.status <> 'cancelled') AS arrival_due,
-           count(*) FILTER (WHERE k.clock = 'arrive' AND a.status <> 'cancelled' AND k.on_time)
-               AS arrival_on_time,
-           count(*) FILTER (WHERE k.clock = 'resolve' AND a.status <> 'cancelled') AS resolution_due,
-           count(*) FILTER (WHERE k.clock = 'resolve' AND a.status <> 'cancelled' AND k.on_time)
-               AS resolution_on_time,
+    -- decided arrive/resolve clocks (of jobs not cancelled) and the ratings of the period, each carrying its
+    -- job's technician (migration 0010), read from their own site indexes and counted in one pass
+    SELECT k.technician_id AS tech_id,
+           count(*) FILTER (WHERE k.clock = 'arrive') AS arrival_due,
+           count(*) FILTER (WHERE k.clock = 'arrive' AND k.on_time) AS arrival_on_time,
+           count(*) FILTER (WHERE k.clock = 'resolve') AS resolution_due,
+           count(*) FILTER (WHERE k.clock = 'resolve' AND k.on_time) AS resolution_on_time,
            count(k.rating) AS ratings,
            avg(k.rating)::float8 AS satisfaction
     FROM (
-        SELECT c.work_order_id, c.clock, c.met_at <= c.due_at AS on_time, NULL::smallint AS rating
+        SELECT c.technician_id, c.clock, c.met_at <= c.due_at AS on_time, NULL::smallint AS rating
         FROM work_order_clocks c
         WHERE c.site_id = $1 AND c.clock IN ('arrive', 'resolve') AND c.due_at >= $2 AND c.due_at < $3
           AND (c.met_at IS NOT NULL OR (c.due_at <= $4 AND c.paused_since IS NULL))
+          AND NOT EXISTS (SELECT 1 FROM work_orders w
+                          WHERE w.id = c.work_order_id AND w.site_id = $1 AND w.status = 'cancelled')
         UNION ALL
-        SELECT cb.work_order_id, NULL, NULL, cb.satisfaction
+        SELECT cb.technician_id, NULL, NULL, cb.satisfaction
         FROM callbacks cb
         WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
     ) k
-    JOIN attributed a ON a.id = k.work_order_id
-    GROUP BY a.tech_id
+    GROUP BY k.technician_id
 ), workload AS (
     SELECT w.assignee_id AS tech_id, count(*) AS open_now,
            count(*) FILTER (WHERE EXISTS (
