@@ -19,6 +19,7 @@ import asyncpg
 import segno
 
 from backend.db.queries import evidence as q
+from backend.db.queries.work_orders import checklist
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
 from backend.services.evidence import verify_record
@@ -279,7 +280,8 @@ async def render_receipt(
     checklist_rows = [
         f"<tr><td>{_esc(item.label_zh if zh else item.label_en)}</td>"
         f"<td>{_answer_text(lang, answers[item.code]) if item.code in answers else '—'}</td></tr>"
-        for item in await q.checklist_for(conn, target.site_id, target.kind)
+        # the same list completion demands: defaults, each overridden by the site's item of the same code
+        for item in await checklist(conn, target.site_id, target.kind)
     ] or [f"<tr><td class='muted'>{text['no_checklist']}</td></tr>"]
 
     figures = []

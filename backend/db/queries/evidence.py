@@ -61,16 +61,6 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
     client_at: datetime | None
 
 
-class ChecklistItem(msgspec.Struct, frozen=True, kw_only=True):
-    """One on-site checklist question for a kind of job."""
-
-    code: str
-    position: int
-    label_zh: str
-    label_en: str
-    required: bool
-
-
 class ReceiptHeader(msgspec.Struct, frozen=True, kw_only=True):
     """The names a printed service record shows next to the work order's own fields."""
 
@@ -257,23 +247,6 @@ async def get_signature(conn: asyncpg.Connection, work_order_id: UUID) -> Signat
         work_order_id,
     )
     return Signature(**dict(row)) if row else None
-
-
-async def checklist_for(conn: asyncpg.Connection, site_id: UUID, kind: str) -> list[ChecklistItem]:
-    """The checklist for this kind of job at this site: the site's own items if it has any, else defaults."""
-    rows = await conn.fetch(
-        """SELECT code, position, label_zh, label_en, required
-           FROM checklist_items
-           WHERE kind = $2
-             -- a site that defines its own checklist for a kind replaces the default one
-             AND site_id IS NOT DISTINCT FROM (
-                 CASE WHEN EXISTS (SELECT 1 FROM checklist_items WHERE site_id = $1 AND kind = $2)
-                      THEN $1::uuid END)
-           ORDER BY position, code""",
-        site_id,
-        kind,
-    )
-    return [ChecklistItem(**dict(r)) for r in rows]
 
 
 async def record_work_order(conn: asyncpg.Connection, work_order_id: UUID) -> RecordWorkOrder | None:
