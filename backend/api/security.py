@@ -10,8 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.middleware import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from backend.domain.models import CurrentUser
 from backend.errors import Forbidden, TooManyRequests
@@ -34,6 +36,19 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
     return await active_user(connection.app.state.pool, user_id)
 
 
+class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
+    """Litestar's JWT middleware, but only for the Bearer scheme (RFC 6750): `Basic <token>` is refused."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        """Check the scheme, then let Litestar validate the token and load the user."""
+        scheme, _, credentials = connection.headers.get(self.auth_header, "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials:
+            raise NotAuthorizedException("expected 'Authorization: Bearer <token>'")
+        return await self.authenticate_token(encoded_token=credentials, connection=connection)
+
+
 def build_jwt_auth(secret: str, ttl_seconds: int) -> JWTAuth[CurrentUser]:
     """HS256 tokens naming the user id; the user is re-read (and must be active) on every request."""
     return JWTAuth[CurrentUser](
@@ -42,6 +57,7 @@ def build_jwt_auth(secret: str, ttl_seconds: int) -> JWTAuth[CurrentUser]:
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=ttl_seconds),
         require_claims=["exp", "sub"],
+        authentication_middleware_class=BearerAuthenticationMiddleware,
     )
 
 

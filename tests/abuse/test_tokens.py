@@ -96,6 +96,7 @@ async def test_removing_a_site_membership_hides_that_site_from_an_old_token(
 
 GARBAGE_AUTHORIZATION = {
     "no scheme": "{token}",
+    "another scheme with a valid token": "Basic {token}",
     "two spaces": "Bearer  {token}",
     "trailing junk": "Bearer {token} extra",
     "lower-case scheme twice": "bearer bearer {token}",
