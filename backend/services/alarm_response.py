@@ -61,7 +61,7 @@ async def acknowledge_alarm(
     if not state.open:
         raise Conflict("this alarm is already resolved", code="alarm_resolved")
     await q.record_ack(conn, alarm_id, user_id=user.id, at=now)
-    seconds = max(0.0, (now - state.raised_at).total_seconds())
+    seconds = max(0.0, (now - state.waiting_since).total_seconds())
     await alarm_queries.add_alarm_event(
         conn, alarm_id, "acked", now, {"secondsToAck": round(seconds, 1), "role": user.role}, actor_id=user.id
     )
@@ -81,7 +81,10 @@ async def resolve_alarm(
             alarm_id,
             "acked",
             now,
-            {"secondsToAck": round(max(0.0, (now - state.raised_at).total_seconds()), 1), "role": user.role},
+            {
+                "secondsToAck": round(max(0.0, (now - state.waiting_since).total_seconds()), 1),
+                "role": user.role,
+            },
             actor_id=user.id,
         )
     await q.record_resolution(conn, alarm_id, user_id=user.id, at=now)
@@ -101,7 +104,7 @@ class Escalation(msgspec.Struct, frozen=True):
 
 
 def _due_level(alarm: q.UnackedAlarm, now: datetime) -> int:
-    waited = (now - alarm.raised_at).total_seconds()
+    waited = (now - alarm.waiting_since).total_seconds()
     if waited >= alarm.manager_seconds:
         return 2
     if waited >= alarm.supervisor_seconds:
@@ -117,7 +120,7 @@ async def escalate_unacknowledged_alarms(conn: asyncpg.Connection, now: datetime
         # a job that runs late takes every missed step, so the supervisor is never skipped
         for level in range(alarm.escalation_level + 1, target + 1):
             role = ESCALATION_ROLES[level]
-            waited = round((now - alarm.raised_at).total_seconds())
+            waited = round((now - alarm.waiting_since).total_seconds())
             message = {
                 "alarmId": str(alarm.id),
                 "level": level,
@@ -137,7 +140,8 @@ async def escalate_unacknowledged_alarms(conn: asyncpg.Connection, now: datetime
                 title=f"告警 {waited} 秒无人确认：{alarm.device_name}",
                 body=f"{alarm.code}（{alarm.severity}）已升级至{'主管' if level == 1 else '经理'}",
                 data={**message, "url": f"/#/alarms/{alarm.id}"},
-                dedupe_key=f"alarm:{alarm.id}:escalation:{level}",
+                # one message per step of each occurrence: a re-raise climbs the ladder again
+                dedupe_key=f"alarm:{alarm.id}:escalation:{level}:{alarm.waiting_since.isoformat()}",
             )
             await alarm_queries.add_alarm_event(
                 conn, alarm.id, "escalated", now, {**message, "recipients": [str(r) for r in recipients]}

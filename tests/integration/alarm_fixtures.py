@@ -27,3 +27,12 @@ async def raise_device_alarm(conn: asyncpg.Connection, *, device_id: str, code: 
         )
     assert result.alarm is not None
     return result.alarm
+
+
+async def clear_device_alarm(conn: asyncpg.Connection, *, device_id: str, code: str, now: datetime) -> None:
+    """Record a device's `cleared` event in its own committed transaction."""
+    async with conn.transaction():
+        device = (await alarms.lookup_devices(conn, [device_id]))[device_id]
+        await alarms.record_device_event(
+            conn, device, event_id=str(uuid.uuid4()), code=code, state="cleared", ts=now, detail={}, now=now
+        )

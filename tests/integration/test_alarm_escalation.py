@@ -13,7 +13,7 @@ from backend.db.pool import create_pool
 from backend.domain.clock import ManualClock
 from backend.scheduling import JobContext, escalate_unacknowledged_alarms
 from tests.conftest import LoginAs
-from tests.integration.alarm_fixtures import raise_device_alarm
+from tests.integration.alarm_fixtures import clear_device_alarm, raise_device_alarm
 
 
 async def _escalation_recipients(db: asyncpg.Connection, alarm_id: object) -> dict[int, set[str]]:
@@ -230,3 +230,32 @@ async def test_who_may_acknowledge(
 def uuid_of_nothing() -> str:
     """An id no alarm has."""
     return "00000000-0000-4000-8000-000000000000"
+
+
+async def test_a_reraise_needs_acknowledging_afresh_and_climbs_the_ladder_again(
+    db: asyncpg.Connection, clock: ManualClock, run_job: RunJob
+) -> None:
+    alarm = await raise_device_alarm(db, device_id="elev-b1", code="ELEVATOR_ENTRAPMENT", now=clock.now())
+    clock.advance(180)
+    assert await run_job() == 2
+    assert await _escalation_recipients(db, alarm.id) == {1: {"supervisor"}, 2: {"manager"}}
+
+    # the lift frees itself, then traps someone again within the cool-down: the same alarm re-opens
+    await clear_device_alarm(db, device_id="elev-b1", code="ELEVATOR_ENTRAPMENT", now=clock.advance(10))
+    again = await raise_device_alarm(
+        db, device_id="elev-b1", code="ELEVATOR_ENTRAPMENT", now=clock.advance(20)
+    )
+    assert again.id == alarm.id
+    assert await db.fetchval("SELECT escalation_level FROM alarms WHERE id = $1", alarm.id) == 0
+
+    clock.advance(59)
+    assert await run_job() == 0
+    clock.advance(1)
+    assert await run_job() == 1
+    rows = await db.fetch(
+        """SELECT u.username FROM notifications n JOIN users u ON u.id = n.recipient_id
+           WHERE n.kind = 'escalation' AND n.data->>'alarmId' = $1 AND (n.data->>'level')::int = 1""",
+        str(alarm.id),
+    )
+    # the supervisor is told of the first occurrence and of the re-raise: two messages, not one
+    assert sorted(r["username"] for r in rows) == ["supervisor", "supervisor"]

@@ -19,7 +19,7 @@ class AlarmResponseState(msgspec.Struct, frozen=True):
     id: UUID
     site_id: UUID
     open: bool
-    raised_at: datetime
+    waiting_since: datetime  # the raise, or the latest re-raise: when acknowledgement became due
     acked_at: datetime | None
     acked_by: UUID | None
 
@@ -33,7 +33,7 @@ class UnackedAlarm(msgspec.Struct, frozen=True):
     device_name: str
     code: str
     severity: str
-    raised_at: datetime
+    waiting_since: datetime
     escalation_level: int
     supervisor_seconds: int
     manager_seconds: int
@@ -42,7 +42,8 @@ class UnackedAlarm(msgspec.Struct, frozen=True):
 async def lock_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> AlarmResponseState | None:
     """The alarm, locked until the transaction ends (a racing ack or escalation waits)."""
     row = await conn.fetchrow(
-        "SELECT id, site_id, open, raised_at, acked_at, acked_by FROM alarms WHERE id = $1 FOR UPDATE",
+        """SELECT id, site_id, open, COALESCE(unacked_since, raised_at) AS waiting_since, acked_at, acked_by
+           FROM alarms WHERE id = $1 FOR UPDATE""",
         alarm_id,
     )
     return AlarmResponseState(**dict(row)) if row else None
@@ -76,15 +77,18 @@ async def claim_unacked_alarms(
                       COALESCE((s.settings->>'alarmAckSupervisorSeconds')::int, $3) AS supervisor_seconds,
                       COALESCE((s.settings->>'alarmAckManagerSeconds')::int, $4) AS manager_seconds
                FROM sites s)
-           SELECT a.id, a.site_id, a.device_id, d.name AS device_name, a.code, a.severity, a.raised_at,
+           SELECT a.id, a.site_id, a.device_id, d.name AS device_name, a.code, a.severity,
+                  COALESCE(a.unacked_since, a.raised_at) AS waiting_since,
                   a.escalation_level, l.supervisor_seconds, l.manager_seconds
            FROM alarms a JOIN limits l ON l.site_id = a.site_id JOIN devices d ON d.id = a.device_id
            WHERE a.open AND a.acked_at IS NULL AND a.severity = ANY($2::text[])
              AND ((a.escalation_level < 1
-                   AND a.raised_at <= $1::timestamptz - make_interval(secs => l.supervisor_seconds))
+                   AND COALESCE(a.unacked_since, a.raised_at)
+                       <= $1::timestamptz - make_interval(secs => l.supervisor_seconds))
                OR (a.escalation_level < 2
-                   AND a.raised_at <= $1::timestamptz - make_interval(secs => l.manager_seconds)))
-           ORDER BY a.raised_at
+                   AND COALESCE(a.unacked_since, a.raised_at)
+                       <= $1::timestamptz - make_interval(secs => l.manager_seconds)))
+           ORDER BY waiting_since
            LIMIT $5
            FOR UPDATE OF a SKIP LOCKED""",
         now,

@@ -126,8 +126,9 @@ async def insert_or_bump_alarm(
 ) -> tuple[UUID, bool]:
     """Open a new alarm, or bump the one a concurrent raise opened first. Returns (id, created)."""
     row = await conn.fetchrow(
-        """INSERT INTO alarms (site_id, device_id, code, severity, detail, raised_at, last_seen_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $6)
+        """INSERT INTO alarms (site_id, device_id, code, severity, detail,
+                              raised_at, last_seen_at, unacked_since)
+           VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
            -- the partial unique index makes racing raises meet here instead of making two alarms
            ON CONFLICT (device_id, code) WHERE open
            DO UPDATE SET count = alarms.count + 1, last_seen_at = EXCLUDED.last_seen_at,
@@ -152,7 +153,9 @@ async def bump_alarm(
                   active = active OR $3, cleared_at = CASE WHEN $3 THEN NULL ELSE cleared_at END,
                   -- a re-raise needs acknowledging afresh
                   acked_at = CASE WHEN $3 THEN NULL ELSE acked_at END,
-                  acked_by = CASE WHEN $3 THEN NULL ELSE acked_by END
+                  acked_by = CASE WHEN $3 THEN NULL ELSE acked_by END,
+                  unacked_since = CASE WHEN $3 THEN $2 ELSE unacked_since END,
+                  escalation_level = CASE WHEN $3 THEN 0 ELSE escalation_level END
            WHERE id = $1""",
         alarm_id,
         now,

@@ -269,7 +269,7 @@ async def complaint_kpi(conn: asyncpg.Connection, site_id: UUID, period: Period)
 
 _ALARMS = """
 WITH raised AS (
-    SELECT code, severity, extract(epoch FROM acked_at - raised_at) AS ack_seconds
+    SELECT code, severity, extract(epoch FROM acked_at - COALESCE(unacked_since, raised_at)) AS ack_seconds
     FROM alarms
     WHERE site_id = $1 AND raised_at >= $2 AND raised_at < $3
 )
