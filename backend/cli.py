@@ -13,6 +13,7 @@ import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -156,9 +157,12 @@ async def _seed(conn: asyncpg.Connection, *, only_if_empty: bool) -> bool:
     except ImportError as exc:
         log.warning("demo estate: seeding is not available (%s)", exc)
         return False
+    from backend.services.demo_jobs import seed_demo_work_orders
+
     async with conn.transaction():
         await seed_demo(conn)
-    log.info("demo estate: seeded (site demo)")
+        jobs = await seed_demo_work_orders(conn, now=datetime.now(UTC))
+    log.info("demo estate: seeded (site demo%s)", f", {jobs} work orders to start with" if jobs else "")
     return True
 
 
@@ -173,7 +177,7 @@ async def _with_secret(settings: Settings, conn: asyncpg.Connection) -> Settings
     return msgspec.structs.replace(settings, secret_key=secret)
 
 
-def _print_welcome(settings: Settings) -> None:
+def _print_welcome(settings: Settings, *, embedded_broker: bool) -> None:
     url = f"http://{settings.host}:{settings.port}/"
     lines = ["", f"Caretaker is up: {url}"]
     try:
@@ -184,6 +188,14 @@ def _print_welcome(settings: Settings) -> None:
     if DEMO_USERS:
         lines += ["", "Demo logins:", f"  {'username':<12}{'role':<12}password"]
         lines += [f"  {u.username:<12}{u.role:<12}{DEMO_PASSWORD}" for u in DEMO_USERS]
+    if embedded_broker and settings.mqtt_url:
+        # the embedded broker's password is made afresh at each start; a second terminal needs it to simulate
+        lines += [
+            "",
+            "Play a fault from another terminal (entrapment, pipe-burst, power-cut, flapping-pressure,",
+            "device-dies):",
+            f"  MQTT_URL='{settings.mqtt_url}' .venv/bin/caretaker simulate entrapment",
+        ]
     lines += ["", "Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)
 
@@ -287,6 +299,7 @@ async def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     _require_free_http_port(settings)
     stop = asyncio.Event()
     _install_stop_signals(stop)
+    embedded_broker = not settings.mqtt_url
     async with (
         _embedded_postgres_if_needed(settings) as settings,
         _embedded_broker_if_needed(settings) as settings,
@@ -301,7 +314,7 @@ async def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         if args.simulate and (simulators := _load_part("simulators.runner", "run_simulators")):
             parts.append(("simulators", simulators))
         log.info("API on http://%s:%s", settings.host, settings.port)
-        _print_welcome(settings)
+        _print_welcome(settings, embedded_broker=embedded_broker)
         return await _serve(settings, stop, parts)
 
 

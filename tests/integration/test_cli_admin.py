@@ -83,6 +83,13 @@ async def test_migrate_seed_and_user_add_on_a_configured_database(fresh_database
     try:
         applied = await conn.fetchval("SELECT count(*) FROM schema_migrations")
         units = await conn.fetchval("SELECT count(*) FROM units")
+        jobs = {
+            r["title"]: (r["status"], r["assignee"])
+            for r in await conn.fetch(
+                """SELECT w.title, w.status, u.username AS assignee FROM work_orders w
+                   LEFT JOIN users u ON u.id = w.assignee_id"""
+            )
+        }
         tech9 = await conn.fetchrow(
             """SELECT u.display_name, u.role, u.skills, u.on_duty, u.password_hash, s.code AS site
                FROM users u JOIN user_sites us ON us.user_id = u.id JOIN sites s ON s.id = us.site_id
@@ -92,6 +99,13 @@ async def test_migrate_seed_and_user_add_on_a_configured_database(fresh_database
         await conn.close()
     assert applied == len(available_migrations())
     assert units == 120, "seeding twice leaves one demo estate"
+    # a morning's work to start with, recorded once: tech1's list, the dispatch board and a complaint
+    assert jobs == {
+        "厨房水龙头漏水": ("assigned", "tech1"),
+        "卧室插座不通电": ("accepted", "tech1"),
+        "入户门锁芯损坏": ("new", None),
+        "电梯夜间运行噪音扰民": ("new", None),
+    }
     assert tech9 is not None
     assert (tech9["display_name"], tech9["role"], tech9["site"]) == ("钱师傅", "technician", "demo")
     assert sorted(tech9["skills"]) == ["gas", "water"]
