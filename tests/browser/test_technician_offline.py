@@ -49,7 +49,7 @@ async def repair_assigned_to(http: httpx.AsyncClient, username: str, title: str)
             "site": "demo",
             "building": "A",
             "unitNumber": "302",
-            "priority": 3,
+            "priority": "P3",
             "inHome": True,
             "reporterName": "王业主",
             "reporterPhone": "13900000010",

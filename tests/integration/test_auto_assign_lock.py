@@ -13,7 +13,7 @@ import asyncpg
 
 from backend.db.pool import create_pool
 from backend.services.dispatch import rank_technicians
-from backend.services.work_orders import create_work_order
+from backend.services.intake import create_work_order
 
 # 23:59:59 and 00:00:01 in Asia/Shanghai
 JUST_BEFORE_MIDNIGHT = datetime(2026, 11, 23, 15, 59, 59, tzinfo=UTC)

@@ -122,7 +122,7 @@ async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
     wo = await create(client, agent, appointmentRequested=True, appointmentAt="2026-11-24T06:00:00Z")
     assert wo["appointmentAt"] == "2026-11-24T06:00:00Z"
     r = await act(client, agent, wo["id"], "assign", {})
-    assert r.status_code == 422 and r.json()["field"] == "assigneeId"
+    assert r.status_code == 400 and r.json()["field"] == "assigneeId"
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "tech2")})
     assert r.status_code == 200
     # tech1 cannot work tech2's job: stale, with the current state

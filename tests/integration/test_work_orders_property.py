@@ -15,7 +15,8 @@ from backend.db.queries.users import get_active_user
 from backend.domain.clock import ManualClock
 from backend.domain.models import CurrentUser
 from backend.errors import CaretakerError
-from backend.services.work_orders import create_work_order, perform_action
+from backend.services.intake import create_work_order
+from backend.services.work_order_actions import perform_action
 from tests.integration.work_order_evidence import add_photo, completion
 
 USERNAMES = ("agent", "supervisor", "manager", "tech1", "tech2", "guard1")
