@@ -16,7 +16,7 @@ from backend.domain.sla import (
     resumed_due,
 )
 
-T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # fixed-date: pure clock arithmetic from a given start
 MIN = timedelta(minutes=1)
 
 
