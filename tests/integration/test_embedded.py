@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import queue
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,8 @@ import pytest
 from backend.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _postgres_processes_for(cluster_dir: Path) -> list[psutil.Process]:
@@ -139,3 +144,67 @@ def test_broker_keeps_a_persistent_session_and_refuses_a_wrong_password() -> Non
     finally:
         broker.stop()
     assert port_is_free(broker.port)
+
+
+def _site_packages_of(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))).parent
+
+
+def test_root_starts_the_embedded_postgres_from_a_folder_only_root_can_enter(tmp_path: Path) -> None:
+    """`make run` from a clone in root's 0700 home: the service account can reach neither the data dir nor the
+    PostgreSQL binaries inside the project's .venv, and the server must start all the same."""
+    if os.geteuid() != 0:
+        pytest.skip("the embedded PostgreSQL changes user only when started as root")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    project = private / "caretaker"
+    shutil.copytree(
+        REPO,
+        project,
+        ignore=shutil.ignore_patterns(".venv", ".caretaker", ".git", "__pycache__", "*_cache", "screenshots"),
+    )
+    # the wheel as pip put it into the project's .venv: pginstall/ and the libraries auditwheel bundled
+    site = project / ".venv-site"
+    source = _site_packages_of("pgserver")
+    for name in ("pgserver", "pgserver.libs"):
+        shutil.copytree(source / name, site / name, symlinks=True)
+    data_dir = project / ".caretaker"
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment.update(PYTHONPATH=str(site), CARETAKER_DATA_DIR=str(data_dir))
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", IMPORTED_FROM, "migrate"],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[:2] == [str(project / "backend"), str(site / "pgserver")], "the private copies ran"
+        assert "PostgreSQL (embedded) on 127.0.0.1:" in result.stderr
+        assert "migrations: applied" in result.stderr
+        assert "PostgreSQL (embedded) stopped" in result.stderr
+        cluster = Path((data_dir / "pg" / "cluster-location").read_text().strip())
+        assert _postgres_processes_for(cluster / "cluster") == [], "nothing is left running"
+    finally:
+        moved = data_dir / "pg" / "cluster-location"
+        if moved.exists():
+            shutil.rmtree(moved.read_text().strip(), ignore_errors=True)
+
+
+# Runs `caretaker ARGS` after saying where `backend` and `pgserver` were imported from.
+IMPORTED_FROM = """
+import importlib.util, sys
+from pathlib import Path
+import backend
+print(Path(backend.__file__).parent)
+print(Path(next(iter(importlib.util.find_spec("pgserver").submodule_search_locations))), flush=True)
+from backend.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
