@@ -2,7 +2,9 @@
 
 PostgreSQL comes from the binaries inside the `pgserver` wheel, but the server is managed here rather than
 through `pgserver.get_server()`: that helper loosens permissions on every parent folder when run as root and
-leaves the server running after its owner is killed. The broker is amqtt (MQTT 3.1.1) on its own thread.
+leaves the server running after its owner is killed. As root the server runs as an unprivileged account;
+when that account cannot reach the project (a clone in root's 0700 home), both the cluster and a copy of
+the binaries move to /var/lib/caretaker-embedded. The broker is amqtt (MQTT 3.1.1) on its own thread.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -33,8 +36,11 @@ SUPERUSER = "postgres"
 # The well-known ports belong to services that may already run on the machine; never take them.
 RESERVED_PORTS = frozenset({5432, 1883})
 SERVICE_USER = "caretaker"
-# Where a cluster goes when the service user cannot reach the requested data dir (e.g. under /root).
+# Where a cluster goes when the service user cannot reach the requested data dir (e.g. under /root), and
+# where the binaries go when it cannot reach the project's .venv either.
 RELOCATED_CLUSTERS = Path("/var/lib/caretaker-embedded")
+# What the server and the commands used here need of the wheel; include/ (headers) is left behind.
+PGINSTALL_PARTS = ("bin", "lib", "share")
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.NNNNN".
 MAX_SOCKET_DIR_LENGTH = 90
 START_TIMEOUT_SECONDS = 90
@@ -45,16 +51,76 @@ class EmbeddedServiceError(RuntimeError):
     """An embedded server could not be started or stopped."""
 
 
-def pg_bin_dir() -> Path:
-    """The PostgreSQL binaries shipped in the pgserver wheel."""
+def _pgserver_package() -> Path:
     # Only the wheel's files are used; importing the package would run code this project does not need.
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedServiceError("the pgserver wheel is not installed")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def pg_bin_dir() -> Path:
+    """The PostgreSQL binaries shipped in the pgserver wheel."""
+    folder = _pgserver_package() / "pginstall" / "bin"
     if not (folder / "pg_ctl").exists():
         raise EmbeddedServiceError(f"no PostgreSQL binaries in {folder}; is the pgserver wheel installed?")
     return folder
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link when the file is readable by everyone (no second copy on disk), else a readable copy."""
+    mode = os.stat(source).st_mode
+    if mode & 0o004:
+        with contextlib.suppress(OSError):  # another filesystem, or links not allowed: copy instead
+            os.link(source, target)
+            return
+    shutil.copy2(source, target)
+    readable = 0o044 | (0o011 if mode & 0o100 else 0)
+    os.chmod(target, mode | readable)
+
+
+def relocated_bin_dir(source: Path | None = None) -> Path:
+    """The wheel's binaries in a folder every account can reach, copied there once per pgserver version.
+
+    The layout of the wheel is kept (pgserver/pginstall/… next to pgserver.libs/) because its programs find
+    libpq through the relative path `$ORIGIN/../../../pgserver.libs`.
+    """
+    package = source or _pgserver_package()
+    try:
+        version = importlib.metadata.version("pgserver")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown-" + hashlib.sha256(str(package).encode()).hexdigest()[:12]
+    target = RELOCATED_CLUSTERS / f"pgserver-{version}"
+    binaries = target / "pgserver" / "pginstall" / "bin"
+    if (binaries / "pg_ctl").exists():
+        return binaries
+    RELOCATED_CLUSTERS.mkdir(mode=0o711, parents=True, exist_ok=True)
+    # Built aside and renamed into place, so that a copy cut short is never mistaken for a complete one.
+    staging = Path(tempfile.mkdtemp(prefix=f".pgserver-{version}-", dir=RELOCATED_CLUSTERS))
+    try:
+        for part in PGINSTALL_PARTS:
+            shutil.copytree(
+                package / "pginstall" / part,
+                staging / "pgserver" / "pginstall" / part,
+                symlinks=True,
+                copy_function=_link_or_copy,
+            )
+        libs = package.parent / "pgserver.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "pgserver.libs", symlinks=True, copy_function=_link_or_copy)
+        # the point of the copy: folders every account may enter (the wheel's files are public anyway)
+        for root, dirs, _ in os.walk(staging):
+            for name in [".", *dirs]:
+                os.chmod(os.path.join(root, name), 0o755)  # noqa: S103
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (binaries / "pg_ctl").exists():  # not another process that got there first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("PostgreSQL binaries copied to %s for the unprivileged account", target)
+    return binaries
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -214,6 +280,25 @@ class EmbeddedPostgres:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    def _prepare_binaries(self) -> None:
+        """Run the binaries from where they are if the account can, else from a copy it can reach."""
+        if self._reachable_by_account(self._bin / "postgres"):
+            return
+        try:
+            relocated = relocated_bin_dir(self._bin.parent.parent)
+        except OSError as exc:
+            raise EmbeddedServiceError(
+                f"user {self._account.name} cannot run the PostgreSQL binaries in {self._bin} and copying "
+                f"them to {RELOCATED_CLUSTERS} failed ({exc}); put the project where {self._account.name} "
+                "can reach it, or set DATABASE_URL"
+            ) from exc
+        if not self._reachable_by_account(relocated / "postgres"):
+            raise EmbeddedServiceError(
+                f"user {self._account.name} cannot run the PostgreSQL binaries, not even from {relocated}; "
+                f"put the project where {self._account.name} can reach it, or set DATABASE_URL"
+            )
+        self._bin = relocated
+
     def _prepare_root(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._reachable_by_account(self.data_dir.parent):
@@ -288,6 +373,7 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """initdb on first use, start the server (or adopt one left running), create the database."""
+        self._prepare_binaries()
         self._prepare_root()
         if not (self.cluster_dir / "PG_VERSION").exists():
             if self.cluster_dir.exists():
