@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 
@@ -44,6 +45,14 @@ PGINSTALL_PARTS = ("bin", "lib", "share")
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.NNNNN".
 MAX_SOCKET_DIR_LENGTH = 90
 START_TIMEOUT_SECONDS = 90
+# 24 random bytes: as strong as a password gets, and URL-safe so it goes into a DSN as it is.
+PASSWORD_BYTES = 24
+# Only the cluster's own account, with its password, over the socket or 127.0.0.1; no line matches any other
+# user, so PostgreSQL refuses them. (The server listens on 127.0.0.1 and the socket only.)
+PG_HBA = f"""\
+local all {SUPERUSER} scram-sha-256
+host  all {SUPERUSER} 127.0.0.1/32 scram-sha-256
+"""
 STOP_TIMEOUT_SECONDS = 30
 
 
@@ -203,8 +212,11 @@ def _pid_alive(pid: int) -> bool:
 class EmbeddedPostgres:
     """A private PostgreSQL cluster under `data_dir`, on 127.0.0.1 and a port of its own.
 
-    Files under the data dir: `cluster/` (PGDATA), `run/` (unix socket), `port` (reused on restart when
-    free), `postgres.log`, and `owner.pid` (the process that started the server and will stop it).
+    It accepts one account, its superuser, and only with that account's password (SCRAM-SHA-256, over
+    the socket and over TCP alike), so another local user or program cannot walk in. Files under the data
+    dir: `cluster/` (PGDATA), `run/` (unix socket), `password` (the account's password, readable by the
+    server's account only), `port` (reused on restart when free), `postgres.log`, and `owner.pid` (the
+    process that started the server and will stop it).
     """
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
@@ -214,6 +226,7 @@ class EmbeddedPostgres:
         self._account = _service_account()
         self._root = self.data_dir
         self.port: int | None = None
+        self._password: str | None = None
         self._started_here = False
 
     # -- paths ---------------------------------------------------------------------------------
@@ -233,11 +246,16 @@ class EmbeddedPostgres:
         return Path(tempfile.gettempdir()) / f"caretaker-pg-{digest}"
 
     @property
+    def _password_file(self) -> Path:
+        return self._root / "password"
+
+    @property
     def dsn(self) -> str:
-        """postgresql:// address of the `caretaker` database."""
-        if self.port is None:
+        """postgresql:// address of the `caretaker` database, with the account's password."""
+        if self.port is None or self._password is None:
             raise EmbeddedServiceError("the embedded PostgreSQL is not started")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE_NAME}"
+        login = f"{SUPERUSER}:{quote(self._password, safe='')}"
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{DATABASE_NAME}"
 
     @property
     def server_dsn(self) -> str:
@@ -246,10 +264,16 @@ class EmbeddedPostgres:
 
     # -- running commands ----------------------------------------------------------------------
 
-    def _run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         kwargs: dict = {}
         if self._account.is_other:
             kwargs = {"user": self._account.uid, "group": self._account.gid, "extra_groups": []}
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC"}
+        if self._password is not None:
+            # the environment, not the command line: only the same account (and root) can read it
+            env["PGPASSWORD"] = self._password
         result = subprocess.run(
             [str(self._bin / args[0]), *args[1:]],
             capture_output=True,
@@ -257,7 +281,8 @@ class EmbeddedPostgres:
             check=False,
             timeout=timeout,
             cwd=self._root,
-            env={**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC"},
+            env=env,
+            input=stdin,
             **kwargs,
         )
         if check and result.returncode != 0:
@@ -349,27 +374,54 @@ class EmbeddedPostgres:
                 return port
         return free_port()
 
+    def _write_private(self, path: Path, text: str) -> None:
+        """A file only the server's account (and root) can read."""
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(text, encoding="utf-8")
+        if self._account.is_other:
+            os.chown(path, self._account.uid, self._account.gid)
+
+    def _new_password(self) -> None:
+        self._password = secrets.token_urlsafe(PASSWORD_BYTES)
+        self._write_private(self._password_file, f"{self._password}\n")
+
+    def _write_pg_hba(self) -> None:
+        self._write_private(self.cluster_dir / "pg_hba.conf", PG_HBA)
+
     def _initdb(self) -> None:
         log.info("initialising a PostgreSQL cluster in %s", self.cluster_dir)
         self.cluster_dir.mkdir(mode=0o700, exist_ok=True)
         if self._account.is_other:
             os.chown(self.cluster_dir, self._account.uid, self._account.gid)
+        self._new_password()
         self._run(
             "initdb",
             "-D",
             str(self.cluster_dir),
             "-U",
             SUPERUSER,
-            "--auth=trust",
+            f"--pwfile={self._password_file}",
+            "--auth=scram-sha-256",
             "--encoding=UTF8",
             "--locale=C",
         )
-        # Trust only this machine: the unix socket and 127.0.0.1.
-        (self.cluster_dir / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="utf-8"
-        )
-        if self._account.is_other:
-            os.chown(self.cluster_dir / "pg_hba.conf", self._account.uid, self._account.gid)
+        self._write_pg_hba()
+
+    def _secure_an_older_cluster(self) -> None:
+        """A cluster made before it had a password trusts every local user: give its account a password
+        and switch it to password logins, without losing its data."""
+        log.info("the embedded PostgreSQL cluster in %s had no password; setting one", self.cluster_dir)
+        password = secrets.token_urlsafe(PASSWORD_BYTES)  # URL-safe characters: a plain SQL literal
+        # on stdin, so the password never shows in the process list
+        self._run(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", "postgres",
+            "-v", "ON_ERROR_STOP=1", stdin=f"ALTER ROLE {SUPERUSER} PASSWORD '{password}';\n",
+        )  # fmt: skip
+        self._password = password
+        self._write_private(self._password_file, f"{password}\n")
+        self._write_pg_hba()
+        self._run("pg_ctl", "reload", "-D", str(self.cluster_dir))
 
     def start(self) -> None:
         """initdb on first use, start the server (or adopt one left running), create the database."""
@@ -379,12 +431,19 @@ class EmbeddedPostgres:
             if self.cluster_dir.exists():
                 shutil.rmtree(self.cluster_dir)  # half-initialised by an interrupted initdb
             self._initdb()
+        else:
+            self._password = _read_password(self._password_file)
         running = self._running_postmaster()
         owner_file = self._root / "owner.pid"
         if running is not None:
             pid, self.port = running
             owner = _read_pid(owner_file)
             if owner is not None and owner != os.getpid() and _pid_alive(owner):
+                if self._password is None:
+                    raise EmbeddedServiceError(
+                        f"the embedded PostgreSQL was started without a password by process {owner}; "
+                        "stop that process and start again"
+                    )
                 log.info("PostgreSQL (embedded) already running as pid %d for process %d", pid, owner)
                 self._started_here = False
                 return
@@ -410,6 +469,8 @@ class EmbeddedPostgres:
         owner_file.write_text(f"{os.getpid()}\n")
         self._started_here = True
         try:
+            if self._password is None:
+                self._secure_an_older_cluster()
             self._ensure_database()
         except BaseException:
             self.stop()  # a caller whose start() failed will not call stop()
@@ -456,6 +517,13 @@ class EmbeddedPostgres:
                 raise EmbeddedServiceError(f"PostgreSQL processes {pids} had to be killed")
         (self._root / "owner.pid").unlink(missing_ok=True)
         self._started_here = False
+
+
+def _read_password(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
 
 
 def _read_pid(path: Path) -> int | None:

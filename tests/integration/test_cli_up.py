@@ -119,7 +119,8 @@ async def _log_in(base_url: str, username: str) -> dict:
 
 async def _telemetry_rows(cluster_root: Path) -> int:
     port = int((cluster_root / "port").read_text())
-    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/caretaker")
+    password = (cluster_root / "password").read_text().strip()  # the embedded server wants its password
+    conn = await asyncpg.connect(f"postgresql://postgres:{password}@127.0.0.1:{port}/caretaker")
     try:
         return await conn.fetchval("SELECT count(*) FROM telemetry")
     finally:

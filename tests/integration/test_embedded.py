@@ -96,6 +96,71 @@ async def test_a_stale_postmaster_pid_from_a_crash_does_not_block_the_next_start
     assert _postgres_processes_for(server.cluster_dir) == []
 
 
+def _without_password(dsn: str) -> str:
+    parts = urlsplit(dsn)
+    return dsn.replace(f"{parts.username}:{parts.password}@", f"{parts.username}@", 1)
+
+
+def _socket_dir(cluster_dir: Path) -> str:
+    """The unix socket folder PostgreSQL itself recorded (line 5 of postmaster.pid)."""
+    return (cluster_dir / "postmaster.pid").read_text().splitlines()[4]
+
+
+async def test_postgres_lets_in_only_its_own_account_and_only_with_its_password(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(server.start)
+    try:
+        assert await _database_name(server.dsn) == "caretaker"
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(_without_password(server.dsn))
+        parts = urlsplit(server.dsn)
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(server.dsn.replace(parts.password, "not-the-password"))
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(
+                host=_socket_dir(server.cluster_dir), port=server.port, user="postgres", database="caretaker"
+            )
+        # another login role, even with its own right password, has no way in
+        admin = await asyncpg.connect(server.dsn)
+        try:
+            await admin.execute("CREATE ROLE intruder LOGIN PASSWORD 'intruder-password'")
+        finally:
+            await admin.close()
+        with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+            await asyncpg.connect(
+                f"postgresql://intruder:intruder-password@127.0.0.1:{server.port}/caretaker"
+            )
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_cluster_from_before_passwords_gets_one_and_keeps_its_data(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(server.start)
+    conn = await asyncpg.connect(server.dsn)
+    try:
+        await conn.execute("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')")
+    finally:
+        await conn.close()
+    await asyncio.to_thread(server.stop)
+    # what an older Caretaker left behind: every local user trusted, no password anywhere
+    (server.cluster_dir / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    (server.cluster_dir.parent / "password").unlink()
+
+    again = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(again.start)
+    try:
+        conn = await asyncpg.connect(again.dsn)
+        try:
+            assert await conn.fetchval("SELECT note FROM kept") == "still here"
+        finally:
+            await conn.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(_without_password(again.dsn))
+    finally:
+        await asyncio.to_thread(again.stop)
+
+
 def _client(url: str, client_id: str, *, password: str | None = None) -> tuple[mqtt.Client, queue.Queue]:
     parts = urlsplit(url)
     received: queue.Queue = queue.Queue()
