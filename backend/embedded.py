@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import pwd
@@ -24,6 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -42,6 +44,12 @@ SERVICE_USER = "caretaker"
 RELOCATED_CLUSTERS = Path("/var/lib/caretaker-embedded")
 # What the server and the commands used here need of the wheel; include/ (headers) is left behind.
 PGINSTALL_PARTS = ("bin", "lib", "share")
+# The broker's accounts and what each may touch: the topics of iot_gateway/contract.py and the rules of
+# docs/mosquitto/acl (backend does not import the gateway's package, so they are spelled out here).
+GATEWAY_USERNAME = "caretaker-gateway"
+GATEWAY_READS = "caretaker/#"
+GATEWAY_WRITES = "caretaker-gateway/#"  # its presence (Last Will) topic
+DEVICE_WRITES = "caretaker/+/{device_id}/#"
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.NNNNN".
 MAX_SOCKET_DIR_LENGTH = 90
 START_TIMEOUT_SECONDS = 90
@@ -548,17 +556,42 @@ def _wait_gone(pids: list[int], timeout: float) -> list[psutil.Process]:
     return alive
 
 
+@dataclass(frozen=True)
+class MqttLogin:
+    """One account on the embedded broker."""
+
+    username: str
+    password: str
+
+    @property
+    def masked_password(self) -> str:
+        """Enough of the password to tell two runs apart in a log, not enough to use it."""
+        return f"{self.password[:3]}…"
+
+
 class EmbeddedBroker:
     """amqtt (MQTT 3.1.1) on 127.0.0.1, running on a thread with its own event loop.
 
-    Clients must log in (anonymous access is off, which amqtt needs for persistent sessions); the one
-    account's credentials are part of `.url`.
+    Nobody gets in without a login (anonymous access is off, which amqtt also needs for persistent
+    sessions). The gateway has its own account: it may read `caretaker/#` and write only its presence
+    topic. Each device has its own, named by its device id: it may write only under
+    `caretaker/{site}/{its id}/…` and read nothing — the same rules as docs/mosquitto/acl, so a device
+    cannot raise an alarm for another. `.url` is the gateway's address with its login; `.devices` maps
+    each device id to its password, and `credentials_file` (if given) holds that map as JSON while the
+    broker runs, for `caretaker simulate --credentials` in another terminal.
     """
 
-    def __init__(self, port: int | None = None, *, username: str = "caretaker", password: str | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        device_ids: Iterable[str] = (),
+        credentials_file: Path | None = None,
+    ) -> None:
         self.port = port
-        self.username = username
-        self.password = password or secrets.token_urlsafe(18)
+        self.gateway = MqttLogin(GATEWAY_USERNAME, secrets.token_urlsafe(PASSWORD_BYTES))
+        self.devices = {device_id: secrets.token_urlsafe(PASSWORD_BYTES) for device_id in device_ids}
+        self.credentials_file = credentials_file
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -567,31 +600,60 @@ class EmbeddedBroker:
         self._workdir: Path | None = None
 
     @property
-    def url(self) -> str:
-        """mqtt://user:pass@127.0.0.1:PORT?protocol=3.1.1 (the query tells clients not to try MQTT 5)."""
+    def address(self) -> str:
+        """mqtt://127.0.0.1:PORT?protocol=3.1.1, no login (the query tells clients not to try MQTT 5)."""
         if self.port is None:
             raise EmbeddedServiceError("the embedded broker is not started")
-        return f"mqtt://{self.username}:{self.password}@127.0.0.1:{self.port}?protocol=3.1.1"
+        return f"mqtt://127.0.0.1:{self.port}?protocol=3.1.1"
+
+    def url_for(self, login: MqttLogin) -> str:
+        """The address with this login in it."""
+        return self.address.replace("mqtt://", f"mqtt://{quote(login.username)}:{quote(login.password)}@", 1)
+
+    @property
+    def url(self) -> str:
+        """The gateway's address: mqtt://caretaker-gateway:PASSWORD@127.0.0.1:PORT?protocol=3.1.1."""
+        return self.url_for(self.gateway)
 
     def _config(self, password_file: Path) -> dict:
+        gateway = self.gateway.username
+        writes = {gateway: [GATEWAY_WRITES]} | {d: [DEVICE_WRITES.format(device_id=d)] for d in self.devices}
         return {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}", "max_connections": 0}},
             "plugins": {
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
                 "amqtt.plugins.authentication.FileAuthPlugin": {"password_file": str(password_file)},
+                # amqtt 0.12 takes the subscribe rules under `acl` (its Config has no `subscribe_acl` yet);
+                # an account missing from a list may do nothing of that kind.
+                "amqtt.plugins.topic_checking.TopicAccessControlListPlugin": {
+                    "publish_acl": writes,
+                    "acl": {gateway: [GATEWAY_READS]},
+                },
             },
         }
 
-    def start(self) -> None:
-        """Bind the port and accept connections before returning."""
+    def _password_lines(self) -> str:
         from argon2 import PasswordHasher
 
+        # The passwords are 24 random bytes, not words a person chose: a slow hash would add nothing but a
+        # pause on the broker's event loop while every simulated device logs in at once.
+        hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+        logins = [self.gateway, *(MqttLogin(d, p) for d, p in self.devices.items())]
+        return "".join(f"{login.username}:{hasher.hash(login.password)}\n" for login in logins)
+
+    def start(self) -> None:
+        """Bind the port and accept connections before returning."""
         if self.port is None:
             self.port = free_port()
         self._workdir = Path(tempfile.mkdtemp(prefix="caretaker-mqtt-"))
         password_file = self._workdir / "passwd"
-        password_file.write_text(f"{self.username}:{PasswordHasher().hash(self.password)}\n")
-        password_file.chmod(0o600)
+        password_file.touch(mode=0o600)
+        password_file.write_text(self._password_lines())
+        if self.credentials_file is not None:
+            self.credentials_file.parent.mkdir(parents=True, exist_ok=True)
+            self.credentials_file.unlink(missing_ok=True)
+            self.credentials_file.touch(mode=0o600)
+            self.credentials_file.write_text(json.dumps(self.devices, indent=1, sort_keys=True) + "\n")
         self._thread = threading.Thread(
             target=self._serve, args=(self._config(password_file),), name="embedded-mqtt", daemon=True
         )
@@ -641,6 +703,8 @@ class EmbeddedBroker:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+        if self.credentials_file is not None:
+            self.credentials_file.unlink(missing_ok=True)
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> bool:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import paho.mqtt.client as mqtt
 import psutil
 import pytest
 
-from backend.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
+from backend.embedded import EmbeddedBroker, EmbeddedPostgres, MqttLogin, port_is_free
+from simulators.devices import DEMO_DEVICES
 
 pytestmark = pytest.mark.slow
 
@@ -161,54 +163,136 @@ async def test_a_cluster_from_before_passwords_gets_one_and_keeps_its_data(data_
         await asyncio.to_thread(again.stop)
 
 
-def _client(url: str, client_id: str, *, password: str | None = None) -> tuple[mqtt.Client, queue.Queue]:
+def _client(url: str, client_id: str) -> tuple[mqtt.Client, queue.Queue]:
+    """A connected MQTT 3.1.1 client with the URL's login; ConnectionRefusedError when it is refused."""
     parts = urlsplit(url)
     received: queue.Queue = queue.Queue()
     connected: queue.Queue = queue.Queue()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-    client.username_pw_set(parts.username, password if password is not None else parts.password)
+    if parts.username is not None:
+        client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
     client.on_connect = lambda c, u, flags, reason, props: connected.put(reason.is_failure)
     client.on_message = lambda c, u, msg: received.put((msg.topic, msg.payload))
     client.connect(parts.hostname, parts.port)
     client.loop_start()
-    failed = connected.get(timeout=10)
+    try:
+        failed = connected.get(timeout=10)
+    except queue.Empty:
+        failed = True  # amqtt closes the socket without a CONNACK for some refusals
     if failed:
         client.loop_stop()
         raise ConnectionRefusedError(client_id)
     return client, received
 
 
-def test_broker_keeps_a_persistent_session_and_refuses_a_wrong_password() -> None:
-    broker = EmbeddedBroker()
+def _subscribe(client: mqtt.Client, topic: str) -> bool:
+    """Whether the broker granted the subscription (its SUBACK)."""
+    answer: queue.Queue = queue.Queue()
+    client.on_subscribe = lambda c, u, mid, reasons, props: answer.put(not reasons[0].is_failure)
+    client.subscribe(topic, qos=1)
+    return answer.get(timeout=10)
+
+
+def _close(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_broker_keeps_the_gateways_session_while_it_is_away() -> None:
+    broker = EmbeddedBroker(device_ids=["elev-a1"])
     broker.start()
     try:
         assert broker.port not in (1883, None)
-        assert broker.url.startswith(f"mqtt://{broker.username}:")
-        with pytest.raises(ConnectionRefusedError):
-            _client(broker.url, "intruder", password="wrong")
+        assert broker.url.startswith("mqtt://caretaker-gateway:")
+        gateway, _ = _client(broker.url, "gateway-test")
+        assert _subscribe(gateway, "caretaker/#")
+        _close(gateway)
 
-        subscriber, _ = _client(broker.url, "gateway-test")
-        subscribed = threading.Event()
-        subscriber.on_subscribe = lambda *a: subscribed.set()
-        subscriber.subscribe("caretaker/test/#", qos=1)
-        assert subscribed.wait(10)
-        subscriber.disconnect()
-        subscriber.loop_stop()
-
-        publisher, _ = _client(broker.url, "device-test")
-        publisher.publish("caretaker/test/alarm", b"while you were away", qos=1).wait_for_publish(10)
-        publisher.disconnect()
-        publisher.loop_stop()
+        device, _ = _client(broker.url_for(MqttLogin("elev-a1", broker.devices["elev-a1"])), "sim-elev-a1")
+        device.publish("caretaker/demo/elev-a1/event", b"while you were away", qos=1).wait_for_publish(10)
+        _close(device)
 
         back, received = _client(broker.url, "gateway-test")
         try:
-            assert received.get(timeout=10) == ("caretaker/test/alarm", b"while you were away")
+            assert received.get(timeout=10) == ("caretaker/demo/elev-a1/event", b"while you were away")
         finally:
-            back.disconnect()
-            back.loop_stop()
+            _close(back)
     finally:
         broker.stop()
     assert port_is_free(broker.port)
+
+
+def test_a_device_logs_in_only_with_its_own_password_and_writes_only_under_its_own_id(tmp_path: Path) -> None:
+    credentials = tmp_path / "mqtt-credentials.json"
+    broker = EmbeddedBroker(device_ids=["elev-a1", "elev-a2"], credentials_file=credentials)
+    broker.start()
+    try:
+        a1, a2 = (MqttLogin(d, broker.devices[d]) for d in ("elev-a1", "elev-a2"))
+        assert json.loads(credentials.read_text()) == {"elev-a1": a1.password, "elev-a2": a2.password}
+        assert credentials.stat().st_mode & 0o077 == 0, "only the one who ran it can read the passwords"
+        # refused at the door: a wrong password, another device's password, a name nobody gave it, no login
+        for username, password in [
+            ("elev-a1", "not-its-password"),
+            ("elev-a1", a2.password),
+            ("elev-a9", a1.password),
+            (broker.gateway.username, a1.password),
+        ]:
+            with pytest.raises(ConnectionRefusedError):
+                _client(broker.url_for(MqttLogin(username, password)), f"try-{username}")
+        with pytest.raises(ConnectionRefusedError):
+            _client(broker.address, "anonymous")
+
+        gateway, heard = _client(broker.url, "gateway-test")
+        assert _subscribe(gateway, "caretaker/#")
+        first, _ = _client(broker.url_for(a1), "sim-elev-a1")
+        second, _ = _client(broker.url_for(a2), "sim-elev-a2")
+        try:
+            assert not _subscribe(first, "caretaker/#"), "a device does not get to listen to the others"
+            # elev-a1 forges an entrapment for elev-a2, then reports for itself; the broker handles one
+            # client's messages in order, so the forgery would reach the gateway before the genuine one
+            first.publish("caretaker/demo/elev-a2/event", b"forged", qos=1).wait_for_publish(10)
+            first.publish("caretaker/demo/elev-a1/event", b"genuine", qos=1).wait_for_publish(10)
+            second.publish("caretaker/demo/elev-a2/status", b"online", qos=1).wait_for_publish(10)
+            got = [heard.get(timeout=10), heard.get(timeout=10)]
+            assert sorted(got) == [
+                ("caretaker/demo/elev-a1/event", b"genuine"),
+                ("caretaker/demo/elev-a2/status", b"online"),
+            ]
+        finally:
+            for client in (first, second, gateway):
+                _close(client)
+    finally:
+        broker.stop()
+    assert not credentials.exists(), "the passwords go with the broker"
+
+
+def test_the_simulate_command_that_up_prints_reaches_the_gateway(tmp_path: Path) -> None:
+    """`caretaker simulate --mqtt-url ADDRESS --credentials FILE`, as `caretaker up` prints it: every demo
+    device logs in as itself and the gateway's account hears each of them."""
+    credentials = tmp_path / "mqtt-credentials.json"
+    broker = EmbeddedBroker(device_ids=sorted(DEMO_DEVICES), credentials_file=credentials)
+    broker.start()
+    simulate = None
+    try:
+        gateway, heard = _client(broker.url, "gateway-test")
+        assert _subscribe(gateway, "caretaker/#")
+        simulate = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "simulate", "--mqtt-url", broker.address,
+             "--credentials", str(credentials)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        speakers: set[str] = set()
+        while speakers != set(DEMO_DEVICES):
+            topic, _ = heard.get(timeout=30)
+            speakers.add(topic.split("/")[2])
+        simulate.send_signal(signal.SIGINT)
+        assert simulate.wait(30) == 0, simulate.stdout.read() if simulate.stdout else ""
+        _close(gateway)
+    finally:
+        if simulate is not None and simulate.poll() is None:
+            simulate.kill()
+            simulate.wait(10)
+        broker.stop()
 
 
 def _site_packages_of(package: str) -> Path:
