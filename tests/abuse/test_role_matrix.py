@@ -179,7 +179,8 @@ def _png() -> bytes:
 def _body(op: str, estate: Estate) -> dict[str, Any]:
     """Request arguments that would succeed for an allowed role (so a refusal is about the role)."""
     tech1 = str(estate.users["tech1"])
-    push_endpoint = f"https://push.example/{estate.ids['work_order_id']}"
+    # a public address (a private one is refused); storing a subscription makes no request to it
+    push_endpoint = f"https://8.8.8.8/push/{estate.ids['work_order_id']}"
     bodies: dict[str, dict[str, Any]] = {
         "POST /api/v1/auth/login": {"json": {"username": "agent", "password": DEMO_PASSWORD}},
         "POST /api/v1/alarms/{alarm_id}/resolve": {"json": {"note": "checked"}},
