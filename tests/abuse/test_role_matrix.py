@@ -99,6 +99,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/residents/{resident_id}": ALL,
     "PATCH /api/v1/residents/{resident_id}": ADMIN,
     "DELETE /api/v1/residents/{resident_id}": ADMIN,
+    # docs/PRIVACY.md: anyone may ask (outside an emergency a guard gets an empty list);
+    # the read log is for oversight
+    "GET /api/v1/residents/vulnerable": ALL,
+    "GET /api/v1/personal-data/reads": OVERSIGHT,
     "GET /api/v1/assets": ALL,
     "POST /api/v1/assets": ADMIN,
     "GET /api/v1/assets/{asset_id}": ALL,
