@@ -221,7 +221,7 @@ def _decode(data: bytes, width: int, height: int) -> Image.Image:
     """Check the structure, then decode every pixel (a truncated file fails here), as small as possible.
 
     A JPEG is decoded at 1/2-1/8 scale when the thumbnail allows (libjpeg still reads all of the compressed
-    data, so damage is still found, but holds an eighth of the pixels); other formats at full size.
+    data, so damage is still found, but holds down to 1/64 of the pixels); other formats at full size.
     """
     try:
         _open(data).verify()  # structure and checksums (PNG CRCs); that image object is unusable afterwards
