@@ -6,7 +6,6 @@ rows that name them, just before the caller commits, so a rejected upload stores
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,6 +19,7 @@ from backend.domain import evidence as rules
 from backend.domain.models import CurrentUser, Model
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backend.services.image_decoding import decode_in_pool
 from backend.services.work_orders import perform_action
 from backend.storage import Storage
 
@@ -137,8 +137,8 @@ async def upload_photo(
             code="photo_not_allowed",
             extra={"currentStatus": target.status},
         )
-    # Decoding a 50 MP image takes a while: keep the event loop serving other requests meanwhile.
-    image = await asyncio.to_thread(
+    # Decoding takes a while and holds a whole bitmap: off the event loop, in the bounded pool.
+    image = await decode_in_pool(
         rules.inspect_image,
         data,
         content_type=content_type,
@@ -162,7 +162,8 @@ async def upload_photo(
         uploaded_by=actor.id,
         uploaded_at=now,
     )
-    await storage.put(image.sha256, data, image.media_type)
+    # the cleaned original: the upload without location, device and other personal metadata
+    await storage.put(image.sha256, image.data, image.media_type)
     await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
     return photo_view(photo)
 
@@ -262,7 +263,7 @@ async def sign_work_order(
 
     image: rules.InspectedImage | None = None
     if signature_png is not None:
-        image = await asyncio.to_thread(
+        image = await decode_in_pool(
             rules.inspect_image,
             signature_png,
             content_type=content_type,
@@ -312,7 +313,7 @@ async def sign_work_order(
         },
     )
     if image is not None:
-        await storage.put(image.sha256, signature_png or b"", image.media_type)
+        await storage.put(image.sha256, image.data, image.media_type)
     return SignatureView(
         work_order_id=work_order_id,
         signed=image is not None,

@@ -417,7 +417,10 @@ async def test_staff_of_one_site_see_nothing_of_another(
         r = await client.get("/api/v1/units", params={"site": "north"}, headers=headers)
         assert r.status_code == 404
         r = await client.get("/api/v1/units/lookup", params={"phone": "13600000001"}, headers=headers)
-        assert r.json()["items"] == []
+        if username in ("tech1", "guard1"):  # finding a home by phone is for the desk (docs/PRIVACY.md)
+            assert r.status_code == 403, r.text
+        else:
+            assert r.json()["items"] == []
 
     desk = await login_as("supervisor")
     assert (await client.get(f"/api/v1/users/{north_user['id']}", headers=desk)).status_code == 404
