@@ -17,8 +17,10 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.models import CurrentUser, Model
+from backend.domain.personal_data import ResidentView, UnitView
 from backend.domain.registry import (
     Asset,
     Building,
@@ -31,6 +33,7 @@ from backend.domain.registry import (
 )
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES, Role
 from backend.errors import Conflict, Forbidden
+from backend.services import personal_data
 from backend.services import registry as svc
 from backend.services import users as users_svc
 
@@ -293,9 +296,9 @@ class ResidentUpdate(Model, forbid_unknown_fields=True):
 
 
 class UnitLookup(Model):
-    """Units matching an intake lookup, each with its residents (owners first)."""
+    """Units matching an intake lookup, each with its residents (owners first) as the caller may see them."""
 
-    items: list[UnitWithResidents]
+    items: list[UnitView]
 
 
 class UnitController(Controller):
@@ -325,6 +328,7 @@ class UnitController(Controller):
     @get("/lookup", summary="Find a caller's unit by building and number, or by phone")
     async def lookup(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: SiteRef = None,
@@ -334,29 +338,38 @@ class UnitController(Controller):
         number: Annotated[str | None, Parameter(max_length=32)] = None,
         phone: Annotated[str | None, Parameter(max_length=32)] = None,
     ) -> UnitLookup:
-        """`?site=demo&building=A&number=101` or `?site=demo&phone=13900000001`, each with its residents."""
-        items = await svc.lookup_units(conn, user, site=site, building=building, number=number, phone=phone)
+        """`?site=demo&building=A&number=101`, or for the desk `?site=demo&phone=13900000001` (the number,
+        or at least its last 7 digits), each with its residents as the caller may see them."""
+        endpoint, now = read_by(request)
+        items = await personal_data.lookup(
+            conn, user, site=site, building=building, number=number, phone=phone, endpoint=endpoint, now=now
+        )
         return UnitLookup(items=items)
 
     @get("/{unit_id:uuid}", summary="One unit with its residents")
     async def get_unit(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         unit_id: FromPath[UUID],
-    ) -> UnitWithResidents:
-        """A unit of the caller's sites with its residents."""
-        return await svc.get_unit(conn, user, unit_id)
+    ) -> UnitView:
+        """A unit of the caller's sites with its residents; names and phones masked unless the caller's work
+        needs them (docs/PRIVACY.md), and every full showing logged."""
+        endpoint, now = read_by(request)
+        return await personal_data.unit(conn, user, unit_id, endpoint=endpoint, now=now)
 
     @get("/{unit_id:uuid}/residents", summary="Residents of a unit")
     async def residents(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         unit_id: FromPath[UUID],
-    ) -> list[Resident]:
-        """The people living in the unit, owners first."""
-        return (await svc.get_unit(conn, user, unit_id)).residents
+    ) -> list[ResidentView]:
+        """The people living in the unit, owners first, as the caller may see them."""
+        endpoint, now = read_by(request)
+        return (await personal_data.unit(conn, user, unit_id, endpoint=endpoint, now=now)).residents
 
     @post("/", guards=ADMIN_ONLY, summary="Create a unit")
     async def create_unit(
@@ -444,12 +457,14 @@ class ResidentController(Controller):
     @get("/{resident_id:uuid}", summary="One resident")
     async def get_resident(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         resident_id: FromPath[UUID],
-    ) -> Resident:
-        """A resident of the caller's sites."""
-        return await svc.get_resident(conn, user, resident_id)
+    ) -> ResidentView:
+        """A resident of the caller's sites as the caller may see them."""
+        endpoint, now = read_by(request)
+        return await personal_data.resident(conn, user, resident_id, endpoint=endpoint, now=now)
 
     @patch("/{resident_id:uuid}", guards=ADMIN_ONLY, summary="Change a resident")
     async def update_resident(

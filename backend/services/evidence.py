@@ -6,7 +6,6 @@ rows that name them, just before the caller commits, so a rejected upload stores
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,8 +20,13 @@ from backend.domain.models import CurrentUser, Model
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_orders import Photo
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
+<<<<<<< HEAD
 from backend.services.work_order_actions import perform_action
 from backend.services.work_orders import photo_view
+=======
+from backend.services.image_decoding import decode_in_pool
+from backend.services.work_orders import perform_action
+>>>>>>> main
 from backend.storage import Storage
 
 # Photos document work in progress: from acceptance until the job is completed. Once the owner has signed,
@@ -102,8 +106,8 @@ async def upload_photo(
             code="photo_not_allowed",
             extra={"currentStatus": target.status},
         )
-    # Decoding a 50 MP image takes a while: keep the event loop serving other requests meanwhile.
-    image = await asyncio.to_thread(
+    # Decoding takes a while and holds a whole bitmap: off the event loop, in the bounded pool.
+    image = await decode_in_pool(
         rules.inspect_image,
         data,
         content_type=content_type,
@@ -127,7 +131,8 @@ async def upload_photo(
         uploaded_by=actor.id,
         uploaded_at=now,
     )
-    await storage.put(image.sha256, data, image.media_type)
+    # the cleaned original: the upload without location, device and other personal metadata
+    await storage.put(image.sha256, image.data, image.media_type)
     await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
     return photo_view(photo)
 
@@ -227,7 +232,7 @@ async def sign_work_order(
 
     image: rules.InspectedImage | None = None
     if signature_png is not None:
-        image = await asyncio.to_thread(
+        image = await decode_in_pool(
             rules.inspect_image,
             signature_png,
             content_type=content_type,
@@ -277,7 +282,7 @@ async def sign_work_order(
         },
     )
     if image is not None:
-        await storage.put(image.sha256, signature_png or b"", image.media_type)
+        await storage.put(image.sha256, image.data, image.media_type)
     return SignatureView(
         work_order_id=work_order_id,
         signed=image is not None,

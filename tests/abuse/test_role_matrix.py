@@ -99,6 +99,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/residents/{resident_id}": ALL,
     "PATCH /api/v1/residents/{resident_id}": ADMIN,
     "DELETE /api/v1/residents/{resident_id}": ADMIN,
+    # docs/PRIVACY.md: anyone may ask (outside an emergency a guard gets an empty list);
+    # the read log is for oversight
+    "GET /api/v1/residents/vulnerable": ALL,
+    "GET /api/v1/personal-data/reads": OVERSIGHT,
     "GET /api/v1/assets": ALL,
     "POST /api/v1/assets": ADMIN,
     "GET /api/v1/assets/{asset_id}": ALL,
@@ -179,7 +183,8 @@ def _png() -> bytes:
 def _body(op: str, estate: Estate) -> dict[str, Any]:
     """Request arguments that would succeed for an allowed role (so a refusal is about the role)."""
     tech1 = str(estate.users["tech1"])
-    push_endpoint = f"https://push.example/{estate.ids['work_order_id']}"
+    # a public address (a private one is refused); storing a subscription makes no request to it
+    push_endpoint = f"https://8.8.8.8/push/{estate.ids['work_order_id']}"
     bodies: dict[str, dict[str, Any]] = {
         "POST /api/v1/auth/login": {"json": {"username": "agent", "password": DEMO_PASSWORD}},
         "POST /api/v1/alarms/{alarm_id}/resolve": {"json": {"note": "checked"}},

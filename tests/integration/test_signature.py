@@ -158,7 +158,7 @@ async def test_signing_stores_the_signature_and_the_record_hash_and_verifies(
     await add_photo(client, {**tech, **idem()}, wo, "after")
     await complete(db, clock, wo)
 
-    r = await sign(client, {**tech, **idem()}, wo, clientAt="2026-11-23T03:00:00Z")
+    r = await sign(client, {**tech, **idem()}, wo, clientAt=clock.now().isoformat())
 
     assert r.status_code == 200, r.text
     body = r.json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -115,12 +115,20 @@ async def test_cancel_needs_a_reason_and_a_supervisor(client: AsyncTestClient, l
     assert r.json()["current"] == {"status": "cancelled", "assigneeId": None, "version": 2}
 
 
+def _wire_time(when: datetime) -> str:
+    """An instant as the API writes it: UTC, whole seconds, `Z`."""
+    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
-    client: AsyncTestClient, db: asyncpg.Connection, login_as
+    client: AsyncTestClient, db: asyncpg.Connection, login_as, clock: ManualClock
 ) -> None:
+    # appointments the owner asked for: tomorrow at 14:00 and the day after at 10:00, Shanghai time
+    tomorrow = clock.now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    first_visit, second_visit = _wire_time(tomorrow), _wire_time(tomorrow + timedelta(hours=20))
     agent, tech1, tech2 = await login_as("agent"), await login_as("tech1"), await login_as("tech2")
-    wo = await create(client, agent, appointmentRequested=True, appointmentAt="2026-11-24T06:00:00Z")
-    assert wo["appointmentAt"] == "2026-11-24T06:00:00Z"
+    wo = await create(client, agent, appointmentRequested=True, appointmentAt=first_visit)
+    assert wo["appointmentAt"] == first_visit
     r = await act(client, agent, wo["id"], "assign", {})
     assert r.status_code == 400 and r.json()["field"] == "assigneeId"
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "tech2")})
@@ -137,9 +145,9 @@ async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
         agent,
         wo["id"],
         "assign",
-        {"assigneeId": await user_id(db, "tech1"), "appointmentAt": "2026-11-25T02:00:00Z"},
+        {"assigneeId": await user_id(db, "tech1"), "appointmentAt": second_visit},
     )
-    assert r.json()["appointmentAt"] == "2026-11-25T02:00:00Z" and r.json()["status"] == "assigned"
+    assert r.json()["appointmentAt"] == second_visit and r.json()["status"] == "assigned"
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": None})
     assert (r.json()["status"], r.json()["assigneeId"]) == ("new", None)
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "guard1")})

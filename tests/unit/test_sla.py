@@ -17,8 +17,7 @@ from backend.domain.sla import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # fixed-date: pure clock arithmetic from a given start
 MIN = timedelta(minutes=1)
 
 

@@ -70,7 +70,7 @@ export async function render(root, params, ctx) {
     }
     box.innerHTML = found
       .map((u, i) => {
-        const people = (u.residents || []).map((r) => `${r.name} ${r.phone || ''}`).join('、');
+        const people = (u.residents || []).map((r) => `${r.name} ${r.phone || r.phoneMasked || ''}`).join('、');
         return `<label class="checklist"><input type="radio" name="unit" value="${i}" ${i === 0 ? 'checked' : ''}> ${esc(unitLabel(u))} · ${esc(people)}</label>`;
       })
       .join('');

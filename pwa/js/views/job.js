@@ -70,8 +70,11 @@ function queuedFor(job, queued) {
 function owner(job, unit) {
   const residents = (unit && unit.residents) || job.residents || [];
   const first = job.owner || residents.find((r) => r.relation === 'owner') || residents[0];
-  if (first) return { name: first.name, phone: first.phone };
+  // The API sends a resident's number only to whoever may call it (their own job, an emergency); others get
+  // phoneMasked (138****5678) to recognise the caller by, with no link to dial.
+  if (first && first.phone) return { name: first.name, phone: first.phone };
   if (job.reporterName || job.reporterPhone) return { name: job.reporterName, phone: job.reporterPhone };
+  if (first) return { name: first.name, masked: first.phoneMasked };
   return null;
 }
 
@@ -209,7 +212,7 @@ export async function render(root, params, ctx) {
         <dt>${esc(t('job.category'))}</dt><dd>${esc(tOr(`category.${job.category}`, job.category || ''))}</dd>
         <dt>${esc(t('job.unit'))}</dt><dd>${esc(unitLabel(job) || '—')}</dd>
         <dt>${esc(t('job.location'))}</dt><dd>${esc(job.location || '—')}</dd>
-        <dt>${esc(t('job.owner'))}</dt><dd>${who ? `${esc(who.name || '')} ${who.phone ? `<a class="button secondary" id="call-owner" href="tel:${esc(who.phone)}">${esc(t('job.call'))} ${esc(who.phone)}</a>` : ''}` : '—'}</dd>
+        <dt>${esc(t('job.owner'))}</dt><dd>${who ? `${esc(who.name || '')} ${who.phone ? `<a class="button secondary" id="call-owner" href="tel:${esc(who.phone)}">${esc(t('job.call'))} ${esc(who.phone)}</a>` : esc(who.masked || '')}` : '—'}</dd>
         <dt>${esc(t('job.description'))}</dt><dd>${esc(job.description || '—')}</dd>
       </dl>
       <p id="job-message" class="banner queued hidden" role="status"></p>
