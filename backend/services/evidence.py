@@ -20,13 +20,9 @@ from backend.domain.models import CurrentUser, Model
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_orders import Photo
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
-<<<<<<< HEAD
+from backend.services.image_decoding import decode_in_pool
 from backend.services.work_order_actions import perform_action
 from backend.services.work_orders import photo_view
-=======
-from backend.services.image_decoding import decode_in_pool
-from backend.services.work_orders import perform_action
->>>>>>> main
 from backend.storage import Storage
 
 # Photos document work in progress: from acceptance until the job is completed. Once the owner has signed,
