@@ -7,8 +7,8 @@ from uuid import UUID
 import msgspec
 
 
-class Model(msgspec.Struct, rename="camel", kw_only=True):
-    """Base: camelCase JSON, keyword construction."""
+class Model(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Base: camelCase JSON, keyword construction; a body with a field nobody knows is refused, naming it."""
 
 
 class CurrentUser(Model, frozen=True):
