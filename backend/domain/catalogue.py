@@ -10,12 +10,21 @@ Glossary (DOMAIN.md "Vocabulary"): 维修人员 technician, 紧急 only for the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import get_args
 
 from backend.domain.alarm_codes import ALARM_CODES
-from backend.domain.intake import CHANNELS, COMPLAINT_CATEGORIES, REPAIR_CATEGORIES
+from backend.domain.evidence import NO_SIGN_REASONS, RELATIONS, STAGES
+from backend.domain.intake import (
+    CHANNELS,
+    COMPLAINT_CATEGORIES,
+    DESK_CHANNELS,
+    REPAIR_CATEGORIES,
+    categories_for,
+)
+from backend.domain.models import Model
 from backend.domain.sla import ClockName, ClockState
-from backend.domain.workflow import SYSTEM_EVENTS, Action, Kind, Priority, Status
+from backend.domain.work_orders import ContactVia, EscalationReason
+from backend.domain.workflow import PRIORITY_CODES, SYSTEM_EVENTS, Action, Kind, Priority, Status
 
 LOCALES = ("zh-CN", "en")
 
@@ -254,4 +263,36 @@ def label(group: str, code: str, locale: str) -> str:
     return pair[0] if locale == "zh-CN" else pair[1]
 
 
-CATALOGUE: Mapping[str, Mapping[str, str]] = {locale: labels(locale) for locale in LOCALES}
+class Choices(Model, frozen=True):
+    """The values a form may offer, each a code with a label above; the server accepts exactly these."""
+
+    categories: dict[str, tuple[str, ...]]
+    desk_channels: tuple[str, ...]
+    priorities: tuple[str, ...]
+    contact_via: tuple[str, ...]
+    escalation_reasons: tuple[str, ...]
+    no_sign_reasons: tuple[str, ...]
+    relations: tuple[str, ...]
+    stages: tuple[str, ...]
+
+
+class Catalogue(Model, frozen=True):
+    """Labels by locale (`group.code` -> words) and the choices forms offer."""
+
+    labels: dict[str, dict[str, str]]
+    choices: Choices
+
+
+CATALOGUE = Catalogue(
+    labels={locale: labels(locale) for locale in LOCALES},
+    choices=Choices(
+        categories={kind.value: categories_for(kind) for kind in Kind},
+        desk_channels=DESK_CHANNELS,
+        priorities=PRIORITY_CODES,
+        contact_via=get_args(ContactVia),
+        escalation_reasons=get_args(EscalationReason),
+        no_sign_reasons=NO_SIGN_REASONS,
+        relations=RELATIONS,
+        stages=STAGES,
+    ),
+)

@@ -206,6 +206,8 @@ class WorkOrderCreate(Model, frozen=True):
     major: bool = False
     appointment_requested: bool = False
     appointment_at: datetime | None = None
+    # when the agent recorded it (an intake queued on a tablet that lost the network)
+    client_at: datetime | None = None
 
 
 class Geo(Model, frozen=True):

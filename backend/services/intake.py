@@ -52,6 +52,7 @@ async def create_work_order(
     plan_id: UUID | None = None,
     resolution: dict[str, Any] | None = None,
     auto_assign: bool = False,
+    client_at: datetime | None = None,
 ) -> WorkOrder:
     """Record a new work order, its 'created' event and clocks; actor None is the system (an alarm, a plan).
 
@@ -105,6 +106,7 @@ async def create_work_order(
         to_status=Status.NEW.value,
         actor_id=actor_id,
         at=now,
+        client_at=client_at,
         payload={"priority": priority, "channel": channel, "category": category},
     )
     policy = await clock_q.sla_policy(conn, site_id, kind, priority)
@@ -214,4 +216,5 @@ async def intake_work_order(
         reporter_name=reporter_name,
         reporter_phone=data.reporter_phone or data.owner_phone,
         appointment_at=data.appointment_at,
+        client_at=data.client_at,
     )
