@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
@@ -24,9 +25,10 @@ RESPONDER_ROLES = (Role.GUARD, Role.TECHNICIAN, Role.SUPERVISOR, Role.MANAGER, R
 
 
 class AlarmResolution(Model):
-    """What the responder found (optional)."""
+    """What the responder found (optional), and when on the phone it was resolved."""
 
     note: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    client_at: datetime | None = None
 
 
 class AlarmActionController(Controller):

@@ -16,6 +16,7 @@ from litestar.params import FromPath, Parameter
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
 from backend.domain.models import CurrentUser
+from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import evidence, receipt
 from backend.storage import Storage, build_storage
@@ -111,7 +112,7 @@ class EvidenceController(Controller):
         stage = _text(form.get("stage")) or ""
         client_at = _client_at(form.get("clientAt"))
 
-        async def action() -> evidence.PhotoView:
+        async def action() -> Photo:
             return await evidence.upload_photo(
                 conn,
                 storage,
@@ -133,7 +134,7 @@ class EvidenceController(Controller):
         work_order_id: FromPath[UUID],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
-    ) -> list[evidence.PhotoView]:
+    ) -> list[Photo]:
         """Metadata and URLs of the photos, before → during → after."""
         return await evidence.list_photos(conn, work_order_id, user)
 

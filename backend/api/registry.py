@@ -96,7 +96,7 @@ class SiteCreate(Model):
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "Asia/Shanghai"
 
 
-class SiteUpdate(Model, forbid_unknown_fields=True):
+class SiteUpdate(Model):
     """Changes to an estate."""
 
     name: Name | Unset = UNSET
@@ -170,7 +170,7 @@ class BuildingCreate(Model):
     floors: Floors = 1
 
 
-class BuildingUpdate(Model, forbid_unknown_fields=True):
+class BuildingUpdate(Model):
     """Changes to a building."""
 
     code: Code | Unset = UNSET
@@ -269,7 +269,7 @@ class UnitCreate(Model):
     area_m2: Area | None = None
 
 
-class UnitUpdate(Model, forbid_unknown_fields=True):
+class UnitUpdate(Model):
     """Changes to a unit."""
 
     number: Code | Unset = UNSET
@@ -286,7 +286,7 @@ class ResidentCreate(Model):
     vulnerable: bool = False
 
 
-class ResidentUpdate(Model, forbid_unknown_fields=True):
+class ResidentUpdate(Model):
     """Changes to a resident."""
 
     name: Name | Unset = UNSET
@@ -516,7 +516,7 @@ class AssetCreate(Model):
     installed_on: dt.date | None = None
 
 
-class AssetUpdate(Model, forbid_unknown_fields=True):
+class AssetUpdate(Model):
     """Changes to a facility."""
 
     code: Code | Unset = UNSET
@@ -621,7 +621,7 @@ class DeviceCreate(Model):
     asset_id: UUID | None = None
 
 
-class DeviceUpdate(Model, forbid_unknown_fields=True):
+class DeviceUpdate(Model):
     """Changes to a device."""
 
     name: Name | Unset = UNSET
@@ -739,7 +739,7 @@ class UserCreate(Model):
     phone: Phone | None = None
 
 
-class UserUpdate(Model, forbid_unknown_fields=True):
+class UserUpdate(Model):
     """Changes to an account."""
 
     display_name: Name | Unset = UNSET

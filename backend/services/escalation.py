@@ -9,6 +9,7 @@ from typing import Protocol
 
 import asyncpg
 
+from backend.db.queries import clocks as clock_q
 from backend.db.queries import work_orders as q
 from backend.domain.clock import Clock
 from backend.services.notifications import notify, notify_roles, publish
@@ -80,7 +81,7 @@ async def _record(conn: asyncpg.Connection, claim: asyncpg.Record, *, step: str,
 async def escalate_due(conn: asyncpg.Connection, now: datetime, limit: int = CLAIM_BATCH) -> int:
     """Claim and escalate due clocks in the caller's transaction; returns how many steps were taken."""
     steps = 0
-    for claim in await q.claim_due_clocks(conn, now, limit):
+    for claim in await clock_q.claim_due_clocks(conn, now, limit):
         if claim["breach"]:
             await _record(conn, claim, step="breach", now=now)
             steps += 1

@@ -14,8 +14,8 @@ import asyncpg
 
 from backend.db.pool import create_pool
 from backend.services.dispatch import rank_technicians
+from backend.services.intake import create_work_order
 from backend.services.seed import SITE_TIMEZONE
-from backend.services.work_orders import create_work_order
 
 # The demo site's most recent midnight, taken from today's date so that the test holds on any day.
 MIDNIGHT = datetime.now(ZoneInfo(SITE_TIMEZONE)).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -56,7 +56,9 @@ async def test_export_is_excel_friendly_utf8_with_chinese_headers(db, client, cl
     assert len(table) == 4
     by_number = {line[0]: dict(zip(header, line, strict=True)) for line in table[1:]}
     c1 = by_number["C1"]
-    assert (c1["类型"], c1["状态"], c1["类别"], c1["处理人"]) == ("报修", "已关闭", "water", "刘师傅")
+    # codes in words, from the one catalogue of labels
+    assert (c1["类型"], c1["状态"], c1["类别"], c1["处理人"]) == ("报修", "已关闭", "给排水", "刘师傅")
+    assert c1["渠道"] == "电话"
     assert c1["标题"] == '厨房漏水, 业主说"很急"\n请带密封胶'  # comma, quotes and newline survive quoting
     assert c1["位置"] == "1栋 101"
     assert (c1["报修人"], c1["联系电话"]) == ("王伟", "13900000001")
@@ -81,7 +83,7 @@ async def test_english_headers_on_request(db, client, clock, login_as):
     r = await client.get(URL, params={"site": "kpi", "lang": "en"}, headers=await login_as("manager"))
     table = parse(r.content)
     assert table[0][:4] == ["Number", "Kind", "Status", "Priority"]
-    assert table[1][1:3] == ["repair", "closed"]
+    assert table[1][1:3] == ["Repair", "Closed"]
     assert table[2][table[0].index("Overdue")] == "yes"
 
 

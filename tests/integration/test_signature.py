@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 from backend.db.queries.users import get_active_user
 from backend.domain.models import CurrentUser
 from backend.errors import CaretakerError
-from backend.services.work_orders import create_work_order, perform_action
+from backend.services.intake import create_work_order
+from backend.services.work_order_actions import perform_action
 
 
 def photo(seed: int = 0) -> bytes:

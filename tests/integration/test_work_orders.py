@@ -130,7 +130,7 @@ async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
     wo = await create(client, agent, appointmentRequested=True, appointmentAt=first_visit)
     assert wo["appointmentAt"] == first_visit
     r = await act(client, agent, wo["id"], "assign", {})
-    assert r.status_code == 422 and r.json()["field"] == "assigneeId"
+    assert r.status_code == 400 and r.json()["field"] == "assigneeId"
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "tech2")})
     assert r.status_code == 200
     # tech1 cannot work tech2's job: stale, with the current state
@@ -152,3 +152,26 @@ async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
     assert (r.json()["status"], r.json()["assigneeId"]) == ("new", None)
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "guard1")})
     assert r.status_code == 422 and r.json()["field"] == "assigneeId"
+
+
+async def test_a_body_with_a_field_nobody_knows_is_refused_naming_it(
+    client: AsyncTestClient, login_as
+) -> None:
+    """DESIGN.md "Contracts": unknown fields are refused, naming the field, on every endpoint alike."""
+    agent, tech1 = await login_as("agent"), await login_as("tech1")
+    wo = await create(client, agent)
+    for action, body in (
+        ("accept", {"clientAtt": "2026-01-01T00:00:00Z"}),  # fixed-date: refused before it is read
+        ("callback", {"reached": False, "mood": "calm"}),
+        ("decline", {"reason": "busy", "note": "typo of reason"}),
+    ):
+        r = await act(client, tech1 if action != "callback" else agent, wo["id"], action, body)
+        assert r.status_code == 400, (action, r.text)
+        unknown = next(iter(set(body) - {"reason", "reached"}))
+        assert (r.json()["code"], r.json()["field"]) == ("unknown_field", unknown)
+    r = await client.post(
+        "/api/v1/work-orders",
+        json={"kind": "repair", "category": "water", "channel": "phone", "title": "x", "colour": "red"},
+        headers={**agent, "Idempotency-Key": "k-unknown"},
+    )
+    assert (r.status_code, r.json()["field"]) == (400, "colour")

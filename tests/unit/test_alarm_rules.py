@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from backend.domain.alarm_codes import ALARM_CODES
 from backend.domain.alarms import (
     RaiseOutcome,
     ThresholdRule,
@@ -11,7 +12,7 @@ from backend.domain.alarms import (
     evaluate_thresholds,
     is_stale_event,
 )
-from iot_gateway.contract import ALARM_CODES, parse_topic
+from iot_gateway.contract import parse_topic
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # fixed-date: pure rules, every call is given its `now`
 LOW = ThresholdRule(
