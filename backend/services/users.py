@@ -66,7 +66,7 @@ async def create_user(
     if not display_name.strip():
         raise ValidationFailed("display name must not be empty", field="displayName")
     _check_role(role)
-    check_new_password(password, demo=demo)
+    check_new_password(password, names=(username, display_name), demo=demo)
     site_ids = await _site_ids(conn, site_codes, role)
     user_id = await q.insert_user(
         conn,
@@ -139,7 +139,11 @@ async def update_user(
         changes["display_name"] = changes["display_name"].strip()
     if "password" in changes:
         password = changes.pop("password")
-        check_new_password(password)
+        current = await q.get_staff(conn, user_id)
+        if current is None:
+            raise NotFound("no such user", code="user_not_found")
+        names = (current.username, changes.get("display_name", current.display_name))
+        check_new_password(password, names=names)
         changes["password_hash"] = hash_password(password)
     if not await q.update_user(conn, user_id, changes):
         raise NotFound("no such user", code="user_not_found")

@@ -176,6 +176,11 @@ async def test_admin_creates_an_account_that_can_log_in(
     [
         ({"password": "demo1234"}, "password"),
         ({"password": "short"}, "password"),
+        ({"password": "12345678"}, "password"),
+        ({"password": "password"}, "password"),
+        ({"password": "1234567890"}, "password"),
+        ({"password": "new.agent.2024"}, "password"),
+        ({"password": "xin-ke-fu-新客服"}, "password"),
         ({"sites": ["atlantis"]}, "sites"),
         ({"sites": []}, "sites"),
         ({"role": "janitor"}, "role"),
