@@ -21,6 +21,7 @@ from backend.api.login_throttle import LoginThrottle
 from backend.api.problems import EXCEPTION_HANDLERS, PROBLEM_RESPONSES
 from backend.api.routes import ROUTE_HANDLERS
 from backend.api.security import build_jwt_auth
+from backend.api.security_headers import add_security_headers
 from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
 from backend.notify.notifier import start_notifier
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "user": Provide(provide_user, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_send=[add_security_headers],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
