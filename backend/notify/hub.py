@@ -45,7 +45,7 @@ RECONNECT_MIN_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 5.0
 # Replay reads the table in pages so a long absence cannot load everything at once.
 REPLAY_PAGE = 500
-# Migration 0014's trigger NOTIFYs a user id here whenever that user's access changes.
+# The sessions migration's trigger NOTIFYs a user id here whenever that user's access changes.
 ACCESS_CHANNEL = "caretaker_access"
 # Every stream's session is rechecked this often even without a notification: the longest a stream can
 # outlive its token's expiry, or an access change whose NOTIFY was lost. One query per process per period.

@@ -3,7 +3,7 @@ opens with a single-use ticket instead of a bearer token in its URL.
 
 A bearer token names its session (`jti`); every request checks that the session is open and its user
 active (one indexed lookup). Whatever changes a user's access makes PostgreSQL NOTIFY `caretaker_access`
-with the user id (a trigger, migration 0014), which is what ends open streams at once.
+with the user id (a trigger, in the sessions migration), which is what ends open streams at once.
 """
 
 from __future__ import annotations
