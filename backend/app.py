@@ -23,6 +23,7 @@ from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
 from backend.notify.notifier import start_notifier
 from backend.scheduling import JobContext, start_scheduler
+from backend.services.job_health import JobHealth
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         app.state.vapid, app.state.stream_hub = notifier.vapid, notifier.hub
         scheduler = None
         if settings.scheduler_enabled:
-            scheduler = start_scheduler(JobContext(pool=app.state.pool, clock=app.state.clock))
+            scheduler = start_scheduler(
+                JobContext(pool=app.state.pool, clock=app.state.clock, health=app.state.job_health)
+            )
         try:
             yield
         finally:
@@ -98,6 +101,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     _declare_problem_responses(app)
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.job_health = JobHealth()
     app.state.jwt_auth = jwt_auth
     app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
     return app

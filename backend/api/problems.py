@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -102,14 +103,25 @@ def domain_error(_: Request, exc: errors.CaretakerError) -> Response[dict[str, A
     return problem(_status_for(exc), exc.detail, exc.code, **exc.extra)
 
 
-def _field_of(key: str | None) -> str | None:
+# msgspec reports an unknown key at the object holding it; the problem names the key itself.
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]{1,100})`")
+
+
+def _field_of(key: str | None, message: str | None) -> str | None:
+    unknown = _UNKNOWN_FIELD.search(message or "")
+    if unknown:
+        return f"{key}.{unknown.group(1)}" if key else unknown.group(1)
     return key or None
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
     """Litestar's own request validation: name each field and say what is wrong with it."""
     problems = [
-        {"field": _field_of(e.get("key")), "source": e.get("source"), "message": e.get("message")}
+        {
+            "field": _field_of(e.get("key"), e.get("message")),
+            "source": e.get("source"),
+            "message": e.get("message"),
+        }
         for e in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(e, dict)
     ]

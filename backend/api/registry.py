@@ -30,6 +30,7 @@ from backend.domain.registry import (
     UnitWithResidents,
 )
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES, Role
+from backend.domain.site_settings import SiteSettings
 from backend.errors import Conflict, Forbidden
 from backend.services import registry as svc
 from backend.services import users as users_svc
@@ -98,7 +99,8 @@ class SiteUpdate(Model, forbid_unknown_fields=True):
 
     name: Name | Unset = UNSET
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | Unset = UNSET
-    settings: dict[str, Any] | Unset = UNSET
+    # replaces the stored settings; a key left out takes the company default
+    settings: SiteSettings | Unset = UNSET
 
 
 class SiteController(Controller):
