@@ -7,7 +7,6 @@ as an error naming the site and shown by /ready (backend/services/job_health.py)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,8 +23,6 @@ from backend.services.alarms import watch_device_heartbeats
 from backend.services.escalation import escalate_due_clocks
 from backend.services.job_health import JobHealth, failure, report_fault
 from backend.services.maintenance import generate_planned_maintenance
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from backend.domain.alarms import Alarm
 from backend.domain.models import CurrentUser
 from backend.domain.site_settings import read_site_settings
 from backend.errors import Conflict, NotFound
-from backend.services.job_health import failure, report_fault
+from backend.services.job_health import report_fault, savepoint_skipped_on_failure
 from backend.services.notifications import notify_roles, publish
 
 # Who is told at each step of the ladder (DESIGN.md: supervisor at the first deadline, manager at the second).
@@ -140,11 +140,8 @@ async def escalate_unacknowledged_alarms(conn: asyncpg.Connection, now: datetime
     )
     steps: list[Escalation] = []
     for alarm in claimed:
-        try:
-            async with conn.transaction():
-                steps.extend(await _climb(conn, alarm, now))
-        except Exception as exc:  # this alarm stays due and is tried again; the others go on
-            report_fault(site=alarm.site_code, subject=f"alarm {alarm.id}", error=failure(exc), exc=exc)
+        async with savepoint_skipped_on_failure(conn, site=alarm.site_code, subject=f"alarm {alarm.id}"):
+            steps.extend(await _climb(conn, alarm, now))
     return steps
 
 

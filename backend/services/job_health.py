@@ -11,11 +11,13 @@ bad setting shows on each, and a bad row on the replica that claimed it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import asyncpg
 
 from backend.domain.models import Model
 
@@ -60,6 +62,19 @@ def report_fault(*, site: str | None, subject: str, error: str, exc: BaseExcepti
     if run is not None:
         fault = JobFault(job=job, site=site, subject=subject, error=error[:MAX_ERROR_CHARS], at=run.at)
         run.faults.append(fault)
+
+
+@asynccontextmanager
+async def savepoint_skipped_on_failure(
+    conn: asyncpg.Connection, *, site: str | None, subject: str
+) -> AsyncIterator[None]:
+    """One site's or row's work in a savepoint: if it fails, it is rolled back, reported and skipped (it
+    stays due, so the next run tries again) and the caller goes on with the next one."""
+    try:
+        async with conn.transaction():
+            yield
+    except Exception as exc:
+        report_fault(site=site, subject=subject, error=failure(exc), exc=exc)
 
 
 class JobHealth:
