@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from backend.api.deps import provide_clock, provide_conn, provide_user
 from backend.api.problems import EXCEPTION_HANDLERS, PROBLEM_RESPONSES
+from backend.api.request_limits import TYPE_DECODERS, ClientTimeSchema, LimitedRequest, refuse_nul_in_path
 from backend.api.routes import ROUTE_HANDLERS
 from backend.api.security import LoginThrottle, build_jwt_auth
 from backend.db.pool import create_pool
@@ -97,6 +98,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        request_class=LimitedRequest,
+        before_request=refuse_nul_in_path,
+        type_decoders=TYPE_DECODERS,
+        plugins=[ClientTimeSchema()],
     )
     _declare_problem_responses(app)
     app.state.settings = settings

@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
+from backend.domain.client_input import Attributes
 from backend.domain.models import CurrentUser, Model
 from backend.domain.registry import (
     Asset,
@@ -498,7 +499,7 @@ class AssetCreate(Model):
     kind: Annotated[str, msgspec.Meta(max_length=32)]
     building_id: UUID | None = None
     location: Text = ""
-    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
+    parameters: Attributes = msgspec.field(default_factory=dict)
     maintenance_days: Days | None = None
     installed_on: dt.date | None = None
 
@@ -511,7 +512,7 @@ class AssetUpdate(Model, forbid_unknown_fields=True):
     kind: Annotated[str, msgspec.Meta(max_length=32)] | Unset = UNSET
     building_id: UUID | Unset | None = UNSET
     location: Text | Unset = UNSET
-    parameters: dict[str, Any] | Unset = UNSET
+    parameters: Attributes | Unset = UNSET
     maintenance_days: Days | Unset | None = UNSET
     installed_on: dt.date | Unset | None = UNSET
 
@@ -735,7 +736,7 @@ class UserUpdate(Model, forbid_unknown_fields=True):
     skills: Annotated[list[Skill], msgspec.Meta(max_length=20)] | Unset = UNSET
     on_duty: bool | Unset = UNSET
     active: bool | Unset = UNSET
-    locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | Unset = UNSET
+    locale: Annotated[str, msgspec.Meta(max_length=5, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | Unset = UNSET
     sites: Annotated[list[Code], msgspec.Meta(max_length=100)] | Unset = UNSET
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | Unset = UNSET
 

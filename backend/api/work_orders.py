@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
+from backend.domain.client_input import ClientTime, plain_datetime
 from backend.domain.models import CurrentUser
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES
 from backend.domain.work_orders import (
@@ -47,9 +48,8 @@ def _payload(body: ActionRequest | None) -> tuple[dict[str, Any], datetime | Non
         return {}, None, None
     fields = msgspec.to_builtins(body)
     client_at = body.client_at
-    geo = body.geo
     fields.pop("clientAt", None)
-    fields.pop("geo", None)
+    geo = fields.pop("geo", None)
     # an explicit null assignee stays in the payload: "hand back to the pool"
     payload = {k: v for k, v in fields.items() if v is not None or k == "assigneeId"}
     return payload, client_at, geo
@@ -317,10 +317,12 @@ class CallbackController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
-        due_before: Annotated[datetime | None, Parameter(description="only calls due before this")] = None,
+        due_before: Annotated[ClientTime | None, Parameter(description="only calls due before this")] = None,
     ) -> list[CallbackDue]:
         """Completed work orders whose callback clock is not met yet, with attempts so far."""
-        return await callbacks.callback_queue(conn, viewer=user, site=site, due_before=due_before)
+        return await callbacks.callback_queue(
+            conn, viewer=user, site=site, due_before=plain_datetime(due_before)
+        )
 
 
 class MaintenancePlanController(Controller):

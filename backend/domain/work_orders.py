@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 
+from backend.domain.client_input import ClientBody, ClientTime, Code, LongText, ShortText
 from backend.domain.models import Model
 
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
-LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+# The most a job can need: the on-site checklists have about a dozen items, a repair a handful of parts.
+MAX_CHECKLIST_ITEMS = 100
+MAX_PARTS = 50
 
 
 class Clock(Model, frozen=True):
@@ -145,12 +147,12 @@ class WorkOrderPage(Model, frozen=True):
     offset: int
 
 
-class WorkOrderCreate(Model, frozen=True):
+class WorkOrderCreate(ClientBody, frozen=True):
     """Intake of a repair or complaint; the unit by id, by building + unit number, or by owner phone."""
 
-    kind: str
-    category: str
-    channel: str
+    kind: Code
+    category: Code
+    channel: Code
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     description: LongText = ""
     site: ShortText | None = None
@@ -166,33 +168,48 @@ class WorkOrderCreate(Model, frozen=True):
     in_home: bool | None = None
     major: bool = False
     appointment_requested: bool = False
-    appointment_at: datetime | None = None
+    appointment_at: ClientTime | None = None
 
 
-class ActionRequest(Model, frozen=True):
+class Geo(Model, frozen=True):
+    """Where the phone was (the Geolocation API's coords): degrees, and the accuracy in metres."""
+
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    lng: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    accuracy: Annotated[float, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+
+
+class Part(Model, frozen=True):
+    """A spare part used on the job (更换配件)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    qty: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+
+
+class ActionRequest(ClientBody, frozen=True):
     """Body of an action: when and where it happened on the phone, plus the action's own fields."""
 
-    client_at: datetime | None = None
-    geo: dict[str, Any] | None = None
+    client_at: ClientTime | None = None
+    geo: Geo | None = None
     reason: LongText | None = None
     # UNSET (left out) differs from null (back to the pool)
     assignee_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
-    appointment_at: datetime | None = None
-    checklist: dict[str, bool] | None = None
+    appointment_at: ClientTime | None = None
+    checklist: Annotated[dict[Code, bool], msgspec.Meta(max_length=MAX_CHECKLIST_ITEMS)] | None = None
     cause: LongText | None = None
     work_done: LongText | None = None
-    parts: list[dict[str, Any]] | None = None
+    parts: Annotated[list[Part], msgspec.Meta(max_length=MAX_PARTS)] | None = None
     chargeable: bool | None = None
     advice: LongText | None = None
 
 
-class CallbackRequest(Model, frozen=True):
+class CallbackRequest(ClientBody, frozen=True):
     """A follow-up call: reached or not, satisfaction 1-5 when reached, a comment."""
 
     reached: bool
     satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)] | None = None
     comment: LongText = ""
-    client_at: datetime | None = None
+    client_at: ClientTime | None = None
 
 
 class TechnicianSuggestion(Model, frozen=True):
@@ -245,4 +262,4 @@ class MaintenancePlanCreate(Model, frozen=True):
     interval_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] | None = None
     cron: ShortText | None = None
     lead_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 2
-    first_due_on: Any = None
+    first_due_on: date | None = None
