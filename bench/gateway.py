@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -282,9 +283,10 @@ def junk_messages(n: int) -> list[tuple[str, bytes]]:
     return [kinds[i % len(kinds)](i) for i in range(n)]
 
 
-def queue_junk_then_alarm(port: int, junk: int, device: str, code: str) -> bytes:
-    """While the subscriber is away, queue `junk` junk messages and then one raise in its session; returns
-    the raise's payload. The junk comes from a client of its own, as from other devices."""
+def publish_junk_then_alarm(port: int, junk: int, device: str, code: str) -> bytes:
+    """Publish a flood from a client of its own (as from other devices), then a raise from the device's
+    client once the broker holds the flood: the raise is behind the junk on the way to every subscriber.
+    Returns the raise's payload."""
     flooder = _client(f"bench-flood-{uuid.uuid4().hex[:6]}", port, persistent=False)
     flooder.loop_start()
     for info in [flooder.publish(topic, payload, qos=1) for topic, payload in junk_messages(junk)]:
@@ -300,120 +302,99 @@ def queue_junk_then_alarm(port: int, junk: int, device: str, code: str) -> bytes
     return body
 
 
-class BirthWatch:
-    """Notes when a gateway's birth message (`online`, sent right after it subscribes) reaches the broker:
-    from then on the broker sends it the messages its session queued."""
+# The baseline: a bare paho subscriber (QoS 1, auto ack) in a process of its own, so that it can be held
+# with SIGSTOP like the gateway. It prints the wall-clock time at which each raise of a real device arrives.
+BARE_SUBSCRIBER = """
+import sys, time
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare-junk", protocol=paho.MQTTv5)
+c.on_subscribe = lambda *a: print("subscribed", flush=True)
+def on_message(client, userdata, m):
+    if m.topic.endswith("/event") and "ghost" not in m.topic:
+        print(time.time(), m.payload.decode(), flush=True)
+c.on_message = on_message
+c.connect("127.0.0.1", int(sys.argv[1]))
+c.subscribe("caretaker/#", qos=1)
+c.loop_forever()
+"""
 
-    def __init__(self, port: int, client_id: str) -> None:
-        self.at: float | None = None
-        self.client = _client(f"bench-birth-{uuid.uuid4().hex[:6]}", port, persistent=False)
-        self.client.on_message = self._on_message
-        self.client.subscribe(f"caretaker-gateway/{client_id}/status", qos=1)
-        self.client.loop_start()
 
-    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        if message.payload == b"online" and not message.retain and self.at is None:
-            self.at = time.perf_counter()
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+async def _held_while_flooded(
+    process: asyncio.subprocess.Process, port: int, junk: int, source: tuple[str, str]
+) -> bytes:
+    """Hold the process (SIGSTOP) while the flood and the raise reach the broker, then let it go on."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        return await asyncio.to_thread(publish_junk_then_alarm, port, junk, *source)
+    finally:
+        process.send_signal(signal.SIGCONT)
 
 
 async def alarm_behind_junk(port: int, db_url: str, junk: int, samples: int) -> tuple[list[float], int]:
-    """Seconds from a gateway coming back to a session holding `junk` junk messages and then a raise, to
-    the raise's alarm committed; and the log lines the gateway wrote for all the floods together (its log
-    goes to a file, as under systemd)."""
+    """Seconds from a running gateway finding `junk` junk messages and then a raise waiting for it, to the
+    raise's alarm committed; and the gateway's log lines about dropped messages over all the floods (its
+    log goes to a file, as under systemd)."""
     log_path = Path(tempfile.mkdtemp(prefix="bench-gw-log-")) / "gateway.log"
-    client_id = f"bench-junk-{uuid.uuid4().hex[:6]}"
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
-        # a plain subscription: Mosquitto queues a shared one's messages less predictably for one member
         "MQTT_URL": f"mqtt://127.0.0.1:{port}?shared=false",
-        "CARETAKER_MQTT_CLIENT_ID": client_id,
+        "CARETAKER_MQTT_CLIENT_ID": f"bench-junk-{uuid.uuid4().hex[:6]}",
     }
-
-    async def start_gateway() -> asyncio.subprocess.Process:
-        with log_path.open("ab") as log_file:
-            return await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "iot_gateway", env=env, stdout=log_file, stderr=log_file
-            )
-
-    gateway = await start_gateway()
-    await asyncio.sleep(2.0)  # connected and subscribed: its session now queues while it is away
-    lines_before = len(log_path.read_bytes().splitlines())
+    with log_path.open("wb") as log_file:
+        gateway = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "iot_gateway", env=env, stdout=log_file, stderr=log_file
+        )
+    await asyncio.sleep(2.0)  # connected and subscribed
     listener = await connect(db_url)
     latencies = []
     try:
         for device, code in ALARM_SOURCES[:samples]:
-            gateway.terminate()
-            await gateway.wait()
-            await asyncio.to_thread(queue_junk_then_alarm, port, junk, device, code)
-            birth = BirthWatch(port, client_id)
-            await asyncio.sleep(0.3)  # the watch is subscribed
-            gateway = await start_gateway()
-            deadline = time.perf_counter() + 60
+            await _held_while_flooded(gateway, port, junk, (device, code))
+            released = time.perf_counter()
+            deadline = released + 60
             while time.perf_counter() < deadline:
                 if await listener.fetchval(
                     "SELECT count(*) FROM alarms WHERE device_id = $1 AND code = $2 AND open", device, code
                 ):
-                    committed = time.perf_counter()
-                    if birth.at is not None:
-                        latencies.append(committed - birth.at)
+                    latencies.append(time.perf_counter() - released)
                     break
                 await asyncio.sleep(0.002)
-            birth.close()
+            await asyncio.sleep(1.0)  # the rest of the flood drains before the next one
     finally:
         await listener.close()
         gateway.terminate()
         await gateway.wait()
-    lines = sum(1 for line in log_path.read_bytes().splitlines()[lines_before:] if b"dropped" in line)
+    lines = sum(1 for line in log_path.read_bytes().splitlines() if b"dropped" in line)
     return latencies, lines
 
 
-def bare_behind_junk(port: int, junk: int, samples: int) -> list[float]:
-    """The same queued floods and raises, drained by a bare paho subscriber (QoS 1, auto ack): seconds from
-    its reconnection to the raise's arrival, what the broker and paho cost without a gateway."""
-    client_id = f"bench-bare-junk-{uuid.uuid4().hex[:6]}"
-    sub = _client(client_id, port, persistent=True)
-    subscribed = threading.Event()
-    sub.on_subscribe = lambda *a: subscribed.set()
-    sub.loop_start()
-    sub.subscribe("caretaker/#", qos=1)
-    subscribed.wait(10)
-    sub.disconnect()
-    sub.loop_stop()
+async def bare_behind_junk(port: int, junk: int, samples: int) -> list[float]:
+    """The same floods and raises for the bare subscriber: seconds from its release to the raise's arrival,
+    what the broker and paho cost without a gateway."""
+    bare = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BARE_SUBSCRIBER, str(port), stdout=subprocess.PIPE
+    )
+    assert bare.stdout is not None
+    await bare.stdout.readline()  # subscribed
     latencies = []
-    for device, code in ALARM_SOURCES[:samples]:
-        body = queue_junk_then_alarm(port, junk, device, code)
-        waited = _reconnect_until(port, client_id, body)
-        if waited is not None:
-            latencies.append(waited)
+    try:
+        for device, code in ALARM_SOURCES[:samples]:
+            body = await _held_while_flooded(bare, port, junk, (device, code))
+            released = time.time()
+            while True:
+                arrived, _, payload = (
+                    (await asyncio.wait_for(bare.stdout.readline(), 60)).decode().partition(" ")
+                )
+                if payload.strip() == body.decode():
+                    latencies.append(float(arrived) - released)
+                    break
+            await asyncio.sleep(1.0)
+    finally:
+        bare.terminate()
+        await bare.wait()
     return latencies
-
-
-def _reconnect_until(port: int, client_id: str, body: bytes) -> float | None:
-    """Resume the bare subscriber's session; seconds from its connection to the arrival of `body`."""
-    arrived = threading.Event()
-    timing: dict[str, float] = {}
-
-    def on_message(c: paho.Client, u: object, m: paho.MQTTMessage) -> None:
-        if m.payload == body:
-            timing["arrived"] = time.perf_counter()
-            arrived.set()
-
-    sub = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-    sub.on_connect = lambda *a: timing.setdefault("connected", time.perf_counter())
-    sub.on_message = on_message
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
-    sub.connect("127.0.0.1", port, clean_start=False, properties=props)
-    sub.loop_start()
-    found = arrived.wait(60)
-    sub.disconnect()
-    sub.loop_stop()
-    return timing["arrived"] - timing["connected"] if found else None
 
 
 def pct(values: list[float], p: float) -> float:
@@ -436,7 +417,7 @@ async def main() -> None:
         broker = Mosquitto()
         name, url = await fresh_database()
         try:
-            junk_bare.extend(await asyncio.to_thread(bare_behind_junk, broker.port, args.junk, 5))
+            junk_bare.extend(await bare_behind_junk(broker.port, args.junk, samples=5))
             found, lines = await alarm_behind_junk(broker.port, url, args.junk, samples=5)
             junk_latencies.extend(found)
             junk_lines.append(lines)
@@ -444,9 +425,11 @@ async def main() -> None:
             await drop_database(name)
             broker.stop()
     through_ms, bare_ms = statistics.median(junk_latencies) * 1000, statistics.median(junk_bare) * 1000
-    print(f"an alarm queued behind {args.junk:,} junk messages, median of {len(junk_latencies)} (max):")
-    print(f"  gateway back -> alarm committed: {through_ms:.0f} ms ({max(junk_latencies) * 1000:.0f})")
-    print(f"  bare paho subscriber back -> raise received: {bare_ms:.0f} ms ({max(junk_bare) * 1000:.0f})")
+    print(f"an alarm waiting behind {args.junk:,} junk messages, median of {len(junk_latencies)} (max):")
+    print(f"  gateway released -> alarm committed: {through_ms:.0f} ms ({max(junk_latencies) * 1000:.0f})")
+    print(
+        f"  bare paho subscriber released -> raise received: {bare_ms:.0f} ms ({max(junk_bare) * 1000:.0f})"
+    )
     print(f"  the gateway's log lines about dropped messages, per run of 5 floods: {junk_lines}")
     if args.only_junk:
         return

@@ -257,7 +257,9 @@ class MessageHandler:
     async def _load_devices(self, device_ids: set[str]) -> None:
         missing = self._devices.missing(device_ids)
         if missing:
-            found = await self._with_retries(lambda conn: alarms.lookup_devices(conn, missing))
+            found = await self._with_retries(
+                lambda conn: alarms.lookup_devices(conn, missing), read_only=True
+            )
             self._devices.put(missing, found or {})
 
     @staticmethod
@@ -349,17 +351,24 @@ class MessageHandler:
             self.counters.alarms_raised += 1
         self._ack(message)
 
-    async def _with_retries(self, work: Callable[[asyncpg.Connection], object]) -> object | None:
+    async def _with_retries(
+        self, work: Callable[[asyncpg.Connection], object], *, read_only: bool = False
+    ) -> object | None:
         """Run `work` in a transaction until it commits; None if the gateway is stopping first.
 
         A database that is down or restarting is waited for (the message stays unacknowledged meanwhile);
-        any other error is a fault of this message and is counted and logged once.
+        any other error is a fault of this message and is counted and logged once. A `read_only` work of
+        one statement runs without BEGIN and COMMIT: a flood of unknown device ids costs one round trip
+        per batch, not three.
         """
         delay = RETRY_MIN_SECONDS
         while True:
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    return await work(conn)  # type: ignore[misc]
+                async with self._pool.acquire() as conn:
+                    if read_only:
+                        return await work(conn)  # type: ignore[misc]
+                    async with conn.transaction():
+                        return await work(conn)  # type: ignore[misc]
             except TRANSIENT_DB_ERRORS as exc:
                 self.counters.retries += 1
                 log.warning("database unavailable (%s); retrying in %.1f s", type(exc).__name__, delay)
