@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Reinstall when the dependencies change, not on every run.
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean distclean
+.PHONY: run test test-prerequisites lint bench clean distclean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/caretaker up --simulate
 
-test: $(STAMP)
-	$(BIN)/pytest -q
+# PostgreSQL, Mosquitto and Chromium: started or installed when we may, else one line saying what to run.
+test-prerequisites:
+	@bash .ci/prepare
+
+# A missing service or browser fails the suite instead of skipping its tests.
+test: test-prerequisites $(STAMP)
+	CARETAKER_REQUIRE_SERVICES=1 $(BIN)/pytest -q
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import importlib
 import logging
@@ -31,6 +32,8 @@ from backend.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("caretaker")
 
 JWT_SECRET_NAME = "jwt_secret"  # noqa: S105 (the row name, not a secret)
+# Under CARETAKER_DATA_DIR while the embedded broker runs: each device's password, for `caretaker simulate`.
+MQTT_CREDENTIALS_FILE = "mqtt-credentials.json"
 # How long gateway and simulators get to finish after the stop signal before they are cancelled.
 PART_STOP_SECONDS = 15
 # Open SSE streams would otherwise hold a graceful HTTP shutdown forever.
@@ -110,20 +113,31 @@ async def _embedded_postgres_if_needed(settings: Settings) -> AsyncIterator[Sett
 
 
 @contextlib.asynccontextmanager
-async def _embedded_broker_if_needed(settings: Settings) -> AsyncIterator[Settings]:
-    """Settings with a broker: the configured one, or an embedded amqtt (started here, stopped after)."""
+async def _embedded_broker_if_needed(
+    settings: Settings, device_ids: Sequence[str]
+) -> AsyncIterator[tuple[Settings, EmbeddedBroker | None]]:
+    """Settings with a broker: the configured one, or an embedded amqtt (started here, stopped after) with a
+    login for the gateway and one for each device; the embedded broker comes along, else None."""
     if settings.mqtt_url:
         log.info("MQTT: using MQTT_URL %s", _redacted(settings.mqtt_url))
-        yield settings
+        yield settings, None
         return
-    broker = EmbeddedBroker()
+    broker = EmbeddedBroker(device_ids=device_ids, credentials_file=settings.data_dir / MQTT_CREDENTIALS_FILE)
     try:
         await asyncio.to_thread(broker.start)
     except EmbeddedServiceError as exc:
         raise CommandFailed(str(exc)) from exc
-    log.info("MQTT broker (embedded amqtt) on 127.0.0.1:%s, user %s", broker.port, broker.username)
+    log.info(
+        "MQTT broker (embedded amqtt) on 127.0.0.1:%s, gateway login %s (password %s), "
+        "%d device logins in %s",
+        broker.port,
+        broker.gateway.username,
+        broker.gateway.masked_password,
+        len(broker.devices),
+        broker.credentials_file,
+    )
     try:
-        yield msgspec.structs.replace(settings, mqtt_url=broker.url)
+        yield msgspec.structs.replace(settings, mqtt_url=broker.url), broker
     finally:
         await asyncio.to_thread(broker.stop)
         log.info("MQTT broker (embedded) stopped")
@@ -177,7 +191,7 @@ async def _with_secret(settings: Settings, conn: asyncpg.Connection) -> Settings
     return msgspec.structs.replace(settings, secret_key=secret)
 
 
-def _print_welcome(settings: Settings, *, embedded_broker: bool) -> None:
+def _print_welcome(settings: Settings, broker: EmbeddedBroker | None) -> None:
     url = f"http://{settings.host}:{settings.port}/"
     lines = ["", f"Caretaker is up: {url}"]
     try:
@@ -188,13 +202,14 @@ def _print_welcome(settings: Settings, *, embedded_broker: bool) -> None:
     if DEMO_USERS:
         lines += ["", "Demo logins:", f"  {'username':<12}{'role':<12}password"]
         lines += [f"  {u.username:<12}{u.role:<12}{DEMO_PASSWORD}" for u in DEMO_USERS]
-    if embedded_broker and settings.mqtt_url:
-        # the embedded broker's password is made afresh at each start; a second terminal needs it to simulate
+    if broker is not None and broker.credentials_file is not None:
+        # the devices' passwords are made afresh at each start and stay in a file only this user can read
         lines += [
             "",
             "Play a fault from another terminal (entrapment, pipe-burst, power-cut, flapping-pressure,",
             "device-dies):",
-            f"  MQTT_URL='{settings.mqtt_url}' .venv/bin/caretaker simulate entrapment",
+            f"  .venv/bin/caretaker simulate entrapment --mqtt-url '{broker.address}' \\",
+            f"      --credentials {broker.credentials_file}",
         ]
     lines += ["", "Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)
@@ -299,23 +314,24 @@ async def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     _require_free_http_port(settings)
     stop = asyncio.Event()
     _install_stop_signals(stop)
-    embedded_broker = not settings.mqtt_url
-    async with (
-        _embedded_postgres_if_needed(settings) as settings,
-        _embedded_broker_if_needed(settings) as settings,
-    ):
+    async with _embedded_postgres_if_needed(settings) as settings:
         async with _connection(settings) as conn:
             await _migrate(conn)
             await _seed(conn, only_if_empty=True)
             settings = await _with_secret(settings, conn)
-        parts: list[tuple[str, Part]] = []
-        if gateway := _load_part("iot_gateway.runner", "run_gateway"):
-            parts.append(("gateway", gateway))
-        if args.simulate and (simulators := _load_part("simulators.runner", "run_simulators")):
-            parts.append(("simulators", simulators))
-        log.info("API on http://%s:%s", settings.host, settings.port)
-        _print_welcome(settings, embedded_broker=embedded_broker)
-        return await _serve(settings, stop, parts)
+            # an embedded broker gives each registered device its own login, so it starts after the seed
+            device_ids = [] if settings.mqtt_url else await bootstrap.device_ids(conn)
+        async with _embedded_broker_if_needed(settings, device_ids) as (settings, broker):
+            parts: list[tuple[str, Part]] = []
+            if gateway := _load_part("iot_gateway.runner", "run_gateway"):
+                parts.append(("gateway", gateway))
+            if args.simulate and (simulators := _load_part("simulators.runner", "run_simulators")):
+                if broker is not None:
+                    simulators = functools.partial(simulators, credentials=broker.devices)
+                parts.append(("simulators", simulators))
+            log.info("API on http://%s:%s", settings.host, settings.port)
+            _print_welcome(settings, broker)
+            return await _serve(settings, stop, parts)
 
 
 async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 PostgreSQL comes from the binaries inside the `pgserver` wheel, but the server is managed here rather than
 through `pgserver.get_server()`: that helper loosens permissions on every parent folder when run as root and
-leaves the server running after its owner is killed. The broker is amqtt (MQTT 3.1.1) on its own thread.
+leaves the server running after its owner is killed. As root the server runs as an unprivileged account;
+when that account cannot reach the project (a clone in root's 0700 home), both the cluster and a copy of
+the binaries move to /var/lib/caretaker-embedded. The broker is amqtt (MQTT 3.1.1) on its own thread.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import pwd
@@ -21,8 +25,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 
@@ -33,11 +39,28 @@ SUPERUSER = "postgres"
 # The well-known ports belong to services that may already run on the machine; never take them.
 RESERVED_PORTS = frozenset({5432, 1883})
 SERVICE_USER = "caretaker"
-# Where a cluster goes when the service user cannot reach the requested data dir (e.g. under /root).
+# Where a cluster goes when the service user cannot reach the requested data dir (e.g. under /root), and
+# where the binaries go when it cannot reach the project's .venv either.
 RELOCATED_CLUSTERS = Path("/var/lib/caretaker-embedded")
+# What the server and the commands used here need of the wheel; include/ (headers) is left behind.
+PGINSTALL_PARTS = ("bin", "lib", "share")
+# The broker's accounts and what each may touch: the topics of iot_gateway/contract.py and the rules of
+# docs/mosquitto/acl (backend does not import the gateway's package, so they are spelled out here).
+GATEWAY_USERNAME = "caretaker-gateway"
+GATEWAY_READS = "caretaker/#"
+GATEWAY_WRITES = "caretaker-gateway/#"  # its presence (Last Will) topic
+DEVICE_WRITES = "caretaker/+/{device_id}/#"
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.NNNNN".
 MAX_SOCKET_DIR_LENGTH = 90
 START_TIMEOUT_SECONDS = 90
+# 24 random bytes: as strong as a password gets, and URL-safe so it goes into a DSN as it is.
+PASSWORD_BYTES = 24
+# Only the cluster's own account, with its password, over the socket or 127.0.0.1; no line matches any other
+# user, so PostgreSQL refuses them. (The server listens on 127.0.0.1 and the socket only.)
+PG_HBA = f"""\
+local all {SUPERUSER} scram-sha-256
+host  all {SUPERUSER} 127.0.0.1/32 scram-sha-256
+"""
 STOP_TIMEOUT_SECONDS = 30
 
 
@@ -45,16 +68,76 @@ class EmbeddedServiceError(RuntimeError):
     """An embedded server could not be started or stopped."""
 
 
-def pg_bin_dir() -> Path:
-    """The PostgreSQL binaries shipped in the pgserver wheel."""
+def _pgserver_package() -> Path:
     # Only the wheel's files are used; importing the package would run code this project does not need.
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedServiceError("the pgserver wheel is not installed")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def pg_bin_dir() -> Path:
+    """The PostgreSQL binaries shipped in the pgserver wheel."""
+    folder = _pgserver_package() / "pginstall" / "bin"
     if not (folder / "pg_ctl").exists():
         raise EmbeddedServiceError(f"no PostgreSQL binaries in {folder}; is the pgserver wheel installed?")
     return folder
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link when the file is readable by everyone (no second copy on disk), else a readable copy."""
+    mode = os.stat(source).st_mode
+    if mode & 0o004:
+        with contextlib.suppress(OSError):  # another filesystem, or links not allowed: copy instead
+            os.link(source, target)
+            return
+    shutil.copy2(source, target)
+    readable = 0o044 | (0o011 if mode & 0o100 else 0)
+    os.chmod(target, mode | readable)
+
+
+def relocated_bin_dir(source: Path | None = None) -> Path:
+    """The wheel's binaries in a folder every account can reach, copied there once per pgserver version.
+
+    The layout of the wheel is kept (pgserver/pginstall/… next to pgserver.libs/) because its programs find
+    libpq through the relative path `$ORIGIN/../../../pgserver.libs`.
+    """
+    package = source or _pgserver_package()
+    try:
+        version = importlib.metadata.version("pgserver")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown-" + hashlib.sha256(str(package).encode()).hexdigest()[:12]
+    target = RELOCATED_CLUSTERS / f"pgserver-{version}"
+    binaries = target / "pgserver" / "pginstall" / "bin"
+    if (binaries / "pg_ctl").exists():
+        return binaries
+    RELOCATED_CLUSTERS.mkdir(mode=0o711, parents=True, exist_ok=True)
+    # Built aside and renamed into place, so that a copy cut short is never mistaken for a complete one.
+    staging = Path(tempfile.mkdtemp(prefix=f".pgserver-{version}-", dir=RELOCATED_CLUSTERS))
+    try:
+        for part in PGINSTALL_PARTS:
+            shutil.copytree(
+                package / "pginstall" / part,
+                staging / "pgserver" / "pginstall" / part,
+                symlinks=True,
+                copy_function=_link_or_copy,
+            )
+        libs = package.parent / "pgserver.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "pgserver.libs", symlinks=True, copy_function=_link_or_copy)
+        # the point of the copy: folders every account may enter (the wheel's files are public anyway)
+        for root, dirs, _ in os.walk(staging):
+            for name in [".", *dirs]:
+                os.chmod(os.path.join(root, name), 0o755)  # noqa: S103
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (binaries / "pg_ctl").exists():  # not another process that got there first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("PostgreSQL binaries copied to %s for the unprivileged account", target)
+    return binaries
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -137,8 +220,11 @@ def _pid_alive(pid: int) -> bool:
 class EmbeddedPostgres:
     """A private PostgreSQL cluster under `data_dir`, on 127.0.0.1 and a port of its own.
 
-    Files under the data dir: `cluster/` (PGDATA), `run/` (unix socket), `port` (reused on restart when
-    free), `postgres.log`, and `owner.pid` (the process that started the server and will stop it).
+    It accepts one account, its superuser, and only with that account's password (SCRAM-SHA-256, over
+    the socket and over TCP alike), so another local user or program cannot walk in. Files under the data
+    dir: `cluster/` (PGDATA), `run/` (unix socket), `password` (the account's password, readable by the
+    server's account only), `port` (reused on restart when free), `postgres.log`, and `owner.pid` (the
+    process that started the server and will stop it).
     """
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
@@ -148,6 +234,7 @@ class EmbeddedPostgres:
         self._account = _service_account()
         self._root = self.data_dir
         self.port: int | None = None
+        self._password: str | None = None
         self._started_here = False
 
     # -- paths ---------------------------------------------------------------------------------
@@ -167,11 +254,16 @@ class EmbeddedPostgres:
         return Path(tempfile.gettempdir()) / f"caretaker-pg-{digest}"
 
     @property
+    def _password_file(self) -> Path:
+        return self._root / "password"
+
+    @property
     def dsn(self) -> str:
-        """postgresql:// address of the `caretaker` database."""
-        if self.port is None:
+        """postgresql:// address of the `caretaker` database, with the account's password."""
+        if self.port is None or self._password is None:
             raise EmbeddedServiceError("the embedded PostgreSQL is not started")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE_NAME}"
+        login = f"{SUPERUSER}:{quote(self._password, safe='')}"
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{DATABASE_NAME}"
 
     @property
     def server_dsn(self) -> str:
@@ -180,10 +272,16 @@ class EmbeddedPostgres:
 
     # -- running commands ----------------------------------------------------------------------
 
-    def _run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         kwargs: dict = {}
         if self._account.is_other:
             kwargs = {"user": self._account.uid, "group": self._account.gid, "extra_groups": []}
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC"}
+        if self._password is not None:
+            # the environment, not the command line: only the same account (and root) can read it
+            env["PGPASSWORD"] = self._password
         result = subprocess.run(
             [str(self._bin / args[0]), *args[1:]],
             capture_output=True,
@@ -191,7 +289,8 @@ class EmbeddedPostgres:
             check=False,
             timeout=timeout,
             cwd=self._root,
-            env={**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC"},
+            env=env,
+            input=stdin,
             **kwargs,
         )
         if check and result.returncode != 0:
@@ -213,6 +312,25 @@ class EmbeddedPostgres:
         return probe.returncode == 0
 
     # -- lifecycle -----------------------------------------------------------------------------
+
+    def _prepare_binaries(self) -> None:
+        """Run the binaries from where they are if the account can, else from a copy it can reach."""
+        if self._reachable_by_account(self._bin / "postgres"):
+            return
+        try:
+            relocated = relocated_bin_dir(self._bin.parent.parent)
+        except OSError as exc:
+            raise EmbeddedServiceError(
+                f"user {self._account.name} cannot run the PostgreSQL binaries in {self._bin} and copying "
+                f"them to {RELOCATED_CLUSTERS} failed ({exc}); put the project where {self._account.name} "
+                "can reach it, or set DATABASE_URL"
+            ) from exc
+        if not self._reachable_by_account(relocated / "postgres"):
+            raise EmbeddedServiceError(
+                f"user {self._account.name} cannot run the PostgreSQL binaries, not even from {relocated}; "
+                f"put the project where {self._account.name} can reach it, or set DATABASE_URL"
+            )
+        self._bin = relocated
 
     def _prepare_root(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -264,41 +382,76 @@ class EmbeddedPostgres:
                 return port
         return free_port()
 
+    def _write_private(self, path: Path, text: str) -> None:
+        """A file only the server's account (and root) can read."""
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(text, encoding="utf-8")
+        if self._account.is_other:
+            os.chown(path, self._account.uid, self._account.gid)
+
+    def _new_password(self) -> None:
+        self._password = secrets.token_urlsafe(PASSWORD_BYTES)
+        self._write_private(self._password_file, f"{self._password}\n")
+
+    def _write_pg_hba(self) -> None:
+        self._write_private(self.cluster_dir / "pg_hba.conf", PG_HBA)
+
     def _initdb(self) -> None:
         log.info("initialising a PostgreSQL cluster in %s", self.cluster_dir)
         self.cluster_dir.mkdir(mode=0o700, exist_ok=True)
         if self._account.is_other:
             os.chown(self.cluster_dir, self._account.uid, self._account.gid)
+        self._new_password()
         self._run(
             "initdb",
             "-D",
             str(self.cluster_dir),
             "-U",
             SUPERUSER,
-            "--auth=trust",
+            f"--pwfile={self._password_file}",
+            "--auth=scram-sha-256",
             "--encoding=UTF8",
             "--locale=C",
         )
-        # Trust only this machine: the unix socket and 127.0.0.1.
-        (self.cluster_dir / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="utf-8"
-        )
-        if self._account.is_other:
-            os.chown(self.cluster_dir / "pg_hba.conf", self._account.uid, self._account.gid)
+        self._write_pg_hba()
+
+    def _secure_an_older_cluster(self) -> None:
+        """A cluster made before it had a password trusts every local user: give its account a password
+        and switch it to password logins, without losing its data."""
+        log.info("the embedded PostgreSQL cluster in %s had no password; setting one", self.cluster_dir)
+        password = secrets.token_urlsafe(PASSWORD_BYTES)  # URL-safe characters: a plain SQL literal
+        # on stdin, so the password never shows in the process list
+        self._run(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", "postgres",
+            "-v", "ON_ERROR_STOP=1", stdin=f"ALTER ROLE {SUPERUSER} PASSWORD '{password}';\n",
+        )  # fmt: skip
+        self._password = password
+        self._write_private(self._password_file, f"{password}\n")
+        self._write_pg_hba()
+        self._run("pg_ctl", "reload", "-D", str(self.cluster_dir))
 
     def start(self) -> None:
         """initdb on first use, start the server (or adopt one left running), create the database."""
+        self._prepare_binaries()
         self._prepare_root()
         if not (self.cluster_dir / "PG_VERSION").exists():
             if self.cluster_dir.exists():
                 shutil.rmtree(self.cluster_dir)  # half-initialised by an interrupted initdb
             self._initdb()
+        else:
+            self._password = _read_password(self._password_file)
         running = self._running_postmaster()
         owner_file = self._root / "owner.pid"
         if running is not None:
             pid, self.port = running
             owner = _read_pid(owner_file)
             if owner is not None and owner != os.getpid() and _pid_alive(owner):
+                if self._password is None:
+                    raise EmbeddedServiceError(
+                        f"the embedded PostgreSQL was started without a password by process {owner}; "
+                        "stop that process and start again"
+                    )
                 log.info("PostgreSQL (embedded) already running as pid %d for process %d", pid, owner)
                 self._started_here = False
                 return
@@ -324,6 +477,8 @@ class EmbeddedPostgres:
         owner_file.write_text(f"{os.getpid()}\n")
         self._started_here = True
         try:
+            if self._password is None:
+                self._secure_an_older_cluster()
             self._ensure_database()
         except BaseException:
             self.stop()  # a caller whose start() failed will not call stop()
@@ -372,6 +527,13 @@ class EmbeddedPostgres:
         self._started_here = False
 
 
+def _read_password(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -394,17 +556,42 @@ def _wait_gone(pids: list[int], timeout: float) -> list[psutil.Process]:
     return alive
 
 
+@dataclass(frozen=True)
+class MqttLogin:
+    """One account on the embedded broker."""
+
+    username: str
+    password: str
+
+    @property
+    def masked_password(self) -> str:
+        """Enough of the password to tell two runs apart in a log, not enough to use it."""
+        return f"{self.password[:3]}…"
+
+
 class EmbeddedBroker:
     """amqtt (MQTT 3.1.1) on 127.0.0.1, running on a thread with its own event loop.
 
-    Clients must log in (anonymous access is off, which amqtt needs for persistent sessions); the one
-    account's credentials are part of `.url`.
+    Nobody gets in without a login (anonymous access is off, which amqtt also needs for persistent
+    sessions). The gateway has its own account: it may read `caretaker/#` and write only its presence
+    topic. Each device has its own, named by its device id: it may write only under
+    `caretaker/{site}/{its id}/…` and read nothing — the same rules as docs/mosquitto/acl, so a device
+    cannot raise an alarm for another. `.url` is the gateway's address with its login; `.devices` maps
+    each device id to its password, and `credentials_file` (if given) holds that map as JSON while the
+    broker runs, for `caretaker simulate --credentials` in another terminal.
     """
 
-    def __init__(self, port: int | None = None, *, username: str = "caretaker", password: str | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        device_ids: Iterable[str] = (),
+        credentials_file: Path | None = None,
+    ) -> None:
         self.port = port
-        self.username = username
-        self.password = password or secrets.token_urlsafe(18)
+        self.gateway = MqttLogin(GATEWAY_USERNAME, secrets.token_urlsafe(PASSWORD_BYTES))
+        self.devices = {device_id: secrets.token_urlsafe(PASSWORD_BYTES) for device_id in device_ids}
+        self.credentials_file = credentials_file
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -413,31 +600,60 @@ class EmbeddedBroker:
         self._workdir: Path | None = None
 
     @property
-    def url(self) -> str:
-        """mqtt://user:pass@127.0.0.1:PORT?protocol=3.1.1 (the query tells clients not to try MQTT 5)."""
+    def address(self) -> str:
+        """mqtt://127.0.0.1:PORT?protocol=3.1.1, no login (the query tells clients not to try MQTT 5)."""
         if self.port is None:
             raise EmbeddedServiceError("the embedded broker is not started")
-        return f"mqtt://{self.username}:{self.password}@127.0.0.1:{self.port}?protocol=3.1.1"
+        return f"mqtt://127.0.0.1:{self.port}?protocol=3.1.1"
+
+    def url_for(self, login: MqttLogin) -> str:
+        """The address with this login in it."""
+        return self.address.replace("mqtt://", f"mqtt://{quote(login.username)}:{quote(login.password)}@", 1)
+
+    @property
+    def url(self) -> str:
+        """The gateway's address: mqtt://caretaker-gateway:PASSWORD@127.0.0.1:PORT?protocol=3.1.1."""
+        return self.url_for(self.gateway)
 
     def _config(self, password_file: Path) -> dict:
+        gateway = self.gateway.username
+        writes = {gateway: [GATEWAY_WRITES]} | {d: [DEVICE_WRITES.format(device_id=d)] for d in self.devices}
         return {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}", "max_connections": 0}},
             "plugins": {
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
                 "amqtt.plugins.authentication.FileAuthPlugin": {"password_file": str(password_file)},
+                # amqtt 0.12 takes the subscribe rules under `acl` (its Config has no `subscribe_acl` yet);
+                # an account missing from a list may do nothing of that kind.
+                "amqtt.plugins.topic_checking.TopicAccessControlListPlugin": {
+                    "publish_acl": writes,
+                    "acl": {gateway: [GATEWAY_READS]},
+                },
             },
         }
 
-    def start(self) -> None:
-        """Bind the port and accept connections before returning."""
+    def _password_lines(self) -> str:
         from argon2 import PasswordHasher
 
+        # The passwords are 24 random bytes, not words a person chose: a slow hash would add nothing but a
+        # pause on the broker's event loop while every simulated device logs in at once.
+        hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+        logins = [self.gateway, *(MqttLogin(d, p) for d, p in self.devices.items())]
+        return "".join(f"{login.username}:{hasher.hash(login.password)}\n" for login in logins)
+
+    def start(self) -> None:
+        """Bind the port and accept connections before returning."""
         if self.port is None:
             self.port = free_port()
         self._workdir = Path(tempfile.mkdtemp(prefix="caretaker-mqtt-"))
         password_file = self._workdir / "passwd"
-        password_file.write_text(f"{self.username}:{PasswordHasher().hash(self.password)}\n")
-        password_file.chmod(0o600)
+        password_file.touch(mode=0o600)
+        password_file.write_text(self._password_lines())
+        if self.credentials_file is not None:
+            self.credentials_file.parent.mkdir(parents=True, exist_ok=True)
+            self.credentials_file.unlink(missing_ok=True)
+            self.credentials_file.touch(mode=0o600)
+            self.credentials_file.write_text(json.dumps(self.devices, indent=1, sort_keys=True) + "\n")
         self._thread = threading.Thread(
             target=self._serve, args=(self._config(password_file),), name="embedded-mqtt", daemon=True
         )
@@ -487,6 +703,8 @@ class EmbeddedBroker:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+        if self.credentials_file is not None:
+            self.credentials_file.unlink(missing_ok=True)
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> bool:

@@ -41,8 +41,15 @@ class ValidationFailed(CaretakerError):
 
     code = "validation_failed"
 
-    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(detail, code=code, extra={"field": field} if field else None)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, code=code, extra={**({"field": field} if field else {}), **(extra or {})})
         self.field = field
 
 

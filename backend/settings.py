@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dispatcher_enabled: bool = True
     """Send queued Web Push notifications from this process (also needs the scheduler on)."""
     mqtt_client_id: str = "caretaker-gateway"
+    push_allow_private_endpoints: bool = False
+    """Accept Web Push endpoints on private, loopback and link-local addresses (and plain http to them):
+    for tests and on-premise push services only; off, a subscription cannot make the server call inside."""
 
     @property
     def mqtt_host_port(self) -> tuple[str, int]:
@@ -72,6 +75,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "CARETAKER_SCHEDULER": ("scheduler_enabled", bool),
     "CARETAKER_DISPATCHER": ("dispatcher_enabled", bool),
     "CARETAKER_MQTT_CLIENT_ID": ("mqtt_client_id", str),
+    "CARETAKER_PUSH_ALLOW_PRIVATE_ENDPOINTS": ("push_allow_private_endpoints", bool),
 }
 
 _TRUE = {"1", "true", "yes", "on"}

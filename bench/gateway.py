@@ -47,6 +47,7 @@ from backend.settings import Settings
 from iot_gateway.contract import event_topic, telemetry_topic
 from iot_gateway.handlers import GatewayCounters
 from iot_gateway.runner import run_gateway
+from simulators.devices import now_iso
 
 SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TELEMETRY_DEVICES = ["pres-1", "pres-2", "tank-1", "tank-2", "mains-1", "mains-2", "pump-1", "pump-2"]
@@ -134,7 +135,7 @@ def preload(port: int, n: int) -> None:
     for i in range(n):
         device = TELEMETRY_DEVICES[i % len(TELEMETRY_DEVICES)]
         body = {
-            "ts": "2026-11-23T10:00:00Z",
+            "ts": now_iso(),
             "seq": i,
             "metrics": {"pressureKpa": 300.0, "tankLevelPct": 60.0},
         }
@@ -240,7 +241,7 @@ async def alarm_latency(port: int, db_url: str, samples: int) -> list[float]:
     pub.loop_start()
     sent: dict[tuple[str, str], float] = {}
     for device, code in ALARM_SOURCES[:samples]:
-        body = {"eventId": str(uuid.uuid4()), "code": code, "state": "raised", "ts": "2026-11-23T10:00:00Z"}
+        body = {"eventId": str(uuid.uuid4()), "code": code, "state": "raised", "ts": now_iso()}
         sent[(device, code)] = time.perf_counter()
         pub.publish(event_topic("demo", device), msgspec.json.encode(body), qos=1)
         await asyncio.sleep(0.2)

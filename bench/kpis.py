@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -232,7 +232,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("KPIs, last 30 days", "/api/v1/reports/kpis?site=demo"),
                 (
                     "KPIs, last 365 days",
-                    f"/api/v1/reports/kpis?site=demo&from={today.replace(year=today.year - 1)}",
+                    f"/api/v1/reports/kpis?site=demo&from={today - timedelta(days=364)}",
                 ),
             ]
             results: dict[str, list[float]] = {}

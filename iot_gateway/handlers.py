@@ -25,9 +25,10 @@ import asyncpg
 import msgspec
 
 from backend.db.queries.alarms import DeviceIdentity
+from backend.domain.alarm_codes import ALARM_CODES
 from backend.domain.clock import Clock
 from backend.services import alarms
-from iot_gateway.contract import ALARM_CODES, OFFLINE, ONLINE, Event, StatusBody, Topic, parse_topic
+from iot_gateway.contract import OFFLINE, ONLINE, Event, StatusBody, Topic, parse_topic
 from iot_gateway.drop_log import DropLog
 from iot_gateway.mqtt import InboundMessage
 

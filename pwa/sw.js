@@ -9,7 +9,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v13';
+const SHELL_VERSION = 'shell-v15';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -43,8 +43,8 @@ const SHELL_FILES = [
   '/icons/maskable-512.png',
 ];
 
-// Only what a technician needs to read offline: their list and the jobs they opened.
-const CACHED_API = /^\/api\/v1\/work-orders(\/[0-9a-f-]{36})?$/;
+// Only what a technician needs to read offline: their list, the jobs they opened, the labels of codes.
+const CACHED_API = /^\/api\/v1\/(work-orders(\/[0-9a-f-]{36})?|catalogue)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -57,6 +59,17 @@ class Broker:
     v5: bool = True
 
 
+def load_credentials(path: str | Path) -> dict[str, str]:
+    """Each device's password by device id, from a JSON object such as the embedded broker writes
+    (`.caretaker/mqtt-credentials.json` while `caretaker up` runs)."""
+    credentials = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(credentials, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in credentials.items()
+    ):
+        raise ValueError(f"{path}: expected a JSON object of device id -> password")
+    return credentials
+
+
 def broker_from_url(url: str) -> Broker:
     """Parse mqtt://user:pass@host:port?protocol=..."""
     parts = urlsplit(url)
@@ -98,8 +111,12 @@ class SimulatedDevice:
     overrides: dict[str, float] = field(default_factory=dict)
     client: paho.Client | None = None
 
-    def connect(self, broker: Broker) -> None:
-        """Connect with a Last Will of `offline` and announce `online` (retained)."""
+    def connect(self, broker: Broker, password: str | None = None) -> None:
+        """Connect with a Last Will of `offline` and announce `online` (retained). With a password the device
+        logs in as itself (its id is the username), as a real one does on a broker with per-device ACLs;
+        without, it uses the broker URL's login."""
+        if password is not None:
+            broker = replace(broker, username=self.device_id, password=password)
         client = new_client(broker, f"sim-{self.device_id}")
         client.will_set(status_topic(self.site, self.device_id), OFFLINE, qos=1, retain=True)
         client.on_connect = lambda c, *a: c.publish(status_topic(self.site, self.device_id), ONLINE, 1, True)

@@ -10,9 +10,10 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
-from simulators.devices import broker_from_url, demo_fleet
+from simulators.devices import broker_from_url, demo_fleet, load_credentials
 from simulators.load import run_load
 from simulators.scenarios import SCENARIOS
 
@@ -35,14 +36,20 @@ async def run_simulators(
     scenario: str | None = None,
     site: str = "demo",
     interval: float = TELEMETRY_INTERVAL_SECONDS,
+    credentials: Mapping[str, str] | None = None,
 ) -> None:
-    """Connect every demo device, publish telemetry every `interval` s, play `scenario` once, until `stop`."""
+    """Connect every demo device, publish telemetry every `interval` s, play `scenario` once, until `stop`.
+
+    `credentials` (device id -> password) has each device log in as itself; without, all use the URL's login.
+    """
     if scenario is not None and scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     broker = broker_from_url(settings.mqtt_url or "mqtt://127.0.0.1:1883")
     fleet = demo_fleet(site)
+    if credentials is not None and (without := sorted(set(fleet) - set(credentials))):
+        log.warning("no password for %s; they log in with the URL's login instead", ", ".join(without))
     for device in fleet.values():
-        device.connect(broker)
+        device.connect(broker, credentials.get(device.device_id) if credentials else None)
     started = time.monotonic()
     play = asyncio.create_task(SCENARIOS[scenario](fleet, broker)) if scenario else None
     try:
@@ -68,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--devices", type=int, default=11, help="load mode: devices to spread over")
     parser.add_argument("--site", default="demo", help="site code in the topics (default demo)")
     parser.add_argument("--mqtt-url", default=os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883"))
+    parser.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="JSON of device id -> password: each device logs in as itself (`caretaker up` prints the file)",
+    )
     return parser
 
 
@@ -86,12 +98,20 @@ async def _main(args: argparse.Namespace) -> None:
                                 duration=args.duration, devices=args.devices, stop=stop)  # fmt: skip
         print(f"sent {result.sent} messages in {result.seconds:.1f} s ({result.rate:.0f} msg/s)")
         return
-    await run_simulators(_Settings(args.mqtt_url), stop, scenario=args.scenario, site=args.site)
+    credentials = load_credentials(args.credentials) if args.credentials else None
+    await run_simulators(
+        _Settings(args.mqtt_url), stop, scenario=args.scenario, site=args.site, credentials=credentials
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """`caretaker simulate [scenario] [--rate R --duration D --devices N]`."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.rate and args.credentials:
+        parser.error(
+            "--credentials is for the device fleet; load mode publishes from one client with one login"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(_main(args))
     return 0

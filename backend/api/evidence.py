@@ -19,6 +19,7 @@ from backend.api.deps import idempotent
 from backend.api.security import requires_role
 from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
 from backend.domain.models import CurrentUser
+from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import evidence, receipt
 from backend.storage import Storage, build_storage
@@ -133,7 +134,7 @@ class EvidenceController(Controller):
         data, content_type, filename = upload
         fields = _fields(form, PhotoForm)
 
-        async def action() -> evidence.PhotoView:
+        async def action() -> Photo:
             return await evidence.upload_photo(
                 conn,
                 storage,
@@ -155,7 +156,7 @@ class EvidenceController(Controller):
         work_order_id: FromPath[UUID],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
-    ) -> list[evidence.PhotoView]:
+    ) -> list[Photo]:
         """Metadata and URLs of the photos, before → during → after."""
         return await evidence.list_photos(conn, work_order_id, user)
 

@@ -103,33 +103,38 @@ def domain_error(_: Request, exc: errors.CaretakerError) -> Response[dict[str, A
     return problem(_status_for(exc), exc.detail, exc.code, **exc.extra)
 
 
-# msgspec reports an unknown key at the object holding it; the problem names the key itself.
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]{1,100})`")
+# msgspec names the field in its message: "... - at `$.geo.lat`", "missing required field `x`",
+# "unknown field `x`"; the body as a whole is only the framework's key "data". Litestar cuts the path off
+# the message and keeps it as the key ("settings" for an unknown key inside `settings`).
+_MSGSPEC_PATH = re.compile(r"at `\$\.([^`]+)`")
+_MSGSPEC_NAMED = re.compile(r"(missing required|unknown) field `([^`]+)`")
 
 
-def _field_of(key: str | None, message: str | None) -> str | None:
-    unknown = _UNKNOWN_FIELD.search(message or "")
-    if unknown:
-        return f"{key}.{unknown.group(1)}" if key else unknown.group(1)
-    return key or None
+def _field_of(key: str | None, message: str) -> tuple[str | None, str]:
+    """(the field a validation message is about, its code)."""
+    named = _MSGSPEC_NAMED.search(message)
+    path = _MSGSPEC_PATH.search(message)
+    where = path.group(1) if path else (None if key in (None, "", "data") else key)
+    if named:
+        code = "unknown_field" if named.group(1) == "unknown" else "field_required"
+        return (f"{where}.{named.group(2)}" if where else named.group(2)), code
+    return where, "invalid_request"
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
     """Litestar's own request validation: name each field and say what is wrong with it."""
-    problems = [
-        {
-            "field": _field_of(e.get("key"), e.get("message")),
-            "source": e.get("source"),
-            "message": e.get("message"),
-        }
-        for e in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(e, dict)
-    ]
+    problems = []
+    for e in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(e, dict):
+            message = str(e.get("message") or "")
+            field, code = _field_of(e.get("key"), message)
+            problems.append({"field": field, "code": code, "source": e.get("source"), "message": message})
     first = problems[0] if problems else None
     detail = exc.detail or "invalid request"
     if first and first["message"]:
         detail = f"{first['field'] or 'body'}: {first['message']}"
-    return problem(400, detail, "invalid_request", field=first["field"] if first else None, errors=problems)
+    code = first["code"] if first else "invalid_request"
+    return problem(400, detail, code, field=first["field"] if first else None, errors=problems)
 
 
 def http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:

@@ -72,11 +72,20 @@ class PushController(Controller):
         user: NamedDependency[CurrentUser],
         data: Annotated[PushSubscriptionIn, Body()],
     ) -> Response[PushSubscriptionOut]:
-        """Pushes for the caller go to this endpoint from now on (several devices per user are fine)."""
+        """Pushes for the caller go to this endpoint from now on (several devices per user are fine).
+
+        Only https endpoints on public addresses (422 otherwise); an endpoint another user's browser holds
+        is 409 unless the same keys prove it is the same browser, now signed in by the caller.
+        """
 
         async def action() -> PushSubscriptionOut:
             stored = await push_subscriptions.subscribe(
-                conn, user, endpoint=data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth
+                conn,
+                user,
+                endpoint=data.endpoint,
+                p256dh=data.keys.p256dh,
+                auth=data.keys.auth,
+                allow_private=request.app.state.settings.push_allow_private_endpoints,
             )
             return PushSubscriptionOut(id=stored.id, endpoint=stored.endpoint)
 

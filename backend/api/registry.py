@@ -17,9 +17,11 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import Attributes
 from backend.domain.models import CurrentUser, Model
+from backend.domain.personal_data import ResidentView, UnitView
 from backend.domain.registry import (
     Asset,
     Building,
@@ -33,6 +35,7 @@ from backend.domain.registry import (
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES, Role
 from backend.domain.site_settings import SiteSettings
 from backend.errors import Conflict, Forbidden
+from backend.services import personal_data
 from backend.services import registry as svc
 from backend.services import users as users_svc
 
@@ -95,7 +98,7 @@ class SiteCreate(Model):
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "Asia/Shanghai"
 
 
-class SiteUpdate(Model, forbid_unknown_fields=True):
+class SiteUpdate(Model):
     """Changes to an estate."""
 
     name: Name | Unset = UNSET
@@ -170,7 +173,7 @@ class BuildingCreate(Model):
     floors: Floors = 1
 
 
-class BuildingUpdate(Model, forbid_unknown_fields=True):
+class BuildingUpdate(Model):
     """Changes to a building."""
 
     code: Code | Unset = UNSET
@@ -269,7 +272,7 @@ class UnitCreate(Model):
     area_m2: Area | None = None
 
 
-class UnitUpdate(Model, forbid_unknown_fields=True):
+class UnitUpdate(Model):
     """Changes to a unit."""
 
     number: Code | Unset = UNSET
@@ -286,7 +289,7 @@ class ResidentCreate(Model):
     vulnerable: bool = False
 
 
-class ResidentUpdate(Model, forbid_unknown_fields=True):
+class ResidentUpdate(Model):
     """Changes to a resident."""
 
     name: Name | Unset = UNSET
@@ -296,9 +299,9 @@ class ResidentUpdate(Model, forbid_unknown_fields=True):
 
 
 class UnitLookup(Model):
-    """Units matching an intake lookup, each with its residents (owners first)."""
+    """Units matching an intake lookup, each with its residents (owners first) as the caller may see them."""
 
-    items: list[UnitWithResidents]
+    items: list[UnitView]
 
 
 class UnitController(Controller):
@@ -328,6 +331,7 @@ class UnitController(Controller):
     @get("/lookup", summary="Find a caller's unit by building and number, or by phone")
     async def lookup(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: SiteRef = None,
@@ -337,29 +341,38 @@ class UnitController(Controller):
         number: Annotated[str | None, Parameter(max_length=32)] = None,
         phone: Annotated[str | None, Parameter(max_length=32)] = None,
     ) -> UnitLookup:
-        """`?site=demo&building=A&number=101` or `?site=demo&phone=13900000001`, each with its residents."""
-        items = await svc.lookup_units(conn, user, site=site, building=building, number=number, phone=phone)
+        """`?site=demo&building=A&number=101`, or for the desk `?site=demo&phone=13900000001` (the number,
+        or at least its last 7 digits), each with its residents as the caller may see them."""
+        endpoint, now = read_by(request)
+        items = await personal_data.lookup(
+            conn, user, site=site, building=building, number=number, phone=phone, endpoint=endpoint, now=now
+        )
         return UnitLookup(items=items)
 
     @get("/{unit_id:uuid}", summary="One unit with its residents")
     async def get_unit(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         unit_id: FromPath[UUID],
-    ) -> UnitWithResidents:
-        """A unit of the caller's sites with its residents."""
-        return await svc.get_unit(conn, user, unit_id)
+    ) -> UnitView:
+        """A unit of the caller's sites with its residents; names and phones masked unless the caller's work
+        needs them (docs/PRIVACY.md), and every full showing logged."""
+        endpoint, now = read_by(request)
+        return await personal_data.unit(conn, user, unit_id, endpoint=endpoint, now=now)
 
     @get("/{unit_id:uuid}/residents", summary="Residents of a unit")
     async def residents(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         unit_id: FromPath[UUID],
-    ) -> list[Resident]:
-        """The people living in the unit, owners first."""
-        return (await svc.get_unit(conn, user, unit_id)).residents
+    ) -> list[ResidentView]:
+        """The people living in the unit, owners first, as the caller may see them."""
+        endpoint, now = read_by(request)
+        return (await personal_data.unit(conn, user, unit_id, endpoint=endpoint, now=now)).residents
 
     @post("/", guards=ADMIN_ONLY, summary="Create a unit")
     async def create_unit(
@@ -447,12 +460,14 @@ class ResidentController(Controller):
     @get("/{resident_id:uuid}", summary="One resident")
     async def get_resident(
         self,
+        request: Request,
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         resident_id: FromPath[UUID],
-    ) -> Resident:
-        """A resident of the caller's sites."""
-        return await svc.get_resident(conn, user, resident_id)
+    ) -> ResidentView:
+        """A resident of the caller's sites as the caller may see them."""
+        endpoint, now = read_by(request)
+        return await personal_data.resident(conn, user, resident_id, endpoint=endpoint, now=now)
 
     @patch("/{resident_id:uuid}", guards=ADMIN_ONLY, summary="Change a resident")
     async def update_resident(
@@ -504,7 +519,7 @@ class AssetCreate(Model):
     installed_on: dt.date | None = None
 
 
-class AssetUpdate(Model, forbid_unknown_fields=True):
+class AssetUpdate(Model):
     """Changes to a facility."""
 
     code: Code | Unset = UNSET
@@ -609,7 +624,7 @@ class DeviceCreate(Model):
     asset_id: UUID | None = None
 
 
-class DeviceUpdate(Model, forbid_unknown_fields=True):
+class DeviceUpdate(Model):
     """Changes to a device."""
 
     name: Name | Unset = UNSET
@@ -727,7 +742,7 @@ class UserCreate(Model):
     phone: Phone | None = None
 
 
-class UserUpdate(Model, forbid_unknown_fields=True):
+class UserUpdate(Model):
     """Changes to an account."""
 
     display_name: Name | Unset = UNSET

@@ -5,29 +5,35 @@ from __future__ import annotations
 from backend.api.alarm_actions import AlarmActionController
 from backend.api.alarms import AlarmController
 from backend.api.auth import AuthController
+from backend.api.catalogue import catalogue
 from backend.api.evidence import EvidenceController
 from backend.api.health import health, ready
+from backend.api.personal_data import PersonalDataController
 from backend.api.push import PushController
 from backend.api.pwa import service_worker, web_manifest
 from backend.api.registry import REGISTRY_CONTROLLERS
 from backend.api.reports import ReportsController
 from backend.api.stream import stream
+from backend.api.work_order_actions import ACTION_HANDLERS
 from backend.api.work_orders import CallbackController, MaintenancePlanController, WorkOrderController
 
 ROUTE_HANDLERS: list = [
     health,
     ready,
     AuthController,
+    catalogue,
     AlarmActionController,
     AlarmController,
     PushController,
     stream,
     WorkOrderController,
+    *ACTION_HANDLERS,
     CallbackController,
     MaintenancePlanController,
     EvidenceController,
     service_worker,
     web_manifest,
     ReportsController,
+    PersonalDataController,
     *REGISTRY_CONTROLLERS,
 ]

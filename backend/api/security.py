@@ -23,6 +23,7 @@ from backend.services.auth import active_user
 PUBLIC_PATHS = [
     "^/schema",
     "^/api/v1/auth/login",
+    "^/api/v1/catalogue$",
     "^/api/v1/push/vapid-public-key",
     "^/api/v1/work-orders/[^/]+/verify",
 ]

@@ -1,6 +1,8 @@
 """Evidence rules, pure: what counts as an acceptable photo or signature image, and the service record's hash.
 
 Decoding happens in memory with Pillow; nothing here touches the disk, the network or the database.
+What is kept of an image is its cleaned original (backend/domain/image_container.py: no bytes after its end,
+no location or device tags); the hash, the size and every check below are of those bytes.
 The record hash definition is documented in docs/EVIDENCE.md so that a third party can recompute it.
 """
 
@@ -17,16 +19,19 @@ from uuid import UUID
 import msgspec
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from backend.domain.image_container import clean_image
 from backend.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 """A phone camera's JPEG is 2-8 MB; 15 MB leaves room for a 50 MP original."""
 MAX_SIGNATURE_BYTES = 2 * 1024 * 1024
 """A signature pad's PNG is tens of kilobytes; anything near this limit is not a signature."""
-MAX_PIXELS = 50_000_000
-# Text, EXIF and other side data a photo may carry: a camera's EXIF is tens of KB; more is smuggling.
-MAX_METADATA_BYTES = 1024 * 1024
-"""50 MP: above every phone camera's default output, far below what would exhaust memory when decoded."""
+MAX_PIXELS = 24_000_000
+"""24 MP, a 6000×4000 camera frame. The app sends at most a 1600 px edge (under 2 MP); a phone camera saves
+12 MP by default (its 48-200 MP sensors bin down to that); only a camera's full-size original is larger, and
+that detail adds nothing to evidence of a repair. Decoding costs up to 4 bytes a pixel (RGBA; a progressive
+JPEG's coefficients up to 6): about 100-150 MB at 24 MP, so two decoding workers stay within ~300 MB where
+the earlier 50 MP allowed twice that. Refused from the header, before a pixel is decoded."""
 THUMBNAIL_EDGE = 320
 """Longest side of a thumbnail: sharp on a phone's list view and on a printed receipt."""
 THUMBNAIL_QUALITY = 80
@@ -53,14 +58,16 @@ RELATIONS = ("owner", "tenant", "family", "agent")
 NO_SIGN_REASONS = ("owner_absent", "public_area", "refused", "other")
 
 _EXIF_IFD = 0x8769
+_TAG_ORIENTATION = 0x0112
 _TAG_DATETIME = 0x0132
 _TAG_DATETIME_ORIGINAL = 0x9003
 _TAG_OFFSET_TIME_ORIGINAL = 0x9011
 
 
 class InspectedImage(msgspec.Struct, frozen=True, kw_only=True):
-    """An image that passed every check: its hash, type, size, capture time and thumbnail."""
+    """An image that passed every check: the bytes to keep, their hash, type, size, time taken, thumbnail."""
 
+    data: bytes
     sha256: str
     media_type: str
     format: str
@@ -124,11 +131,12 @@ def inspect_image(
     max_bytes: int = MAX_PHOTO_BYTES,
     site_timezone: tzinfo = UTC,
 ) -> InspectedImage:
-    """Prove the bytes are a whole image of an accepted format matching what the client said; thumbnail it.
+    """Prove the bytes are a whole image of an accepted format matching what the client said; clean and
+    thumbnail it. `InspectedImage.data` is what may be stored: the upload without its personal metadata.
 
     Raises PayloadTooLarge (413), UnsupportedMedia (415: not an image, a format not taken, a type or file
-    name that disagrees with the content) or ValidationFailed (422: empty, truncated, too many pixels).
-    CPU-bound: call it in a worker thread.
+    name that disagrees with the content) or ValidationFailed (422: empty, truncated, too many pixels,
+    bytes after the image, too much metadata). CPU-bound and up to ~150 MB: run it in the decoding pool.
     """
     if not data:
         raise ValidationFailed("the file is empty", field="file", code="empty_file")
@@ -137,127 +145,97 @@ def inspect_image(
             f"the file is {len(data) / 1048576:.1f} MB; at most {max_bytes // 1048576} MB is accepted",
             code="file_too_large",
         )
-    declared_type = _declared_media_type(content_type)
-    claimed_by_type = _check_declared_type(declared_type, formats)
-    extension = PurePath(filename or "").suffix.lower()
-    claimed_by_name = _FORMAT_OF_EXTENSION.get(extension)
+    claimed_by_type = _check_declared_type(_declared_media_type(content_type), formats)
 
     with warnings.catch_warnings():
         # A DecompressionBombWarning means "suspiciously large": refuse, do not just log.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = _open(data)
-        except UnidentifiedImageError:
-            name = f" {filename!r}" if filename else ""
-            raise UnsupportedMedia(
-                f"the file{name} is not an image; send {_accepted(formats)}", code="not_an_image"
-            ) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            header = _header_size(data)
-            raise _too_many_pixels(*header) from None
-        except (OSError, SyntaxError, ValueError) as e:
-            raise ValidationFailed(
-                f"the image cannot be read: {e}", field="file", code="image_unreadable"
-            ) from None
-
-        fmt = image.format or "unknown"
-        if fmt not in formats:
-            raise UnsupportedMedia(
-                f"the file is {_label(fmt)}; send {_accepted(formats)}", code="unsupported_image_type"
-            )
-        if claimed_by_type is not None and claimed_by_type != fmt:
-            raise UnsupportedMedia(
-                f"the file says {declared_type} but is {_label(fmt)}", code="image_type_mismatch"
-            )
-        if claimed_by_name is not None and claimed_by_name != fmt:
-            raise UnsupportedMedia(
-                f"the file name says {extension} but the file is {_label(fmt)}", code="image_type_mismatch"
-            )
-        _refuse_hidden_payload(data, fmt)
+        fmt, width, height = _read_header(data, formats, filename)
+        _check_claims(fmt, _declared_media_type(content_type), claimed_by_type, filename)
         # The header alone gives the size: refuse a bomb before a single pixel is decoded.
-        width, height = image.size
         if width * height > MAX_PIXELS:
             raise _too_many_pixels(width, height)
-
-        try:
-            image.verify()  # structure and checksums (PNG CRCs); the image is unusable afterwards
-            image = _open(data)
-            image.load()  # every pixel: a truncated file fails here
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_many_pixels(width, height) from None
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise ValidationFailed(
-                f"the image is damaged or truncated ({e})", field="file", code="image_damaged"
-            ) from None
-
+        kept = clean_image(data, fmt)
+        image = _decode(kept, width, height)
         taken_at = _capture_time(image, site_timezone)
-        upright = ImageOps.exif_transpose(image)
-        thumbnail = _thumbnail(upright)
+        orientation = _orientation(image)
+        thumbnail = _thumbnail(image)
 
+    upright = (height, width) if orientation in _QUARTER_TURNS else (width, height)
     return InspectedImage(
-        sha256=sha256_hex(data),
+        data=kept,
+        sha256=sha256_hex(kept),
         media_type=MEDIA_TYPE_OF_FORMAT[fmt],
         format=fmt,
-        size=len(data),
-        width=upright.width,
-        height=upright.height,
+        size=len(kept),
+        width=upright[0],
+        height=upright[1],
         taken_at=taken_at,
         thumbnail=thumbnail,
         thumbnail_sha256=sha256_hex(thumbnail),
     )
 
 
-def _png_layout(data: bytes) -> tuple[int, int]:
-    """(bytes of ancillary chunks, offset just after IEND) of a PNG."""
-    offset, side = 8, 0
-    while offset + 8 <= len(data):
-        length = int.from_bytes(data[offset : offset + 4], "big")
-        kind = data[offset + 4 : offset + 8]
-        offset += 12 + length
-        if kind == b"IEND":
-            return side, offset
-        if kind not in (b"IHDR", b"PLTE", b"IDAT"):
-            side += length
-    return side, len(data)
+# EXIF orientations 5-8 are quarter turns: the upright picture swaps width and height.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
-def _jpeg_layout(data: bytes) -> tuple[int, int]:
-    """(bytes of APPn/COM segments before the scan, offset just after the last end-of-image marker)."""
-    offset, side = 2, 0
-    while offset + 4 <= len(data) and data[offset] == 0xFF:
-        marker = data[offset + 1]
-        if marker == 0xDA:  # start of scan: entropy-coded data follows, no more headers to walk
-            break
-        length = int.from_bytes(data[offset + 2 : offset + 4], "big")
-        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
-            side += length
-        offset += 2 + length
-    end = data.rfind(b"\xff\xd9")
-    return side, (end + 2 if end >= 0 else len(data))
-
-
-def _refuse_hidden_payload(data: bytes, fmt: str) -> None:
-    """Refuse bytes after the image's end (a JPEG that is also a ZIP) and oversized side data (a PNG
-    carrying megabytes of text): the original is kept and served as evidence, so it must be only an image."""
-    if fmt == "PNG":
-        side, end = _png_layout(data)
-    elif fmt == "JPEG":
-        side, end = _jpeg_layout(data)
-    else:  # WebP: the RIFF header says how long the image is; its metadata chunks count towards it
-        side, end = 0, 8 + int.from_bytes(data[4:8], "little")
-    if data[end:].strip(b"\x00"):  # zero padding after the end is harmless and some encoders add it
+def _read_header(data: bytes, formats: tuple[str, ...], filename: str | None) -> tuple[str, int, int]:
+    """Format and size from the header alone (Pillow's open is lazy: nothing is decoded here)."""
+    try:
+        image = _open(data)
+    except UnidentifiedImageError:
+        name = f" {filename!r}" if filename else ""
+        raise UnsupportedMedia(
+            f"the file{name} is not an image; send {_accepted(formats)}", code="not_an_image"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(*_header_size(data)) from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise ValidationFailed(
-            f"the file carries {len(data) - end} bytes after the end of the image",
-            field="file",
-            code="image_trailing_data",
+            f"the image cannot be read: {e}", field="file", code="image_unreadable"
+        ) from None
+    fmt = image.format or "unknown"
+    if fmt not in formats:
+        raise UnsupportedMedia(
+            f"the file is {_label(fmt)}; send {_accepted(formats)}", code="unsupported_image_type"
         )
-    if side > MAX_METADATA_BYTES:
+    return fmt, *image.size
+
+
+def _check_claims(fmt: str, declared_type: str, claimed_by_type: str | None, filename: str | None) -> None:
+    """The content type and file name the client sent must agree with what the bytes are."""
+    if claimed_by_type is not None and claimed_by_type != fmt:
+        raise UnsupportedMedia(
+            f"the file says {declared_type} but is {_label(fmt)}", code="image_type_mismatch"
+        )
+    extension = PurePath(filename or "").suffix.lower()
+    claimed_by_name = _FORMAT_OF_EXTENSION.get(extension)
+    if claimed_by_name is not None and claimed_by_name != fmt:
+        raise UnsupportedMedia(
+            f"the file name says {extension} but the file is {_label(fmt)}", code="image_type_mismatch"
+        )
+
+
+def _decode(data: bytes, width: int, height: int) -> Image.Image:
+    """Check the structure, then decode every pixel (a truncated file fails here), as small as possible.
+
+    A JPEG is decoded at 1/2-1/8 scale when the thumbnail allows (libjpeg still reads all of the compressed
+    data, so damage is still found, but holds down to 1/64 of the pixels); other formats at full size.
+    """
+    try:
+        _open(data).verify()  # structure and checksums (PNG CRCs); that image object is unusable afterwards
+        image = _open(data)
+        if image.format == "JPEG":
+            image.draft(image.mode, (THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(width, height) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ValidationFailed(
-            f"the image carries {side / 1048576:.1f} MB of metadata; at most "
-            f"{MAX_METADATA_BYTES // 1048576} MB is accepted",
-            field="file",
-            code="image_metadata_too_large",
-        )
+            f"the image is damaged or truncated ({e})", field="file", code="image_damaged"
+        ) from None
+    return image
 
 
 def _header_size(data: bytes) -> tuple[int, int]:
@@ -275,14 +253,23 @@ def _header_size(data: bytes) -> tuple[int, int]:
 
 
 def _thumbnail(image: Image.Image) -> bytes:
-    thumb = image.copy()
-    if thumb.mode not in {"RGB", "RGBA"}:
-        has_alpha = thumb.mode in {"LA", "PA"} or (thumb.mode == "P" and "transparency" in thumb.info)
-        thumb = thumb.convert("RGBA" if has_alpha else "RGB")
-    thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.LANCZOS)
+    """A small upright WebP. Shrunk in place first, so no second full-size bitmap is ever made."""
+    if image.mode not in {"RGB", "RGBA", "L", "LA"}:
+        has_alpha = image.mode in {"PA"} or (image.mode == "P" and "transparency" in image.info)
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    image.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.LANCZOS)
+    upright = ImageOps.exif_transpose(image)
     out = io.BytesIO()
-    thumb.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
+    upright.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
     return out.getvalue()
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_TAG_ORIENTATION, 1)
+    except Exception:  # a damaged EXIF block must not cost the photo
+        return 1
+    return value if isinstance(value, int) else 1
 
 
 def _capture_time(image: Image.Image, site_timezone: tzinfo) -> datetime | None:

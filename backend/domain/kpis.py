@@ -10,7 +10,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from backend.domain.client_input import check_client_day
-from backend.domain.models import Model
+from backend.domain.models import Model, SiteRef
 from backend.errors import ValidationFailed
 
 # A report without dates covers the last 30 days, today included (site time).
@@ -108,15 +108,6 @@ def change_rate(current: int, previous: int) -> float | None:
 def minutes(value: float | None) -> float | None:
     """Minutes rounded to one decimal (the precision a dashboard shows)."""
     return None if value is None else round(value, 1)
-
-
-class SiteRef(Model, frozen=True):
-    """The site a report is about."""
-
-    id: UUID
-    code: str
-    name: str
-    timezone: str
 
 
 class StepKpi(Model, frozen=True):

@@ -7,8 +7,8 @@ from uuid import UUID
 import msgspec
 
 
-class Model(msgspec.Struct, rename="camel", kw_only=True):
-    """Base: camelCase JSON, keyword construction."""
+class Model(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Base: camelCase JSON, keyword construction; a body with a field nobody knows is refused, naming it."""
 
 
 class CurrentUser(Model, frozen=True):
@@ -31,3 +31,12 @@ class CurrentUser(Model, frozen=True):
     def may_see_site(self, site_id: UUID) -> bool:
         """True when the site is one of the caller's (admins see all)."""
         return self.is_admin or site_id in self.site_ids
+
+
+class SiteRef(Model, frozen=True):
+    """A site as other records name it: id, code, name and its time zone."""
+
+    id: UUID
+    code: str
+    name: str
+    timezone: str

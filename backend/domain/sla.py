@@ -1,25 +1,31 @@
-"""SLA clock arithmetic: due times, pause shifting, clock state, escalation time, clientAt credit.
+"""SLA clocks: which clocks a work order carries, their due times, how they stand, the clientAt credit rule.
 
-Clocks (DESIGN.md "Clocks"): respond (met by accept), arrive (met by arrive), resolve (met by complete),
-callback (started at completion, met by a callback that reaches the owner). Pausing stops the resolve clock:
-the owner not being home or a part on order is not the technician's delay, so on resume the resolve due time
-moves later by the time spent paused.
+Clocks (DESIGN.md "Clocks"): respond, arrive, resolve, callback, and for a complaint the same-day
+investigation. Which action meets which clock is a transition effect (domain/workflow.py). Pausing stops the
+resolve clock: the owner not being home or a part on order is not the technician's delay, so on resume the
+resolve due time moves later by the time spent paused (the SQL in db/queries does the shifting in place).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class ClockName(StrEnum):
-    """The four clocks a work order can carry."""
+    """The clocks a work order can carry."""
 
     RESPOND = "respond"
+    INVESTIGATE = "investigate"
     ARRIVE = "arrive"
     RESOLVE = "resolve"
     CALLBACK = "callback"
+
+
+# The order clocks are shown in: the order they fall due in a job's life.
+CLOCK_ORDER = tuple(ClockName)
 
 
 class ClockState(StrEnum):
@@ -27,34 +33,43 @@ class ClockState(StrEnum):
 
     RUNNING = "running"
     MET = "met"
-    BREACHED = "breached"
+    MET_LATE = "met_late"
+    BREACHED = "breached"  # unmet and past its due time
     PAUSED = "paused"
+    WAIVED = "waived"  # the job ended without it (a follow-up call nobody needed any more)
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Minutes allowed per clock; None means the clock does not apply (a complaint has no arrive clock)."""
+    """Minutes allowed per clock; None means the clock does not apply (a complaint has no arrive clock).
+
+    `investigate_same_day`: the investigation is due by the end of the receiving day in the site's zone.
+    """
 
     respond: int | None
     arrive: int | None
     resolve: int | None
     callback: int | None
+    investigate_same_day: bool = False
 
 
-# Which action meets which clock.
-MET_BY = {"accept": ClockName.RESPOND, "arrive": ClockName.ARRIVE, "complete": ClockName.RESOLVE}
-# Clocks that start when the work order is created; the callback clock starts at completion.
-START_AT_CREATION = (ClockName.RESPOND, ClockName.ARRIVE, ClockName.RESOLVE)
+def end_of_day(at: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight after `at` in the site's zone (the same-day deadline), as an aware instant."""
+    local_day = at.astimezone(zone).date()
+    return datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=zone)
 
 
-def due_times(policy: Policy, created_at: datetime) -> dict[ClockName, datetime]:
-    """The due time of each clock that starts at creation."""
+def due_times(policy: Policy, created_at: datetime, zone: ZoneInfo) -> dict[ClockName, datetime]:
+    """The due time of each clock that starts when the work order is created."""
     minutes = {
         ClockName.RESPOND: policy.respond,
         ClockName.ARRIVE: policy.arrive,
         ClockName.RESOLVE: policy.resolve,
     }
-    return {name: created_at + timedelta(minutes=m) for name, m in minutes.items() if m is not None}
+    due = {name: created_at + timedelta(minutes=m) for name, m in minutes.items() if m is not None}
+    if policy.investigate_same_day:
+        due[ClockName.INVESTIGATE] = end_of_day(created_at, zone)
+    return due
 
 
 def callback_due(policy: Policy, completed_at: datetime) -> datetime | None:
@@ -62,25 +77,29 @@ def callback_due(policy: Policy, completed_at: datetime) -> datetime | None:
     return None if policy.callback is None else completed_at + timedelta(minutes=policy.callback)
 
 
-def resumed_due(due_at: datetime, paused_since: datetime, resumed_at: datetime) -> datetime:
-    """The due time after a pause: later by the time spent paused (never earlier)."""
-    return due_at + max(resumed_at - paused_since, timedelta(0))
-
-
 def clock_state(
-    due_at: datetime, met_at: datetime | None, paused_since: datetime | None, now: datetime
+    due_at: datetime,
+    met_at: datetime | None,
+    paused_since: datetime | None,
+    now: datetime,
+    waived_at: datetime | None = None,
 ) -> ClockState:
-    """Met on time, breached (met late or overdue), paused, or still running."""
+    """Met (on time or late), waived, paused, breached (unmet past due), or still running."""
     if met_at is not None:
-        return ClockState.MET if met_at <= due_at else ClockState.BREACHED
+        return ClockState.MET if met_at <= due_at else ClockState.MET_LATE
+    if waived_at is not None:
+        return ClockState.WAIVED
     if paused_since is not None:
         return ClockState.PAUSED
     return ClockState.BREACHED if now > due_at else ClockState.RUNNING
 
 
-def escalation_time(starts_at: datetime, due_at: datetime) -> datetime:
-    """When a breached clock goes to the manager: a further half of the clock's length after the due time."""
-    return due_at + (due_at - starts_at) / 2
+def late_minutes(due_at: datetime, met_at: datetime | None, now: datetime) -> int | None:
+    """Whole minutes a clock was met late by, or is overdue by now (None when on time)."""
+    end = met_at or now
+    if end <= due_at:
+        return None
+    return max(1, int((end - due_at).total_seconds() // 60))
 
 
 def credited_time(

@@ -1,6 +1,7 @@
 """The work-order export as CSV that Excel opens correctly: UTF-8 BOM, CRLF, csv-module quoting, local times.
 
-Headers and the kind/status labels come in Chinese (the staff's working language) or English (`lang=en`).
+Headers and the codes (kind, status, category, channel) come in words from the catalogue, in Chinese (the
+staff's working language) or English (`lang=en`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from backend.domain import catalogue
+from backend.domain.workflow import priority_code
 
 # Excel only detects UTF-8 (and so shows Chinese instead of mojibake) when the file starts with a BOM.
 UTF8_BOM = "\ufeff"
@@ -39,25 +43,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("satisfaction", "满意度", "Satisfaction"),
 )
 
-KIND_LABELS_ZH = {
-    "repair": "报修",
-    "complaint": "投诉",
-    "emergency": "紧急",
-    "maintenance": "计划维护",
-    "inspection": "巡检",
-}
-STATUS_LABELS_ZH = {
-    "new": "新建",
-    "assigned": "已派单",
-    "accepted": "已接单",
-    "en_route": "在途",
-    "on_site": "已到场",
-    "paused": "暂停",
-    "completed": "已完工",
-    "signed": "已签字",
-    "closed": "已关闭",
-    "cancelled": "已取消",
-}
+# Columns whose codes are written in words, from the catalogue's group of the same meaning.
+_LABELLED = {"kind": "kind", "status": "status", "category": "category", "channel": "channel"}
 _YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
 # A cell starting with one of these is a formula to Excel: quote it with an apostrophe (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -78,10 +65,10 @@ def _cell(field: str, value: Any, lang: str, zone: ZoneInfo) -> str:
     if isinstance(value, datetime):
         # site-local wall time without offset: what Excel parses as a date-time
         return value.astimezone(zone).strftime(TIME_FORMAT)
-    if lang == "zh" and field == "kind":
-        return KIND_LABELS_ZH.get(value, value)
-    if lang == "zh" and field == "status":
-        return STATUS_LABELS_ZH.get(value, value)
+    if field in _LABELLED:
+        return catalogue.label(_LABELLED[field], str(value), "zh-CN" if lang == "zh" else "en")
+    if field == "priority" and isinstance(value, int):
+        return priority_code(value)
     text = str(value)
     if field != "reopen_count" and text.startswith(_FORMULA_START):
         return "'" + text

@@ -1,23 +1,20 @@
-"""Work-order Structs on the wire: the row, clocks, events, callbacks, evidence, request bodies."""
+"""Work-order Structs on the wire: the row, clocks, events, callbacks, evidence, history, request bodies."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 
 from backend.domain.client_input import ClientBody, ClientTime, Code, LongText, ShortText
+from backend.domain.completion import ChecklistItem, Requirements
 from backend.domain.models import Model
-
-# The most a job can need: the on-site checklists have about a dozen items, a repair a handful of parts.
-MAX_CHECKLIST_ITEMS = 100
-MAX_PARTS = 50
 
 
 class Clock(Model, frozen=True):
-    """One SLA clock with its state at the time of reading."""
+    """One SLA clock with its state at the time of reading; late_minutes when met late or overdue now."""
 
     clock: str
     due_at: datetime
@@ -26,17 +23,18 @@ class Clock(Model, frozen=True):
     paused_since: datetime | None = None
     breached_at: datetime | None = None
     escalated_at: datetime | None = None
+    late_minutes: int | None = None
 
 
 class WorkOrder(Model, frozen=True):
-    """A work order as listed: the current row and its clocks."""
+    """A work order as listed: the current row, its clocks, and what the caller may do with it now."""
 
     id: UUID
     site_id: UUID
     number: str
     kind: str
     status: str
-    priority: int
+    priority: str
     category: str
     channel: str
     title: str
@@ -46,11 +44,15 @@ class WorkOrder(Model, frozen=True):
     major: bool
     version: int
     reopen_count: int
+    visit: int
     created_at: datetime
     updated_at: datetime
+    allowed_actions: list[str]
+    requirements: Requirements
     unit_id: UUID | None = None
     unit_label: str | None = None
     asset_id: UUID | None = None
+    asset_name: str | None = None
     alarm_id: UUID | None = None
     plan_id: UUID | None = None
     reporter_name: str | None = None
@@ -93,23 +95,32 @@ class Callback(Model, frozen=True):
     called_at: datetime
     satisfaction: int | None = None
     called_by: UUID | None = None
+    called_by_name: str | None = None
 
 
 class Photo(Model, frozen=True):
-    """A photo of the job (the bytes are at `url`)."""
+    """A photo of the job at a stage of a visit (the bytes are at `url`, a small preview at `thumbUrl`)."""
 
     id: UUID
+    work_order_id: UUID
     stage: str
+    visit: int
     sha256: str
+    media_type: str
+    size: int
     width: int
     height: int
+    uploaded_at: datetime
     url: str
+    thumb_url: str
     taken_at: datetime | None = None
+    client_at: datetime | None = None
 
 
 class Signature(Model, frozen=True):
-    """The owner's signature, or the recorded reason why there is none."""
+    """The owner's signature for the current visit, or the recorded reason why there is none."""
 
+    visit: int
     record_hash: str
     signed_at: datetime
     sha256: str | None = None
@@ -118,24 +129,45 @@ class Signature(Model, frozen=True):
     no_sign_reason: str | None = None
 
 
-class ChecklistItem(Model, frozen=True):
-    """One on-site check the technician confirms before completing."""
+class HistoryItem(Model, frozen=True):
+    """An earlier job at the same unit or on the same asset (the facility's file, 维护设施设备档案)."""
 
-    code: str
-    label_zh: str
-    label_en: str
-    required: bool
-    position: int
+    id: UUID
+    number: str
+    kind: str
+    status: str
+    category: str
+    title: str
+    created_at: datetime
+    completed_at: datetime | None = None
+    assignee_name: str | None = None
+    work_done: str | None = None
 
 
-class WorkOrderDetail(WorkOrder, frozen=True):
-    """A work order with its history and evidence, and the checklist its completion will demand."""
+class Reopened(Model, frozen=True):
+    """Why the job came back: the reason and, when a follow-up call sent it back, the owner's words."""
+
+    at: datetime
+    reason: str
+    visit: int
+    by_name: str | None = None
+    satisfaction: int | None = None
+    comment: str | None = None
+
+
+class WorkOrderDetail(WorkOrder, frozen=True, kw_only=True):
+    """A work order with its history and evidence, the checklist its completion demands, and the next steps
+    the caller could take while offline (`transitions`: status -> {action: next status})."""
 
     events: list[Event] = msgspec.field(default_factory=list)
     callbacks: list[Callback] = msgspec.field(default_factory=list)
     photos: list[Photo] = msgspec.field(default_factory=list)
     signature: Signature | None = None
     checklist: list[ChecklistItem] = msgspec.field(default_factory=list)
+    transitions: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
+    reopened: Reopened | None = None
+    unit_history: list[HistoryItem] = msgspec.field(default_factory=list)
+    asset_history: list[HistoryItem] = msgspec.field(default_factory=list)
 
 
 class WorkOrderPage(Model, frozen=True):
@@ -145,6 +177,9 @@ class WorkOrderPage(Model, frozen=True):
     total: int
     limit: int
     offset: int
+
+
+PriorityCode = Literal["P1", "P2", "P3", "P4"]
 
 
 class WorkOrderCreate(ClientBody, frozen=True):
@@ -164,43 +199,99 @@ class WorkOrderCreate(ClientBody, frozen=True):
     reporter_name: ShortText | None = None
     reporter_phone: ShortText | None = None
     location: ShortText = ""
-    priority: Annotated[int, msgspec.Meta(ge=1, le=4)] | None = None
+    priority: PriorityCode | None = None
     in_home: bool | None = None
     major: bool = False
     appointment_requested: bool = False
     appointment_at: ClientTime | None = None
+    # when the agent recorded it (an intake queued on a tablet that lost the network)
+    client_at: ClientTime | None = None
 
 
 class Geo(Model, frozen=True):
-    """Where the phone was (the Geolocation API's coords): degrees, and the accuracy in metres."""
+    """Where the phone was when the action happened."""
 
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
     lng: Annotated[float, msgspec.Meta(ge=-180, le=180)]
-    accuracy: Annotated[float, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+    accuracy: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
 
 
-class Part(Model, frozen=True):
-    """A spare part used on the job (更换配件)."""
-
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    qty: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
-
-
-class ActionRequest(ClientBody, frozen=True):
-    """Body of an action: when and where it happened on the phone, plus the action's own fields."""
+class StepRequest(ClientBody, frozen=True):
+    """Body of an action that carries nothing of its own: when and where it happened on the phone."""
 
     client_at: ClientTime | None = None
     geo: Geo | None = None
+
+
+class ReasonRequest(StepRequest, frozen=True, kw_only=True):
+    """decline, pause, cancel, reopen, close: a reason (required by all but close)."""
+
     reason: LongText | None = None
-    # UNSET (left out) differs from null (back to the pool)
-    assignee_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class AssignRequest(StepRequest, frozen=True, kw_only=True):
+    """assign: a technician (or handler) of the site, or null to hand the job back to the pool."""
+
+    assignee_id: UUID | None
     appointment_at: ClientTime | None = None
-    checklist: Annotated[dict[Code, bool], msgspec.Meta(max_length=MAX_CHECKLIST_ITEMS)] | None = None
-    cause: LongText | None = None
+
+
+class Part(Model, frozen=True):
+    """A part used on the job."""
+
+    name: ShortText
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+
+
+CheckCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class CompleteRequest(StepRequest, frozen=True, kw_only=True):
+    """complete: the checklist ticks and what was done (the job's `requirements` say what is needed)."""
+
+    checklist: Annotated[dict[CheckCode, bool], msgspec.Meta(max_length=100)] = msgspec.field(
+        default_factory=dict
+    )
     work_done: LongText | None = None
-    parts: Annotated[list[Part], msgspec.Meta(max_length=MAX_PARTS)] | None = None
+    cause: LongText | None = None
+    parts: Annotated[list[Part], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
     chargeable: bool | None = None
     advice: LongText | None = None
+
+
+class InvestigateRequest(StepRequest, frozen=True, kw_only=True):
+    """investigate: what the handler found out (notes, findings)."""
+
+    findings: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+ContactVia = Literal["phone", "sms", "visit", "other"]
+
+
+class ContactRequest(StepRequest, frozen=True, kw_only=True):
+    """reply and inform: a contact with the owner — how, and what was said."""
+
+    via: ContactVia
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class SolveRequest(StepRequest, frozen=True, kw_only=True):
+    """solve: the written solution, any compensation or fee adjustment, and who approved it."""
+
+    solution: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    compensation: ShortText | None = None
+    approved_by: ShortText | None = None
+
+
+EscalationReason = Literal["agitated", "beyond_authority", "legal_risk", "repeated", "media_or_group"]
+
+
+class EscalateRequest(StepRequest, frozen=True, kw_only=True):
+    """escalate: why, and to whom (the supervisor, or the manager for a major matter)."""
+
+    reason: EscalationReason
+    to: Literal["supervisor", "manager"] = "supervisor"
+    note: LongText = ""
 
 
 class CallbackRequest(ClientBody, frozen=True):

@@ -25,7 +25,9 @@ from backend.db.pool import connect
 from backend.db.queries import push as q
 from backend.db.queries.outbox import OUTBOX_CHANNEL
 from backend.domain.clock import Clock
+from backend.errors import ValidationFailed
 from backend.notify.vapid import VapidKeys
+from backend.services.push_subscriptions import vet_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,8 @@ class DispatchReport:
 class _Attempt:
     status: int | None
     error: str | None
+    refused: bool = False
+    """Not sent: an endpoint the server must not call (stored before the rule, or re-pointed since)."""
 
     @property
     def delivered(self) -> bool:
@@ -105,14 +109,16 @@ class _Attempt:
 
     @property
     def gone(self) -> bool:
-        return self.status in GONE_STATUSES
+        """The subscription is dead for good: forget it rather than retry."""
+        return self.refused or self.status in GONE_STATUSES
 
 
 class PushSender:
     """Signs and sends one push with pywebpush (blocking: call it from a thread)."""
 
-    def __init__(self, vapid: VapidKeys, public_url: str) -> None:
+    def __init__(self, vapid: VapidKeys, public_url: str, *, allow_private_endpoints: bool = False) -> None:
         self.vapid = Vapid.from_pem(vapid.private_pem.encode())
+        self.allow_private_endpoints = allow_private_endpoints
         host = urlsplit(public_url).hostname or "localhost"
         self.subject = f"mailto:ops@{host}"
         self.session = requests.Session()
@@ -141,6 +147,20 @@ class PushSender:
             return _Attempt(status=None, error=f"{type(exc).__name__}: {exc}"[:500])
         assert not isinstance(response, str)  # only curl=True returns a string
         return _Attempt(status=response.status_code, error=None)
+
+
+async def _send_if_allowed(
+    sender: PushSender, subscription: q.PushSubscription, payload: bytes, notification: q.DueNotification
+) -> _Attempt:
+    # The same rule as at subscription, checked again now: a row may predate it, and a name resolved today
+    # may point somewhere else tomorrow.
+    try:
+        await vet_endpoint(subscription.endpoint, allow_private=sender.allow_private_endpoints)
+    except ValidationFailed as refused:
+        return _Attempt(status=None, error=f"not sent: {refused.detail}"[:500], refused=True)
+    return await asyncio.to_thread(
+        sender.send, subscription, payload, ttl=time_to_live(notification), urgency=notification.urgency
+    )
 
 
 async def _deliver(
@@ -176,13 +196,7 @@ async def _deliver(
     attempts: list[tuple[q.PushSubscription, _Attempt, datetime]] = []
     for subscription in subscriptions:
         async with limit:
-            attempt = await asyncio.to_thread(
-                sender.send,
-                subscription,
-                payload,
-                ttl=time_to_live(notification),
-                urgency=notification.urgency,
-            )
+            attempt = await _send_if_allowed(sender, subscription, payload, notification)
         attempts.append((subscription, attempt, clock.now()))
     now = clock.now()
     failures = [a for _, a, _ in attempts if not a.delivered and not a.gone]

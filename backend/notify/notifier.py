@@ -38,7 +38,14 @@ async def start_notifier(pool: asyncpg.Pool, settings: Settings, clock: Clock) -
     # the scheduler switch turns off all background work (tests run it by hand); this one only push
     if settings.scheduler_enabled and settings.dispatcher_enabled:
         dispatcher = PushDispatcher(
-            pool, settings.database_url, PushSender(vapid, settings.public_url), clock
+            pool,
+            settings.database_url,
+            PushSender(
+                vapid,
+                settings.public_url,
+                allow_private_endpoints=settings.push_allow_private_endpoints,
+            ),
+            clock,
         )
         dispatcher.start()
     return Notifier(vapid=vapid, hub=hub, dispatcher=dispatcher)

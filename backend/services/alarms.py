@@ -20,6 +20,7 @@ from backend.db.queries import alarms as q
 from backend.db.queries import telemetry as tq
 from backend.db.queries.alarms import DeviceIdentity
 from backend.db.queries.telemetry import DeviceState, TelemetryRow
+from backend.domain.alarm_codes import ALARM_CODES, DEVICE_OFFLINE, AlarmSpec
 from backend.domain.alarms import (
     Alarm,
     AlarmDetail,
@@ -32,9 +33,8 @@ from backend.domain.alarms import (
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
-from backend.services import notifications, work_orders
+from backend.services import intake, notifications
 from backend.services.job_health import savepoint_skipped_on_failure
-from iot_gateway.contract import ALARM_CODES, DEVICE_OFFLINE, AlarmSpec
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ async def raise_alarm(
             site_id=device.site_id,
             roles=spec.tell_roles,
             kind="alarm",
-            title=f"{spec.label} · {device.name}",
+            title=f"{spec.label_zh} · {device.name}",
             body=device.location,
             data={
                 "alarmId": str(alarm_id),
@@ -216,14 +216,14 @@ async def _open_work_order(
     category = (
         spec.category if spec.code != DEVICE_OFFLINE else _CATEGORY_OF_DEVICE_KIND.get(device.kind, "other")
     )
-    order = await work_orders.create_work_order(
+    order = await intake.create_work_order(
         conn,
         actor=None,
         site_id=device.site_id,
         kind=kind,
         category=category,
         priority=priority,
-        title=f"{spec.label}:{device.name}",
+        title=f"{spec.label_zh}:{device.name}",
         description=f"{spec.code} from device {device.id}",
         channel="sensor",
         asset_id=device.asset_id,

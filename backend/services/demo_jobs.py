@@ -9,7 +9,7 @@ import asyncpg
 from backend.db.queries.users import get_login
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import WorkOrderCreate
-from backend.services import work_orders
+from backend.services import intake, work_order_actions, work_orders
 
 # (intake, who it goes to, whether they have accepted it): repairs in homes, a complaint, jobs for the board.
 _JOBS: list[tuple[WorkOrderCreate, str | None, bool]] = [
@@ -89,11 +89,11 @@ async def seed_demo_work_orders(conn: asyncpg.Connection, *, now: datetime) -> i
     if existing.total:
         return 0
     for data, assignee, accepted in _JOBS:
-        order = await work_orders.intake_work_order(conn, actor=agent, data=data, now=now)
+        order = await intake.intake_work_order(conn, actor=agent, data=data, now=now)
         if assignee is None:
             continue
         technician = await _staff(conn, assignee)
-        await work_orders.perform_action(
+        await work_order_actions.perform_action(
             conn,
             work_order_id=order.id,
             action="assign",
@@ -102,7 +102,7 @@ async def seed_demo_work_orders(conn: asyncpg.Connection, *, now: datetime) -> i
             payload={"assigneeId": str(technician.id)},
         )
         if accepted:
-            await work_orders.perform_action(
+            await work_order_actions.perform_action(
                 conn, work_order_id=order.id, action="accept", actor=technician, now=now, payload={}
             )
     return len(_JOBS)

@@ -15,7 +15,8 @@ import asyncpg
 import msgspec
 
 from backend.db.queries import reports as q
-from backend.domain.kpis import DigestFacts, SiteRef, digest_text, local_today, period_between
+from backend.domain.kpis import DigestFacts, digest_text, local_today, period_between
+from backend.domain.models import SiteRef
 from backend.domain.roles import Role
 from backend.services.job_health import failure, report_fault
 from backend.services.notifications import notify_roles

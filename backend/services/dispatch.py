@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.db.queries import work_orders as q
+from backend.db.queries import dispatch as q
 from backend.domain.work_orders import TechnicianSuggestion
 from backend.domain.workflow import ACTIVE_STATUSES
 

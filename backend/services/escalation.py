@@ -12,6 +12,7 @@ from typing import Protocol
 
 import asyncpg
 
+from backend.db.queries import clocks as clock_q
 from backend.db.queries import work_orders as q
 from backend.domain.clock import Clock
 from backend.services.job_health import savepoint_skipped_on_failure
@@ -84,7 +85,7 @@ async def _record(conn: asyncpg.Connection, claim: asyncpg.Record, *, step: str,
 async def escalate_due(conn: asyncpg.Connection, now: datetime, limit: int = CLAIM_BATCH) -> int:
     """Claim and escalate due clocks in the caller's transaction; returns how many steps were taken."""
     steps = 0
-    for claim in await q.claim_due_clocks(conn, now, limit):
+    for claim in await clock_q.claim_due_clocks(conn, now, limit):
         subject = f"{claim['clock']} clock of work order {claim['work_order_id']}"
         async with savepoint_skipped_on_failure(conn, site=claim["site_code"], subject=subject):
             steps += await _escalate_clock(conn, claim, now)
@@ -99,7 +100,9 @@ async def _escalate_clock(conn: asyncpg.Connection, claim: asyncpg.Record, now: 
     if claim["escalate"]:
         await _record(conn, claim, step="escalate", now=now)
         steps += 1
-    await q.mark_clock_step(conn, claim["work_order_id"], claim["clock"], now=now, escalate=claim["escalate"])
+    await clock_q.mark_clock_step(
+        conn, claim["work_order_id"], claim["clock"], now=now, escalate=claim["escalate"]
+    )
     return steps
 
 

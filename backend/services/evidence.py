@@ -6,7 +6,6 @@ rows that name them, just before the caller commits, so a rejected upload stores
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,32 +18,17 @@ from backend.db.queries import evidence as q
 from backend.domain import evidence as rules
 from backend.domain.models import CurrentUser, Model
 from backend.domain.roles import OVERSIGHT_ROLES
+from backend.domain.work_orders import Photo
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from backend.services.work_orders import perform_action
+from backend.services.image_decoding import decode_in_pool
+from backend.services.work_order_actions import perform_action
+from backend.services.work_orders import photo_view
 from backend.storage import Storage
 
 # Photos document work in progress: from acceptance until the job is completed. Once the owner has signed,
 # the record is sealed, and a later photo would no longer match the signed hash.
 PHOTO_STATUSES = frozenset({"accepted", "en_route", "on_site", "paused", "completed"})
 SIGNER_NAME_MAX = 100
-
-
-class PhotoView(Model, frozen=True):
-    """A photo as the API shows it."""
-
-    id: UUID
-    work_order_id: UUID
-    stage: str
-    sha256: str
-    media_type: str
-    size: int
-    width: int
-    height: int
-    taken_at: datetime | None
-    client_at: datetime | None
-    uploaded_at: datetime
-    url: str
-    thumb_url: str
 
 
 class SignatureView(Model, frozen=True):
@@ -80,25 +64,6 @@ class Blob(msgspec.Struct, frozen=True):
     sha256: str
 
 
-def photo_view(photo: q.Photo) -> PhotoView:
-    """The API view of a stored photo."""
-    return PhotoView(
-        id=photo.id,
-        work_order_id=photo.work_order_id,
-        stage=photo.stage,
-        sha256=photo.sha256,
-        media_type=photo.media_type,
-        size=photo.size,
-        width=photo.width,
-        height=photo.height,
-        taken_at=photo.taken_at,
-        client_at=photo.client_at,
-        uploaded_at=photo.uploaded_at,
-        url=f"/api/v1/photos/{photo.id}",
-        thumb_url=f"/api/v1/photos/{photo.id}/thumb",
-    )
-
-
 async def _visible_target(conn: asyncpg.Connection, work_order_id: UUID, viewer: CurrentUser, *, lock: bool):
     target = await (q.lock_evidence_target if lock else q.get_evidence_target)(conn, work_order_id)
     # Another site's work order answers exactly like a missing one, so ids cannot be probed.
@@ -125,7 +90,7 @@ async def upload_photo(
     filename: str | None,
     client_at: datetime | None,
     now: datetime,
-) -> PhotoView:
+) -> Photo:
     """Check the image, keep it (and its thumbnail) by hash, and attach it to the work order at a stage."""
     if stage not in rules.STAGES:
         raise ValidationFailed(f"stage must be one of {', '.join(rules.STAGES)}", field="stage")
@@ -137,8 +102,8 @@ async def upload_photo(
             code="photo_not_allowed",
             extra={"currentStatus": target.status},
         )
-    # Decoding a 50 MP image takes a while: keep the event loop serving other requests meanwhile.
-    image = await asyncio.to_thread(
+    # Decoding takes a while and holds a whole bitmap: off the event loop, in the bounded pool.
+    image = await decode_in_pool(
         rules.inspect_image,
         data,
         content_type=content_type,
@@ -162,12 +127,13 @@ async def upload_photo(
         uploaded_by=actor.id,
         uploaded_at=now,
     )
-    await storage.put(image.sha256, data, image.media_type)
+    # the cleaned original: the upload without location, device and other personal metadata
+    await storage.put(image.sha256, image.data, image.media_type)
     await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
     return photo_view(photo)
 
 
-async def list_photos(conn: asyncpg.Connection, work_order_id: UUID, viewer: CurrentUser) -> list[PhotoView]:
+async def list_photos(conn: asyncpg.Connection, work_order_id: UUID, viewer: CurrentUser) -> list[Photo]:
     """The work order's photos, for staff of its site."""
     await _visible_target(conn, work_order_id, viewer, lock=False)
     return [photo_view(p) for p in await q.list_photos(conn, work_order_id)]
@@ -262,7 +228,7 @@ async def sign_work_order(
 
     image: rules.InspectedImage | None = None
     if signature_png is not None:
-        image = await asyncio.to_thread(
+        image = await decode_in_pool(
             rules.inspect_image,
             signature_png,
             content_type=content_type,
@@ -312,7 +278,7 @@ async def sign_work_order(
         },
     )
     if image is not None:
-        await storage.put(image.sha256, signature_png or b"", image.media_type)
+        await storage.put(image.sha256, image.data, image.media_type)
     return SignatureView(
         work_order_id=work_order_id,
         signed=image is not None,

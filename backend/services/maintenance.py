@@ -17,13 +17,13 @@ import asyncpg
 from apscheduler.triggers.cron import CronTrigger
 
 from backend.db.queries import plans as q
-from backend.db.queries import work_orders as wq
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import MaintenancePlan, MaintenancePlanCreate
 from backend.errors import Conflict, Forbidden, ValidationFailed
+from backend.services.intake import create_work_order
 from backend.services.job_health import failure, report_fault, savepoint_skipped_on_failure
-from backend.services.work_orders import create_work_order
+from backend.services.sites import site_ids_for
 
 # Elevators every 15 days (TSG T5002's half-monthly maintenance), work orders two days ahead.
 ELEVATOR_INTERVAL_DAYS = 15
@@ -67,13 +67,7 @@ async def list_plans(
     conn: asyncpg.Connection, *, viewer: CurrentUser, site: str | None = None
 ) -> list[MaintenancePlan]:
     """Plans of the viewer's sites (or one site)."""
-    site_ids = list(viewer.site_ids)
-    if site is not None:
-        found = await wq.find_site(conn, site)
-        if found is None or not viewer.may_see_site(found["id"]):
-            raise ValidationFailed(f"no site {site}", field="site")
-        site_ids = [found["id"]]
-    return await q.list_plans(conn, site_ids)
+    return await q.list_plans(conn, await site_ids_for(conn, viewer, site))
 
 
 async def create_plan(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import ipaddress
-from urllib.parse import urlsplit
+import socket
 
 import asyncpg
 
 from backend.db.queries import push as q
+from backend.domain import push_endpoints as rules
 from backend.domain.models import CurrentUser
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import Conflict, NotFound, ValidationFailed
 
-MAX_ENDPOINT_LENGTH = 2000
+MAX_ENDPOINT_LENGTH = rules.MAX_ENDPOINT_LENGTH
+# A push service's name answers at once from any working resolver; longer only holds the request up.
+RESOLVE_TIMEOUT_SECONDS = 3.0
 # RFC 8291: p256dh is an uncompressed P-256 point (65 bytes), auth a 16-byte secret.
 P256DH_BYTES = 65
 AUTH_BYTES = 16
@@ -28,32 +31,44 @@ def _b64url(value: str, field: str, size: int) -> None:
         raise ValidationFailed(f"{field} must encode {size} bytes", field=field)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+async def vet_endpoint(endpoint: str, *, allow_private: bool) -> None:
+    """Refuse an endpoint the server must not POST to: not https, or a host on a private address."""
+    target = rules.endpoint_target(endpoint, allow_private=allow_private)
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_endpoint(endpoint: str) -> None:
-    """Push services are HTTPS; plain HTTP only to this machine (a local push service in development)."""
-    parts = urlsplit(endpoint)
-    if len(endpoint) > MAX_ENDPOINT_LENGTH or not parts.hostname:
-        raise ValidationFailed("endpoint must be a push service URL", field="endpoint")
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
-        raise ValidationFailed("endpoint must be an https URL", field="endpoint")
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM),
+            RESOLVE_TIMEOUT_SECONDS,
+        )
+    except (OSError, TimeoutError, UnicodeError):
+        infos = []
+    rules.check_resolved(target, [str(info[4][0]) for info in infos], allow_private=allow_private)
 
 
 async def subscribe(
-    conn: asyncpg.Connection, user: CurrentUser, *, endpoint: str, p256dh: str, auth: str
+    conn: asyncpg.Connection,
+    user: CurrentUser,
+    *,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    allow_private: bool = False,
 ) -> q.PushSubscription:
-    """Store (or refresh) the user's subscription at this endpoint."""
-    check_endpoint(endpoint)
+    """Store (or refresh) the user's subscription at this endpoint.
+
+    An endpoint already held by another user moves to this one only when the same keys come with it: the
+    browser made those keys and never shows them to anyone but us, so only that browser has them. That is
+    a shared guard-room phone changing hands at a shift change (the guard who signed in last gets its
+    pushes, the previous one no longer does); without the keys it is somebody else's browser: 409.
+    """
     _b64url(p256dh, "keys.p256dh", P256DH_BYTES)
     _b64url(auth, "keys.auth", AUTH_BYTES)
-    return await q.save_subscription(conn, user_id=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth)
+    await vet_endpoint(endpoint, allow_private=allow_private)
+    stored = await q.save_subscription(conn, user_id=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth)
+    if stored is None:
+        raise Conflict(
+            "this push endpoint is subscribed by another user's browser", code="push_endpoint_taken"
+        )
+    return stored
 
 
 async def unsubscribe(conn: asyncpg.Connection, user: CurrentUser, *, endpoint: str) -> None:

@@ -19,8 +19,10 @@ import asyncpg
 import segno
 
 from backend.db.queries import evidence as q
-from backend.db.queries.work_orders import checklist
+from backend.domain import catalogue
+from backend.domain.completion import applicable_checklist
 from backend.domain.models import CurrentUser
+from backend.domain.workflow import priority_code
 from backend.errors import NotFound, ValidationFailed
 from backend.services.evidence import verify_record
 from backend.storage import Storage
@@ -112,40 +114,6 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-_WORDS: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "repair": "报修",
-        "complaint": "投诉",
-        "emergency": "紧急",
-        "maintenance": "保养",
-        "inspection": "巡检",
-        "owner": "业主",
-        "tenant": "租户",
-        "family": "家属",
-        "agent": "代理人",
-        "owner_absent": "业主不在场",
-        "public_area": "公共区域",
-        "refused": "拒绝签名",
-        "other": "其他",
-        "new": "新建",
-        "assigned": "已派单",
-        "accepted": "已接单",
-        "en_route": "出发",
-        "on_site": "到场",
-        "paused": "暂停",
-        "completed": "已完成",
-        "signed": "已签名",
-        "closed": "已关闭",
-        "cancelled": "已取消",
-    },
-    "en": {
-        "owner_absent": "owner absent",
-        "public_area": "public area",
-        "on_site": "on site",
-        "en_route": "on the way",
-    },
-}
-
 # Resolution keys shown on the record, in this order, with their labels.
 _RESOLUTION_LABELS = {
     "cause": ("原因", "Cause"),
@@ -164,10 +132,9 @@ def _esc(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _word(lang: str, value: str | None) -> str:
-    if value is None:
-        return ""
-    return _WORDS.get(lang, {}).get(value, value.replace("_", " "))
+def _word(lang: str, group: str, value: str | None) -> str:
+    """A code in words, from the one catalogue of labels."""
+    return "" if value is None else catalogue.label(group, value, lang)
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str:
@@ -242,10 +209,10 @@ async def render_receipt(
     reporter = " ".join(p for p in (work_order.reporter_name, work_order.reporter_phone) if p)
     job_rows = [
         _row(text["number"], _esc(work_order.number)),
-        _row(text["kind"], _esc(_word(lang, work_order.kind))),
-        _row(text["category"], _esc(work_order.category)),
-        _row(text["priority"], f"P{work_order.priority}"),
-        _row(text["status"], _esc(_word(lang, header.status))),
+        _row(text["kind"], _esc(_word(lang, "kind", work_order.kind))),
+        _row(text["category"], _esc(_word(lang, "category", work_order.category))),
+        _row(text["priority"], _esc(_word(lang, "priority", priority_code(work_order.priority)))),
+        _row(text["status"], _esc(_word(lang, "status", header.status))),
         _row(text["title_field"], _esc(work_order.title)),
         _row(text["description"], _esc(work_order.description)),
         _row(text["place"], _esc(place)),
@@ -272,22 +239,24 @@ async def render_receipt(
         if entry.client_at and abs((entry.client_at - entry.at).total_seconds()) >= 60:
             when += f" <span class='muted'>({text['client_at']} {_local(entry.client_at, tz)})</span>"
         timeline_rows.append(
-            f"<tr><td>{when}</td><td>{_esc(_word(lang, entry.to_status))}</td>"
-            f"<td>{_esc(entry.action)}</td><td>{_esc(entry.actor_name)}</td></tr>"
+            f"<tr><td>{when}</td><td>{_esc(_word(lang, 'status', entry.to_status))}</td>"
+            f"<td>{_esc(_word(lang, 'action', entry.action))}</td><td>{_esc(entry.actor_name)}</td></tr>"
         )
 
     answers = _checklist_answers(work_order.resolution)
     checklist_rows = [
         f"<tr><td>{_esc(item.label_zh if zh else item.label_en)}</td>"
         f"<td>{_answer_text(lang, answers[item.code]) if item.code in answers else '—'}</td></tr>"
-        # the same list completion demands: defaults, each overridden by the site's item of the same code
-        for item in await checklist(conn, target.site_id, target.kind)
+        # the same list completion demands: the items of the kind's checklist that apply at this place
+        for item in applicable_checklist(
+            await q.checklist(conn, target.site_id, target.kind), in_home=target.in_home
+        )
     ] or [f"<tr><td class='muted'>{text['no_checklist']}</td></tr>"]
 
     figures = []
     for photo in await q.list_photos(conn, work_order_id):
         thumb = await storage.get(photo.thumb_sha256)
-        caption = f"{text[photo.stage]} · {_local(photo.taken_at or photo.uploaded_at, tz)}"
+        caption = f"{_word(lang, 'stage', photo.stage)} · {_local(photo.taken_at or photo.uploaded_at, tz)}"
         figures.append(
             f'<figure><img class="photo" data-photo-id="{photo.id}" data-sha256="{photo.sha256}" '
             f'src="{_data_uri("image/webp", thumb)}" alt="{_esc(caption)}">'
@@ -308,10 +277,12 @@ async def render_receipt(
             parts.append(f'<img alt="{_esc(text["signature"])}" src="{_data_uri("image/png", png)}">')
             parts.append(
                 f"<p>{_esc(text['signer'])}: {_esc(signature.signer_name)} "
-                f"({_esc(_word(lang, signature.relation))})</p>"
+                f"({_esc(_word(lang, 'relation', signature.relation))})</p>"
             )
         else:
-            parts.append(f"<p>{_esc(text['no_sign'])}: {_esc(_word(lang, signature.no_sign_reason))}</p>")
+            parts.append(
+                f"<p>{_esc(text['no_sign'])}: {_esc(_word(lang, 'noSign', signature.no_sign_reason))}</p>"
+            )
         parts.append(f"<p>{_esc(text['signed_at'])}: {_local(signature.signed_at, tz)}</p>")
         signature_block = "".join(parts)
         hash_text = signature.record_hash

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from backend.db.queries import registry as q
+from backend.domain import personal_data
 from backend.domain.models import CurrentUser
 from backend.domain.registry import (
     ASSET_KINDS,
@@ -33,6 +34,7 @@ from backend.errors import NotFound, ValidationFailed
 
 SITE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PHONE_LIKE = re.compile(r"^[0-9+\-() ]+$")
 
 
 def _scope(viewer: CurrentUser) -> list[UUID] | None:
@@ -192,8 +194,14 @@ async def list_units(
     limit: int,
     offset: int,
 ) -> tuple[list[Unit], int]:
-    """Units of the viewer's sites; a search matches numbers, residents' names and phones."""
+    """Units of the viewer's sites; a search matches numbers, and for the desk residents' names and the end
+    of their phone numbers (at least MIN_PHONE_DIGITS digits: a shorter fragment matches numbers only)."""
     site_id = await _site_filter(conn, viewer, site)
+    search_residents = personal_data.may_search_residents(viewer.role)
+    phone_tail = None
+    if search_residents and q_text and PHONE_LIKE.match(q_text):
+        digits = personal_data.phone_digits(q_text)
+        phone_tail = digits if len(digits) >= personal_data.MIN_PHONE_DIGITS else None
     return await q.list_units(
         conn,
         site_ids=_scope(viewer),
@@ -201,19 +209,11 @@ async def list_units(
         building=building,
         floor=floor,
         q=q_text,
+        search_residents=search_residents,
+        phone_tail=phone_tail,
         limit=limit,
         offset=offset,
     )
-
-
-def phone_spellings(phone: str) -> list[str]:
-    """The ways a caller's number may be stored: as typed, digits only, without the +86 country code."""
-    typed = phone.strip()
-    digits = re.sub(r"\D", "", typed)
-    spellings = [typed, digits]
-    if digits.startswith("86") and len(digits) == 13:
-        spellings.append(digits[2:])
-    return [s for s in dict.fromkeys(spellings) if s]
 
 
 async def lookup_units(
@@ -225,20 +225,21 @@ async def lookup_units(
     number: str | None,
     phone: str | None,
 ) -> list[UnitWithResidents]:
-    """Find the caller's home at intake: by building and number, or by a resident's phone."""
+    """Find the caller's home at intake: by building and number, or by the end of a resident's phone."""
     if phone is None and (building is None or number is None):
         raise ValidationFailed(
             "give building and number, or phone", field="phone" if building is None else "number"
         )
-    if phone is not None and not phone_spellings(phone):
-        raise ValidationFailed("phone must not be empty", field="phone")
+    phone_tail = personal_data.phone_digits(phone) if phone is not None else None
+    if phone_tail is not None and len(phone_tail) < personal_data.MIN_PHONE_DIGITS:
+        raise ValidationFailed(
+            f"give the caller's number, or at least its last {personal_data.MIN_PHONE_DIGITS} digits",
+            field="phone",
+            code="phone_too_short",
+        )
     site_ids = [(await resolve_site(conn, viewer, site)).id] if site else list(viewer.site_ids)
     units = await q.find_units(
-        conn,
-        site_ids=site_ids,
-        building=building,
-        number=number,
-        phones=phone_spellings(phone) if phone is not None else [],
+        conn, site_ids=site_ids, building=building, number=number, phone_tail=phone_tail
     )
     return await _with_residents(conn, units)
 

@@ -12,36 +12,19 @@ from backend.domain import work_order_csv
 from backend.domain.kpis import (
     OVERDUE_LIST_LIMIT,
     KpiReport,
-    SiteRef,
     parse_day,
     period_between,
     report_period,
 )
 from backend.domain.models import CurrentUser
+from backend.domain.workflow import Kind, Status
 from backend.errors import NotFound, ValidationFailed
+from backend.services.sites import site_for
 
-KINDS = frozenset({"repair", "complaint", "emergency", "maintenance", "inspection"})
-STATUSES = frozenset(
-    {"new", "assigned", "accepted", "en_route", "on_site", "paused"}
-    | {"completed", "signed", "closed", "cancelled"}
-)
+KINDS = frozenset(Kind)
+STATUSES = frozenset(Status)
 # Rows per chunk handed to the HTTP stream: one write per chunk instead of one per row.
 CSV_ROWS_PER_CHUNK = 200
-
-
-async def report_site(conn: asyncpg.Connection, user: CurrentUser, site: str | None) -> SiteRef:
-    """The site a report is about: the one named, or the caller's only site; another site's is not found."""
-    if site:
-        found = await q.find_site(conn, site)
-        if found is None or not user.may_see_site(found.id):
-            raise NotFound(f"no site {site!r}", code="site_not_found")
-        return found
-    if len(user.site_ids) != 1:
-        raise ValidationFailed("name the site (you belong to more than one)", field="site")
-    found = await q.get_site(conn, user.site_ids[0])
-    if found is None:
-        raise NotFound("your site no longer exists", code="site_not_found")
-    return found
 
 
 async def kpi_report(
@@ -54,7 +37,7 @@ async def kpi_report(
     now: datetime,
 ) -> KpiReport:
     """Every KPI of the management dashboard for one site and period (default: the last 30 days)."""
-    target = await report_site(conn, user, site)
+    target = await site_for(conn, user, site)
     period = report_period(parse_day(from_date, "from"), parse_day(to_date, "to"), target.timezone, now)
     await q.without_jit(conn)
     summary = await q.work_order_summary(conn, target.id, period)
@@ -117,7 +100,7 @@ async def export_filters(
     timezone (the first site's when the export spans several).
     """
     if site:
-        sites = [await report_site(conn, user, site)]
+        sites = [await site_for(conn, user, site)]
     else:
         sites = [s for s in await q.all_sites(conn) if user.may_see_site(s.id)]
         if not sites:

@@ -80,7 +80,10 @@ export async function listWorkOrders(filters = {}) {
   return Array.isArray(body) ? body : body.items || [];
 }
 
-/** One work order with events, clocks, photos, signature, callbacks and checklist. */
+/**
+ * One work order with events, clocks, photos, signature, callbacks, the checklist for its place, the history
+ * of its unit and asset, and what the caller may do: `allowedActions`, `requirements`, `transitions`.
+ */
 export function getWorkOrder(id) {
   return request(`/work-orders/${id}`);
 }
@@ -233,13 +236,14 @@ async function submit(entry) {
   return message.type === 'delivered' ? { state: 'delivered', body: message.body } : { state: 'conflict', conflict: message.conflict };
 }
 
-function jsonEntry(url, body, label, jobId) {
+// `stamped`: the body carries clientAt, when it happened on the phone (actions do; a subscription does not).
+function jsonEntry(url, body, label, jobId, { stamped = true } = {}) {
   const clientAt = body.clientAt || new Date().toISOString();
   return {
     url,
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify({ ...body, clientAt }),
+    body: JSON.stringify(stamped ? { ...body, clientAt } : body),
     clientAt,
     label,
     jobId,
@@ -329,7 +333,7 @@ export function resolveAlarm(id, note = '') {
 
 /** Store a Web Push subscription for this user. */
 export function savePushSubscription(subscription) {
-  return submit(jsonEntry(`${BASE}/push/subscriptions`, subscription, 'push', null));
+  return submit(jsonEntry(`${BASE}/push/subscriptions`, subscription, 'push', null, { stamped: false }));
 }
 
 /** The live stream URL (EventSource cannot send headers, so the token rides in the query). */
@@ -337,23 +341,33 @@ export async function streamUrl() {
   return `${BASE}/stream?access_token=${encodeURIComponent(await currentToken())}`;
 }
 
-// ---- wire field helpers (the names the views rely on) ----
+// ---- what the server says a job may do (the views keep no copy of the rules) ----
 
-/** Statuses each action leads to, for showing a queued action's effect while offline. */
-export const ACTION_RESULT = {
-  accept: 'accepted',
-  depart: 'en_route',
-  arrive: 'on_site',
-  pause: 'paused',
-  resume: 'on_site',
-  complete: 'completed',
-  sign: 'signed',
-  decline: 'assigned',
-};
+/** The action a queued outbox entry stands for ('accept', 'photos', 'sign' …). */
+export function entryAction(entry) {
+  return entry.url.split('/').pop();
+}
+
+/**
+ * The job as it will be once this device's queued actions reach the server: its status and the actions
+ * open after them, both read from the server's own `transitions` (status -> {action: next status}) that
+ * came with the job. With nothing queued, the server's `allowedActions` stand as they are.
+ */
+export function afterQueued(job, queued) {
+  const mine = queued.filter((q) => q.jobId === job.id).map(entryAction);
+  const steps = mine.filter((action) => action !== 'photos');
+  if (!steps.length) return { status: job.status, allowedActions: job.allowedActions || [], pending: mine };
+  let status = job.status;
+  for (const action of steps) {
+    const next = ((job.transitions || {})[status] || {})[action];
+    if (next) status = next;
+  }
+  return { status, allowedActions: Object.keys((job.transitions || {})[status] || {}), pending: mine };
+}
 
 /** The next unmet deadline of a job: {clock, dueAt} or null. */
 export function nextDeadline(job) {
-  const open = (job.clocks || []).filter((c) => c.dueAt && !['met', 'cancelled'].includes(c.state) && !c.metAt);
+  const open = (job.clocks || []).filter((c) => c.dueAt && !c.metAt && c.state !== 'paused');
   open.sort((a, b) => new Date(a.dueAt) - new Date(b.dueAt));
   return open[0] || null;
 }
@@ -366,22 +380,4 @@ export function unitLabel(item) {
   const unit = item.unit || (item.buildingName || item.buildingCode ? item : null);
   if (!unit || !unit.number) return '';
   return `${unit.buildingName || unit.buildingCode || unit.building || ''} ${unit.number}`.trim();
-}
-
-// The on-site checklist of the default estate (migration 0006), used when a job does not carry its own.
-const DEFAULT_CHECKLISTS = {
-  repair: ['introduce', 'consent', 'covers', 'photo_fault', 'test_explain', 'clean_up', 'parts_taken'],
-  emergency: ['introduce', 'consent', 'covers', 'photo_fault', 'test_explain', 'clean_up', 'parts_taken'],
-  maintenance: ['inspect', 'record', 'test_run', 'clean_up'],
-};
-const OPTIONAL_CHECKS = new Set(['parts_taken', 'clean_up:maintenance']);
-
-/** The checklist items of a job: [{code, labelZh?, labelEn?, required}] (labels from the catalogue if absent). */
-export function checklistItems(job) {
-  const own = job.checklist || job.checklistItems;
-  if (Array.isArray(own) && own.length) return own;
-  return (DEFAULT_CHECKLISTS[job.kind] || []).map((code) => ({
-    code,
-    required: !OPTIONAL_CHECKS.has(code) && !OPTIONAL_CHECKS.has(`${code}:${job.kind}`),
-  }));
 }

@@ -33,6 +33,8 @@ OVERSIGHT = frozenset({"admin", "manager", "supervisor"})  # cancel, reopen, clo
 RESPONDERS = frozenset({"admin", "manager", "supervisor", "technician", "guard"})  # REALTIME.md: ack/resolve
 EVIDENCE = frozenset({"admin", "manager", "supervisor", "technician"})  # EVIDENCE.md: photos and signatures
 WORKER = frozenset({"technician"})  # the assignee's own steps on a repair job
+# DOMAIN.md "Complaint": the handler may be anyone but a guard; the desk may escalate what it does not handle.
+HANDLER = ALL - {"guard"}
 ADMIN = frozenset({"admin"})  # DESIGN.md: registry CRUD for admins
 # Going on or off duty: oneself (the technician here changes their own) or a supervisor and up.
 DUTY = frozenset({"admin", "manager", "supervisor", "technician"})
@@ -43,6 +45,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ready": PUBLIC,
     "POST /api/v1/auth/login": PUBLIC,
     "GET /api/v1/me": ALL,
+    "GET /api/v1/catalogue": PUBLIC,
     "GET /api/v1/alarms": ALL,
     "GET /api/v1/alarms/{alarm_id}": ALL,
     "POST /api/v1/alarms/{alarm_id}/ack": RESPONDERS,
@@ -63,6 +66,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"POST {WO}/pause": WORKER,
     f"POST {WO}/resume": WORKER,
     f"POST {WO}/complete": WORKER,
+    f"POST {WO}/investigate": HANDLER,
+    f"POST {WO}/reply": HANDLER,
+    f"POST {WO}/solve": HANDLER,
+    f"POST {WO}/inform": HANDLER,
+    f"POST {WO}/escalate": HANDLER,
     f"POST {WO}/callback": DESK,
     f"POST {WO}/reopen": OVERSIGHT,
     f"POST {WO}/cancel": OVERSIGHT,
@@ -99,6 +107,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/residents/{resident_id}": ALL,
     "PATCH /api/v1/residents/{resident_id}": ADMIN,
     "DELETE /api/v1/residents/{resident_id}": ADMIN,
+    # docs/PRIVACY.md: anyone may ask (outside an emergency a guard gets an empty list);
+    # the read log is for oversight
+    "GET /api/v1/residents/vulnerable": ALL,
+    "GET /api/v1/personal-data/reads": OVERSIGHT,
     "GET /api/v1/assets": ALL,
     "POST /api/v1/assets": ADMIN,
     "GET /api/v1/assets/{asset_id}": ALL,
@@ -120,8 +132,13 @@ EXPECTED: dict[str, frozenset[str]] = {
 NOT_CALLED = {"GET /api/v1/stream"}
 
 # The state each work-order endpoint's job must be in for the action to be possible (tech1 assigned).
-WORK_ORDER_STATE: dict[str, tuple[str, bool]] = {  # action -> (status, in a home)
+WORK_ORDER_STATE: dict[str, tuple[str, bool] | tuple[str, bool, str]] = {  # -> (status, in a home[, kind])
     "assign": ("new", True),
+    "investigate": ("assigned", False, "complaint"),
+    "reply": ("assigned", False, "complaint"),
+    "solve": ("investigating", False, "complaint"),
+    "inform": ("solved", False, "complaint"),
+    "escalate": ("assigned", False, "complaint"),
     "accept": ("assigned", True),
     "decline": ("assigned", True),
     "depart": ("accepted", True),
@@ -163,10 +180,15 @@ class Estate:
     fresh: dict[str, UUID] = field(default_factory=dict)
 
     async def work_order_for(self, action: str) -> UUID:
-        status, in_home = WORK_ORDER_STATE[action]
+        status, in_home, *kind = WORK_ORDER_STATE[action]
         assignee = None if status == "new" else self.users["tech1"]
         return await make_work_order(
-            self.db, site_id=self.ids["site_id"], status=status, assignee_id=assignee, in_home=in_home
+            self.db,
+            site_id=self.ids["site_id"],
+            status=status,
+            assignee_id=assignee,
+            in_home=in_home,
+            kind=kind[0] if kind else "repair",
         )
 
 
@@ -179,7 +201,8 @@ def _png() -> bytes:
 def _body(op: str, estate: Estate) -> dict[str, Any]:
     """Request arguments that would succeed for an allowed role (so a refusal is about the role)."""
     tech1 = str(estate.users["tech1"])
-    push_endpoint = f"https://push.example/{estate.ids['work_order_id']}"
+    # a public address (a private one is refused); storing a subscription makes no request to it
+    push_endpoint = f"https://8.8.8.8/push/{estate.ids['work_order_id']}"
     bodies: dict[str, dict[str, Any]] = {
         "POST /api/v1/auth/login": {"json": {"username": "agent", "password": DEMO_PASSWORD}},
         "POST /api/v1/alarms/{alarm_id}/resolve": {"json": {"note": "checked"}},
@@ -202,6 +225,12 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
         f"POST {WO}/pause": {"json": {"reason": "waiting for a part"}},
         f"POST {WO}/complete": {"json": {"workDone": "fixed", "checklist": {}}},
         f"POST {WO}/callback": {"json": {"reached": True, "satisfaction": 5}},
+        f"POST {WO}/investigate": {"json": {"findings": "checked with the neighbour"}},
+        f"POST {WO}/reply": {"json": {"via": "phone", "summary": "called back"}},
+        f"POST {WO}/solve": {"json": {"solution": "apology and a fee waiver"}},
+        f"POST {WO}/inform": {"json": {"via": "sms", "summary": "told the result"}},
+        f"POST {WO}/escalate": {"json": {"reason": "agitated", "to": "supervisor"}},
+        f"POST {WO}/close": {"json": {"reason": "checked"}},
         f"POST {WO}/reopen": {"json": {"reason": "still leaking"}},
         f"POST {WO}/cancel": {"json": {"reason": "duplicate"}},
         f"POST {WO}/photos": {

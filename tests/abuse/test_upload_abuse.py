@@ -51,6 +51,23 @@ def jpeg_zip_polyglot() -> bytes:
     return jpeg_bytes(1) + archive.getvalue()
 
 
+def jpeg_zip_polyglot_ending_in_ff_d9() -> bytes:
+    """The same, with the archive's comment set so the file's last two bytes are a JPEG end marker."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("payload.html", "<script>alert(1)</script>")
+        z.comment = b"\xff\xd9"
+    return jpeg_bytes(2) + archive.getvalue()
+
+
+def webp_with_xmp(megabytes: int) -> bytes:
+    """A real WebP carrying this many megabytes of XMP."""
+    out = io.BytesIO()
+    xmp = b"<x:xmpmeta>" + b" " * (megabytes * 1024 * 1024) + b"</x:xmpmeta>"
+    Image.new("RGB", (32, 16), (0, 128, 0)).save(out, "WEBP", xmp=xmp)
+    return out.getvalue()
+
+
 def gif_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("P", (8, 8)).save(out, "GIF")
@@ -60,6 +77,8 @@ def gif_bytes() -> bytes:
 HUGE_ITXT = _chunk(b"iTXt", b"Comment\x00\x00\x00\x00\x00" + b"A" * (12 * 1024 * 1024))
 HOSTILE_FILES: dict[str, tuple[str, bytes, str]] = {
     "jpeg/zip polyglot": ("photo.jpg", jpeg_zip_polyglot(), "image/jpeg"),
+    "jpeg/zip polyglot ending in FF D9": ("photo.jpg", jpeg_zip_polyglot_ending_in_ff_d9(), "image/jpeg"),
+    "webp with 8 MB of XMP": ("photo.webp", webp_with_xmp(8), "image/webp"),
     "png with a 12 MB iTXt chunk": ("photo.png", png_bytes(extra_chunk=HUGE_ITXT), "image/png"),
     "svg with script declared as png": ("photo.png", SVG_WITH_SCRIPT, "image/png"),
     "gif renamed .jpg": ("photo.jpg", gif_bytes(), "image/jpeg"),
@@ -68,6 +87,8 @@ HOSTILE_FILES: dict[str, tuple[str, bytes, str]] = {
 # Why the photo endpoint refuses each (signatures refuse most of them earlier: PNG only).
 PHOTO_REFUSAL = {
     "jpeg/zip polyglot": "image_trailing_data",
+    "jpeg/zip polyglot ending in FF D9": "image_trailing_data",
+    "webp with 8 MB of XMP": "image_metadata_too_large",
     "png with a 12 MB iTXt chunk": "image_metadata_too_large",
     "svg with script declared as png": "not_an_image",
     "gif renamed .jpg": "unsupported_image_type",
@@ -122,6 +143,7 @@ async def test_hostile_files_are_refused_and_nothing_is_stored(
     _assert_problem(r, case)
     if endpoint == "photos":
         assert r.json()["code"] == PHOTO_REFUSAL[case], r.text
+        assert r.json().get("field") == "file" or r.status_code == 415, r.text
     assert await _nothing_stored(db, settings) == []
 
 

@@ -1,8 +1,9 @@
 """The manager's dashboard in Chromium: real KPIs of a known estate in Chinese and English, at phone and
 desk size, with charts, the technician table, the overdue list linking to jobs, and the period pickers.
 
-The estate is the hand-checked one of tests/integration/test_kpis.py (site `kpi`, March 2026); every number
-on screen is compared with what GET /api/v1/reports/kpis answers for the same site and period.
+The estate is the hand-checked one of tests/integration/test_kpis.py (site `kpi`, March 1-14 of
+report_rows.YEAR, a stretch in the past); every number on screen is compared with what
+GET /api/v1/reports/kpis answers for the same site and period.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from playwright.async_api import Browser, Page
 from tests.browser.conftest import PHONE_VIEWPORT, LiveServer, log_in, screenshot
 from tests.browser.test_shell import catalogue
 from tests.browser.test_technician_offline import api_login
+from tests.integration.report_rows import day
 from tests.integration.test_kpis import known_estate
 
 pytestmark = pytest.mark.browser
 
 DESK_VIEWPORT = {"width": 1280, "height": 800}
-PERIOD = {"site": "kpi", "from": "2026-03-01", "to": "2026-03-14"}
+PERIOD = {"site": "kpi", "from": day("03-01"), "to": day("03-14")}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -56,7 +58,7 @@ async def tile_value(page: Page, key: str) -> str:
 
 
 async def show_known_period(page: Page, site_id: str) -> None:
-    """Pick the `kpi` estate and the custom period 2026-03-01..03-14, and wait for its numbers."""
+    """Pick the `kpi` estate and the custom period of the known fortnight, and wait for its numbers."""
     await page.select_option("#dash-site", site_id)
     await page.click("[data-preset='custom']")
     await page.fill("#dash-from", PERIOD["from"])
@@ -231,8 +233,8 @@ async def test_period_presets_and_custom_dates(
 
     # An end before the start is refused on the spot, naming the problem; nothing is loaded.
     await page.click("[data-preset='custom']")
-    await page.fill("#dash-from", "2026-03-14")
-    await page.fill("#dash-to", "2026-03-01")
+    await page.fill("#dash-from", PERIOD["to"])
+    await page.fill("#dash-to", PERIOD["from"])
     await page.click("#dash-apply")
     error = page.locator("#dash-filter-error")
     await error.wait_for()
@@ -243,8 +245,8 @@ async def test_period_presets_and_custom_dates(
     )
 
     # Longer than the server allows (731 days): the server's reason is shown, not a blank screen.
-    await page.fill("#dash-from", "2020-01-01")
-    await page.fill("#dash-to", "2026-03-01")
+    await page.fill("#dash-from", (today - timedelta(days=800)).isoformat())
+    await page.fill("#dash-to", today.isoformat())
     await page.click("#dash-apply")
     await page.wait_for_selector("#dash-error")
     assert "731" in await page.inner_text("#dash-error")

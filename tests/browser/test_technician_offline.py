@@ -49,7 +49,7 @@ async def repair_assigned_to(http: httpx.AsyncClient, username: str, title: str)
             "site": "demo",
             "building": "A",
             "unitNumber": "302",
-            "priority": 3,
+            "priority": "P3",
             "inHome": True,
             "reporterName": "王业主",
             "reporterPhone": "13900000010",
@@ -125,7 +125,7 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     await page.fill("#cause", "阀芯老化")
     await page.fill("#work-done", "更换阀芯")
     await page.click("#complete")
-    await page.wait_for_selector("#job-status:has-text('已完工')")
+    await page.wait_for_selector("#job-status:has-text('已完成')")
     await page.wait_for_selector("#signature-pad")
     await page.fill("#signer-name", "张三")
     await draw_signature(page)

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "demo"
+
+
+def device_time(offset: timedelta = timedelta()) -> str:
+    """A device's ISO 8601 timestamp `offset` from now: the gateway trusts a device's clock only within a
+    day of its own, so a fixed date would silently turn into the server's time once that day is past."""
+    return (datetime.now(UTC) + offset).isoformat().replace("+00:00", "Z")
 
 
 def free_port() -> int:
@@ -161,7 +168,7 @@ class Publisher:
         """Publish a device event; returns its eventId."""
         event_id = event_id or str(uuid.uuid4())
         body = msgspec.json.encode(
-            {"eventId": event_id, "ts": "2026-11-23T10:02:03Z", "code": code, "state": state, "detail": {}}
+            {"eventId": event_id, "ts": device_time(), "code": code, "state": state, "detail": {}}
         )
         if wait:
             self.publish(event_topic(site, device), body)

@@ -28,7 +28,7 @@ from backend.settings import Settings
 from iot_gateway.contract import event_topic
 from iot_gateway.runner import run_gateway
 from tests.conftest import skip_or_fail
-from tests.gateway.conftest import ROOT, eventually, free_port
+from tests.gateway.conftest import ROOT, device_time, eventually, free_port
 
 DOCS = ROOT / "docs" / "mosquitto"
 PASSWORDS = {"caretaker-gateway": "gw-secret-1", "elev-a1": "a1-secret-1", "elev-a2": "a2-secret-1"}
@@ -124,7 +124,7 @@ class Device:
         body = msgspec.json.encode(
             {
                 "eventId": str(uuid.uuid4()),
-                "ts": "2026-11-23T10:02:03Z",
+                "ts": device_time(),
                 "code": "ELEVATOR_ENTRAPMENT",
                 "state": "raised",
                 "detail": {},

@@ -11,7 +11,14 @@ import uuid
 import asyncpg
 import pytest
 
-from tests.gateway.conftest import PrivateBroker, Publisher, SpawnGateway, StartGateway, eventually
+from tests.gateway.conftest import (
+    PrivateBroker,
+    Publisher,
+    SpawnGateway,
+    StartGateway,
+    device_time,
+    eventually,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -136,9 +143,7 @@ async def test_broker_restart_mid_stream_loses_nothing(
 
 
 def _event(device: str, code: str, event_id: str, state: str = "raised") -> tuple[str, bytes]:
-    payload = (
-        f'{{"eventId": "{event_id}", "code": "{code}", "state": "{state}", "ts": "2026-11-23T10:00:00Z"}}'
-    )
+    payload = f'{{"eventId": "{event_id}", "code": "{code}", "state": "{state}", "ts": "{device_time()}"}}'
     return f"caretaker/demo/{device}/event", payload.encode()
 
 

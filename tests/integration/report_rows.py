@@ -1,6 +1,10 @@
 """Rows written straight into the tables the reports read, so report tests control every number.
 
-Times are given as site-local wall times in Asia/Shanghai ("03-02 09:20" in 2026).
+Times are given as site-local wall times in Asia/Shanghai ("03-02 09:20" in 2026). The year is fixed on
+purpose: every expected number of the report tests is worked out by hand for this one stretch of days
+(month lengths, the previous and the default period), and the tests read it through an injected clock set
+inside it, so the real calendar never reaches these rows. Relative dates would make those sums change with
+the day the tests run (a leap year moves the default period's start).
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-YEAR = 2026
+YEAR = 2026  # fixed-date: the hand-checked report world, always read through an injected clock
+
+
+def day(local: str) -> str:
+    """'03-14' as the ISO date of that day in YEAR, the way the reports spell days."""
+    return f"{YEAR}-{local}"
 
 
 def at(local: str) -> datetime:

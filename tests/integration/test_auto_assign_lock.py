@@ -7,17 +7,20 @@ rows and nothing but the dispatch lock can make the second wait for the first.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from backend.db.pool import create_pool
 from backend.services.dispatch import rank_technicians
-from backend.services.work_orders import create_work_order
+from backend.services.intake import create_work_order
+from backend.services.seed import SITE_TIMEZONE
 
-# 23:59:59 and 00:00:01 in Asia/Shanghai
-JUST_BEFORE_MIDNIGHT = datetime(2026, 11, 23, 15, 59, 59, tzinfo=UTC)
-JUST_AFTER_MIDNIGHT = datetime(2026, 11, 23, 16, 0, 1, tzinfo=UTC)
+# The demo site's most recent midnight, taken from today's date so that the test holds on any day.
+MIDNIGHT = datetime.now(ZoneInfo(SITE_TIMEZONE)).replace(hour=0, minute=0, second=0, microsecond=0)
+JUST_BEFORE_MIDNIGHT = MIDNIGHT - timedelta(seconds=1)
+JUST_AFTER_MIDNIGHT = MIDNIGHT + timedelta(seconds=1)
 
 
 async def _emergency(conn: asyncpg.Connection, site_id, now: datetime):

@@ -49,6 +49,7 @@ async def test_a_repair_shows_the_default_checklist_in_order(client, db, login_a
         "labelEn": "Introduce yourself and show your badge",
         "required": True,
         "position": 1,
+        "place": "home",
     }
     assert [i["code"] for i in items if not i["required"]] == ["parts_taken"]
 
@@ -90,6 +91,7 @@ async def test_site_items_override_defaults_by_code_and_completion_demands_that_
         "labelEn": "Offer protective covers",
         "required": False,
         "position": 3,
+        "place": "any",
     }
     assert items["introduce"]["labelEn"] == "Introduce yourself and show your badge"  # untouched default
     required = sorted(code for code, item in items.items() if item["required"])
@@ -119,3 +121,23 @@ async def test_another_sites_items_do_not_leak(client, db: asyncpg.Connection, l
     items = (await client.get(f"{API}/{wo['id']}", headers=agent)).json()["checklist"]
     assert items[0]["labelZh"] == "自我介绍并出示工作证"
     assert [i["code"] for i in items] == DEFAULT_REPAIR
+
+
+async def test_a_plant_room_job_gets_the_common_area_list_not_the_home_visit(client, db, login_as) -> None:
+    """DOMAIN.md "On site": the home-visit items (badge, consent, covers) apply only in a home."""
+    agent = await login_as("agent")
+    wo = await create(client, agent, building=None, unitNumber=None, site="demo", location="2号泵房")
+    assert wo["inHome"] is False
+    detail = (await client.get(f"{API}/{wo['id']}", headers=agent)).json()
+    codes = [i["code"] for i in detail["checklist"]]
+    assert codes == [
+        "isolate_lockout",
+        "safety_gear",
+        "photo_fault_area",
+        "test_restore",
+        "tidy_area",
+        "record_readings",
+    ]
+    assert not {"introduce", "consent", "covers"} & set(codes)
+    assert detail["requirements"]["checklist"] == codes[:-1]  # the readings are optional
+    assert detail["requirements"]["signature"] is False

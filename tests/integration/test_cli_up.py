@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -119,7 +120,8 @@ async def _log_in(base_url: str, username: str) -> dict:
 
 async def _telemetry_rows(cluster_root: Path) -> int:
     port = int((cluster_root / "port").read_text())
-    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/caretaker")
+    password = (cluster_root / "password").read_text().strip()  # the embedded server wants its password
+    conn = await asyncpg.connect(f"postgresql://postgres:{password}@127.0.0.1:{port}/caretaker")
     try:
         return await conn.fetchval("SELECT count(*) FROM telemetry")
     finally:
@@ -143,6 +145,14 @@ async def test_make_run_serves_the_demo_with_embedded_services_and_stops_them(tm
         assert not port_is_free(broker_port)
         assert "tech1" in up.output and "demo1234" in up.output, "the demo logins are printed"
         assert f"http://127.0.0.1:{port}/" in up.output
+        # each simulated device has its own broker login; the passwords are in a file, never on the console
+        credentials = data_dir / "mqtt-credentials.json"
+        device_passwords = json.loads(credentials.read_text())
+        assert "elev-a1" in device_passwords and credentials.stat().st_mode & 0o077 == 0
+        assert f"--credentials {credentials}" in up.output
+        assert not any(password in up.output for password in device_passwords.values())
+        assert re.search(r"gateway login caretaker-gateway \(password \S{3}…\)", up.output), up.output
+        assert f"mqtt://127.0.0.1:{broker_port}?protocol=3.1.1" in up.output, "the address, without a login"
         # the simulated devices reach the database through the embedded broker and the gateway
         for _ in range(120):
             if await _telemetry_rows(cluster_root) > 0:
@@ -155,6 +165,7 @@ async def test_make_run_serves_the_demo_with_embedded_services_and_stops_them(tm
     finally:
         up.stop_if_running()
     assert _postgres_processes_for(cluster_root) == [], "no PostgreSQL is left running"
+    assert not (data_dir / "mqtt-credentials.json").exists(), "the device passwords go with the broker"
     if cluster_root != data_dir / "pg":
         shutil.rmtree(cluster_root)
     assert port_is_free(broker_port), "the broker port is closed"

@@ -8,7 +8,7 @@ import io
 import asyncpg
 
 from tests.integration import report_rows as rows
-from tests.integration.report_rows import at
+from tests.integration.report_rows import at, day
 
 NOW = at("03-14 21:00")
 URL = "/api/v1/reports/work-orders.csv"
@@ -56,15 +56,17 @@ async def test_export_is_excel_friendly_utf8_with_chinese_headers(db, client, cl
     assert len(table) == 4
     by_number = {line[0]: dict(zip(header, line, strict=True)) for line in table[1:]}
     c1 = by_number["C1"]
-    assert (c1["类型"], c1["状态"], c1["类别"], c1["处理人"]) == ("报修", "已关闭", "water", "刘师傅")
+    # codes in words, from the one catalogue of labels
+    assert (c1["类型"], c1["状态"], c1["类别"], c1["处理人"]) == ("报修", "已关闭", "给排水", "刘师傅")
+    assert c1["渠道"] == "电话"
     assert c1["标题"] == '厨房漏水, 业主说"很急"\n请带密封胶'  # comma, quotes and newline survive quoting
     assert c1["位置"] == "1栋 101"
     assert (c1["报修人"], c1["联系电话"]) == ("王伟", "13900000001")
     # site-local wall times, as Excel parses them
     assert (c1["创建时间"], c1["完工时间"], c1["关闭时间"]) == (
-        "2026-03-02 09:00:00",
-        "2026-03-02 14:00:00",
-        "2026-03-03 11:00:00",
+        f"{day('03-02')} 09:00:00",
+        f"{day('03-02')} 14:00:00",
+        f"{day('03-03')} 11:00:00",
     )
     assert (c1["是否逾期"], c1["满意度"]) == ("否", "5")
     c2 = by_number["C2"]
@@ -81,7 +83,7 @@ async def test_english_headers_on_request(db, client, clock, login_as):
     r = await client.get(URL, params={"site": "kpi", "lang": "en"}, headers=await login_as("manager"))
     table = parse(r.content)
     assert table[0][:4] == ["Number", "Kind", "Status", "Priority"]
-    assert table[1][1:3] == ["repair", "closed"]
+    assert table[1][1:3] == ["Repair", "Closed"]
     assert table[2][table[0].index("Overdue")] == "yes"
 
 
@@ -100,8 +102,8 @@ async def test_filters_narrow_the_export(db, client, clock, login_as):
     assert await numbers(kind="complaint") == ["C2"]
     assert await numbers(overdue="true") == ["C2"]
     assert await numbers(overdue="false") == ["C1", "C3"]
-    assert await numbers(**{"from": "2026-03-12", "to": "2026-03-13"}) == ["C2"]
-    assert await numbers(**{"from": "2026-03-14"}) == ["C3"]
+    assert await numbers(**{"from": day("03-12"), "to": day("03-13")}) == ["C2"]
+    assert await numbers(**{"from": day("03-14")}) == ["C3"]
 
 
 async def test_without_site_only_the_callers_sites_are_exported(db, client, clock, login_as):

@@ -14,11 +14,11 @@ from backend.domain.clock import ManualClock
 from backend.scheduling import JobContext, send_daily_digests
 from backend.services import digest
 from tests.integration import report_rows as rows
-from tests.integration.report_rows import at
+from tests.integration.report_rows import at, day
 
 
 async def digest_day(db: asyncpg.Connection) -> UUID:
-    """Site "kpi" with a known 2026-03-13; the digest is read on the morning of 03-14."""
+    """Site "kpi" with a known 03-13 (report_rows.YEAR); the digest is read on the morning of 03-14."""
     site = await rows.make_site(db, "kpi", ("manager", "supervisor", "tech1", "agent"))
     wo, clk = rows.work_order, rows.clock
     # complaints received on 03-13: attitude ×2, fee dispute ×1 (the one of 03-12 belongs to another day)
@@ -73,7 +73,7 @@ async def test_digest_waits_for_eight_then_tells_supervisors_and_managers(db, db
 
         sent = await digest.send_daily_digests(pool, at("03-14 08:00"))
         facts = next(f for f in sent if f.site_id == site)
-        assert facts.day.isoformat() == "2026-03-13"
+        assert facts.day.isoformat() == day("03-13")
         assert facts.complaints == 3
         assert facts.complaints_by_category == {"attitude": 2, "fee_dispute": 1}
         assert facts.breaches == 2  # R1 met late, D1 never met; R2 in time, R3 paused
@@ -84,7 +84,7 @@ async def test_digest_waits_for_eight_then_tells_supervisors_and_managers(db, db
         queued = await digests(db, site)
         assert [n["username"] for n in queued] == ["manager", "supervisor"]  # not the agent, not technicians
         note = queued[0]
-        assert note["title"] == "kpi花园 每日简报 2026-03-13"
+        assert note["title"] == f"kpi花园 每日简报 {day('03-13')}"
         assert "昨日投诉 3 件" in note["body"] and "超时 2 次" in note["body"]
         assert "逾期未完成 3 单" in note["body"] and "待回访 2 单" in note["body"]
         assert note["data"]["facts"]["openOverdue"] == 3
@@ -97,7 +97,7 @@ async def test_digest_waits_for_eight_then_tells_supervisors_and_managers(db, db
         assert len(await digests(db, site)) == 2
         # the next morning brings the next day's digest
         sent = await digest.send_daily_digests(pool, at("03-15 08:30"))
-        assert [f.day.isoformat() for f in sent if f.site_id == site] == ["2026-03-14"]
+        assert [f.day.isoformat() for f in sent if f.site_id == site] == [day("03-14")]
         assert len(await digests(db, site)) == 4
     finally:
         await pool.close()
@@ -114,7 +114,7 @@ async def test_several_processes_send_each_digest_exactly_once(db, db_url):
         assert sum(results) == sites  # one digest per site across all replicas
         assert [n["username"] for n in await digests(db, site)] == ["manager", "supervisor"]
         runs = await db.fetch("SELECT scope, period FROM job_runs WHERE job = 'daily_digest'")
-        assert (str(site), "2026-03-13") in {(r["scope"], r["period"]) for r in runs}
+        assert (str(site), day("03-13")) in {(r["scope"], r["period"]) for r in runs}
         assert len(runs) == sites
     finally:
         for pool in pools:

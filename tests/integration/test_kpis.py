@@ -1,7 +1,8 @@
 """GET /api/v1/reports/kpis against a known set of work orders, clocks, callbacks and alarms.
 
 Every expected number below is worked out by hand from the rows in `known_estate` (comments show the sums).
-The report covers 2026-03-01..2026-03-14 in Asia/Shanghai; "now" is 03-14 21:00 there.
+The report covers March 1-14 of report_rows.YEAR in Asia/Shanghai; "now" is 03-14 21:00 there, set on the
+app's clock.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import asyncpg
 import pytest
 
 from tests.integration import report_rows as rows
-from tests.integration.report_rows import at
+from tests.integration.report_rows import at, day
 
 NOW = at("03-14 21:00")
-PERIOD = {"site": "kpi", "from": "2026-03-01", "to": "2026-03-14"}
+PERIOD = {"site": "kpi", "from": day("03-01"), "to": day("03-14")}
 MEMBERS = ("manager", "supervisor", "agent", "tech1", "tech2", "tech3")
 
 
@@ -256,13 +257,13 @@ async def test_period_is_whole_days_in_site_time(report):
     assert report["site"]["code"] == "kpi"
     period = report["period"]
     assert (period["fromDate"], period["toDate"], period["timezone"]) == (
-        "2026-03-01",
-        "2026-03-14",
+        day("03-01"),
+        day("03-14"),
         "Asia/Shanghai",
     )
     # local midnights: 03-01 00:00 +08:00 and 03-15 00:00 +08:00
-    assert period["start"].startswith("2026-02-28T16:00:00")
-    assert period["end"].startswith("2026-03-14T16:00:00")
+    assert period["start"].startswith(f"{day('02-28')}T16:00:00")
+    assert period["end"].startswith(f"{day('03-14')}T16:00:00")
 
 
 async def test_counts_by_kind_and_status(report):
@@ -427,7 +428,7 @@ async def test_default_period_is_the_last_30_days(db, client, clock, login_as):
     r = await client.get("/api/v1/reports/kpis", params={"site": "kpi"}, headers=await login_as("supervisor"))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["period"]["fromDate"], body["period"]["toDate"]) == ("2026-02-13", "2026-03-14")
+    assert (body["period"]["fromDate"], body["period"]["toDate"]) == (day("02-13"), day("03-14"))
     # W10 and W12-W14 now fall inside (W15 of 02-10 does not)
     assert body["total"] == 14
 
@@ -454,13 +455,13 @@ async def test_another_sites_report_is_not_found(db, client, login_as):
 async def test_bad_dates_name_their_field(db, client, login_as):
     await known_estate(db)
     headers = await login_as("manager")
-    r = await client.get("/api/v1/reports/kpis", params={**PERIOD, "from": "2026-13-01"}, headers=headers)
+    r = await client.get("/api/v1/reports/kpis", params={**PERIOD, "from": day("13-01")}, headers=headers)
     assert r.status_code == 422
     assert r.json()["field"] == "from"
-    r = await client.get("/api/v1/reports/kpis", params={**PERIOD, "from": "2026-03-15"}, headers=headers)
+    r = await client.get("/api/v1/reports/kpis", params={**PERIOD, "from": day("03-15")}, headers=headers)
     assert r.status_code == 422
     assert r.json()["field"] == "to"
-    r = await client.get("/api/v1/reports/kpis", params={"from": "2026-03-01"}, headers=headers)
+    r = await client.get("/api/v1/reports/kpis", params={"from": PERIOD["from"]}, headers=headers)
     # the manager belongs to demo and kpi: the site must be named
     assert r.status_code == 422
     assert r.json()["field"] == "site"

@@ -15,8 +15,10 @@ from backend.domain.clock import ManualClock
 from backend.scheduling import JOBS, JobContext
 from backend.services.maintenance import generate_planned_maintenance, next_period
 
-# 10:00 in Shanghai: the site's day is the same as UTC's here
-START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+# Yesterday 10:00 in Shanghai (02:00 UTC, so the site's day is UTC's day): relative to now, because the
+# plans and their work orders are dated from the clock and the test must hold on any day.
+START = (datetime.now(UTC) - timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)
+FIRST_DUE = START.date() + timedelta(days=15)  # the default elevator plan: every 15 days
 
 
 async def test_elevators_get_a_plan_and_one_work_order_per_period(
@@ -31,10 +33,10 @@ async def test_elevators_get_a_plan_and_one_work_order_per_period(
         assert results == [0, 0, 0]
         plans = await db.fetch("SELECT * FROM maintenance_plans ORDER BY title")
         assert len(plans) == 6 and {p["interval_days"] for p in plans} == {15}
-        assert {p["next_due_on"] for p in plans} == {date(2026, 12, 8)}
-        clock.advance(timedelta(days=12))  # 12-05: the period due 12-08 is three days off, lead is two
+        assert {p["next_due_on"] for p in plans} == {FIRST_DUE}
+        clock.advance(timedelta(days=12))  # the first period is three days off, the lead is two
         assert sum(await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))) == 0
-        clock.advance(timedelta(days=1))  # 12-06: within the lead days
+        clock.advance(timedelta(days=1))  # within the lead days
         made = await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))
         assert sum(made) == 6
         assert sum(await asyncio.gather(*(generate_planned_maintenance(ctx) for _ in range(3)))) == 0
@@ -43,11 +45,11 @@ async def test_elevators_get_a_plan_and_one_work_order_per_period(
     orders = await db.fetch("SELECT * FROM work_orders ORDER BY title")
     assert len(orders) == 6
     assert {(o["kind"], o["channel"], o["category"], o["resolution"]["periodDue"]) for o in orders} == {
-        ("maintenance", "schedule", "elevator", "2026-12-08")
+        ("maintenance", "schedule", "elevator", FIRST_DUE.isoformat())
     }
     assert all(o["status"] == "assigned" for o in orders)  # given to the on-duty elevator technician
     assert {p["next_due_on"] for p in await db.fetch("SELECT next_due_on FROM maintenance_plans")} == {
-        date(2026, 12, 23)
+        FIRST_DUE + timedelta(days=15)
     }
 
 
@@ -73,17 +75,17 @@ async def test_the_database_refuses_a_second_order_for_one_period(
 
 
 def test_cron_and_interval_periods() -> None:
-    assert next_period(date(2026, 12, 8), interval_days=15, cron=None, timezone="Asia/Shanghai") == date(
-        2026, 12, 23
-    )
+    # Pure calendar arithmetic on fixed days, chosen to cross the end of a month and of a year.
+    dec_1 = date(2026, 12, 1)  # fixed-date: a pure function's input, no clock involved
+    dec_8 = date(2026, 12, 8)  # fixed-date: a pure function's input, no clock involved
+    dec_15 = date(2026, 12, 15)  # fixed-date: a pure function's input, no clock involved
+    dec_23 = date(2026, 12, 23)  # fixed-date: a pure function's input, no clock involved
+    jan_1 = date(2027, 1, 1)  # fixed-date: a pure function's input, no clock involved
+    assert next_period(dec_8, interval_days=15, cron=None, timezone="Asia/Shanghai") == dec_23
     # the 1st and 15th of every month
     monthly = "0 8 1,15 * *"
-    assert next_period(date(2026, 12, 1), interval_days=None, cron=monthly, timezone="Asia/Shanghai") == date(
-        2026, 12, 15
-    )
-    assert next_period(
-        date(2026, 12, 15), interval_days=None, cron=monthly, timezone="Asia/Shanghai"
-    ) == date(2027, 1, 1)
+    assert next_period(dec_1, interval_days=None, cron=monthly, timezone="Asia/Shanghai") == dec_15
+    assert next_period(dec_15, interval_days=None, cron=monthly, timezone="Asia/Shanghai") == jan_1
 
 
 async def test_plans_over_http(client: AsyncTestClient, db: asyncpg.Connection, login_as) -> None:

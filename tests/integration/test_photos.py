@@ -11,8 +11,10 @@ import sys
 import time
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -23,6 +25,8 @@ from PIL import Image
 from backend.app import create_app
 from backend.settings import Settings
 from backend.storage import BlobMissing, LocalStorage, S3Storage, blob_key, build_storage
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the demo site's timezone, in which EXIF times are read
 
 
 def jpeg(width: int = 1600, height: int = 1200, *, exif_time: str | None = None, seed: int = 0) -> bytes:
@@ -119,18 +123,21 @@ async def test_a_photo_is_kept_by_hash_with_dimensions_capture_time_and_thumbnai
     client, db, login_as, idem, settings
 ) -> None:
     wo = await make_work_order(db)
-    data = jpeg(exif_time="2026:11:23 10:02:03")
+    # taken a minute ago and queued on the phone for a while: EXIF holds the site's wall time, no offset
+    taken = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    queued = taken + timedelta(seconds=57)
+    data = jpeg(exif_time=taken.astimezone(SHANGHAI).strftime("%Y:%m:%d %H:%M:%S"))
     tech = await login_as("tech1")
 
-    r = await upload(client, {**tech, **idem()}, wo, data, stage="before", client_at="2026-11-23T02:03:00Z")
+    r = await upload(client, {**tech, **idem()}, wo, data, stage="before", client_at=queued.isoformat())
 
     assert r.status_code == 201, r.text
     photo = r.json()
     sha = hashlib.sha256(data).hexdigest()
     assert photo["sha256"] == sha
     assert (photo["width"], photo["height"], photo["stage"]) == (1600, 1200, "before")
-    assert photo["takenAt"].startswith("2026-11-23T02:02:03")  # 10:02:03 in Shanghai
-    assert photo["clientAt"].startswith("2026-11-23T02:03:00")
+    assert datetime.fromisoformat(photo["takenAt"]) == taken  # read back from Shanghai wall time
+    assert datetime.fromisoformat(photo["clientAt"]) == queued
 
     original = await client.get(photo["url"], headers=tech)
     assert original.status_code == 200
@@ -147,6 +154,41 @@ async def test_a_photo_is_kept_by_hash_with_dimensions_capture_time_and_thumbnai
     assert await db.fetchval("SELECT media_type FROM blobs WHERE sha256 = $1", sha) == "image/jpeg"
 
 
+async def test_location_and_device_are_stripped_and_the_capture_time_and_orientation_kept(
+    client, db, login_as, idem, settings
+) -> None:
+    wo = await make_work_order(db)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "HUAWEI", "Mate 60 Pro", 6  # make, model, orientation
+    # an hour ago on the site's wall clock (EXIF times carry no zone)
+    shot = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    shot_local = shot.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y:%m:%d %H:%M:%S")
+    exif[0x8769] = {0x9003: shot_local, 0xA431: "SN-4471"}  # capture time, body serial number
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 5.5), 3: "E", 4: (121.0, 28.0, 1.0)}  # where it was taken
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 900), (90, 90, 200)).save(out, "JPEG", quality=90, exif=exif)
+    data = out.getvalue()
+    tech = await login_as("tech1")
+
+    r = await upload(client, {**tech, **idem()}, wo, data)
+
+    assert r.status_code == 201, r.text
+    photo = r.json()
+    assert datetime.fromisoformat(photo["takenAt"]) == shot
+    assert (photo["width"], photo["height"]) == (900, 1200)  # upright
+    served = (await client.get(photo["url"], headers=tech)).content
+    assert hashlib.sha256(served).hexdigest() == photo["sha256"]
+    kept = Image.open(io.BytesIO(served)).getexif()
+    assert kept.get_ifd(0x8825) == {}
+    assert 0x010F not in kept and 0x0110 not in kept
+    assert kept[0x0112] == 6 and kept.get_ifd(0x8769) == {0x9003: shot_local}
+    for leak in (b"HUAWEI", b"Mate 60", b"SN-4471"):
+        assert leak not in served
+    on_disk = Path(settings.data_dir) / "blobs" / blob_key(photo["sha256"])
+    assert on_disk.read_bytes() == served  # what is served is what is stored: the upload is never kept
+    assert [p.name for p in stored_files(settings) if p.name == hashlib.sha256(data).hexdigest()] == []
+
+
 async def test_the_same_bytes_twice_are_one_blob(client, db, login_as, idem, settings) -> None:
     wo = await make_work_order(db)
     tech = await login_as("tech1")
@@ -159,7 +201,8 @@ async def test_the_same_bytes_twice_are_one_blob(client, db, login_as, idem, set
     assert first.status_code == again.status_code == later.status_code == 201
     assert again.json()["id"] == first.json()["id"]  # same image, same stage: the same photo
     assert later.json()["id"] != first.json()["id"]
-    sha = hashlib.sha256(data).hexdigest()
+    sha = first.json()["sha256"]  # cleaning an upload is deterministic: the same bytes keep the same hash
+    assert later.json()["sha256"] == sha
     assert await db.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha) == 1
     assert await db.fetchval("SELECT count(*) FROM photos WHERE work_order_id = $1", wo) == 2
     assert len([p for p in stored_files(settings) if p.name == sha]) == 1
@@ -367,7 +410,9 @@ async def test_uploads_go_to_the_s3_bucket_when_configured(
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
         r = await upload(s3_client, {**headers, **idem()}, wo, data)
         assert r.status_code == 201, r.text
-        assert (await s3_client.get(r.json()["url"], headers=headers)).content == data
+        served = (await s3_client.get(r.json()["url"], headers=headers)).content
+    assert hashlib.sha256(served).hexdigest() == r.json()["sha256"]
+    assert Image.open(io.BytesIO(served)).tobytes() == Image.open(io.BytesIO(data)).tobytes()
     assert stored_files(settings) == []  # nothing went to the local directory
     bucket = S3Storage.from_settings(s3_settings(settings, s3_server))
-    assert await bucket.get(hashlib.sha256(data).hexdigest()) == data
+    assert await bucket.get(r.json()["sha256"]) == served

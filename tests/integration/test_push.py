@@ -1,5 +1,9 @@
 """Web Push end to end: subscriptions through the API, the dispatcher sending with pywebpush to a local push
-service that decrypts each payload with the browser's keys; gone endpoints removed, failures retried."""
+service that decrypts each payload with the browser's keys; gone endpoints removed, failures retried.
+
+The local push service listens on 127.0.0.1 over plain http, which production refuses: these tests turn on
+CARETAKER_PUSH_ALLOW_PRIVATE_ENDPOINTS explicitly (tests/abuse/test_push_endpoints.py checks the default).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from datetime import timedelta
 
 import asyncpg
 import jwt
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar.testing import AsyncTestClient
@@ -18,9 +23,21 @@ from backend.db.pool import create_pool
 from backend.domain.clock import ManualClock, SystemClock
 from backend.notify.dispatcher import MAX_ATTEMPTS, PushDispatcher, PushSender, send_due_notifications
 from backend.notify.vapid import ensure_vapid_keys
+from backend.settings import Settings
 from tests.conftest import LoginAs
 from tests.integration.alarm_fixtures import raise_device_alarm
 from tests.integration.fake_push_service import BrowserKeys, FakePushService, b64url
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with private endpoints allowed: the local push service is on 127.0.0.1."""
+    return msgspec.structs.replace(settings, push_allow_private_endpoints=True)
+
+
+def local_sender(vapid, public_url: str) -> PushSender:
+    """A sender that may reach the local push service."""
+    return PushSender(vapid, public_url, allow_private_endpoints=True)
 
 
 @pytest.fixture
@@ -75,7 +92,7 @@ async def test_critical_alarm_is_pushed_encrypted_gone_endpoints_dropped_failure
 
     alarm = await raise_device_alarm(db, device_id="elev-a1", code="ELEVATOR_ENTRAPMENT", now=clock.now())
     await catch_up(clock, db)
-    sender = PushSender(await ensure_vapid_keys(pool), "https://caretaker.example.com")
+    sender = local_sender(await ensure_vapid_keys(pool), "https://caretaker.example.com")
     report = await send_due_notifications(pool, sender, clock)
 
     # guard1's phone gets the alarm, decryptable only with its own keys
@@ -156,7 +173,7 @@ async def test_a_notification_that_keeps_failing_is_given_up(
         MAX_ATTEMPTS - 1,
     )
     await catch_up(clock, db)
-    sender = PushSender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000")
+    sender = local_sender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000")
     report = await send_due_notifications(pool, sender, clock)
     row = await db.fetchrow(
         """SELECT failed_at, sent_at FROM notifications
@@ -167,46 +184,38 @@ async def test_a_notification_that_keeps_failing_is_given_up(
 
 
 async def test_subscriptions_are_checked_and_can_be_removed(
-    client: AsyncTestClient, db: asyncpg.Connection, login_as: LoginAs, idem
+    client: AsyncTestClient, db: asyncpg.Connection, login_as: LoginAs, idem, push_service: FakePushService
 ) -> None:
     headers = await login_as("guard1")
     keys = BrowserKeys()
+    endpoint = push_service.endpoint("guard1")
     bad_key = await client.post(
         "/api/v1/push/subscriptions",
         headers={**headers, **idem()},
-        json={
-            "endpoint": "https://push.example.com/x",
-            "keys": {"p256dh": b64url(b"short"), "auth": keys.auth},
-        },
+        json={"endpoint": endpoint, "keys": {"p256dh": b64url(b"short"), "auth": keys.auth}},
     )
     assert bad_key.status_code == 422 and bad_key.json()["field"] == "keys.p256dh"
-    plain_http = await client.post(
+    not_a_url = await client.post(
         "/api/v1/push/subscriptions",
         headers={**headers, **idem()},
-        json={"endpoint": "http://push.example.com/x", "keys": {"p256dh": keys.p256dh, "auth": keys.auth}},
+        json={"endpoint": "push service", "keys": {"p256dh": keys.p256dh, "auth": keys.auth}},
     )
-    assert plain_http.status_code == 422 and plain_http.json()["field"] == "endpoint"
+    assert not_a_url.status_code == 422 and not_a_url.json()["field"] == "endpoint"
     anonymous = await client.post(
         "/api/v1/push/subscriptions",
         headers=idem(),
-        json={"endpoint": "https://push.example.com/x", "keys": {"p256dh": keys.p256dh, "auth": keys.auth}},
+        json={"endpoint": endpoint, "keys": {"p256dh": keys.p256dh, "auth": keys.auth}},
     )
     assert anonymous.status_code == 401
 
-    await _subscribe(client, headers, idem(), "https://push.example.com/x", keys)
+    await _subscribe(client, headers, idem(), endpoint, keys)
     r = await client.request(
-        "DELETE",
-        "/api/v1/push/subscriptions",
-        headers={**headers, **idem()},
-        json={"endpoint": "https://push.example.com/x"},
+        "DELETE", "/api/v1/push/subscriptions", headers={**headers, **idem()}, json={"endpoint": endpoint}
     )
     assert r.status_code == 200, r.text
     assert await db.fetchval("SELECT count(*) FROM push_subscriptions") == 0
     again = await client.request(
-        "DELETE",
-        "/api/v1/push/subscriptions",
-        headers={**headers, **idem()},
-        json={"endpoint": "https://push.example.com/x"},
+        "DELETE", "/api/v1/push/subscriptions", headers={**headers, **idem()}, json={"endpoint": endpoint}
     )
     assert again.status_code == 404
 
@@ -231,7 +240,7 @@ async def test_running_dispatcher_sends_after_commit(
     keys = BrowserKeys()
     await _subscribe(client, await login_as("tech1"), idem(), push_service.endpoint("tech1"), keys)
     dispatcher = PushDispatcher(
-        pool, db_url, PushSender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000"), SystemClock()
+        pool, db_url, local_sender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000"), SystemClock()
     )
     dispatcher.start()
     try:

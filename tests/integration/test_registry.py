@@ -194,6 +194,7 @@ async def test_duplicate_codes_are_conflicts(client: AsyncTestClient, login_as: 
 async def test_admin_asset_and_device_lifecycle(
     client: AsyncTestClient, login_as: LoginAs, idem: Idem
 ) -> None:
+    installed_on = "2020-05-01"  # fixed-date: stored and echoed back; no rule reads it against the clock
     r = await client.post(
         "/api/v1/assets",
         json={
@@ -204,13 +205,13 @@ async def test_admin_asset_and_device_lifecycle(
             "location": "1号泵房",
             "parameters": {"powerKw": 30},
             "maintenanceDays": 30,
-            "installedOn": "2020-05-01",
+            "installedOn": installed_on,
         },
         headers=await _admin(login_as, idem),
     )
     assert r.status_code == 201, r.text
     asset = r.json()
-    assert (asset["installedOn"], asset["parameters"]) == ("2020-05-01", {"powerKw": 30})
+    assert (asset["installedOn"], asset["parameters"]) == (installed_on, {"powerKw": 30})
     r = await client.post(
         "/api/v1/devices",
         json={
@@ -416,7 +417,10 @@ async def test_staff_of_one_site_see_nothing_of_another(
         r = await client.get("/api/v1/units", params={"site": "north"}, headers=headers)
         assert r.status_code == 404
         r = await client.get("/api/v1/units/lookup", params={"phone": "13600000001"}, headers=headers)
-        assert r.json()["items"] == []
+        if username in ("tech1", "guard1"):  # finding a home by phone is for the desk (docs/PRIVACY.md)
+            assert r.status_code == 403, r.text
+        else:
+            assert r.json()["items"] == []
 
     desk = await login_as("supervisor")
     assert (await client.get(f"/api/v1/users/{north_user['id']}", headers=desk)).status_code == 404

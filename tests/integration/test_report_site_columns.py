@@ -14,7 +14,14 @@ import asyncpg
 from backend.domain.clock import ManualClock
 from tests.integration import report_rows as rows
 from tests.integration.report_rows import at
-from tests.integration.work_order_evidence import act, add_photo, completion, create, user_id
+from tests.integration.work_order_evidence import (
+    COMMON_CHECKLIST,
+    act,
+    add_photo,
+    completion,
+    create,
+    user_id,
+)
 
 
 async def test_rows_written_directly_take_the_work_orders_site(db: asyncpg.Connection) -> None:
@@ -48,7 +55,7 @@ async def test_the_workflow_files_clocks_and_calls_under_the_jobs_site(
     for action in ("accept", "depart", "arrive"):
         assert (await act(client, tech1, wo["id"], action)).status_code == 200
     await add_photo(db, wo["id"], "after")
-    assert (await act(client, tech1, wo["id"], "complete", completion())).status_code == 200
+    assert (await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))).status_code == 200
     clock.advance(timedelta(hours=2))
     r = await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 5})
     assert r.status_code == 200, r.text
@@ -88,7 +95,8 @@ async def test_clocks_and_calls_follow_the_jobs_technician(
     for action in ("accept", "depart", "arrive"):
         assert (await act(client, tech1_headers, wo["id"], action)).status_code == 200
     await add_photo(db, wo["id"], "after")
-    assert (await act(client, tech1_headers, wo["id"], "complete", completion())).status_code == 200
+    done = await act(client, tech1_headers, wo["id"], "complete", completion(COMMON_CHECKLIST))
+    assert done.status_code == 200
     clock.advance(timedelta(hours=1))
     assert (
         await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 4})

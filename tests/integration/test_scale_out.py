@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from simulators.devices import now_iso
 from tests.conftest import DEMO_PASSWORD, TEST_SECRET
 from tests.gateway.conftest import (  # noqa: F401 (fixtures used by name)
     GatewayProcess,
@@ -88,7 +89,7 @@ async def test_two_apis_and_two_gateways_split_the_work_and_double_nothing(
             for device, code in SOURCES:
                 body = {
                     "eventId": str(uuid.uuid4()),
-                    "ts": "2026-11-23T10:00:00Z",
+                    "ts": now_iso(),
                     "code": code,
                     "state": "raised",
                 }

@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 from backend.db.queries.users import get_active_user
 from backend.domain.models import CurrentUser
 from backend.errors import CaretakerError
-from backend.services.work_orders import create_work_order, perform_action
+from backend.services.intake import create_work_order
+from backend.services.work_order_actions import perform_action
 
 
 def photo(seed: int = 0) -> bytes:
@@ -157,7 +158,7 @@ async def test_signing_stores_the_signature_and_the_record_hash_and_verifies(
     await add_photo(client, {**tech, **idem()}, wo, "after")
     await complete(db, clock, wo)
 
-    r = await sign(client, {**tech, **idem()}, wo, clientAt="2026-11-23T03:00:00Z")
+    r = await sign(client, {**tech, **idem()}, wo, clientAt=clock.now().isoformat())
 
     assert r.status_code == 200, r.text
     body = r.json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -115,14 +115,22 @@ async def test_cancel_needs_a_reason_and_a_supervisor(client: AsyncTestClient, l
     assert r.json()["current"] == {"status": "cancelled", "assigneeId": None, "version": 2}
 
 
+def _wire_time(when: datetime) -> str:
+    """An instant as the API writes it: UTC, whole seconds, `Z`."""
+    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
-    client: AsyncTestClient, db: asyncpg.Connection, login_as
+    client: AsyncTestClient, db: asyncpg.Connection, login_as, clock: ManualClock
 ) -> None:
+    # appointments the owner asked for: tomorrow at 14:00 and the day after at 10:00, Shanghai time
+    tomorrow = clock.now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    first_visit, second_visit = _wire_time(tomorrow), _wire_time(tomorrow + timedelta(hours=20))
     agent, tech1, tech2 = await login_as("agent"), await login_as("tech1"), await login_as("tech2")
-    wo = await create(client, agent, appointmentRequested=True, appointmentAt="2026-11-24T06:00:00Z")
-    assert wo["appointmentAt"] == "2026-11-24T06:00:00Z"
+    wo = await create(client, agent, appointmentRequested=True, appointmentAt=first_visit)
+    assert wo["appointmentAt"] == first_visit
     r = await act(client, agent, wo["id"], "assign", {})
-    assert r.status_code == 422 and r.json()["field"] == "assigneeId"
+    assert r.status_code == 400 and r.json()["field"] == "assigneeId"
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "tech2")})
     assert r.status_code == 200
     # tech1 cannot work tech2's job: stale, with the current state
@@ -137,10 +145,33 @@ async def test_decline_returns_to_the_pool_and_assign_sets_the_appointment(
         agent,
         wo["id"],
         "assign",
-        {"assigneeId": await user_id(db, "tech1"), "appointmentAt": "2026-11-25T02:00:00Z"},
+        {"assigneeId": await user_id(db, "tech1"), "appointmentAt": second_visit},
     )
-    assert r.json()["appointmentAt"] == "2026-11-25T02:00:00Z" and r.json()["status"] == "assigned"
+    assert r.json()["appointmentAt"] == second_visit and r.json()["status"] == "assigned"
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": None})
     assert (r.json()["status"], r.json()["assigneeId"]) == ("new", None)
     r = await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "guard1")})
     assert r.status_code == 422 and r.json()["field"] == "assigneeId"
+
+
+async def test_a_body_with_a_field_nobody_knows_is_refused_naming_it(
+    client: AsyncTestClient, login_as
+) -> None:
+    """DESIGN.md "Contracts": unknown fields are refused, naming the field, on every endpoint alike."""
+    agent, tech1 = await login_as("agent"), await login_as("tech1")
+    wo = await create(client, agent)
+    for action, body in (
+        ("accept", {"clientAtt": "2026-01-01T00:00:00Z"}),  # fixed-date: refused before it is read
+        ("callback", {"reached": False, "mood": "calm"}),
+        ("decline", {"reason": "busy", "note": "typo of reason"}),
+    ):
+        r = await act(client, tech1 if action != "callback" else agent, wo["id"], action, body)
+        assert r.status_code == 400, (action, r.text)
+        unknown = next(iter(set(body) - {"reason", "reached"}))
+        assert (r.json()["code"], r.json()["field"]) == ("unknown_field", unknown)
+    r = await client.post(
+        "/api/v1/work-orders",
+        json={"kind": "repair", "category": "water", "channel": "phone", "title": "x", "colour": "red"},
+        headers={**agent, "Idempotency-Key": "k-unknown"},
+    )
+    assert (r.status_code, r.json()["field"]) == (400, "colour")

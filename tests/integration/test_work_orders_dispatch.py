@@ -10,7 +10,7 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from backend.domain.clock import ManualClock
-from backend.services.work_orders import create_work_order
+from backend.services.intake import create_work_order
 from tests.integration.work_order_evidence import API, act, create, user_id
 
 
@@ -169,7 +169,7 @@ async def test_list_filters_and_urgency_order(
     slow = await create(client, agent, category="structure", title="墙面裂缝")
     fast = await create(client, agent, category="water", title="楼上漏水")
     mid = await create(client, agent, category="water", title="水压小")
-    assert (slow["priority"], fast["priority"], mid["priority"]) == (3, 1, 2)
+    assert (slow["priority"], fast["priority"], mid["priority"]) == ("P3", "P1", "P2")
     page = (await client.get(API, headers=agent)).json()
     assert [w["id"] for w in page["items"]] == [fast["id"], mid["id"], slow["id"]] and page["total"] == 3
     assert (await act(client, tech1, mid["id"], "accept")).status_code == 200
@@ -204,6 +204,11 @@ async def test_openapi_describes_every_work_order_endpoint(client: AsyncTestClie
         "pause",
         "resume",
         "complete",
+        "investigate",
+        "reply",
+        "solve",
+        "inform",
+        "escalate",
         "callback",
         "reopen",
         "cancel",
@@ -214,9 +219,15 @@ async def test_openapi_describes_every_work_order_endpoint(client: AsyncTestClie
         assert "200" in op["responses"]
     assert "/api/v1/callbacks" in paths and "/api/v1/maintenance-plans" in paths
     assert "/api/v1/work-orders/{work_order_id}/suggestions" in paths
-    assert {"WorkOrderDetail", "WorkOrderCreate", "ActionRequest", "CallbackRequest"} <= set(
-        schema["components"]["schemas"]
-    )
+    assert {
+        "WorkOrderDetail",
+        "WorkOrderCreate",
+        "AssignRequest",
+        "CompleteRequest",
+        "ContactRequest",
+        "CallbackRequest",
+        "Requirements",
+    } <= set(schema["components"]["schemas"])
 
 
 async def test_technicians_cannot_assign(client: AsyncTestClient, login_as) -> None:

@@ -15,8 +15,9 @@ from backend.db.queries.users import get_active_user
 from backend.domain.clock import ManualClock
 from backend.domain.models import CurrentUser
 from backend.errors import CaretakerError
-from backend.services.work_orders import create_work_order, perform_action
-from tests.integration.work_order_evidence import add_photo, completion
+from backend.services.intake import create_work_order
+from backend.services.work_order_actions import perform_action
+from tests.integration.work_order_evidence import COMMON_CHECKLIST, FIELD_CHECKLIST, add_photo, completion
 
 USERNAMES = ("agent", "supervisor", "manager", "tech1", "tech2", "guard1")
 ACTIONS = (
@@ -29,12 +30,17 @@ ACTIONS = (
     "resume",
     "complete",
     "sign",
+    "investigate",
+    "reply",
+    "solve",
+    "inform",
+    "escalate",
     "callback",
     "reopen",
     "cancel",
     "close",
 )
-FORWARD = ("accept", "arrive", "complete", "sign", "callback")
+FORWARD = ("accept", "arrive", "complete", "sign", "investigate", "solve", "inform", "callback")
 KINDS = (("repair", True, "water"), ("repair", False, "electrical"), ("complaint", False, "attitude"))
 
 
@@ -50,7 +56,16 @@ def steps(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     if action == "assign":
         payload["assigneeId"] = draw(st.sampled_from(("tech1", "tech2", "supervisor", None)))
     if action == "complete":
-        payload |= completion()
+        # both lists: the home visit's and the common area's (the job's place picks what it demands)
+        payload |= completion({**FIELD_CHECKLIST, **COMMON_CHECKLIST})
+    if action in ("reply", "inform"):
+        payload |= {"via": "phone", "summary": "已告知业主"}
+    if action == "investigate":
+        payload["findings"] = "已查明"
+    if action == "solve":
+        payload["solution"] = "已处理"
+    if action == "escalate":
+        payload |= {"reason": "agitated", "to": "supervisor"}
     if action == "callback":
         reached = draw(st.booleans())
         payload |= {"reached": reached, "satisfaction": draw(st.integers(1, 5)) if reached else None}
@@ -73,7 +88,8 @@ def fold(events: list[asyncpg.Record]) -> dict[str, Any]:
             assignee = last_assignee
         last_assignee = assignee or last_assignee
         status = e["to_status"]
-        completed = status in ("completed", "signed", "closed") and (completed or e["action"] == "complete")
+        finished = e["action"] in ("complete", "inform")
+        completed = status in ("completed", "signed", "closed") and (completed or finished)
         closed = status == "closed"
     return {"status": status, "assignee": assignee, "completed": completed, "closed": closed}
 
@@ -140,7 +156,8 @@ async def test_row_and_event_log_always_agree(
         assert (str(row["assignee_id"]) if row["assignee_id"] else None) == expected["assignee"]
         assert (row["completed_at"] is not None) == expected["completed"]
         assert (row["closed_at"] is not None) == expected["closed"]
-        assert (row["responded_at"] is not None) == any(e["action"] == "accept" for e in events)
+        first_answers = ("accept", "reply")  # a field job is answered by accepting, a complaint by replying
+        assert (row["responded_at"] is not None) == any(e["action"] in first_answers for e in events)
         resolve_paused = await db.fetchval(
             """SELECT paused_since IS NOT NULL FROM work_order_clocks
                WHERE work_order_id = $1 AND clock = 'resolve'""",

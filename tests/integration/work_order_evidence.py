@@ -20,11 +20,20 @@ FIELD_CHECKLIST = {
     "clean_up": True,
     "parts_taken": True,
 }
+# A public area or a plant room: its own list (migration 0014), not the home-visit items.
+COMMON_CHECKLIST = {
+    "isolate_lockout": True,
+    "safety_gear": True,
+    "photo_fault_area": True,
+    "test_restore": True,
+    "tidy_area": True,
+    "record_readings": True,
+}
 MAINTENANCE_CHECKLIST = {"inspect": True, "record": True, "test_run": True, "clean_up": True}
 
 
-async def add_photo(db: asyncpg.Connection, work_order_id: str, stage: str = "after") -> str:
-    """Insert a blob and a photo row for the work order; returns the photo id."""
+async def add_photo(db: asyncpg.Connection, work_order_id: str, stage: str = "after", visit: int = 1) -> str:
+    """Insert a blob and a photo row for the work order (of a visit); returns the photo id."""
     content = uuid.uuid4().bytes
     sha = hashlib.sha256(content).hexdigest()
     thumb = hashlib.sha256(content + b"thumb").hexdigest()
@@ -35,12 +44,13 @@ async def add_photo(db: asyncpg.Connection, work_order_id: str, stage: str = "af
     )
     return str(
         await db.fetchval(
-            """INSERT INTO photos (work_order_id, stage, sha256, thumb_sha256, width, height)
-               VALUES ($1, $2, $3, $4, 800, 600) RETURNING id""",
+            """INSERT INTO photos (work_order_id, stage, sha256, thumb_sha256, width, height, visit)
+               VALUES ($1, $2, $3, $4, 800, 600, $5) RETURNING id""",
             uuid.UUID(work_order_id),
             stage,
             sha,
             thumb,
+            visit,
         )
     )
 
@@ -51,7 +61,7 @@ def completion(checklist: dict[str, bool] | None = None) -> dict[str, Any]:
         "checklist": checklist if checklist is not None else FIELD_CHECKLIST,
         "cause": "阀芯老化",
         "workDone": "更换角阀阀芯并试水",
-        "parts": [{"name": "角阀阀芯", "qty": 1}],
+        "parts": [{"name": "角阀阀芯", "quantity": 1}],
         "chargeable": False,
         "advice": "定期检查角阀",
     }

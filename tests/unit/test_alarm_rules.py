@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from backend.domain.alarm_codes import ALARM_CODES
 from backend.domain.alarms import (
     RaiseOutcome,
     ThresholdRule,
@@ -11,9 +12,9 @@ from backend.domain.alarms import (
     evaluate_thresholds,
     is_stale_event,
 )
-from iot_gateway.contract import ALARM_CODES, parse_topic
+from iot_gateway.contract import parse_topic
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # fixed-date: pure rules, every call is given its `now`
 LOW = ThresholdRule(
     metric="pressureKpa", code="PRESSURE_LOW", direction="below", raise_at=150, clear_at=170, hold_seconds=30
 )
@@ -106,7 +107,7 @@ def test_alarm_code_table_matches_the_design() -> None:
 
 
 def test_an_event_older_than_the_newest_opposite_one_is_stale() -> None:
-    t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    t0 = T0
     later = t0 + timedelta(minutes=1)
     # a clear from 10:00 after a raise from 10:01 has been applied: history, not news
     assert is_stale_event("cleared", t0, (later, "raised"))

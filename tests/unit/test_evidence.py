@@ -7,7 +7,7 @@ import io
 import json
 import struct
 import zlib
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,13 @@ from backend.domain import evidence as rules
 from backend.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The day of the fixed values below: parsed or hashed as given, never compared with the clock.
+DAY = datetime(2026, 11, 23, tzinfo=UTC)  # fixed-date: pure parsing and hashing of given values
+
+
+def on_day(hour: int, minute: int, second: int = 0, *, zone: tzinfo = UTC) -> datetime:
+    """A UTC wall time on DAY, expressed in `zone`."""
+    return (DAY + timedelta(hours=hour, minutes=minute, seconds=second)).astimezone(zone)
 
 
 def jpeg(
@@ -70,7 +77,9 @@ def inspect(data: bytes, content_type: str | None = "image/jpeg", filename: str 
 def test_a_jpeg_is_accepted_with_hash_size_and_a_small_webp_thumbnail() -> None:
     data = jpeg(1200, 900)
     image = inspect(data)
-    assert image.sha256 == hashlib.sha256(data).hexdigest()
+    # the hash is of what is kept: the upload's pixels, byte for byte, without its (here empty) EXIF block
+    assert image.sha256 == hashlib.sha256(image.data).hexdigest()
+    assert Image.open(io.BytesIO(image.data)).tobytes() == Image.open(io.BytesIO(data)).tobytes()
     assert (image.width, image.height, image.format, image.media_type) == (1200, 900, "JPEG", "image/jpeg")
     thumb = Image.open(io.BytesIO(image.thumbnail))
     assert thumb.format == "WEBP"
@@ -80,8 +89,8 @@ def test_a_jpeg_is_accepted_with_hash_size_and_a_small_webp_thumbnail() -> None:
 
 
 def test_exif_capture_time_without_offset_is_the_sites_local_time() -> None:
-    image = inspect(jpeg(exif_time="2026:11:23 10:02:03"))
-    assert image.taken_at == datetime(2026, 11, 23, 2, 2, 3, tzinfo=UTC)
+    image = inspect(jpeg(exif_time=f"{DAY:%Y:%m:%d} 10:02:03"))
+    assert image.taken_at == on_day(2, 2, 3)  # 10:02:03 in Shanghai
 
 
 def test_exif_orientation_is_applied_to_the_thumbnail_and_dimensions() -> None:
@@ -123,9 +132,15 @@ def test_a_decompression_bomb_is_refused_from_its_header() -> None:
 
 
 def test_just_over_the_pixel_limit_is_refused_before_decoding() -> None:
-    # 8000 × 6500 = 52 MP: over 50 MP but under Pillow's own hard limit of twice that.
-    with pytest.raises(ValidationFailed, match="50 MP"):
-        inspect(png_header_only(8000, 6500), "image/png", "big.png")
+    # 6000 × 4001 is one row over 24 MP, far under Pillow's own hard limit of twice that; the file has no
+    # pixel data, so only a check of the header can refuse it as too large.
+    with pytest.raises(ValidationFailed, match="24 MP") as caught:
+        inspect(png_header_only(6000, 4001), "image/png", "big.png")
+    assert caught.value.code == "image_too_many_pixels"
+
+
+def test_a_24_mp_camera_frame_is_within_the_limit() -> None:
+    assert rules.MAX_PIXELS >= 6000 * 4000
 
 
 def test_an_oversize_file_is_refused_before_decoding() -> None:
@@ -185,8 +200,8 @@ def sample_record(**changes) -> dict:
         "in_home": True,
         "reporter_name": "王先生",
         "reporter_phone": "13900001201",
-        "created_at": datetime(2026, 11, 23, 9, 0, tzinfo=CST),
-        "completed_at": datetime(2026, 11, 23, 11, 30, tzinfo=CST),
+        "created_at": on_day(1, 0, zone=CST),  # 09:00 there
+        "completed_at": on_day(3, 30, zone=CST),
         "resolution": {"cause": "worn washer", "checklist": {"badge": True, "covers": True}},
     }
     fields.update(changes)
@@ -197,7 +212,7 @@ def sample_record(**changes) -> dict:
             from_status="assigned",
             to_status="accepted",
             actor_id=ACTOR,
-            at=datetime(2026, 11, 23, 1, 5, tzinfo=UTC),
+            at=on_day(1, 5),
             client_at=None,
             payload={},
         ),
@@ -207,7 +222,7 @@ def sample_record(**changes) -> dict:
             from_status="new",
             to_status="assigned",
             actor_id=None,
-            at=datetime(2026, 11, 23, 1, 1, tzinfo=UTC),
+            at=on_day(1, 1),
             client_at=None,
             payload={"assigneeId": str(ACTOR)},
         ),
@@ -222,7 +237,7 @@ def sample_record(**changes) -> dict:
         relation="owner",
         no_sign_reason=None,
         signed_by=ACTOR,
-        signed_at=datetime(2026, 11, 23, 3, 31, tzinfo=UTC),
+        signed_at=on_day(3, 31),
     )
     return rules.build_record(rules.RecordWorkOrder(**fields), events, photos, signature)
 
@@ -240,12 +255,12 @@ def test_the_record_orders_events_by_seq_photos_by_hash_and_spells_times_in_utc(
     assert [e["seq"] for e in record["events"]] == [1, 2]
     assert record["eventsThroughSeq"] == 2
     assert [p["stage"] for p in record["photos"]] == ["before", "after"]
-    assert record["workOrder"]["createdAt"] == "2026-11-23T01:00:00.000000Z"
-    assert record["signature"]["signedAt"] == "2026-11-23T03:31:00.000000Z"
+    assert record["workOrder"]["createdAt"] == f"{DAY:%Y-%m-%d}T01:00:00.000000Z"
+    assert record["signature"]["signedAt"] == f"{DAY:%Y-%m-%d}T03:31:00.000000Z"
 
 
 def test_the_same_instant_in_another_zone_hashes_the_same() -> None:
-    same = sample_record(created_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    same = sample_record(created_at=on_day(1, 0))
     assert rules.record_hash(same) == rules.record_hash(sample_record())
 
 
@@ -254,7 +269,7 @@ def test_the_same_instant_in_another_zone_hashes_the_same() -> None:
     [
         {"description": "Leak under the sink."},
         {"priority": 3},
-        {"completed_at": datetime(2026, 11, 23, 11, 31, tzinfo=CST)},
+        {"completed_at": on_day(3, 31, zone=CST)},
         {"resolution": {"cause": "worn washer", "checklist": {"badge": True, "covers": False}}},
         {"unit_id": uuid4()},
     ],
@@ -265,4 +280,4 @@ def test_any_change_to_the_content_changes_the_hash(change) -> None:
 
 def test_a_naive_time_cannot_enter_the_record() -> None:
     with pytest.raises(ValueError, match="time zone"):
-        rules.utc_iso(datetime(2026, 11, 23, 9, 0))
+        rules.utc_iso(on_day(9, 0).replace(tzinfo=None))

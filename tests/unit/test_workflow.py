@@ -1,5 +1,5 @@
-"""The state machine: every role x every action x every status of every kind, against a table written
-from the rules (DESIGN.md "Domain rules" and the work-order issue), not derived from the code."""
+"""The state machine: every role x every action x every status of every flow, against tables written from
+the rules (DESIGN.md "Domain rules", DOMAIN.md "Complaint" and "Callbacks"), not derived from the code."""
 
 from __future__ import annotations
 
@@ -8,24 +8,47 @@ import uuid
 
 import pytest
 
-from backend.domain.workflow import Action, Status, WorkOrderState, plan_transition
+from backend.domain.workflow import (
+    Action,
+    CallbackOutcome,
+    Status,
+    WorkOrderState,
+    allowed_actions,
+    callback_outcome,
+    needs_callback,
+    plan_transition,
+    reachable_transitions,
+)
 from backend.errors import Forbidden, InvalidTransition, ValidationFailed
 
 ROLES = ("admin", "manager", "supervisor", "agent", "technician", "guard")
 DESK = {"admin", "manager", "supervisor", "agent"}
 OVERSIGHT = {"admin", "manager", "supervisor"}
-WORKER_ACTIONS = {"accept", "decline", "depart", "arrive", "pause", "resume", "complete"}
+FIELD_STEPS = {"accept", "decline", "depart", "arrive", "pause", "resume", "complete"}
+DESK_STEPS = {"investigate", "reply", "solve", "inform", "escalate"}
 
 FIELD_ROLES = {
     "assign": DESK,
-    **{a: {"technician"} for a in WORKER_ACTIONS},
+    **{a: {"technician"} for a in FIELD_STEPS},
+    **{a: set() for a in DESK_STEPS},
     "sign": {"technician"} | OVERSIGHT,
     "callback": DESK,
     "reopen": OVERSIGHT,
     "cancel": OVERSIGHT,
     "close": OVERSIGHT,
 }
-COMPLAINT_ROLES = {**FIELD_ROLES, **{a: {"technician"} | DESK for a in WORKER_ACTIONS}}
+# A complaint's handler may be anyone but a guard; the desk may escalate a complaint it does not handle.
+HANDLERS = {"technician"} | DESK
+COMPLAINT_ROLES = {
+    "assign": DESK,
+    **{a: set() for a in FIELD_STEPS - {"decline"}},
+    "sign": set(),
+    **{a: HANDLERS for a in ("decline", "investigate", "reply", "solve", "inform", "escalate")},
+    "callback": DESK,
+    "reopen": OVERSIGHT,
+    "cancel": OVERSIGHT,
+    "close": OVERSIGHT,
+}
 
 _BEFORE_COMPLETION = {
     "new": {"assign": "assigned", "accept": "accepted", "cancel": "cancelled"},
@@ -44,20 +67,43 @@ _BEFORE_COMPLETION = {
 PUBLIC_PATHS = {
     **_BEFORE_COMPLETION,
     "completed": {"reopen": "assigned", "close": "closed", "callback": "closed"},
-    "closed": {"reopen": "assigned", "callback": "closed"},
+    "closed": {"reopen": "assigned"},
 }
 IN_HOME_PATHS = {
     **_BEFORE_COMPLETION,
     "completed": {"reopen": "assigned", "sign": "signed"},
     "signed": {"reopen": "assigned", "close": "closed", "callback": "closed"},
-    "closed": {"reopen": "assigned", "callback": "closed"},
+    "closed": {"reopen": "assigned"},
 }
+# received -> handler named -> investigated -> replied (any time before the result) -> solved -> result told
 COMPLAINT_PATHS = {
-    "new": {"assign": "assigned", "accept": "accepted", "cancel": "cancelled"},
-    "assigned": {"assign": "assigned", "accept": "accepted", "decline": "new", "cancel": "cancelled"},
-    "accepted": {"assign": "assigned", "decline": "new", "complete": "completed", "cancel": "cancelled"},
-    "completed": {"reopen": "assigned", "close": "closed", "callback": "closed"},
-    "closed": {"reopen": "assigned", "callback": "closed"},
+    "new": {"assign": "assigned", "escalate": "new", "cancel": "cancelled"},
+    "assigned": {
+        "assign": "assigned",
+        "decline": "new",
+        "investigate": "investigating",
+        "reply": "assigned",
+        "escalate": "assigned",
+        "cancel": "cancelled",
+    },
+    "investigating": {
+        "assign": "investigating",
+        "investigate": "investigating",
+        "reply": "investigating",
+        "solve": "solved",
+        "escalate": "investigating",
+        "cancel": "cancelled",
+    },
+    "solved": {
+        "assign": "solved",
+        "reply": "solved",
+        "solve": "solved",
+        "inform": "completed",
+        "escalate": "solved",
+        "cancel": "cancelled",
+    },
+    "completed": {"reopen": "investigating", "close": "closed", "callback": "closed"},
+    "closed": {"reopen": "investigating"},
 }
 CASES = [
     ("repair", False, PUBLIC_PATHS, FIELD_ROLES),
@@ -65,35 +111,102 @@ CASES = [
     ("maintenance", False, PUBLIC_PATHS, FIELD_ROLES),
     ("inspection", False, PUBLIC_PATHS, FIELD_ROLES),
     ("repair", True, IN_HOME_PATHS, FIELD_ROLES),
+    ("emergency", True, IN_HOME_PATHS, FIELD_ROLES),
     ("complaint", False, COMPLAINT_PATHS, COMPLAINT_ROLES),
 ]
+IDS = [f"{c[0]}-{'home' if c[1] else 'public'}" for c in CASES]
 
 
 def _payload(assignee: uuid.UUID) -> dict:
-    # everything any action could require, so that only role and status decide
+    # everything any action could require, so that only role, status and person decide
     return {"reason": "owner asked", "assigneeId": assignee, "reached": True, "satisfaction": 5}
 
 
-@pytest.mark.parametrize(("kind", "in_home", "paths", "roles"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize(("kind", "in_home", "paths", "roles"), CASES, ids=IDS)
 def test_every_role_action_and_status(kind: str, in_home: bool, paths: dict, roles: dict) -> None:
+    """The actor is the job's assignee and its last handler; a callback is due wherever one could be."""
     actor = uuid.uuid4()
     checked = 0
     for status, action, role in itertools.product(Status, Action, ROLES):
-        state = WorkOrderState(kind=kind, status=status.value, in_home=in_home, assignee_id=actor, version=3)
+        state = WorkOrderState(
+            kind=kind,
+            status=status.value,
+            in_home=in_home,
+            assignee_id=actor,
+            last_assignee_id=actor,
+            version=3,
+            callback_due=True,
+        )
         expected_target = paths.get(status.value, {}).get(action.value)
-        if role not in roles[action.value]:
+        own_callback = kind == "complaint" and action == Action.CALLBACK and expected_target is not None
+
+        def plan(state: WorkOrderState = state, action: Action = action, role: str = role):
+            return plan_transition(state, action, role=role, actor_id=actor, payload=_payload(actor))
+
+        if role not in roles[action.value] or (own_callback and role in DESK):
             with pytest.raises(Forbidden):
-                plan_transition(state, action, role=role, actor_id=actor, payload=_payload(actor))
+                plan()
         elif expected_target is None:
             with pytest.raises(InvalidTransition) as err:
-                plan_transition(state, action, role=role, actor_id=actor, payload=_payload(actor))
+                plan()
             current = {"status": status.value, "assigneeId": str(actor), "version": 3}
             assert err.value.extra["current"] == current
         else:
-            t = plan_transition(state, action, role=role, actor_id=actor, payload=_payload(actor))
-            assert t.to_status.value == expected_target, (status, action, role)
+            assert plan().to_status.value == expected_target, (status, action, role)
         checked += 1
     assert checked == len(Status) * len(Action) * len(ROLES)
+
+
+@pytest.mark.parametrize(("kind", "in_home", "paths", "roles"), CASES, ids=IDS)
+@pytest.mark.parametrize("is_assignee", [True, False])
+def test_allowed_actions_are_exactly_the_actions_that_would_be_taken(
+    kind: str, in_home: bool, paths: dict, roles: dict, is_assignee: bool
+) -> None:
+    """What the screens are told they may offer is what the server would then accept."""
+    actor, other = uuid.uuid4(), uuid.uuid4()
+    for status, role in itertools.product(Status, ROLES):
+        state = WorkOrderState(
+            kind=kind,
+            status=status.value,
+            in_home=in_home,
+            assignee_id=actor if is_assignee else other,
+            last_assignee_id=actor if is_assignee else other,
+            callback_due=True,
+        )
+        accepted = set()
+        for action in Action:
+            try:
+                plan_transition(state, action, role=role, actor_id=actor, payload=_payload(actor))
+            except (Forbidden, InvalidTransition):
+                continue
+            accepted.add(action.value)
+        assert set(allowed_actions(state, role=role, actor_id=actor)) == accepted, (status, role)
+
+
+def test_a_callback_is_offered_only_while_one_is_due() -> None:
+    agent = uuid.uuid4()
+    state = WorkOrderState(kind="repair", status="signed", in_home=True, assignee_id=None, callback_due=False)
+    assert "callback" not in allowed_actions(state, role="agent", actor_id=agent)
+    with pytest.raises(InvalidTransition) as err:
+        plan_transition(state, Action.CALLBACK, role="agent", actor_id=agent, payload=_payload(agent))
+    assert err.value.code == "callback_not_due"
+
+
+def test_a_complaint_is_called_back_by_someone_other_than_its_handler() -> None:
+    handler, colleague = uuid.uuid4(), uuid.uuid4()
+    state = WorkOrderState(
+        kind="complaint",
+        status="completed",
+        in_home=False,
+        assignee_id=handler,
+        last_assignee_id=handler,
+        callback_due=True,
+    )
+    with pytest.raises(Forbidden) as err:
+        plan_transition(state, Action.CALLBACK, role="agent", actor_id=handler, payload=_payload(handler))
+    assert err.value.code == "own_work"
+    t = plan_transition(state, Action.CALLBACK, role="agent", actor_id=colleague, payload=_payload(handler))
+    assert t.to_status == Status.CLOSED
 
 
 def test_a_technician_cannot_work_someone_elses_job() -> None:
@@ -102,6 +215,7 @@ def test_a_technician_cannot_work_someone_elses_job() -> None:
     with pytest.raises(InvalidTransition) as err:
         plan_transition(state, Action.ACCEPT, role="technician", actor_id=mine, payload={})
     assert err.value.extra["current"]["assigneeId"] == str(theirs)
+    assert err.value.code == "not_assignee"
 
 
 def test_a_technician_may_take_a_job_from_the_pool() -> None:
@@ -109,6 +223,7 @@ def test_a_technician_may_take_a_job_from_the_pool() -> None:
     state = WorkOrderState(kind="repair", status="new", in_home=True, assignee_id=None)
     t = plan_transition(state, Action.ACCEPT, role="technician", actor_id=me, payload={})
     assert (t.to_status, t.assignee_id) == (Status.ACCEPTED, me)
+    assert allowed_actions(state, role="technician", actor_id=me) == ["accept"]
 
 
 @pytest.mark.parametrize("action", [Action.DECLINE, Action.PAUSE, Action.CANCEL, Action.REOPEN])
@@ -116,11 +231,12 @@ def test_actions_that_need_a_reason(action: Action) -> None:
     me = uuid.uuid4()
     status = {"decline": "assigned", "pause": "on_site", "cancel": "new", "reopen": "closed"}[action.value]
     role = "technician" if action in (Action.DECLINE, Action.PAUSE) else "supervisor"
-    state = WorkOrderState(kind="repair", status=status, in_home=False, assignee_id=me)
+    state = WorkOrderState(kind="repair", status=status, in_home=False, assignee_id=me, last_assignee_id=me)
     for missing in ({}, {"reason": "   "}):
         with pytest.raises(ValidationFailed) as err:
             plan_transition(state, action, role=role, actor_id=me, payload=missing)
         assert err.value.field == "reason"
+        assert err.value.code == "reason_required"
     plan_transition(state, action, role=role, actor_id=me, payload={"reason": "parts on order"})
 
 
@@ -134,19 +250,38 @@ def test_decline_returns_the_job_to_the_pool_and_assign_none_too() -> None:
     assert (t.to_status, t.assignee_id) == (Status.NEW, None)
 
 
+def test_reopen_goes_back_to_the_last_handler_or_to_the_pool() -> None:
+    tech = uuid.uuid4()
+    done = WorkOrderState(
+        kind="repair", status="closed", in_home=True, assignee_id=tech, last_assignee_id=tech
+    )
+    t = plan_transition(done, Action.REOPEN, role="supervisor", actor_id=None, payload={"reason": "leaks"})
+    assert (t.to_status, t.assignee_id, t.effects.new_visit) == (Status.ASSIGNED, tech, True)
+    nobody = WorkOrderState(kind="repair", status="closed", in_home=True, assignee_id=None)
+    t = plan_transition(nobody, Action.REOPEN, role="supervisor", actor_id=None, payload={"reason": "leaks"})
+    assert (t.to_status, t.assignee_id) == (Status.NEW, None)
+
+
 @pytest.mark.parametrize(
-    ("payload", "expected"),
+    ("reached", "satisfaction", "outcome", "status_after"),
     [
-        ({"reached": True, "satisfaction": 5}, "closed"),
-        ({"reached": True, "satisfaction": 3}, "closed"),
-        ({"reached": True, "satisfaction": 2}, "completed"),
-        ({"reached": False}, "completed"),
+        (True, 5, CallbackOutcome.SATISFIED, "closed"),
+        (True, 4, CallbackOutcome.SATISFIED, "closed"),
+        # DOMAIN.md: a neutral 3 is not satisfaction; the supervisor decides
+        (True, 3, CallbackOutcome.NEUTRAL, "completed"),
+        (True, 2, CallbackOutcome.UNSATISFIED, "completed"),
+        (True, 1, CallbackOutcome.UNSATISFIED, "completed"),
+        (False, None, CallbackOutcome.UNREACHED, "completed"),
     ],
 )
-def test_callback_outcome(payload: dict, expected: str) -> None:
-    state = WorkOrderState(kind="complaint", status="completed", in_home=False, assignee_id=None)
+def test_callback_outcome(reached: bool, satisfaction: int | None, outcome, status_after: str) -> None:
+    assert callback_outcome(reached, satisfaction) == outcome
+    state = WorkOrderState(
+        kind="complaint", status="completed", in_home=False, assignee_id=None, callback_due=True
+    )
+    payload = {"reached": reached, "satisfaction": satisfaction}
     t = plan_transition(state, Action.CALLBACK, role="agent", actor_id=uuid.uuid4(), payload=payload)
-    assert t.to_status.value == expected
+    assert t.to_status.value == status_after
 
 
 @pytest.mark.parametrize(
@@ -154,6 +289,33 @@ def test_callback_outcome(payload: dict, expected: str) -> None:
     [{"reached": True}, {"reached": True, "satisfaction": 6}, {"reached": False, "satisfaction": 4}, {}],
 )
 def test_callback_needs_a_consistent_answer(payload: dict) -> None:
-    state = WorkOrderState(kind="complaint", status="completed", in_home=False, assignee_id=None)
+    state = WorkOrderState(
+        kind="complaint", status="completed", in_home=False, assignee_id=None, callback_due=True
+    )
+    if payload == {}:
+        payload = {"reached": True}
     with pytest.raises(ValidationFailed):
         plan_transition(state, Action.CALLBACK, role="agent", actor_id=uuid.uuid4(), payload=payload)
+
+
+def test_only_work_with_a_person_behind_it_gets_a_callback() -> None:
+    assert needs_callback("phone", None, None)
+    assert needs_callback("counter", "王女士", None)
+    assert needs_callback("sensor", None, "13800000000")
+    assert not needs_callback("sensor", None, None)
+    assert not needs_callback("schedule", None, None)
+
+
+def test_the_phone_is_told_the_next_steps_of_its_own_job() -> None:
+    me = uuid.uuid4()
+    state = WorkOrderState(kind="repair", status="assigned", in_home=True, assignee_id=me)
+    graph = reachable_transitions(state, role="technician", actor_id=me)
+    assert graph["assigned"] == {"accept": "accepted", "decline": "new"}
+    assert graph["accepted"] == {"decline": "new", "depart": "en_route", "arrive": "on_site"}
+    assert graph["on_site"] == {"pause": "paused", "complete": "completed"}
+    assert graph["completed"] == {"sign": "signed"}
+    assert "closed" not in graph
+    complaint = WorkOrderState(kind="complaint", status="assigned", in_home=False, assignee_id=me)
+    graph = reachable_transitions(complaint, role="agent", actor_id=me)
+    assert "depart" not in {a for steps in graph.values() for a in steps}
+    assert graph["solved"]["inform"] == "completed"

@@ -20,3 +20,8 @@ async def shared_secret(conn: asyncpg.Connection, name: str, candidate: str) -> 
         "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", name, candidate
     )
     return await conn.fetchval("SELECT value FROM app_secrets WHERE name = $1", name)
+
+
+async def device_ids(conn: asyncpg.Connection) -> list[str]:
+    """Every registered device's MQTT identity (the embedded broker gives each its own login)."""
+    return [row["id"] for row in await conn.fetch("SELECT id FROM devices WHERE active ORDER BY id")]

@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend.domain.completion import ChecklistItem
 from backend.domain.evidence import RecordEvent, RecordPhoto, RecordSignature, RecordWorkOrder
 from backend.errors import Conflict
 
@@ -34,6 +35,7 @@ class Photo(msgspec.Struct, frozen=True, kw_only=True):
     work_order_id: UUID
     site_id: UUID
     stage: str
+    visit: int
     sha256: str
     thumb_sha256: str
     media_type: str
@@ -50,6 +52,7 @@ class Signature(msgspec.Struct, frozen=True, kw_only=True):
     """The signature row of a work order, with the record it bound."""
 
     work_order_id: UUID
+    visit: int
     sha256: str | None
     signer_name: str | None
     relation: str | None
@@ -118,7 +121,7 @@ async def add_blob(conn: asyncpg.Connection, sha256: str, size: int, media_type:
 
 
 _PHOTO = """
-    SELECT p.id, p.work_order_id, w.site_id, p.stage, p.sha256, p.thumb_sha256, b.media_type, b.size,
+    SELECT p.id, p.work_order_id, w.site_id, p.stage, p.visit, p.sha256, p.thumb_sha256, b.media_type, b.size,
            p.width, p.height, p.taken_at, p.client_at, p.uploaded_by, p.uploaded_at
     FROM photos p
     JOIN work_orders w ON w.id = p.work_order_id
@@ -140,12 +143,14 @@ async def add_photo(
     uploaded_by: UUID,
     uploaded_at: datetime,
 ) -> tuple[Photo, bool]:
-    """Attach a photo; the same image at the same stage again returns the existing photo and False."""
+    """Attach a photo to the job's current visit; the same image at the same stage of the same visit again
+    returns the existing photo and False."""
     photo_id = await conn.fetchval(
-        """INSERT INTO photos (work_order_id, stage, sha256, thumb_sha256, width, height, taken_at, client_at,
-                               uploaded_by, uploaded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (work_order_id, sha256, stage) DO NOTHING
+        """INSERT INTO photos (work_order_id, visit, stage, sha256, thumb_sha256, width, height, taken_at,
+                               client_at, uploaded_by, uploaded_at)
+           SELECT $1, w.reopen_count + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+           FROM work_orders w WHERE w.id = $1
+           ON CONFLICT (work_order_id, visit, sha256, stage) DO NOTHING
            RETURNING id""",
         work_order_id,
         stage,
@@ -161,7 +166,9 @@ async def add_photo(
     created = photo_id is not None
     if not created:
         photo_id = await conn.fetchval(
-            "SELECT id FROM photos WHERE work_order_id = $1 AND sha256 = $2 AND stage = $3",
+            """SELECT p.id FROM photos p JOIN work_orders w ON w.id = p.work_order_id
+               WHERE p.work_order_id = $1 AND p.sha256 = $2 AND p.stage = $3
+                 AND p.visit = w.reopen_count + 1""",
             work_order_id,
             sha256,
             stage,
@@ -177,11 +184,12 @@ async def get_photo(conn: asyncpg.Connection, photo_id: UUID) -> Photo | None:
 
 
 async def list_photos(conn: asyncpg.Connection, work_order_id: UUID) -> list[Photo]:
-    """A work order's photos, before → during → after, in upload order."""
+    """A work order's photos, visit by visit, before → during → after, in upload order."""
     rows = await conn.fetch(
         _PHOTO
         + """ WHERE p.work_order_id = $1
-              ORDER BY array_position(ARRAY['before', 'during', 'after'], p.stage), p.uploaded_at, p.id""",
+              ORDER BY p.visit, array_position(ARRAY['before', 'during', 'after'], p.stage), p.uploaded_at,
+                       p.id""",
         work_order_id,
     )
     return [Photo(**dict(r)) for r in rows]
@@ -201,12 +209,13 @@ async def add_signature(
     signed_at: datetime,
     client_at: datetime | None,
 ) -> None:
-    """Store the signature and the record it binds; a second signature for the same job is a Conflict."""
+    """Store the signature of the job's current visit and the record it binds; a second one is a Conflict."""
     try:
         await conn.execute(
-            """INSERT INTO signatures (work_order_id, sha256, signer_name, relation, no_sign_reason,
+            """INSERT INTO signatures (work_order_id, visit, sha256, signer_name, relation, no_sign_reason,
                                        record_hash, record, signed_by, signed_at, client_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+               SELECT $1, w.reopen_count + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+               FROM work_orders w WHERE w.id = $1""",
             work_order_id,
             sha256,
             signer_name,
@@ -219,17 +228,17 @@ async def add_signature(
             client_at,
         )
     except asyncpg.UniqueViolationError as e:
-        raise Conflict("this work order is already signed", code="already_signed") from e
+        raise Conflict("this visit is already signed", code="already_signed") from e
 
 
 async def supersede_signature(conn: asyncpg.Connection, work_order_id: UUID, now: datetime) -> str | None:
     """Move the work order's signature to superseded_signatures (it was reopened); returns its record hash."""
     return await conn.fetchval(
         """WITH gone AS (DELETE FROM signatures WHERE work_order_id = $1 RETURNING *)
-           INSERT INTO superseded_signatures (work_order_id, sha256, signer_name, relation, no_sign_reason,
-                                              record_hash, record, signed_by, signed_at, client_at,
-                                              superseded_at)
-           SELECT work_order_id, sha256, signer_name, relation, no_sign_reason, record_hash, record,
+           INSERT INTO superseded_signatures (work_order_id, visit, sha256, signer_name, relation,
+                                              no_sign_reason, record_hash, record, signed_by, signed_at,
+                                              client_at, superseded_at)
+           SELECT work_order_id, visit, sha256, signer_name, relation, no_sign_reason, record_hash, record,
                   signed_by, signed_at, client_at, $2
            FROM gone
            RETURNING record_hash""",
@@ -241,12 +250,29 @@ async def supersede_signature(conn: asyncpg.Connection, work_order_id: UUID, now
 async def get_signature(conn: asyncpg.Connection, work_order_id: UUID) -> Signature | None:
     """The work order's signature row, or None."""
     row = await conn.fetchrow(
-        """SELECT work_order_id, sha256, signer_name, relation, no_sign_reason, record_hash, record,
+        """SELECT work_order_id, visit, sha256, signer_name, relation, no_sign_reason, record_hash, record,
                   signed_by, signed_at, client_at
            FROM signatures WHERE work_order_id = $1""",
         work_order_id,
     )
     return Signature(**dict(row)) if row else None
+
+
+async def checklist(conn: asyncpg.Connection, site_id: UUID, kind: str) -> list[ChecklistItem]:
+    """A kind's whole on-site checklist at a site, in order: the defaults, each replaced by the site's own
+    item with the same code, plus the site's extra items (which apply where is each item's `place`)."""
+    rows = await conn.fetch(
+        """SELECT * FROM (
+               SELECT DISTINCT ON (code) code, label_zh, label_en, required, position, place
+               FROM checklist_items
+               WHERE kind = $2 AND (site_id = $1 OR site_id IS NULL)
+               ORDER BY code, site_id NULLS LAST    -- the site's row first
+           ) items
+           ORDER BY position, code""",
+        site_id,
+        kind,
+    )
+    return [ChecklistItem(**dict(r)) for r in rows]
 
 
 async def record_work_order(conn: asyncpg.Connection, work_order_id: UUID) -> RecordWorkOrder | None:

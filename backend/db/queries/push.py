@@ -49,19 +49,25 @@ async def put_secret_once(conn: asyncpg.Connection | asyncpg.Pool, name: str, va
 
 async def save_subscription(
     conn: asyncpg.Connection, *, user_id: UUID, endpoint: str, p256dh: str, auth: str
-) -> PushSubscription:
-    """Store a subscription; the same endpoint subscribed again (new keys, another user) replaces it."""
+) -> PushSubscription | None:
+    """Store a subscription, or refresh its keys; None when another user holds the endpoint with other keys.
+
+    The same keys under another user are the same browser signed in by someone else: the row moves to them.
+    """
     row = await conn.fetchrow(
         """INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
            ON CONFLICT (endpoint) DO UPDATE
                SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+               -- its holder refreshing the keys, or the browser that has the keys changing hands
+               WHERE push_subscriptions.user_id = EXCLUDED.user_id
+                  OR (push_subscriptions.p256dh = EXCLUDED.p256dh AND push_subscriptions.auth = EXCLUDED.auth)
            RETURNING id, user_id, endpoint, p256dh, auth""",
         user_id,
         endpoint,
         p256dh,
         auth,
     )
-    return PushSubscription(**dict(row))
+    return PushSubscription(**dict(row)) if row else None
 
 
 async def delete_user_subscription(conn: asyncpg.Connection, *, user_id: UUID, endpoint: str) -> bool:

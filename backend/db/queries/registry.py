@@ -192,13 +192,20 @@ class _Filter:
         if site_ids is not None:
             self.add(f"{column} = ANY({{}}::uuid[])", list(site_ids))
 
-    def search(self, columns: Sequence[str], text: str | None) -> None:
-        """Case-insensitive substring search over some columns."""
+    def search(
+        self, columns: Sequence[str], text: str | None, *, alternative: tuple[str, Any] | None = None
+    ) -> None:
+        """Case-insensitive substring search over some columns, or-ed with an `alternative` condition whose
+        `{}` placeholder takes its value."""
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             self.args.append(pattern)
             n = len(self.args)
-            self.conditions.append("(" + " OR ".join(f"{c} ILIKE ${n}" for c in columns) + ")")
+            matches = [f"{c} ILIKE ${n}" for c in columns]
+            if alternative is not None:
+                self.args.append(alternative[1])
+                matches.append(alternative[0].format(f"${len(self.args)}"))
+            self.conditions.append("(" + " OR ".join(matches) + ")")
 
     @property
     def where(self) -> str:
@@ -407,6 +414,9 @@ _UNIT = """SELECT u.id, u.site_id, u.building_id, b.code AS building_code, b.nam
                   u.number, u.floor, u.area_m2
            FROM units u JOIN buildings b ON b.id = u.building_id"""
 _RESIDENT = "SELECT id, site_id, unit_id, name, phone, relation, vulnerable FROM residents"
+# Residents whose phone, digits only, ends with the digits given: +86, spaces and dashes in either the stored
+# or the typed number do not matter. `{}` is the parameter holding the digits (checked long enough upstream).
+_BY_PHONE_TAIL = "SELECT unit_id FROM residents WHERE regexp_replace(phone, '\\D', '', 'g') LIKE '%' || {}"
 _RESIDENT_ORDER = "CASE relation WHEN 'owner' THEN 0 WHEN 'tenant' THEN 1 ELSE 2 END, created_at, id"
 
 
@@ -450,10 +460,13 @@ async def list_units(
     building: str | None,
     floor: int | None,
     q: str | None,
+    search_residents: bool = False,
+    phone_tail: str | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[Unit], int]:
-    """Units of the caller's sites; `building` is an id or a code."""
+    """Units of the caller's sites; `building` is an id or a code. `q` matches numbers, and with
+    `search_residents` residents' names; `phone_tail` (digits) matches the end of residents' phones."""
     f = _Filter()
     f.sites("u.site_id", site_ids)
     if site_id:
@@ -466,13 +479,12 @@ async def list_units(
     if floor is not None:
         f.add("u.floor = {}", floor)
     if q:
-        # a search also finds a unit by its residents' names and phones
-        f.search(
-            ["u.number", "b.code || '-' || u.number", "b.name || u.number",
-             "(SELECT string_agg(r.name || ' ' || coalesce(r.phone, ''), ' ') FROM residents r"
-             " WHERE r.unit_id = u.id)"],
-            q,
-        )  # fmt: skip
+        columns = ["u.number", "b.code || '-' || u.number", "b.name || u.number"]
+        if search_residents:
+            # the desk also finds a home by its residents' names
+            columns.append("(SELECT string_agg(r.name, ' ') FROM residents r WHERE r.unit_id = u.id)")
+        # ... and by the end of a resident's phone number
+        f.search(columns, q, alternative=(f"u.id IN ({_BY_PHONE_TAIL})", phone_tail) if phone_tail else None)
     count_from = "FROM units u JOIN buildings b ON b.id = u.building_id"
     rows, total = await _page(
         conn, _UNIT, count_from, f, "b.site_id, b.code, u.floor, u.number", limit, offset
@@ -486,9 +498,9 @@ async def find_units(
     site_ids: Sequence[UUID],
     building: str | None,
     number: str | None,
-    phones: Sequence[str],
+    phone_tail: str | None,
 ) -> list[Unit]:
-    """Units of these sites by building (id or code) and number, or by a resident's phone."""
+    """Units of these sites by building (id or code) and number, or by the end of a resident's phone."""
     f = _Filter()
     f.add("u.site_id = ANY({}::uuid[])", list(site_ids))
     if building is not None:
@@ -498,13 +510,8 @@ async def find_units(
             f.add("(b.code = {0} OR b.name = {0})", building)
     if number is not None:
         f.add("u.number = {}", number)
-    if phones:
-        f.add(
-            "u.id IN (SELECT unit_id FROM residents"
-            " WHERE site_id = ANY({}::uuid[]) AND phone = ANY({}::text[]))",
-            list(site_ids),
-            list(phones),
-        )
+    if phone_tail:
+        f.add(f"u.id IN ({_BY_PHONE_TAIL} AND site_id = ANY({{}}::uuid[]))", phone_tail, list(site_ids))
     rows = await conn.fetch(
         f"{_UNIT}{f.where} ORDER BY b.site_id, b.code, u.floor, u.number LIMIT 50", *f.args
     )

@@ -29,35 +29,19 @@ from backend.domain.kpis import (
     Period,
     ReopenKpi,
     SatisfactionKpi,
-    SiteRef,
     StepKpi,
     TechnicianKpi,
     change_rate,
     minutes,
     share,
 )
-from backend.domain.workflow import Status
+from backend.domain.models import SiteRef
+from backend.domain.workflow import ACTIVE_STATUSES, CLOSED_STATUSES, OPEN_STATUSES
 
-# Statuses in which a job still needs a technician's hands (assigned … paused).
-ACTIVE_STATUSES = ("assigned", "accepted", "en_route", "on_site", "paused")
-# Statuses that end a work order's life: nothing about it is open or overdue any more.
-FINAL_STATUSES = ("closed", "cancelled")
-# The rest, spelled out: `status = ANY(open)` reads the (site_id, status) index, `<> ALL(final)` cannot.
-OPEN_STATUSES = tuple(s.value for s in Status if s.value not in FINAL_STATUSES)
-
-
-async def find_site(conn: asyncpg.Connection, ref: str) -> SiteRef | None:
-    """The site named by its code or its id."""
-    row = await conn.fetchrow(
-        "SELECT id, code, name, timezone FROM sites WHERE code = $1 OR id::text = lower($1)", ref
-    )
-    return SiteRef(**dict(row)) if row else None
-
-
-async def get_site(conn: asyncpg.Connection, site_id: UUID) -> SiteRef | None:
-    """The site with this id."""
-    row = await conn.fetchrow("SELECT id, code, name, timezone FROM sites WHERE id = $1", site_id)
-    return SiteRef(**dict(row)) if row else None
+# Spelled out as lists: `status = ANY(open)` reads the (site_id, status) index, `<> ALL(final)` cannot.
+ACTIVE = sorted(ACTIVE_STATUSES)
+FINAL = sorted(CLOSED_STATUSES)
+OPEN = sorted(OPEN_STATUSES)
 
 
 async def all_sites(conn: asyncpg.Connection) -> list[SiteRef]:
@@ -325,9 +309,9 @@ async def now_kpi(conn: asyncpg.Connection, site_id: UUID, now: datetime, limit:
     open_count = await conn.fetchval(
         "SELECT count(*) FROM work_orders WHERE site_id = $1 AND status = ANY($2::text[])",
         site_id,
-        list(OPEN_STATUSES),
+        OPEN,
     )
-    rows = await conn.fetch(_OVERDUE, site_id, now, limit, list(OPEN_STATUSES))
+    rows = await conn.fetch(_OVERDUE, site_id, now, limit, OPEN)
     items = [
         OverdueItem(
             id=r["id"],
@@ -422,7 +406,7 @@ async def technician_kpis(
     conn: asyncpg.Connection, site_id: UUID, period: Period, now: datetime
 ) -> list[TechnicianKpi]:
     """Each of the site's technicians: workload now and results in the period."""
-    rows = await conn.fetch(_TECHNICIANS, site_id, period.start, period.end, now, list(ACTIVE_STATUSES))
+    rows = await conn.fetch(_TECHNICIANS, site_id, period.start, period.end, now, ACTIVE)
     return [
         TechnicianKpi(
             user_id=r["id"],
@@ -502,7 +486,7 @@ async def export_rows(
         filters.created_before,
         filters.overdue,
         now,
-        list(FINAL_STATUSES),
+        FINAL,
         prefetch=EXPORT_PREFETCH,
     )
     async for row in cursor:
@@ -545,7 +529,7 @@ async def digest_facts(
     conn: asyncpg.Connection, site_id: UUID, day: Period, now: datetime, today_end: datetime
 ) -> DigestFacts:
     """One site's digest numbers: the day's complaints and breaches, overdue work and callbacks now."""
-    r = await conn.fetchrow(_DIGEST, site_id, day.start, day.end, now, today_end, list(OPEN_STATUSES))
+    r = await conn.fetchrow(_DIGEST, site_id, day.start, day.end, now, today_end, OPEN)
     by_category: dict[str, Any] = r["complaints_by_category"]
     return DigestFacts(
         site_id=site_id,

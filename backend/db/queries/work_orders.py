@@ -1,8 +1,8 @@
-"""Work orders in SQL: numbering, rows, the event log, clocks, evidence reads, the dispatch ranking."""
+"""Work orders in SQL: numbering, rows, the event log, lists, and the history around a job."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,34 +11,50 @@ import asyncpg
 import msgspec
 
 from backend.domain import sla
-from backend.domain.work_orders import (
-    Callback,
-    ChecklistItem,
-    Clock,
-    Event,
-    Photo,
-    Signature,
-    TechnicianSuggestion,
-    WorkOrder,
-)
+from backend.domain.work_orders import Callback, Clock, Event, HistoryItem, WorkOrder
+from backend.domain.workflow import priority_code
 from backend.errors import Conflict
+
+
+class StoredWorkOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """A work-order row as read, with what deciding on it needs beyond the row itself."""
+
+    facts: dict[str, Any]  # the wire fields of WorkOrder, as read
+    clocks: list[Clock]
+    after_photos_taken: int  # 'after' photos of the current visit
+
+    @property
+    def callback_due(self) -> bool:
+        """An unmet follow-up clock is open."""
+        return any(c.clock == sla.ClockName.CALLBACK and c.met_at is None for c in self.clocks)
+
 
 _SELECT = """
     SELECT w.*,
            b.name || ' ' || u.number AS unit_label,
+           s.name AS asset_name,
            a.display_name AS assignee_name,
+           (SELECT count(*) FROM photos p
+             WHERE p.work_order_id = w.id AND p.stage = 'after' AND p.visit = w.reopen_count + 1
+           ) AS after_photos_taken,
            COALESCE((SELECT json_agg(json_build_object(
                         'clock', c.clock, 'dueAt', c.due_at, 'metAt', c.met_at, 'pausedSince', c.paused_since,
                         'breachedAt', c.breached_at, 'escalatedAt', c.escalated_at)
-                        ORDER BY array_position(ARRAY['respond', 'arrive', 'resolve', 'callback'], c.clock))
+                        ORDER BY array_position($CLOCK_ORDER$::text[], c.clock))
                      FROM work_order_clocks c WHERE c.work_order_id = w.id), '[]'::json) AS clocks
     FROM work_orders w
     LEFT JOIN units u ON u.id = w.unit_id
     LEFT JOIN buildings b ON b.id = u.building_id
+    LEFT JOIN assets s ON s.id = w.asset_id
     LEFT JOIN users a ON a.id = w.assignee_id
-"""
+""".replace("$CLOCK_ORDER$", "'{" + ",".join(sla.CLOCK_ORDER) + "}'")
 
-_WORK_ORDER_FIELDS = tuple(f for f in WorkOrder.__struct_fields__ if f != "clocks")
+# Row columns that are wire fields as they are; priority, visit and the decisions are added per reader.
+_ROW_FIELDS = tuple(
+    f
+    for f in WorkOrder.__struct_fields__
+    if f not in {"clocks", "priority", "visit", "allowed_actions", "requirements"}
+)
 
 
 def _ts(value: Any) -> datetime | None:
@@ -50,6 +66,8 @@ def _clock(raw: dict[str, Any], now: datetime) -> Clock:
     met = _ts(raw["metAt"])
     paused = _ts(raw["pausedSince"])
     assert due is not None
+    state = sla.clock_state(due, met, paused, now)
+    late = sla.late_minutes(due, met, now) if state != sla.ClockState.PAUSED else None
     return Clock(
         clock=raw["clock"],
         due_at=due,
@@ -57,28 +75,19 @@ def _clock(raw: dict[str, Any], now: datetime) -> Clock:
         paused_since=paused,
         breached_at=_ts(raw["breachedAt"]),
         escalated_at=_ts(raw["escalatedAt"]),
-        state=sla.clock_state(due, met, paused, now),
+        state=state,
+        late_minutes=late,
     )
 
 
-def _work_order(row: asyncpg.Record, now: datetime) -> WorkOrder:
-    fields = {f: row[f] for f in _WORK_ORDER_FIELDS}
-    return WorkOrder(**fields, clocks=[_clock(c, now) for c in row["clocks"]])
-
-
-def as_fields(wo: WorkOrder) -> dict[str, Any]:
-    """A WorkOrder's fields as a dict (to build the detail from it)."""
-    return {f: getattr(wo, f) for f in WorkOrder.__struct_fields__}
-
-
-async def find_site(conn: asyncpg.Connection, ref: str) -> asyncpg.Record | None:
-    """A site by code or id: (id, code, timezone)."""
-    try:
-        site_id: UUID | None = UUID(ref)
-    except ValueError:
-        site_id = None
-    return await conn.fetchrow(
-        "SELECT id, code, timezone FROM sites WHERE code = $1 OR id = $2", ref, site_id
+def _stored(row: asyncpg.Record, now: datetime) -> StoredWorkOrder:
+    facts = {f: row[f] for f in _ROW_FIELDS}
+    facts["priority"] = priority_code(row["priority"])
+    facts["visit"] = row["reopen_count"] + 1
+    return StoredWorkOrder(
+        facts=facts,
+        clocks=[_clock(c, now) for c in row["clocks"]],
+        after_photos_taken=row["after_photos_taken"],
     )
 
 
@@ -120,23 +129,6 @@ async def get_asset_site(conn: asyncpg.Connection, asset_id: UUID) -> UUID | Non
     return await conn.fetchval("SELECT site_id FROM assets WHERE id = $1", asset_id)
 
 
-async def sla_policy(conn: asyncpg.Connection, site_id: UUID, kind: str, priority: int) -> sla.Policy:
-    """The SLA policy for a site, kind and priority: the site's own row wins over the default."""
-    row = await conn.fetchrow(
-        """SELECT respond_minutes, arrive_minutes, resolve_minutes, callback_minutes FROM sla_policies
-           WHERE (site_id = $1 OR site_id IS NULL) AND kind = $2 AND priority = $3
-           ORDER BY site_id NULLS LAST LIMIT 1""",
-        site_id,
-        kind,
-        priority,
-    )
-    if row is None:
-        return sla.Policy(None, None, None, None)
-    return sla.Policy(
-        row["respond_minutes"], row["arrive_minutes"], row["resolve_minutes"], row["callback_minutes"]
-    )
-
-
 async def next_number(conn: asyncpg.Connection, site_id: UUID, now: datetime) -> str:
     """The next human number, WO-YYYYMMDD-NNNN, counted per site per day in the site's timezone."""
     row = await conn.fetchrow(
@@ -163,7 +155,9 @@ async def insert_work_order(conn: asyncpg.Connection, fields: dict[str, Any]) ->
             *fields.values(),
         )
     except asyncpg.UniqueViolationError as e:
-        raise Conflict("a work order for this plan and period already exists", code="duplicate") from e
+        if e.constraint_name == "work_orders_plan_period":
+            raise Conflict("a work order for this plan and period already exists", code="duplicate") from e
+        raise
 
 
 _UPDATABLE = frozenset(
@@ -196,7 +190,12 @@ async def update_work_order(conn: asyncpg.Connection, work_order_id: UUID, chang
 
 async def lock_work_order(conn: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record | None:
     """The row, locked until the transaction ends: concurrent actions on one job queue up here."""
-    return await conn.fetchrow("SELECT * FROM work_orders WHERE id = $1 FOR UPDATE", work_order_id)
+    return await conn.fetchrow(
+        """SELECT w.*, EXISTS (SELECT 1 FROM work_order_clocks c WHERE c.work_order_id = w.id
+                                  AND c.clock = 'callback' AND c.met_at IS NULL) AS callback_due
+           FROM work_orders w WHERE w.id = $1 FOR UPDATE OF w""",
+        work_order_id,
+    )
 
 
 async def append_event(
@@ -238,81 +237,12 @@ async def last_event_at(conn: asyncpg.Connection, work_order_id: UUID) -> dateti
     )
 
 
-async def start_clocks(
-    conn: asyncpg.Connection, work_order_id: UUID, starts_at: datetime, due: dict[str, datetime]
-) -> None:
-    """Start clocks (or restart one that exists, as the callback clock after a reopen)."""
-    for name, due_at in due.items():
-        await conn.execute(
-            """INSERT INTO work_order_clocks (work_order_id, clock, due_at, starts_at) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (work_order_id, clock) DO UPDATE
-               SET due_at = EXCLUDED.due_at, starts_at = EXCLUDED.starts_at,
-                   met_at = NULL, paused_since = NULL, breached_at = NULL, escalated_at = NULL""",
-            work_order_id,
-            name,
-            due_at,
-            starts_at,
-        )
-
-
-async def meet_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str, at: datetime) -> None:
-    """Mark a clock met (the first time only)."""
-    await conn.execute(
-        """UPDATE work_order_clocks SET met_at = $3, paused_since = NULL
-           WHERE work_order_id = $1 AND clock = $2 AND met_at IS NULL""",
-        work_order_id,
-        clock,
-        at,
-    )
-
-
-async def reset_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str) -> None:
-    """Make a met clock run again, keeping its due time (a declined job must be accepted again)."""
-    await conn.execute(
-        "UPDATE work_order_clocks SET met_at = NULL WHERE work_order_id = $1 AND clock = $2",
-        work_order_id,
-        clock,
-    )
-
-
-async def pause_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str, at: datetime) -> None:
-    """Stop a running clock."""
-    await conn.execute(
-        """UPDATE work_order_clocks SET paused_since = $3
-           WHERE work_order_id = $1 AND clock = $2 AND met_at IS NULL AND paused_since IS NULL""",
-        work_order_id,
-        clock,
-        at,
-    )
-
-
-async def resume_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str, at: datetime) -> None:
-    """Restart a paused clock: due (and start) move later by the paused time, keeping the clock's length."""
-    await conn.execute(
-        """UPDATE work_order_clocks
-           SET due_at = due_at + GREATEST($3 - paused_since, interval '0'),
-               starts_at = starts_at + GREATEST($3 - paused_since, interval '0'),
-               paused_since = NULL
-           WHERE work_order_id = $1 AND clock = $2 AND paused_since IS NOT NULL""",
-        work_order_id,
-        clock,
-        at,
-    )
-
-
-async def open_clock(conn: asyncpg.Connection, work_order_id: UUID, clock: str) -> asyncpg.Record | None:
-    """An unmet clock of the work order, if any."""
-    return await conn.fetchrow(
-        "SELECT * FROM work_order_clocks WHERE work_order_id = $1 AND clock = $2 AND met_at IS NULL",
-        work_order_id,
-        clock,
-    )
-
-
-async def get_work_order(conn: asyncpg.Connection, work_order_id: UUID, now: datetime) -> WorkOrder | None:
+async def get_work_order(
+    conn: asyncpg.Connection, work_order_id: UUID, now: datetime
+) -> StoredWorkOrder | None:
     """One work order with its clocks."""
     row = await conn.fetchrow(_SELECT + " WHERE w.id = $1", work_order_id)
-    return _work_order(row, now) if row else None
+    return _stored(row, now) if row else None
 
 
 async def list_work_orders(
@@ -328,7 +258,7 @@ async def list_work_orders(
     text: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[WorkOrder], int]:
+) -> tuple[list[StoredWorkOrder], int]:
     """A page of work orders, most urgent first (priority, then the nearest unmet due time), and the total."""
     # Only the filters in use go into the statement: "($n IS NULL OR ...)" would hide the indexes from the
     # planner once asyncpg's prepared statement switches to a generic plan.
@@ -369,168 +299,62 @@ async def list_work_orders(
         LIMIT {param(limit)} OFFSET {param(offset)}""",
         *args,
     )
-    return [_work_order(r, now) for r in rows], total
+    return [_stored(r, now) for r in rows], total
 
 
 async def list_events(conn: asyncpg.Connection, work_order_id: UUID) -> list[Event]:
     """The work order's log in order."""
     rows = await conn.fetch(
-        """SELECT e.*, u.display_name AS actor_name FROM work_order_events e
+        """SELECT e.seq, e.action, e.from_status, e.to_status, e.actor_id, u.display_name AS actor_name,
+                  e.at, e.client_at, e.geo, e.payload
+           FROM work_order_events e
            LEFT JOIN users u ON u.id = e.actor_id WHERE e.work_order_id = $1 ORDER BY e.seq""",
         work_order_id,
     )
-    return [
-        Event(
-            seq=r["seq"],
-            action=r["action"],
-            from_status=r["from_status"],
-            to_status=r["to_status"],
-            actor_id=r["actor_id"],
-            actor_name=r["actor_name"],
-            at=r["at"],
-            client_at=r["client_at"],
-            geo=r["geo"],
-            payload=r["payload"],
-        )
-        for r in rows
-    ]
+    return [Event(**dict(r)) for r in rows]
 
 
 async def list_callbacks(conn: asyncpg.Connection, work_order_id: UUID) -> list[Callback]:
-    """The follow-up calls made, in order."""
+    """The follow-up calls made, in order, with who called."""
     rows = await conn.fetch(
-        "SELECT * FROM callbacks WHERE work_order_id = $1 ORDER BY attempt", work_order_id
-    )
-    return [
-        Callback(
-            id=r["id"],
-            attempt=r["attempt"],
-            reached=r["reached"],
-            satisfaction=r["satisfaction"],
-            comment=r["comment"],
-            called_by=r["called_by"],
-            called_at=r["called_at"],
-        )
-        for r in rows
-    ]
-
-
-async def list_photos(conn: asyncpg.Connection, work_order_id: UUID) -> list[Photo]:
-    """The job's photos, oldest first."""
-    rows = await conn.fetch(
-        """SELECT id, stage, sha256, width, height, taken_at FROM photos WHERE work_order_id = $1
-           ORDER BY uploaded_at, id""",
+        """SELECT c.id, c.attempt, c.reached, c.satisfaction, c.comment, c.called_by, c.called_at,
+                  u.display_name AS called_by_name
+           FROM callbacks c LEFT JOIN users u ON u.id = c.called_by
+           WHERE c.work_order_id = $1 ORDER BY c.attempt""",
         work_order_id,
     )
-    return [
-        Photo(
-            id=r["id"],
-            stage=r["stage"],
-            sha256=r["sha256"],
-            width=r["width"],
-            height=r["height"],
-            taken_at=r["taken_at"],
-            url=f"/api/v1/photos/{r['id']}",
-        )
-        for r in rows
-    ]
+    return [Callback(**dict(r)) for r in rows]
 
 
-async def get_signature(conn: asyncpg.Connection, work_order_id: UUID) -> Signature | None:
-    """The signature row, if the job was signed (or a no-signature reason recorded)."""
-    r = await conn.fetchrow("SELECT * FROM signatures WHERE work_order_id = $1", work_order_id)
-    if r is None:
-        return None
-    return Signature(
-        record_hash=r["record_hash"],
-        signed_at=r["signed_at"],
-        sha256=r["sha256"],
-        signer_name=r["signer_name"],
-        relation=r["relation"],
-        no_sign_reason=r["no_sign_reason"],
-    )
+# How many earlier jobs of the same unit or asset the detail shows.
+HISTORY_LIMIT = 10
 
 
-async def after_photo_count(conn: asyncpg.Connection, work_order_id: UUID) -> int:
-    """How many 'after' photos the job has."""
-    return await conn.fetchval(
-        "SELECT count(*) FROM photos WHERE work_order_id = $1 AND stage = 'after'", work_order_id
-    )
-
-
-async def checklist(conn: asyncpg.Connection, site_id: UUID, kind: str) -> list[ChecklistItem]:
-    """The on-site checklist for a kind at a site, in order: the defaults, each replaced by the site's own
-    item with the same code, plus the site's extra items."""
+async def history(
+    conn: asyncpg.Connection, *, column: str, value: UUID, excluding: UUID, limit: int = HISTORY_LIMIT
+) -> list[HistoryItem]:
+    """The latest other work orders at the same unit (`unit_id`) or on the same asset (`asset_id`)."""
+    if column not in ("unit_id", "asset_id"):
+        raise ValueError(column)
     rows = await conn.fetch(
-        """SELECT * FROM (
-               SELECT DISTINCT ON (code) code, label_zh, label_en, required, position
-               FROM checklist_items
-               WHERE kind = $2 AND (site_id = $1 OR site_id IS NULL)
-               ORDER BY code, site_id NULLS LAST    -- the site's row first
-           ) items
-           ORDER BY position, code""",
-        site_id,
-        kind,
+        f"""SELECT w.id, w.number, w.kind, w.status, w.category, w.title, w.created_at, w.completed_at,
+                   a.display_name AS assignee_name, w.resolution ->> 'workDone' AS work_done
+            FROM work_orders w LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)
+            WHERE w.{column} = $1 AND w.id <> $2
+            ORDER BY w.created_at DESC LIMIT $3""",
+        value,
+        excluding,
+        limit,
     )
-    return [ChecklistItem(**dict(r)) for r in rows]
+    return [HistoryItem(**dict(r)) for r in rows]
 
 
-async def required_checklist_codes(conn: asyncpg.Connection, site_id: UUID, kind: str) -> list[str]:
-    """The codes a completion must confirm: the required items of the site's checklist for the kind."""
-    return [item.code for item in await checklist(conn, site_id, kind) if item.required]
-
-
-# First key of the two-key advisory locks that serialise auto-assignment per site ("DSPT").
-DISPATCH_LOCK_CLASS = 0x44535054
-
-
-async def lock_site_dispatch(conn: asyncpg.Connection, site_id: UUID) -> None:
-    """Hold the site's dispatch lock until the transaction ends: one automatic choice at a time per site.
-
-    Ranking reads open-job counts without locking anything, so two emergencies created at the same moment
-    would both see the same least-busy technician; with this lock the second ranks after the first commits.
-    A hash collision between two sites only makes them wait for each other.
-    """
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2::text))", DISPATCH_LOCK_CLASS, str(site_id)
-    )
-
-
-async def rank_technicians(
-    conn: asyncpg.Connection, site_id: UUID, category: str, *, open_statuses: Iterable[str]
-) -> list[TechnicianSuggestion]:
-    """On-duty technicians of the site: those with the category's skill first, then by fewest open jobs."""
-    rows = await conn.fetch(
-        """SELECT u.id, u.username, u.display_name, u.skills, $2 = ANY(u.skills) AS skilled,
-                  (SELECT count(*) FROM work_orders w
-                    WHERE w.assignee_id = u.id AND w.status = ANY($3::text[])) AS open_jobs
-           FROM users u JOIN user_sites us ON us.user_id = u.id AND us.site_id = $1
-           WHERE u.role = 'technician' AND u.active AND u.on_duty
-           ORDER BY skilled DESC, open_jobs, u.username""",
-        site_id,
-        category,
-        list(open_statuses),
-    )
-    return [
-        TechnicianSuggestion(
-            user_id=r["id"],
-            username=r["username"],
-            display_name=r["display_name"],
-            skills=list(r["skills"]),
-            skilled=r["skilled"],
-            open_jobs=r["open_jobs"],
-        )
-        for r in rows
-    ]
-
-
-async def assignable_user(conn: asyncpg.Connection, user_id: UUID, site_id: UUID) -> asyncpg.Record | None:
-    """An active member of the site: (id, role, display_name)."""
+async def work_order_brief(conn: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record:
+    """The fields a notification about a work order needs."""
     return await conn.fetchrow(
-        """SELECT u.id, u.role, u.display_name FROM users u
-           JOIN user_sites us ON us.user_id = u.id AND us.site_id = $2 WHERE u.id = $1 AND u.active""",
-        user_id,
-        site_id,
+        """SELECT id, site_id, number, kind, priority, title, location, assignee_id, last_assignee_id
+           FROM work_orders WHERE id = $1""",
+        work_order_id,
     )
 
 
@@ -541,56 +365,4 @@ async def bump_version(conn: asyncpg.Connection, work_order_id: UUID, now: datet
            RETURNING version, status""",
         work_order_id,
         now,
-    )
-
-
-async def claim_due_clocks(conn: asyncpg.Connection, now: datetime, limit: int = 100) -> list[asyncpg.Record]:
-    """Lock clocks that are past due (first breach) or past a further half of their length (manager).
-
-    SKIP LOCKED never waits, so any number of scheduler processes split the rows between them and none
-    deadlocks with a user action holding a work order. Nothing is marked here: the caller marks each step
-    with `mark_clock_step` together with its notifications, so a step that fails is tried again.
-    """
-    return list(
-        await conn.fetch(
-            """SELECT c.work_order_id, c.clock, c.due_at, s.code AS site_code,
-                      c.breached_at IS NULL AS breach,
-                      $1 >= c.due_at + (c.due_at - c.starts_at) / 2 AS escalate
-               FROM work_order_clocks c JOIN work_orders w ON w.id = c.work_order_id
-                    JOIN sites s ON s.id = w.site_id
-               WHERE c.met_at IS NULL AND c.paused_since IS NULL AND c.escalated_at IS NULL
-                 AND c.due_at <= $1 AND w.status <> 'cancelled'
-                 -- already breached: only the manager step is left, at due + half the length
-                 AND (c.breached_at IS NULL OR $1 >= c.due_at + (c.due_at - c.starts_at) / 2)
-               ORDER BY c.due_at
-               LIMIT $2
-               FOR UPDATE OF c, w SKIP LOCKED""",
-            now,
-            limit,
-        )
-    )
-
-
-async def mark_clock_step(
-    conn: asyncpg.Connection, work_order_id: UUID, clock: str, *, now: datetime, escalate: bool
-) -> None:
-    """Record that a clock's breach (and, with `escalate`, its manager step) has been dealt with."""
-    await conn.execute(
-        """UPDATE work_order_clocks
-           SET breached_at = COALESCE(breached_at, $3),
-               escalated_at = CASE WHEN $4 THEN $3 ELSE escalated_at END
-           WHERE work_order_id = $1 AND clock = $2""",
-        work_order_id,
-        clock,
-        now,
-        escalate,
-    )
-
-
-async def work_order_brief(conn: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record:
-    """The fields a notification about a work order needs."""
-    return await conn.fetchrow(
-        """SELECT id, site_id, number, kind, priority, title, location, assignee_id, last_assignee_id
-           FROM work_orders WHERE id = $1""",
-        work_order_id,
     )

@@ -2,16 +2,15 @@
 
 import { createWorkOrder, lookupUnits, unitLabel } from '../api.js';
 import { esc } from '../format.js';
-import { t } from '../i18n.js';
+import { choices, label, t } from '../i18n.js';
 import { renderAssign } from './assign.js';
 
-const REPAIR_CATEGORIES = ['water', 'electrical', 'elevator', 'doors_windows', 'structure', 'gas', 'fire_safety', 'other'];
-const COMPLAINT_CATEGORIES = ['repair_delay', 'communication', 'attitude', 'fee_dispute', 'facilities', 'transparency'];
-const CHANNELS = ['phone', 'counter'];
+// The ways a call reaches the desk in person; the rest of the server's desk channels come from devices.
+const IN_PERSON = ['phone', 'counter'];
 
 function categoryOptions(kind) {
-  const list = kind === 'complaint' ? COMPLAINT_CATEGORIES : REPAIR_CATEGORIES;
-  return list.map((c) => `<option value="${c}">${esc(t(`category.${c}`))}</option>`).join('');
+  const list = (choices().categories || {})[kind] || [];
+  return list.map((c) => `<option value="${c}">${esc(label('category', c))}</option>`).join('');
 }
 
 /** Render the intake form. */
@@ -34,10 +33,10 @@ export async function render(root, params, ctx) {
       <div class="actions"><button type="button" class="secondary" id="lookup">${esc(t('intake.lookup'))}</button></div>
       <div id="unit-results"></div>
       <label for="channel">${esc(t('intake.channel'))}</label>
-      <select id="channel">${CHANNELS.map((c) => `<option value="${c}">${esc(t(`channel.${c}`))}</option>`).join('')}</select>
+      <select id="channel">${IN_PERSON.filter((c) => (choices().deskChannels || IN_PERSON).includes(c)).map((c) => `<option value="${c}">${esc(label('channel', c))}</option>`).join('')}</select>
       <label for="category">${esc(t('intake.category'))}</label><select id="category">${categoryOptions(kind)}</select>
       <label for="priority">${esc(t('intake.priority'))}</label>
-      <select id="priority"><option value="" selected>${esc(t('intake.priorityAuto'))}</option>${[1, 2, 3].map((p) => `<option value="${p}">${esc(t(`priority.${p}`))}</option>`).join('')}</select>
+      <select id="priority"><option value="" selected>${esc(t('intake.priorityAuto'))}</option>${(choices().priorities || []).map((p) => `<option value="${p}">${esc(label('priority', p))}</option>`).join('')}</select>
       <label for="title">${esc(t('intake.subject'))}</label><input id="title" required maxlength="200">
       <label for="description">${esc(t('intake.description'))}</label><textarea id="description" rows="3"></textarea>
       <label for="reporter-name">${esc(t('intake.reporterName'))}</label><input id="reporter-name">
@@ -70,7 +69,7 @@ export async function render(root, params, ctx) {
     }
     box.innerHTML = found
       .map((u, i) => {
-        const people = (u.residents || []).map((r) => `${r.name} ${r.phone || ''}`).join('、');
+        const people = (u.residents || []).map((r) => `${r.name} ${r.phone || r.phoneMasked || ''}`).join('、');
         return `<label class="checklist"><input type="radio" name="unit" value="${i}" ${i === 0 ? 'checked' : ''}> ${esc(unitLabel(u))} · ${esc(people)}</label>`;
       })
       .join('');
@@ -96,7 +95,7 @@ export async function render(root, params, ctx) {
       channel: root.querySelector('#channel').value,
       category: root.querySelector('#category').value,
       // Empty: the server suggests one from the category and the words used (leaks and entrapments go first).
-      priority: root.querySelector('#priority').value ? Number(root.querySelector('#priority').value) : null,
+      priority: root.querySelector('#priority').value || null,
       title: root.querySelector('#title').value.trim(),
       description: root.querySelector('#description').value.trim(),
       unitId: unit ? unit.id : null,

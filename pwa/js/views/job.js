@@ -6,7 +6,7 @@
  */
 
 import SignaturePad from '../../vendor/signature_pad/signature_pad.js';
-import { ACTION_RESULT, checklistItems, currentGeo, getUnit, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
+import { afterQueued, currentGeo, getUnit, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { currentLocale, t, tOr } from '../i18n.js';
 import { onOutboxMessage, pendingEntries } from '../outbox.js';
@@ -15,15 +15,8 @@ import { onOutboxMessage, pendingEntries } from '../outbox.js';
 const MAX_PHOTO_EDGE = 1600;
 const JPEG_QUALITY = 0.85;
 
-// Which buttons each status offers (the server has the last word and answers 409 otherwise).
-const ACTIONS_BY_STATUS = {
-  assigned: ['accept', 'decline'],
-  accepted: ['depart', 'arrive'],
-  en_route: ['arrive'],
-  on_site: ['pause'],
-  paused: ['resume'],
-};
-const ON_SITE = new Set(['on_site', 'paused']);
+// The steps shown as buttons at the top; which of them appear is the server's `allowedActions`.
+const STEP_BUTTONS = ['accept', 'decline', 'depart', 'arrive', 'pause', 'resume'];
 const RELATIONS = ['owner', 'tenant', 'family', 'agent'];
 const NO_SIGN_REASONS = ['owner_absent', 'public_area', 'refused', 'other'];
 const STAGES = ['before', 'during', 'after'];
@@ -49,29 +42,28 @@ export async function resizePhoto(file) {
 
 function checklistLabel(item) {
   const own = currentLocale() === 'en' ? item.labelEn : item.labelZh;
-  return own || item.label || t(`check.${item.code}`);
+  return own || item.code;
 }
 
 function queuedFor(job, queued) {
-  const mine = queued.filter((q) => q.jobId === job.id);
-  let status = job.status;
-  for (const entry of mine) {
-    const action = entry.url.split('/').pop();
-    if (ACTION_RESULT[action] && action !== 'sign' && action !== 'decline') status = ACTION_RESULT[action];
-  }
+  const { status, allowedActions, pending } = afterQueued(job, queued);
   return {
     status,
-    actions: mine.filter((e) => !['photos', 'sign'].includes(e.url.split('/').pop())),
-    photos: mine.filter((e) => e.url.endsWith('/photos')).length,
-    signature: mine.some((e) => e.url.endsWith('/sign')),
+    allowed: new Set(allowedActions),
+    actions: pending.filter((a) => !['photos', 'sign'].includes(a)),
+    photos: pending.filter((a) => a === 'photos').length,
+    signature: pending.includes('sign'),
   };
 }
 
 function owner(job, unit) {
   const residents = (unit && unit.residents) || job.residents || [];
   const first = job.owner || residents.find((r) => r.relation === 'owner') || residents[0];
-  if (first) return { name: first.name, phone: first.phone };
+  // The API sends a resident's number only to whoever may call it (their own job, an emergency); others get
+  // phoneMasked (138****5678) to recognise the caller by, with no link to dial.
+  if (first && first.phone) return { name: first.name, phone: first.phone };
   if (job.reporterName || job.reporterPhone) return { name: job.reporterName, phone: job.reporterPhone };
+  if (first) return { name: first.name, masked: first.phoneMasked };
   return null;
 }
 
@@ -115,7 +107,7 @@ function photosHtml(job) {
 }
 
 function checklistHtml(job) {
-  const items = checklistItems(job);
+  const items = job.checklist || [];
   if (!items.length) return `<p class="muted">${esc(t('job.noChecklist'))}</p>`;
   const done = (job.resolution && job.resolution.checklist) || {};
   return items
@@ -188,12 +180,12 @@ export async function render(root, params, ctx) {
   const status = pending.status;
   const who = owner(job, unit);
   const deadline = nextDeadline(job);
-  const buttons = (ACTIONS_BY_STATUS[status] || [])
+  const buttons = STEP_BUTTONS.filter((a) => pending.allowed.has(a))
     .map((a) => `<button type="button" data-action="${a}" class="${a === 'decline' || a === 'pause' ? 'secondary' : ''}">${esc(t(`action.${a}`))}</button>`)
     .join('');
-  const onSite = ON_SITE.has(status);
-  // Only a completed home visit is signed (a public area or a complaint has nobody to sign).
-  const canSign = status === 'completed' && job.inHome !== false && job.kind !== 'complaint';
+  // The completion form while the server would take a completion; the signature while it would take one.
+  const onSite = pending.allowed.has('complete') || status === 'paused';
+  const canSign = pending.allowed.has('sign') || pending.signature;
   const showReceipt = ['completed', 'signed', 'closed'].includes(job.status);
 
   root.innerHTML = `
@@ -209,7 +201,7 @@ export async function render(root, params, ctx) {
         <dt>${esc(t('job.category'))}</dt><dd>${esc(tOr(`category.${job.category}`, job.category || ''))}</dd>
         <dt>${esc(t('job.unit'))}</dt><dd>${esc(unitLabel(job) || '—')}</dd>
         <dt>${esc(t('job.location'))}</dt><dd>${esc(job.location || '—')}</dd>
-        <dt>${esc(t('job.owner'))}</dt><dd>${who ? `${esc(who.name || '')} ${who.phone ? `<a class="button secondary" id="call-owner" href="tel:${esc(who.phone)}">${esc(t('job.call'))} ${esc(who.phone)}</a>` : ''}` : '—'}</dd>
+        <dt>${esc(t('job.owner'))}</dt><dd>${who ? `${esc(who.name || '')} ${who.phone ? `<a class="button secondary" id="call-owner" href="tel:${esc(who.phone)}">${esc(t('job.call'))} ${esc(who.phone)}</a>` : esc(who.masked || '')}` : '—'}</dd>
         <dt>${esc(t('job.description'))}</dt><dd>${esc(job.description || '—')}</dd>
       </dl>
       <p id="job-message" class="banner queued hidden" role="status"></p>

@@ -1,6 +1,6 @@
 /** My jobs: the technician's open work orders, most urgent first, each with a live countdown. */
 
-import { ACTION_RESULT, listWorkOrders, nextDeadline, streamUrl, unitLabel } from '../api.js';
+import { afterQueued, listWorkOrders, nextDeadline, streamUrl, unitLabel } from '../api.js';
 import { countdown, esc } from '../format.js';
 import { t, tOr } from '../i18n.js';
 import { pendingEntries } from '../outbox.js';
@@ -42,11 +42,7 @@ export async function render(root) {
   const queued = await pendingEntries().catch(() => []);
   jobs = jobs.filter((j) => !CLOSED.has(j.status)).sort(byUrgency);
   const items = jobs.map((job) => {
-    let status = job.status;
-    for (const e of queued.filter((q) => q.jobId === job.id)) {
-      const action = e.url.split('/').pop();
-      if (ACTION_RESULT[action]) status = ACTION_RESULT[action];
-    }
+    const { status } = afterQueued(job, queued);
     const pending = queued.some((q) => q.jobId === job.id);
     const deadline = nextDeadline(job);
     return `<li class="job-item p${esc(job.priority)}" data-job="${esc(job.id)}">

@@ -1,0 +1,298 @@
+"""One catalogue of labels for every code the system sends, in Chinese and English.
+
+Screens, the printed service record and the CSV export all read labels from here (the PWA fetches the
+catalogue from `GET /api/v1/catalogue`), so a status, a category or a refusal reads the same everywhere.
+Keys are `group.code`; error codes are under `error.`, and `error.field_required.<field>` names a field.
+
+Glossary (DOMAIN.md "Vocabulary"): 维修人员 technician, 紧急 only for the emergency kind of work order,
+危急 for an alarm's critical severity, P1-P4 for priority.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from backend.domain.alarm_codes import ALARM_CODES
+from backend.domain.evidence import NO_SIGN_REASONS, RELATIONS, STAGES
+from backend.domain.intake import (
+    CHANNELS,
+    COMPLAINT_CATEGORIES,
+    DESK_CHANNELS,
+    REPAIR_CATEGORIES,
+    categories_for,
+)
+from backend.domain.models import Model
+from backend.domain.sla import ClockName, ClockState
+from backend.domain.work_orders import ContactVia, EscalationReason
+from backend.domain.workflow import PRIORITY_CODES, SYSTEM_EVENTS, Action, Kind, Priority, Status
+
+LOCALES = ("zh-CN", "en")
+
+# group -> code -> (中文, English)
+_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "status": {
+        "new": ("待派单", "Waiting for dispatch"),
+        "assigned": ("已派单", "Assigned"),
+        "accepted": ("已接单", "Accepted"),
+        "en_route": ("在途", "On the way"),
+        "on_site": ("已到场", "On site"),
+        "paused": ("已暂停", "Paused"),
+        "investigating": ("调查中", "Investigating"),
+        "solved": ("已定方案", "Solution agreed"),
+        "completed": ("已完成", "Completed"),
+        "signed": ("已签字", "Signed"),
+        "closed": ("已关闭", "Closed"),
+        "cancelled": ("已取消", "Cancelled"),
+    },
+    "kind": {
+        "repair": ("报修", "Repair"),
+        "complaint": ("投诉", "Complaint"),
+        "emergency": ("紧急", "Emergency"),
+        "maintenance": ("保养", "Maintenance"),
+        "inspection": ("巡检", "Inspection"),
+    },
+    "action": {
+        "assign": ("派单", "Assign"),
+        "accept": ("接单", "Accept"),
+        "decline": ("拒单", "Decline"),
+        "depart": ("出发", "Set off"),
+        "arrive": ("到场", "Arrive"),
+        "pause": ("暂停", "Pause"),
+        "resume": ("继续", "Resume"),
+        "complete": ("完工", "Complete"),
+        "sign": ("签字", "Sign"),
+        "investigate": ("调查记录", "Record investigation"),
+        "reply": ("回复业主", "Reply to the owner"),
+        "solve": ("处理方案", "Record the solution"),
+        "inform": ("告知结果", "Tell the owner the result"),
+        "escalate": ("升级", "Escalate"),
+        "callback": ("回访", "Follow-up call"),
+        "reopen": ("重新打开", "Reopen"),
+        "cancel": ("取消", "Cancel"),
+        "close": ("关闭", "Close"),
+        # events the system writes
+        "created": ("创建", "Created"),
+        "sla_breached": ("超时", "Deadline missed"),
+        "sla_escalated": ("超时升级至经理", "Escalated to the manager"),
+    },
+    "clock": {
+        "respond": ("响应", "Respond"),
+        "investigate": ("当日调查", "Same-day investigation"),
+        "arrive": ("到场", "Arrive"),
+        "resolve": ("完成", "Resolve"),
+        "callback": ("回访", "Follow-up call"),
+    },
+    "clockState": {
+        "running": ("计时中", "Running"),
+        "met": ("已达成", "Met"),
+        "met_late": ("已达成（超时）", "Met late"),
+        "breached": ("已超时", "Overdue"),
+        "paused": ("已暂停", "Paused"),
+        "waived": ("无需", "Not needed"),
+    },
+    "priority": {
+        "P1": ("P1 立即", "P1 immediate"),
+        "P2": ("P2 尽快", "P2 soon"),
+        "P3": ("P3 一般", "P3 routine"),
+        "P4": ("P4 预约", "P4 scheduled"),
+    },
+    "category": {
+        "water": ("给排水", "Water"),
+        "electrical": ("电气", "Electrical"),
+        "elevator": ("电梯", "Elevator"),
+        "doors_windows": ("门窗", "Doors and windows"),
+        "structure": ("土建", "Structure"),
+        "gas": ("燃气", "Gas"),
+        "fire_safety": ("消防", "Fire safety"),
+        "other": ("其他", "Other"),
+        "repair_delay": ("维修拖延", "Repair delay"),
+        "communication": ("沟通不畅", "Poor communication"),
+        "attitude": ("服务态度", "Attitude"),
+        "fee_dispute": ("收费争议", "Fee dispute"),
+        "facilities": ("设施管理", "Facilities poorly managed"),
+        "transparency": ("信息不透明", "Lack of transparency"),
+    },
+    "channel": {
+        "phone": ("电话", "Phone"),
+        "counter": ("前台", "Counter"),
+        "app": ("业主自助", "Owner's app"),
+        "sensor": ("传感器", "Sensor"),
+        "patrol": ("巡查", "Patrol"),
+        "schedule": ("保养计划", "Maintenance plan"),
+    },
+    # how the desk reached the owner (a complaint's reply, the result)
+    "contact": {
+        "phone": ("电话", "Phone"),
+        "sms": ("短信", "SMS"),
+        "visit": ("上门", "Visit"),
+        "other": ("其他", "Other"),
+    },
+    "escalationReason": {
+        "agitated": ("业主情绪激动", "Owner very agitated"),
+        "beyond_authority": ("超出处理权限", "Beyond the handler's authority"),
+        "legal_risk": ("涉及政策或法律风险", "Policy or legal risk"),
+        "repeated": ("重复投诉", "Repeated complaint"),
+        "media_or_group": ("媒体或群体投诉", "Media or group complaint"),
+    },
+    "escalateTo": {
+        "supervisor": ("主管", "Supervisor"),
+        "manager": ("经理", "Manager"),
+    },
+    "callbackOutcome": {
+        "unreached": ("未联系上", "Not reached"),
+        "satisfied": ("满意", "Satisfied"),
+        "neutral": ("一般，待主管决定", "Neutral: the supervisor decides"),
+        "unsatisfied": ("不满意，已重新打开", "Unsatisfied: reopened"),
+    },
+    "satisfaction": {
+        "1": ("非常不满意", "Very dissatisfied"),
+        "2": ("不满意", "Dissatisfied"),
+        "3": ("一般", "Neutral"),
+        "4": ("满意", "Satisfied"),
+        "5": ("非常满意", "Very satisfied"),
+    },
+    "stage": {
+        "before": ("维修前", "Before"),
+        "during": ("维修中", "During"),
+        "after": ("维修后", "After"),
+    },
+    "relation": {
+        "owner": ("业主", "Owner"),
+        "tenant": ("租户", "Tenant"),
+        "family": ("家属", "Family"),
+        "agent": ("代理人", "Agent"),
+    },
+    "noSign": {
+        "owner_absent": ("业主不在场", "Owner not at home"),
+        "public_area": ("公共区域", "Public area"),
+        "refused": ("业主拒签", "Owner refused"),
+        "other": ("其他", "Other"),
+    },
+    "severity": {
+        "critical": ("危急", "Critical"),
+        "major": ("重要", "Major"),
+        "minor": ("次要", "Minor"),
+        "warning": ("提示", "Warning"),
+    },
+    "alarm": {code: (spec.label_zh, spec.label_en) for code, spec in ALARM_CODES.items()},
+    "role": {
+        "admin": ("管理员", "Administrator"),
+        "manager": ("经理", "Manager"),
+        "supervisor": ("主管", "Supervisor"),
+        "agent": ("客服", "Customer service"),
+        "technician": ("维修人员", "Technician"),
+        "guard": ("保安", "Guard"),
+    },
+    # Refusals: the server's `code`, shown in the user's language next to the control that caused it.
+    "error": {
+        "invalid_transition": (
+            "工单状态已变化，此操作不可用",
+            "The job has moved on; this is no longer possible",
+        ),
+        "not_assignee": ("该工单已改派他人", "This job is now assigned to someone else"),
+        "role_forbidden": ("您的角色不能执行此操作", "Your role may not do this"),
+        "own_work": (
+            "回访须由处理人以外的同事进行",
+            "The follow-up call is made by someone other than the handler",
+        ),
+        "callback_not_due": ("该工单当前无需回访", "No follow-up call is due for this job"),
+        "reason_required": ("请填写原因", "Give a reason"),
+        "field_required": ("请填写此项", "This is required"),
+        "field_required.workDone": ("请填写完成了哪些工作", "Say what was done"),
+        "field_required.summary": ("请填写告知业主的内容", "Say what the owner was told"),
+        "field_required.via": ("请选择联系方式", "Choose how the owner was reached"),
+        "after_photo_required": (
+            "请至少拍一张本次维修后的照片",
+            "Take at least one 'after' photo of this visit",
+        ),
+        "checklist_incomplete": ("还有必做的检查项未勾选", "Some required checks are not ticked"),
+        "invalid_priority": ("优先级应为 P1–P4", "Priority must be P1-P4"),
+        "validation_failed": ("输入有误", "A value is not acceptable"),
+        "unknown_field": ("请求包含未知字段", "The request has a field the server does not know"),
+        "work_order_not_found": ("没有找到该工单", "No such job"),
+        "not_found": ("没有找到", "Not found"),
+        "forbidden": ("无权执行此操作", "Not allowed"),
+        "photo_not_allowed": ("当前状态不能再添加照片", "Photos cannot be added in this state"),
+        "already_signed": ("本次上门已签字", "This visit is already signed"),
+        "duplicate": ("重复提交", "Already recorded"),
+        "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
+        "too_many_requests": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
+        "alarm_already_acknowledged": ("该报警已被确认", "This alarm is already acknowledged"),
+        "alarm_resolved": ("该报警已处理", "This alarm is already resolved"),
+        "file_too_large": ("文件太大", "The file is too large"),
+        "not_an_image": ("不是图片文件", "Not an image"),
+        "idempotency_key_reused": ("重复的请求编号", "This request id was used for something else"),
+    },
+}
+
+
+def _check_complete() -> None:
+    """Every code the domain defines has a label (a missing one would reach a screen as a raw code)."""
+    expected = {
+        "status": {s.value for s in Status},
+        "kind": {k.value for k in Kind},
+        "action": {a.value for a in Action} | set(SYSTEM_EVENTS),
+        "clock": {c.value for c in ClockName},
+        "clockState": {c.value for c in ClockState},
+        "priority": {p.code for p in Priority},
+        "category": set(REPAIR_CATEGORIES) | set(COMPLAINT_CATEGORIES),
+        "channel": set(CHANNELS),
+    }
+    for group, codes in expected.items():
+        missing = codes - set(_LABELS[group])
+        if missing:
+            raise RuntimeError(f"catalogue: no label for {group} {sorted(missing)}")
+
+
+_check_complete()
+
+
+def labels(locale: str) -> dict[str, str]:
+    """Every label in one language, keyed `group.code`."""
+    index = 0 if locale == "zh-CN" else 1
+    return {
+        f"{group}.{code}": pair[index] for group, codes in _LABELS.items() for code, pair in codes.items()
+    }
+
+
+def label(group: str, code: str, locale: str) -> str:
+    """One label, or the code itself when the catalogue has none (never fails a print)."""
+    pair = _LABELS.get(group, {}).get(code)
+    if pair is None:
+        return code
+    return pair[0] if locale == "zh-CN" else pair[1]
+
+
+class Choices(Model, frozen=True):
+    """The values a form may offer, each a code with a label above; the server accepts exactly these."""
+
+    categories: dict[str, tuple[str, ...]]
+    desk_channels: tuple[str, ...]
+    priorities: tuple[str, ...]
+    contact_via: tuple[str, ...]
+    escalation_reasons: tuple[str, ...]
+    no_sign_reasons: tuple[str, ...]
+    relations: tuple[str, ...]
+    stages: tuple[str, ...]
+
+
+class Catalogue(Model, frozen=True):
+    """Labels by locale (`group.code` -> words) and the choices forms offer."""
+
+    labels: dict[str, dict[str, str]]
+    choices: Choices
+
+
+CATALOGUE = Catalogue(
+    labels={locale: labels(locale) for locale in LOCALES},
+    choices=Choices(
+        categories={kind.value: categories_for(kind) for kind in Kind},
+        desk_channels=DESK_CHANNELS,
+        priorities=PRIORITY_CODES,
+        contact_via=get_args(ContactVia),
+        escalation_reasons=get_args(EscalationReason),
+        no_sign_reasons=NO_SIGN_REASONS,
+        relations=RELATIONS,
+        stages=STAGES,
+    ),
+)
