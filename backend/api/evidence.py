@@ -17,6 +17,7 @@ from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
+from backend.api.security_headers import CSP, RECEIPT_POLICY
 from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import Photo
@@ -262,7 +263,11 @@ class EvidenceController(Controller):
             public_url=request.app.state.settings.public_url,
             now=_now(request),
         )
-        return Response(page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+        return Response(
+            page,
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-store", CSP: RECEIPT_POLICY},
+        )
 
     @get(
         "/work-orders/{work_order_id:uuid}/verify",
