@@ -19,6 +19,7 @@ from backend.api.client_address import ClientAddressResolver
 from backend.api.deps import provide_clock, provide_conn, provide_user
 from backend.api.login_throttle import LoginThrottle
 from backend.api.problems import EXCEPTION_HANDLERS, PROBLEM_RESPONSES
+from backend.api.request_limits import TYPE_DECODERS, ClientTimeSchema, LimitedRequest, refuse_nul_in_path
 from backend.api.routes import ROUTE_HANDLERS
 from backend.api.security import build_jwt_auth
 from backend.api.security_headers import add_security_headers
@@ -26,6 +27,7 @@ from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
 from backend.notify.notifier import start_notifier
 from backend.scheduling import JobContext, start_scheduler
+from backend.services.job_health import JobHealth
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         app.state.vapid, app.state.stream_hub = notifier.vapid, notifier.hub
         scheduler = None
         if settings.scheduler_enabled:
-            scheduler = start_scheduler(JobContext(pool=app.state.pool, clock=app.state.clock))
+            scheduler = start_scheduler(
+                JobContext(pool=app.state.pool, clock=app.state.clock, health=app.state.job_health)
+            )
         try:
             yield
         finally:
@@ -98,10 +102,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        request_class=LimitedRequest,
+        before_request=refuse_nul_in_path,
+        type_decoders=TYPE_DECODERS,
+        plugins=[ClientTimeSchema()],
     )
     _declare_problem_responses(app)
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.job_health = JobHealth()
     app.state.jwt_auth = jwt_auth
     app.state.login_throttle = LoginThrottle(
         free_failures=settings.login_failures_before_backoff,

@@ -1,11 +1,14 @@
 """APScheduler jobs. Every API process runs every job, so each job claims its own rows
-(FOR UPDATE SKIP LOCKED) or records its run, and running it twice changes nothing."""
+(FOR UPDATE SKIP LOCKED) or records its run, and running it twice changes nothing.
+
+A job works site by site or row by row where a bad one could stop the rest: what it has to skip is logged
+as an error naming the site and shown by /ready (backend/services/job_health.py), and the others go on.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -18,17 +21,17 @@ from backend.domain.clock import Clock
 from backend.services import alarm_response, digest, sessions
 from backend.services.alarms import watch_device_heartbeats
 from backend.services.escalation import escalate_due_clocks
+from backend.services.job_health import JobHealth, failure, report_fault
 from backend.services.maintenance import generate_planned_maintenance
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a job needs: the pool and the clock (the tests' ManualClock included)."""
+    """What a job needs: the pool, the clock (the tests' ManualClock included) and where faults are kept."""
 
     pool: asyncpg.Pool
     clock: Clock
+    health: JobHealth = field(default_factory=JobHealth)
 
 
 Job = Callable[[JobContext], Awaitable[Any]]
@@ -95,12 +98,13 @@ JOBS: list[tuple[Job, float]] = [
 
 
 async def run_job(job: Job, ctx: JobContext) -> Any:
-    """Run one job, logging instead of raising: a failing job must not stop the scheduler."""
-    try:
-        return await job(ctx)
-    except Exception:
-        log.exception("scheduled job %s failed", job.__name__)
-        return None
+    """Run one job, reporting instead of raising: a failing job must not stop the scheduler."""
+    with ctx.health.run(job.__name__, ctx.clock.now()):
+        try:
+            return await job(ctx)
+        except Exception as exc:
+            report_fault(site=None, subject="the whole run", error=failure(exc), exc=exc)
+            return None
 
 
 def start_scheduler(ctx: JobContext, jobs: list[tuple[Job, float]] | None = None) -> AsyncIOScheduler:

@@ -4,11 +4,13 @@ Prints (medians of several runs, the machine is shared and noisy):
 - telemetry messages/s stored through the gateway (COPY + state + thresholds, ack after commit) vs. a bare
   paho subscriber draining the same broker's queue, and their ratio;
 - alarm latency, publish → work order committed (seen through LISTEN, which fires at commit), p50/p99,
-  with a background telemetry load of 1,000 messages/s.
+  with a background telemetry load of 1,000 messages/s;
+- alarm latency behind a flood of junk (2,000 messages on unknown devices, malformed topics and payloads
+  published just before the raise), and how many lines the flood wrote to the gateway's log.
 
 Needs PostgreSQL (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres) and the
 `mosquitto` binary; it starts a private Mosquitto on a free port with no queue cap. Load goes to 127.0.0.1.
-Usage: python bench/gateway.py [--messages 20000] [--runs 3] [--alarms 40]
+Usage: python bench/gateway.py [--messages 20000] [--runs 3] [--alarms 40] [--junk 2000] [--only-junk]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -268,6 +271,133 @@ async def alarm_latency(port: int, db_url: str, samples: int) -> list[float]:
     return sorted(committed[k] - sent[k] for k in sent if k in committed)
 
 
+def junk_messages(n: int) -> list[tuple[str, bytes]]:
+    """A flood of what a gateway must drop: unknown devices (on event topics too), topics outside the
+    contract, and unreadable payloads from real devices."""
+    raise_body = b'{"eventId": "junk", "code": "ELEVATOR_ENTRAPMENT", "state": "raised"}'
+    kinds = [
+        lambda i: (event_topic("demo", f"ghost-{i}"), raise_body),
+        lambda i: (f"caretaker/junk/{i}", b"{}"),
+        lambda i: (telemetry_topic("demo", f"ghost-{i}"), b'{"ts": "x", "metrics": {}}'),
+        lambda i: (telemetry_topic("demo", "pres-1"), b"\x00\xff not json"),
+    ]
+    return [kinds[i % len(kinds)](i) for i in range(n)]
+
+
+def publish_junk_then_alarm(port: int, junk: int, device: str, code: str) -> bytes:
+    """Publish a flood from a client of its own (as from other devices), then a raise from the device's
+    client once the broker holds the flood: the raise is behind the junk on the way to every subscriber.
+    Returns the raise's payload."""
+    flooder = _client(f"bench-flood-{uuid.uuid4().hex[:6]}", port, persistent=False)
+    flooder.loop_start()
+    for info in [flooder.publish(topic, payload, qos=1) for topic, payload in junk_messages(junk)]:
+        info.wait_for_publish(timeout=60)
+    flooder.disconnect()
+    flooder.loop_stop()
+    body = msgspec.json.encode({"eventId": str(uuid.uuid4()), "code": code, "state": "raised"})
+    pub = _client(f"bench-device-{uuid.uuid4().hex[:6]}", port, persistent=False)
+    pub.loop_start()
+    pub.publish(event_topic("demo", device), body, qos=1).wait_for_publish(timeout=10)
+    pub.disconnect()
+    pub.loop_stop()
+    return body
+
+
+# The baseline: a bare paho subscriber (QoS 1, auto ack) in a process of its own, so that it can be held
+# with SIGSTOP like the gateway. It prints the wall-clock time at which each raise of a real device arrives.
+BARE_SUBSCRIBER = """
+import sys, time
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare-junk", protocol=paho.MQTTv5)
+c.on_subscribe = lambda *a: print("subscribed", flush=True)
+def on_message(client, userdata, m):
+    if m.topic.endswith("/event") and "ghost" not in m.topic:
+        print(time.time(), m.payload.decode(), flush=True)
+c.on_message = on_message
+c.connect("127.0.0.1", int(sys.argv[1]))
+c.subscribe("caretaker/#", qos=1)
+c.loop_forever()
+"""
+
+
+async def _held_while_flooded(
+    process: asyncio.subprocess.Process, port: int, junk: int, source: tuple[str, str]
+) -> bytes:
+    """Hold the process (SIGSTOP) while the flood and the raise reach the broker, then let it go on."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        return await asyncio.to_thread(publish_junk_then_alarm, port, junk, *source)
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+async def alarm_behind_junk(port: int, db_url: str, junk: int, samples: int) -> tuple[list[float], int]:
+    """Seconds from a running gateway finding `junk` junk messages and then a raise waiting for it, to the
+    raise's alarm committed; and the gateway's log lines about dropped messages over all the floods (its
+    log goes to a file, as under systemd)."""
+    log_path = Path(tempfile.mkdtemp(prefix="bench-gw-log-")) / "gateway.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "MQTT_URL": f"mqtt://127.0.0.1:{port}?shared=false",
+        "CARETAKER_MQTT_CLIENT_ID": f"bench-junk-{uuid.uuid4().hex[:6]}",
+    }
+    with log_path.open("wb") as log_file:
+        gateway = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "iot_gateway", env=env, stdout=log_file, stderr=log_file
+        )
+    await asyncio.sleep(2.0)  # connected and subscribed
+    listener = await connect(db_url)
+    latencies = []
+    try:
+        for device, code in ALARM_SOURCES[:samples]:
+            await _held_while_flooded(gateway, port, junk, (device, code))
+            released = time.perf_counter()
+            deadline = released + 60
+            while time.perf_counter() < deadline:
+                if await listener.fetchval(
+                    "SELECT count(*) FROM alarms WHERE device_id = $1 AND code = $2 AND open", device, code
+                ):
+                    latencies.append(time.perf_counter() - released)
+                    break
+                await asyncio.sleep(0.002)
+            await asyncio.sleep(1.0)  # the rest of the flood drains before the next one
+    finally:
+        await listener.close()
+        gateway.terminate()
+        await gateway.wait()
+    lines = sum(1 for line in log_path.read_bytes().splitlines() if b"dropped" in line)
+    return latencies, lines
+
+
+async def bare_behind_junk(port: int, junk: int, samples: int) -> list[float]:
+    """The same floods and raises for the bare subscriber: seconds from its release to the raise's arrival,
+    what the broker and paho cost without a gateway."""
+    bare = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BARE_SUBSCRIBER, str(port), stdout=subprocess.PIPE
+    )
+    assert bare.stdout is not None
+    await bare.stdout.readline()  # subscribed
+    latencies = []
+    try:
+        for device, code in ALARM_SOURCES[:samples]:
+            body = await _held_while_flooded(bare, port, junk, (device, code))
+            released = time.time()
+            while True:
+                arrived, _, payload = (
+                    (await asyncio.wait_for(bare.stdout.readline(), 60)).decode().partition(" ")
+                )
+                if payload.strip() == body.decode():
+                    latencies.append(float(arrived) - released)
+                    break
+            await asyncio.sleep(1.0)
+    finally:
+        bare.terminate()
+        await bare.wait()
+    return latencies
+
+
 def pct(values: list[float], p: float) -> float:
     k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
     return sorted(values)[k]
@@ -280,7 +410,30 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--alarms", type=int, default=len(ALARM_SOURCES))
+    parser.add_argument("--junk", type=int, default=2000)
+    parser.add_argument("--only-junk", action="store_true", help="only the alarm-behind-junk figure")
     args = parser.parse_args()
+    junk_latencies, junk_bare, junk_lines = [], [], []
+    for _ in range(args.runs):
+        broker = Mosquitto()
+        name, url = await fresh_database()
+        try:
+            junk_bare.extend(await bare_behind_junk(broker.port, args.junk, samples=5))
+            found, lines = await alarm_behind_junk(broker.port, url, args.junk, samples=5)
+            junk_latencies.extend(found)
+            junk_lines.append(lines)
+        finally:
+            await drop_database(name)
+            broker.stop()
+    through_ms, bare_ms = statistics.median(junk_latencies) * 1000, statistics.median(junk_bare) * 1000
+    print(f"an alarm waiting behind {args.junk:,} junk messages, median of {len(junk_latencies)} (max):")
+    print(f"  gateway released -> alarm committed: {through_ms:.0f} ms ({max(junk_latencies) * 1000:.0f})")
+    print(
+        f"  bare paho subscriber released -> raise received: {bare_ms:.0f} ms ({max(junk_bare) * 1000:.0f})"
+    )
+    print(f"  the gateway's log lines about dropped messages, per run of 5 floods: {junk_lines}")
+    if args.only_junk:
+        return
     bare, through, latencies = [], [], []
     for run in range(args.runs):
         # A broker per run: every persistent session of a run is subscribed to caretaker/#, so a broker kept

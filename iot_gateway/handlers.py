@@ -1,8 +1,13 @@
 """Decode, validate and dispatch device messages; count what was stored and what was dropped, and why.
 
-Nothing a device sends can stop the gateway: a message that fails validation is counted, logged (truncated)
-and acknowledged so that the broker forgets it. A message whose transaction failed for a database reason is
-retried until it commits; only then is it acknowledged.
+Nothing a device sends can stop the gateway: a message that fails validation is counted, logged (truncated,
+and only the first few of a flood: iot_gateway/drop_log.py) and acknowledged so that the broker forgets it.
+A message whose transaction failed for a database reason is retried until it commits; only then is it
+acknowledged.
+
+Every message is triaged by its topic as it arrives, before its payload is read: a topic outside the
+contract, an oversized payload or a device already known to be unknown, inactive or of another site is
+dropped there and then, so junk never queues in front of an alarm; the rest go to the lane their topic says.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from backend.domain.alarm_codes import ALARM_CODES
 from backend.domain.clock import Clock
 from backend.services import alarms
 from iot_gateway.contract import OFFLINE, ONLINE, Event, StatusBody, Topic, parse_topic
+from iot_gateway.drop_log import DropLog
 from iot_gateway.mqtt import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -147,6 +153,13 @@ class _DeviceCache:
         now = time.monotonic()
         return [d for d in device_ids if d not in self._entries or self._entries[d][0] < now]
 
+    def fresh(self, device_id: str) -> tuple[bool, DeviceIdentity | None]:
+        """(True, identity or None for "no such device") when known and not yet due for re-reading."""
+        entry = self._entries.get(device_id)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
     def put(self, device_ids: list[str], found: dict[str, DeviceIdentity]) -> None:
         expires = time.monotonic() + DEVICE_CACHE_SECONDS
         for d in device_ids:
@@ -167,6 +180,7 @@ class MessageHandler:
         ack: Callable[[InboundMessage], None],
         counters: GatewayCounters,
         stop: asyncio.Event,
+        drop_log: DropLog | None = None,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -174,26 +188,34 @@ class MessageHandler:
         self.counters = counters
         self._stop = stop
         self._devices = _DeviceCache()
+        self.drop_log = drop_log if drop_log is not None else DropLog()
 
-    async def process(self, batch: list[InboundMessage]) -> None:
-        """Handle messages in arrival order; a run of telemetry shares a transaction, others get one each."""
-        self.counters.received += len(batch)
-        parsed: list[tuple[InboundMessage, Topic]] = []
-        for message in batch:
-            topic = parse_topic(message.topic)
+    def triage(self, message: InboundMessage) -> Topic | None:
+        """As a message arrives, before its payload is read: its topic, or None when it was dropped at once
+        (a topic outside the contract, too large, a device the cache already knows to refuse)."""
+        self.counters.received += 1
+        topic = parse_topic(message.topic)
+        try:
             if topic is None:
-                self._drop(message, Dropped("malformed_topic"))
-            elif len(message.payload) > MAX_PAYLOAD_BYTES:
-                self._drop(message, Dropped("too_large", f"{len(message.payload)} bytes"))
-            else:
-                parsed.append((message, topic))
-        if not parsed:
-            return
-        await self._load_devices({t.device_id for _, t in parsed})
+                raise Dropped("malformed_topic")
+            if len(message.payload) > MAX_PAYLOAD_BYTES:
+                raise Dropped("too_large", f"{len(message.payload)} bytes")
+            known, device = self._devices.fresh(topic.device_id)
+            if known:
+                self._identify(topic, device)
+        except Dropped as dropped:
+            self._drop(message, dropped)
+            return None
+        return topic
+
+    async def process(self, batch: list[tuple[InboundMessage, Topic]]) -> None:
+        """Handle triaged messages in arrival order; a run of telemetry shares a transaction, others get one
+        each."""
+        await self._load_devices({t.device_id for _, t in batch})
         telemetry: list[tuple[InboundMessage, alarms.TelemetryReading]] = []
-        for message, topic in parsed:
+        for message, topic in batch:
             try:
-                device = self._identify(topic)
+                device = self._identify(topic, self._devices.get(topic.device_id))
                 if topic.kind == "telemetry":
                     telemetry.append((message, self._decode_telemetry(device, message.payload)))
                     continue
@@ -227,18 +249,22 @@ class MessageHandler:
         # A fault of ours for this message (not the database being away): log it with its traceback and let
         # it go, or it would be redelivered and fail forever, holding up everything behind it.
         self.counters.failed += len(messages)
-        log.exception("could not record message on %r", messages[0].topic[:LOG_PAYLOAD_CHARS])
+        self.drop_log.note(
+            "failed", "could not record message on %r", messages[0].topic[:LOG_PAYLOAD_CHARS], exc_info=True
+        )
         for message in messages:
             self._ack(message)
 
     async def _load_devices(self, device_ids: set[str]) -> None:
         missing = self._devices.missing(device_ids)
         if missing:
-            found = await self._with_retries(lambda conn: alarms.lookup_devices(conn, missing))
+            found = await self._with_retries(
+                lambda conn: alarms.lookup_devices(conn, missing), read_only=True
+            )
             self._devices.put(missing, found or {})
 
-    def _identify(self, topic: Topic) -> DeviceIdentity:
-        device = self._devices.get(topic.device_id)
+    @staticmethod
+    def _identify(topic: Topic, device: DeviceIdentity | None) -> DeviceIdentity:
         if device is None:
             raise Dropped("unknown_device", topic.device_id)
         if not device.active:
@@ -326,17 +352,24 @@ class MessageHandler:
             self.counters.alarms_raised += 1
         self._ack(message)
 
-    async def _with_retries(self, work: Callable[[asyncpg.Connection], object]) -> object | None:
+    async def _with_retries(
+        self, work: Callable[[asyncpg.Connection], object], *, read_only: bool = False
+    ) -> object | None:
         """Run `work` in a transaction until it commits; None if the gateway is stopping first.
 
         A database that is down or restarting is waited for (the message stays unacknowledged meanwhile);
-        any other error is a fault of this message and is counted and logged once.
+        any other error is a fault of this message and is counted and logged once. A `read_only` work of
+        one statement runs without BEGIN and COMMIT: a flood of unknown device ids costs one round trip
+        per batch, not three.
         """
         delay = RETRY_MIN_SECONDS
         while True:
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    return await work(conn)  # type: ignore[misc]
+                async with self._pool.acquire() as conn:
+                    if read_only:
+                        return await work(conn)  # type: ignore[misc]
+                    async with conn.transaction():
+                        return await work(conn)  # type: ignore[misc]
             except TRANSIENT_DB_ERRORS as exc:
                 self.counters.retries += 1
                 log.warning("database unavailable (%s); retrying in %.1f s", type(exc).__name__, delay)
@@ -354,7 +387,8 @@ class MessageHandler:
 
     def _drop(self, message: InboundMessage, dropped: Dropped) -> None:
         self.counters.dropped[dropped.reason] += 1
-        log.warning(
+        self.drop_log.note(
+            dropped.reason,
             "dropped message on %r (%s %s): %r",
             message.topic[:LOG_PAYLOAD_CHARS],
             dropped.reason,

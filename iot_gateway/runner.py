@@ -1,10 +1,12 @@
 """Run the gateway: a database pool, the MQTT bridge and a few workers, until asked to stop.
 
-Messages are spread over workers by device id, so one device's messages are handled in the order they
-arrived while different devices proceed in parallel. Events (alarms) have workers of their own: a trapped
-passenger must never wait behind a batch of telemetry. Status messages stay in the telemetry lane, ordered
-with the readings that also prove a device alive. A worker takes whatever has queued up while its previous
-transaction ran (up to MAX_BATCH): under load batches grow, at rest a message is handled alone at once.
+Each message is triaged by its topic the moment it arrives, before its payload is read (handlers.py): junk
+is dropped there, and the rest are spread over workers by device id, so one device's messages are handled
+in the order they arrived while different devices proceed in parallel. Events (alarms) have workers of
+their own: a trapped passenger must never wait behind a batch of telemetry or a flood of junk. Status
+messages stay in the telemetry lane, ordered with the readings that also prove a device alive. A worker
+takes whatever has queued up while its previous transaction ran (up to MAX_BATCH): under load batches grow,
+at rest a message is handled alone at once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import asyncpg
 from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
 from backend.settings import Settings
+from iot_gateway.contract import Topic
+from iot_gateway.drop_log import DropLog
 from iot_gateway.handlers import GatewayCounters, MessageHandler
 from iot_gateway.mqtt import BrokerConfig, InboundMessage, MqttBridge, broker_config
 
@@ -31,13 +35,14 @@ MAX_BATCH = 500
 COUNTERS_LOG_SECONDS = 60.0
 
 
-def _worker_of(topic: str, workers: int) -> int:
-    parts = topic.split("/")
-    key = parts[2] if len(parts) > 2 else topic
-    return zlib.crc32(key.encode()) % workers
+Triaged = tuple[InboundMessage, Topic]
 
 
-async def _work(queue: asyncio.Queue[InboundMessage], handler: MessageHandler) -> None:
+def _worker_of(device_id: str, workers: int) -> int:
+    return zlib.crc32(device_id.encode()) % workers
+
+
+async def _work(queue: asyncio.Queue[Triaged], handler: MessageHandler) -> None:
     while True:
         batch = [await queue.get()]
         while len(batch) < MAX_BATCH and not queue.empty():
@@ -55,6 +60,13 @@ async def _log_counters(counters: GatewayCounters) -> None:
         log.info("gateway counters: %s", counters.snapshot())
 
 
+async def _summarise_drops(drop_log: DropLog) -> None:
+    # a flood that stops still gets its summary line, not only when the next drop comes
+    while True:
+        await asyncio.sleep(drop_log.interval_seconds)
+        drop_log.flush()
+
+
 async def run_gateway(
     settings: Settings,
     stop: asyncio.Event,
@@ -63,10 +75,12 @@ async def run_gateway(
     clock: Clock | None = None,
     counters: GatewayCounters | None = None,
     pool: asyncpg.Pool | None = None,
+    drop_log: DropLog | None = None,
 ) -> None:
     """Consume device messages until `stop` is set; each message is acknowledged after its commit.
 
-    `counters` (if given) is filled as messages are handled; `pool` lets a host process share its pool.
+    `counters` (if given) is filled as messages are handled; `pool` lets a host process share its pool;
+    `drop_log` decides how much of a flood of bad messages reaches the log.
     Raises BrokerRefused when the broker rejects the credentials.
     """
     if not settings.database_url and pool is None:
@@ -80,20 +94,26 @@ async def run_gateway(
         assert settings.database_url
         pool = await create_pool(settings.database_url, min_size=1, max_size=WORKERS + EVENT_WORKERS + 1)
     loop = asyncio.get_running_loop()
-    queues: list[asyncio.Queue[InboundMessage]] = [asyncio.Queue() for _ in range(WORKERS)]
-    event_queues: list[asyncio.Queue[InboundMessage]] = [asyncio.Queue() for _ in range(EVENT_WORKERS)]
+    queues: list[asyncio.Queue[Triaged]] = [asyncio.Queue() for _ in range(WORKERS)]
+    event_queues: list[asyncio.Queue[Triaged]] = [asyncio.Queue() for _ in range(EVENT_WORKERS)]
+    handler: MessageHandler
 
     def deliver(message: InboundMessage) -> None:
-        lane = event_queues if message.topic.endswith("/event") else queues
-        lane[_worker_of(message.topic, len(lane))].put_nowait(message)
+        topic = handler.triage(message)
+        if topic is None:
+            return  # dropped (counted, logged, acknowledged) without queueing
+        lane = event_queues if topic.kind == "event" else queues
+        lane[_worker_of(topic.device_id, len(lane))].put_nowait((message, topic))
 
     bridge = MqttBridge(config, loop, deliver)
-    handler = MessageHandler(pool, clock or SystemClock(), bridge.ack, counters, stop)
+    drop_log = drop_log if drop_log is not None else DropLog()
+    handler = MessageHandler(pool, clock or SystemClock(), bridge.ack, counters, stop, drop_log)
     tasks = [
         asyncio.create_task(_work(q, handler), name=f"gateway-worker-{i}")
         for i, q in enumerate([*event_queues, *queues])
     ]
     tasks.append(asyncio.create_task(_log_counters(counters), name="gateway-counters"))
+    tasks.append(asyncio.create_task(_summarise_drops(drop_log), name="gateway-drop-summary"))
     bridge.start()
     log.info("gateway %s subscribing to %s (MQTT %s)", config.client_id, config.subscription, config.protocol)
     stopping = asyncio.create_task(stop.wait())
@@ -109,6 +129,7 @@ async def run_gateway(
         await asyncio.gather(*tasks, return_exceptions=True)
         if own_pool:
             await pool.close()
+        drop_log.flush()
         log.info("gateway stopped: %s", counters.snapshot())
     if bridge.refused is not None:
         raise bridge.refused

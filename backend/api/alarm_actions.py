@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
@@ -15,8 +14,9 @@ from litestar.params import Body, FromPath
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
 from backend.domain.alarms import Alarm
+from backend.domain.client_input import ClientBody, ClientTime
 from backend.domain.clock import Clock
-from backend.domain.models import CurrentUser, Model
+from backend.domain.models import CurrentUser
 from backend.domain.roles import Role
 from backend.services import alarm_response
 
@@ -24,11 +24,11 @@ from backend.services import alarm_response
 RESPONDER_ROLES = (Role.GUARD, Role.TECHNICIAN, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
 
 
-class AlarmResolution(Model):
+class AlarmResolution(ClientBody):
     """What the responder found (optional), and when on the phone it was resolved."""
 
     note: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-    client_at: datetime | None = None
+    client_at: ClientTime | None = None
 
 
 class AlarmActionController(Controller):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -11,16 +12,20 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import SerializationException, ValidationException
 from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP, RECEIPT_POLICY
+from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import evidence, receipt
 from backend.storage import Storage, build_storage
+
+FormT = TypeVar("FormT", bound=ClientBody)
 
 # People who work on jobs in the field or oversee them; desk agents and guards do not add evidence.
 EVIDENCE_ROLES = ("technician", "supervisor", "manager", "admin")
@@ -38,26 +43,44 @@ def provide_storage(state: State) -> Storage:
     return storage
 
 
-def _client_at(raw: Any, field: str = "clientAt") -> datetime | None:
-    if raw in (None, ""):
-        return None
+class PhotoForm(ClientBody, frozen=True):
+    """The text fields of a photo upload; the image itself is the multipart field `file`."""
+
+    stage: Annotated[str, msgspec.Meta(max_length=16)] = ""
+    client_at: ClientTime | None = None
+
+
+class SignatureForm(ClientBody, frozen=True):
+    """The text fields of a signature (multipart, with the image as `file`) or of a reason (JSON)."""
+
+    signer_name: ShortText | None = None
+    relation: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    no_sign_reason: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    client_at: ClientTime | None = None
+
+
+# msgspec's message ends with where the bad value is: "... - at `$.clientAt`".
+_AT_PATH = re.compile(r"^(?P<message>.*) - at `\$\.?(?P<field>[^`]*)`$")
+
+
+def _fields(raw: dict[str, Any], form: type[FormT]) -> FormT:
+    """The form's text fields as a checked Struct (an empty field counts as left out); a 400 naming the
+    field otherwise, as for a JSON body."""
+    given = {k: v for k, v in raw.items() if k != "file" and v != ""}
     try:
-        value = msgspec.convert(raw, datetime, strict=False)
-    except msgspec.ValidationError:
-        raise ValidationFailed(f"{field} must be an ISO 8601 time with a time zone", field=field) from None
-    if value.tzinfo is None:
-        raise ValidationFailed(f"{field} must carry a time zone (e.g. Z or +08:00)", field=field)
-    return value
+        return convert_client_input(given, form)
+    except msgspec.ValidationError as exc:
+        match = _AT_PATH.match(str(exc))
+        field, message = (match["field"], match["message"]) if match else ("", str(exc))
+        raise ValidationException(
+            f"{field or 'form'}: {message}", extra=[{"key": field, "message": message, "source": "body"}]
+        ) from None
 
 
 def _now(request: Request[Any, Any, Any]) -> datetime:
     # The app's clock straight from state: Clock is a plain Protocol, which Litestar cannot check
     # as a handler parameter type.
     return request.app.state.clock.now()
-
-
-def _text(raw: Any) -> str | None:
-    return raw if isinstance(raw, str) else None
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -110,8 +133,7 @@ class EvidenceController(Controller):
         if upload is None:
             raise ValidationFailed("attach the image as the multipart field `file`", field="file")
         data, content_type, filename = upload
-        stage = _text(form.get("stage")) or ""
-        client_at = _client_at(form.get("clientAt"))
+        fields = _fields(form, PhotoForm)
 
         async def action() -> Photo:
             return await evidence.upload_photo(
@@ -119,11 +141,11 @@ class EvidenceController(Controller):
                 storage,
                 work_order_id=work_order_id,
                 actor=user,
-                stage=stage,
+                stage=fields.stage,
                 data=data,
                 content_type=content_type,
                 filename=filename,
-                client_at=client_at,
+                client_at=fields.client_at,
                 now=_now(request),
             )
 
@@ -182,22 +204,22 @@ class EvidenceController(Controller):
         """Store the signature and the hash of the record it binds; the job becomes signed."""
         media_type = request.content_type[0] or ""
         if media_type.startswith("multipart/form-data"):
-            fields = await _form(request)
-            upload = await _file_bytes(fields.get("file"))
+            raw = await _form(request)
+            upload = await _file_bytes(raw.get("file"))
         elif media_type == "application/json":
             try:
-                body = msgspec.json.decode(await request.body())
-            except msgspec.DecodeError:
+                body = await request.json()
+            except SerializationException:
                 raise ValidationFailed("the body is not valid JSON", field="body") from None
             if not isinstance(body, dict):
                 raise ValidationFailed("the body must be a JSON object", field="body")
-            fields, upload = body, None
+            raw, upload = body, None
             if "file" in body or "signature" in body:
                 raise ValidationFailed("send the signature image as multipart/form-data", field="file")
         else:
             raise UnsupportedMedia("send multipart/form-data (with a signature) or JSON (with noSignReason)")
         png, content_type, filename = upload if upload else (None, None, None)
-        client_at = _client_at(fields.get("clientAt"))
+        fields = _fields(raw, SignatureForm)
 
         async def action() -> evidence.SignatureView:
             return await evidence.sign_work_order(
@@ -208,10 +230,10 @@ class EvidenceController(Controller):
                 signature_png=png,
                 content_type=content_type,
                 filename=filename,
-                signer_name=_text(fields.get("signerName")),
-                relation=_text(fields.get("relation")),
-                no_sign_reason=_text(fields.get("noSignReason")),
-                client_at=client_at,
+                signer_name=fields.signer_name,
+                relation=fields.relation,
+                no_sign_reason=fields.no_sign_reason,
+                client_at=fields.client_at,
                 now=_now(request),
             )
 

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from backend.api.security import requires_role
+from backend.domain.client_input import ClientTime, plain_datetime
 from backend.domain.models import CurrentUser, Model
 from backend.domain.personal_data import PersonalDataRead, VulnerableResident
 from backend.domain.roles import OVERSIGHT_ROLES
@@ -91,8 +92,8 @@ class PersonalDataController(Controller):
         site: SiteRef = None,
         reader: Annotated[UUID | None, Parameter(description="the reader's user id")] = None,
         unit: Annotated[UUID | None, Parameter(description="unit id")] = None,
-        since: Annotated[datetime | None, Parameter(description="from this time (ISO 8601)")] = None,
-        until: Annotated[datetime | None, Parameter(description="before this time (ISO 8601)")] = None,
+        since: Annotated[ClientTime | None, Parameter(description="from this time (ISO 8601)")] = None,
+        until: Annotated[ClientTime | None, Parameter(description="before this time (ISO 8601)")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> PersonalDataReads:
@@ -104,8 +105,8 @@ class PersonalDataController(Controller):
             site=site,
             user_id=reader,
             unit_id=unit,
-            since=since,
-            until=until,
+            since=plain_datetime(since),
+            until=plain_datetime(until),
             limit=limit,
             offset=offset,
         )

@@ -104,7 +104,8 @@ def domain_error(_: Request, exc: errors.CaretakerError) -> Response[dict[str, A
 
 
 # msgspec names the field in its message: "... - at `$.geo.lat`", "missing required field `x`",
-# "unknown field `x`"; the body as a whole is only the framework's key "data".
+# "unknown field `x`"; the body as a whole is only the framework's key "data". Litestar cuts the path off
+# the message and keeps it as the key ("settings" for an unknown key inside `settings`).
 _MSGSPEC_PATH = re.compile(r"at `\$\.([^`]+)`")
 _MSGSPEC_NAMED = re.compile(r"(missing required|unknown) field `([^`]+)`")
 
@@ -113,13 +114,11 @@ def _field_of(key: str | None, message: str) -> tuple[str | None, str]:
     """(the field a validation message is about, its code)."""
     named = _MSGSPEC_NAMED.search(message)
     path = _MSGSPEC_PATH.search(message)
-    parent = f"{path.group(1)}." if path else ""
+    where = path.group(1) if path else (None if key in (None, "", "data") else key)
     if named:
         code = "unknown_field" if named.group(1) == "unknown" else "field_required"
-        return parent + named.group(2), code
-    if path:
-        return path.group(1), "invalid_request"
-    return (None if key in (None, "", "data") else key), "invalid_request"
+        return (f"{where}.{named.group(2)}" if where else named.group(2)), code
+    return where, "invalid_request"
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:

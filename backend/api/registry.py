@@ -19,6 +19,7 @@ from litestar.params import Body, FromPath, Parameter
 from backend.api.deps import idempotent
 from backend.api.personal_data import read_by
 from backend.api.security import requires_role
+from backend.domain.client_input import Attributes
 from backend.domain.models import CurrentUser, Model
 from backend.domain.personal_data import ResidentView, UnitView
 from backend.domain.registry import (
@@ -32,6 +33,7 @@ from backend.domain.registry import (
     UnitWithResidents,
 )
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES, Role
+from backend.domain.site_settings import SiteSettings
 from backend.errors import Conflict, Forbidden
 from backend.services import personal_data
 from backend.services import registry as svc
@@ -101,7 +103,8 @@ class SiteUpdate(Model):
 
     name: Name | Unset = UNSET
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | Unset = UNSET
-    settings: dict[str, Any] | Unset = UNSET
+    # replaces the stored settings; a key left out takes the company default
+    settings: SiteSettings | Unset = UNSET
 
 
 class SiteController(Controller):
@@ -511,7 +514,7 @@ class AssetCreate(Model):
     kind: Annotated[str, msgspec.Meta(max_length=32)]
     building_id: UUID | None = None
     location: Text = ""
-    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
+    parameters: Attributes = msgspec.field(default_factory=dict)
     maintenance_days: Days | None = None
     installed_on: dt.date | None = None
 
@@ -524,7 +527,7 @@ class AssetUpdate(Model):
     kind: Annotated[str, msgspec.Meta(max_length=32)] | Unset = UNSET
     building_id: UUID | Unset | None = UNSET
     location: Text | Unset = UNSET
-    parameters: dict[str, Any] | Unset = UNSET
+    parameters: Attributes | Unset = UNSET
     maintenance_days: Days | Unset | None = UNSET
     installed_on: dt.date | Unset | None = UNSET
 
@@ -748,7 +751,7 @@ class UserUpdate(Model):
     skills: Annotated[list[Skill], msgspec.Meta(max_length=20)] | Unset = UNSET
     on_duty: bool | Unset = UNSET
     active: bool | Unset = UNSET
-    locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | Unset = UNSET
+    locale: Annotated[str, msgspec.Meta(max_length=5, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | Unset = UNSET
     sites: Annotated[list[Code], msgspec.Meta(max_length=100)] | Unset = UNSET
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | Unset = UNSET
 

@@ -79,7 +79,11 @@ def requires_role(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], 
     allowed = frozenset(roles)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user: CurrentUser = connection.user
+        # the auth middleware lets OPTIONS through without a token (as CORS preflights need), so there
+        # may be no user at all: that is a 401, not a crash
+        user = connection.scope.get("user")
+        if not isinstance(user, CurrentUser):
+            raise NotAuthorizedException("sign in first")
         if user.role not in allowed:
             raise Forbidden(f"the {user.role} role may not do this", code="role_forbidden")
 

@@ -7,7 +7,6 @@ endpoints.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
+from backend.domain.client_input import ClientTime, plain_datetime
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES
@@ -125,10 +125,12 @@ class CallbackController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
-        due_before: Annotated[datetime | None, Parameter(description="only calls due before this")] = None,
+        due_before: Annotated[ClientTime | None, Parameter(description="only calls due before this")] = None,
     ) -> list[CallbackDue]:
         """Completed work orders whose callback clock is not met yet, with attempts so far."""
-        return await callbacks.callback_queue(conn, viewer=user, site=site, due_before=due_before)
+        return await callbacks.callback_queue(
+            conn, viewer=user, site=site, due_before=plain_datetime(due_before)
+        )
 
 
 class MaintenancePlanController(Controller):

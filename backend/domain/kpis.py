@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from backend.domain.client_input import check_client_day
 from backend.domain.models import Model, SiteRef
 from backend.errors import ValidationFailed
 
@@ -72,9 +73,14 @@ def parse_day(raw: str | None, field: str) -> date | None:
     if raw is None or raw == "":
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed(f"{field} must be an ISO date (YYYY-MM-DD)", field=field) from None
+    try:
+        # the calendar's edges cannot be turned into the period's instants at the site
+        return check_client_day(day, field)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field=field) from None
 
 
 def local_today(now: datetime, timezone: str) -> date:

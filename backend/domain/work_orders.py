@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 
+from backend.domain.client_input import ClientBody, ClientTime, Code, LongText, ShortText
 from backend.domain.completion import ChecklistItem, Requirements
 from backend.domain.models import Model
-
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
-LongText = Annotated[str, msgspec.Meta(max_length=4000)]
 
 
 class Clock(Model, frozen=True):
@@ -184,12 +182,12 @@ class WorkOrderPage(Model, frozen=True):
 PriorityCode = Literal["P1", "P2", "P3", "P4"]
 
 
-class WorkOrderCreate(Model, frozen=True):
+class WorkOrderCreate(ClientBody, frozen=True):
     """Intake of a repair or complaint; the unit by id, by building + unit number, or by owner phone."""
 
-    kind: str
-    category: str
-    channel: str
+    kind: Code
+    category: Code
+    channel: Code
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     description: LongText = ""
     site: ShortText | None = None
@@ -205,9 +203,9 @@ class WorkOrderCreate(Model, frozen=True):
     in_home: bool | None = None
     major: bool = False
     appointment_requested: bool = False
-    appointment_at: datetime | None = None
+    appointment_at: ClientTime | None = None
     # when the agent recorded it (an intake queued on a tablet that lost the network)
-    client_at: datetime | None = None
+    client_at: ClientTime | None = None
 
 
 class Geo(Model, frozen=True):
@@ -218,10 +216,10 @@ class Geo(Model, frozen=True):
     accuracy: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
 
 
-class StepRequest(Model, frozen=True):
+class StepRequest(ClientBody, frozen=True):
     """Body of an action that carries nothing of its own: when and where it happened on the phone."""
 
-    client_at: datetime | None = None
+    client_at: ClientTime | None = None
     geo: Geo | None = None
 
 
@@ -235,7 +233,7 @@ class AssignRequest(StepRequest, frozen=True, kw_only=True):
     """assign: a technician (or handler) of the site, or null to hand the job back to the pool."""
 
     assignee_id: UUID | None
-    appointment_at: datetime | None = None
+    appointment_at: ClientTime | None = None
 
 
 class Part(Model, frozen=True):
@@ -296,13 +294,13 @@ class EscalateRequest(StepRequest, frozen=True, kw_only=True):
     note: LongText = ""
 
 
-class CallbackRequest(Model, frozen=True):
+class CallbackRequest(ClientBody, frozen=True):
     """A follow-up call: reached or not, satisfaction 1-5 when reached, a comment."""
 
     reached: bool
     satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)] | None = None
     comment: LongText = ""
-    client_at: datetime | None = None
+    client_at: ClientTime | None = None
 
 
 class TechnicianSuggestion(Model, frozen=True):
@@ -355,4 +353,4 @@ class MaintenancePlanCreate(Model, frozen=True):
     interval_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] | None = None
     cron: ShortText | None = None
     lead_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 2
-    first_due_on: Any = None
+    first_due_on: date | None = None

@@ -171,12 +171,28 @@ async def _deliver(
     report: DispatchReport,
     limit: asyncio.Semaphore,
 ) -> None:
+    try:
+        payload = msgspec.json.encode(push_payload(notification))
+    except Exception as exc:
+        # a row no retry can send (its data is not what push_payload reads): give up on it now, not every
+        # lease for ever; the others of the batch go on
+        log.error(
+            "notification %s (site %s) cannot be made into a push; marked failed",
+            notification.id,
+            notification.site_id,
+            exc_info=exc,
+        )
+        async with pool.acquire() as conn:
+            await q.mark_failed(
+                conn, notification.id, at=clock.now(), error=f"unsendable: {type(exc).__name__}"
+            )
+        report.failed.append(notification.id)
+        return
     subscriptions = (
         await q.subscriptions_to_reach(pool, notification.id, notification.recipient_id)  # type: ignore[arg-type]
         if notification.recipient_id is not None
         else []
     )
-    payload = msgspec.json.encode(push_payload(notification))
     attempts: list[tuple[q.PushSubscription, _Attempt, datetime]] = []
     for subscription in subscriptions:
         async with limit:
@@ -229,7 +245,9 @@ async def send_due_notifications(
     for notification, result in zip(due, results, strict=True):
         if isinstance(result, BaseException):
             # the lease runs out and the row falls due again
-            log.error("sending notification %s failed: %r", notification.id, result)
+            log.error(
+                "sending notification %s (site %s) failed: %r", notification.id, notification.site_id, result
+            )
     return report
 
 

@@ -1,7 +1,9 @@
 """People answering alarms: a guard acknowledges and resolves; an alarm nobody acknowledges climbs the ladder.
 
 Each step is an alarm event, an `alarm.updated` on the live stream and, for escalations, a push to the
-people it escalates to — all in the caller's transaction, so they happen together or not at all.
+people it escalates to — all in the caller's transaction, so they happen together or not at all. Each alarm's
+steps are a savepoint of their own, and each site's deadlines are read through its checked settings: one
+alarm or one site's bad setting never holds up the escalation of the others.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from backend.db.queries import alarm_response as q
 from backend.db.queries import alarms as alarm_queries
 from backend.domain.alarms import Alarm
 from backend.domain.models import CurrentUser
+from backend.domain.site_settings import read_site_settings
 from backend.errors import Conflict, NotFound
+from backend.services.job_health import report_fault, savepoint_skipped_on_failure
 from backend.services.notifications import notify_roles, publish
 
 # Who is told at each step of the ladder (DESIGN.md: supervisor at the first deadline, manager at the second).
@@ -112,43 +116,71 @@ def _due_level(alarm: q.UnackedAlarm, now: datetime) -> int:
     return 0
 
 
+async def ack_deadlines(conn: asyncpg.Connection) -> list[q.AckDeadlines]:
+    """Every site's escalation deadlines; a bad stored setting takes its default and is reported."""
+    deadlines = []
+    for site in await q.site_settings(conn):
+        settings, problems = read_site_settings(site.settings)
+        for problem in problems:
+            report_fault(site=site.code, subject="settings", error=f"{problem}; the default applies")
+        deadlines.append(
+            q.AckDeadlines(
+                site_id=site.id,
+                supervisor_seconds=settings.supervisor_seconds,
+                manager_seconds=settings.manager_seconds,
+            )
+        )
+    return deadlines
+
+
 async def escalate_unacknowledged_alarms(conn: asyncpg.Connection, now: datetime) -> list[Escalation]:
     """Take every due step of unacknowledged alarms. Call in a transaction; safe on every replica."""
+    claimed = await q.claim_unacked_alarms(
+        conn, now=now, severities=ESCALATING_SEVERITIES, deadlines=await ack_deadlines(conn)
+    )
     steps: list[Escalation] = []
-    for alarm in await q.claim_unacked_alarms(conn, now=now, severities=ESCALATING_SEVERITIES):
-        target = _due_level(alarm, now)
-        # a job that runs late takes every missed step, so the supervisor is never skipped
-        for level in range(alarm.escalation_level + 1, target + 1):
-            role = ESCALATION_ROLES[level]
-            waited = round((now - alarm.waiting_since).total_seconds())
-            message = {
-                "alarmId": str(alarm.id),
-                "level": level,
-                "role": role,
-                "code": alarm.code,
-                "severity": alarm.severity,
-                "deviceId": alarm.device_id,
-                "deviceName": alarm.device_name,
-                "secondsUnacknowledged": waited,
-            }
-            recipients = await notify_roles(
-                conn,
-                site_id=alarm.site_id,
-                roles=[role],
-                kind="escalation",
-                urgency="high",
-                title=f"告警 {waited} 秒无人确认：{alarm.device_name}",
-                body=f"{alarm.code}（{alarm.severity}）已升级至{'主管' if level == 1 else '经理'}",
-                data={**message, "url": f"/#/alarms/{alarm.id}"},
-                # one message per step of each occurrence: a re-raise climbs the ladder again
-                dedupe_key=f"alarm:{alarm.id}:escalation:{level}:{alarm.waiting_since.isoformat()}",
-            )
-            await alarm_queries.add_alarm_event(
-                conn, alarm.id, "escalated", now, {**message, "recipients": [str(r) for r in recipients]}
-            )
-            await publish(conn, site_id=alarm.site_id, type="escalation", data={"kind": "alarm", **message})
-            steps.append(Escalation(alarm_id=alarm.id, level=level, role=role, recipients=tuple(recipients)))
-        if target > alarm.escalation_level:
-            await q.set_escalation_level(conn, alarm.id, target)
-            await _publish_alarm(conn, alarm.id)
+    for alarm in claimed:
+        async with savepoint_skipped_on_failure(conn, site=alarm.site_code, subject=f"alarm {alarm.id}"):
+            steps.extend(await _climb(conn, alarm, now))
+    return steps
+
+
+async def _climb(conn: asyncpg.Connection, alarm: q.UnackedAlarm, now: datetime) -> list[Escalation]:
+    """Every step of the ladder this alarm is due for now."""
+    steps: list[Escalation] = []
+    target = _due_level(alarm, now)
+    # a job that runs late takes every missed step, so the supervisor is never skipped
+    for level in range(alarm.escalation_level + 1, target + 1):
+        role = ESCALATION_ROLES[level]
+        waited = round((now - alarm.waiting_since).total_seconds())
+        message = {
+            "alarmId": str(alarm.id),
+            "level": level,
+            "role": role,
+            "code": alarm.code,
+            "severity": alarm.severity,
+            "deviceId": alarm.device_id,
+            "deviceName": alarm.device_name,
+            "secondsUnacknowledged": waited,
+        }
+        recipients = await notify_roles(
+            conn,
+            site_id=alarm.site_id,
+            roles=[role],
+            kind="escalation",
+            urgency="high",
+            title=f"告警 {waited} 秒无人确认：{alarm.device_name}",
+            body=f"{alarm.code}（{alarm.severity}）已升级至{'主管' if level == 1 else '经理'}",
+            data={**message, "url": f"/#/alarms/{alarm.id}"},
+            # one message per step of each occurrence: a re-raise climbs the ladder again
+            dedupe_key=f"alarm:{alarm.id}:escalation:{level}:{alarm.waiting_since.isoformat()}",
+        )
+        await alarm_queries.add_alarm_event(
+            conn, alarm.id, "escalated", now, {**message, "recipients": [str(r) for r in recipients]}
+        )
+        await publish(conn, site_id=alarm.site_id, type="escalation", data={"kind": "alarm", **message})
+        steps.append(Escalation(alarm_id=alarm.id, level=level, role=role, recipients=tuple(recipients)))
+    if target > alarm.escalation_level:
+        await q.set_escalation_level(conn, alarm.id, target)
+        await _publish_alarm(conn, alarm.id)
     return steps

@@ -34,6 +34,7 @@ from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
 from backend.services import intake, notifications
+from backend.services.job_health import savepoint_skipped_on_failure
 
 log = logging.getLogger(__name__)
 
@@ -362,35 +363,48 @@ async def check_device_heartbeats(conn: asyncpg.Connection, *, now: datetime) ->
         conn, silent_since=now - timedelta(seconds=HEARTBEAT_TIMEOUT_SECONDS)
     )
     devices = await q.devices_by_id(conn, [s.device_id for s in silent])
+    raised = 0
     for s in silent:
-        await tq.mark_offline(conn, s.device_id, now)
-        await raise_alarm(
-            conn,
-            devices[s.device_id],
-            ALARM_CODES[DEVICE_OFFLINE],
-            detail={
-                "offlineSince": now.isoformat(),
-                "reason": "heartbeat",
-                "lastSeenAt": s.last_seen_at.isoformat(),
-            },
-            now=now,
-            source={"reason": "heartbeat"},
-        )
+        device = devices[s.device_id]
+        # a savepoint per device: one that cannot be marked must not stop the watch over the others
+        async with savepoint_skipped_on_failure(
+            conn, site=device.site_code, subject=f"device {device.id} gone silent"
+        ):
+            await tq.mark_offline(conn, s.device_id, now)
+            await raise_alarm(
+                conn,
+                device,
+                ALARM_CODES[DEVICE_OFFLINE],
+                detail={
+                    "offlineSince": now.isoformat(),
+                    "reason": "heartbeat",
+                    "lastSeenAt": s.last_seen_at.isoformat(),
+                },
+                now=now,
+                source={"reason": "heartbeat"},
+            )
+            raised += 1
     long_offline = await q.claim_long_offline_alarms(
         conn, raised_before=now - timedelta(seconds=OFFLINE_INSPECTION_AFTER_SECONDS)
     )
     devices = await q.devices_by_id(conn, [a.device_id for a in long_offline])
+    inspections = 0
     for alarm in long_offline:
-        await _open_work_order(
-            conn,
-            devices[alarm.device_id],
-            ALARM_CODES[DEVICE_OFFLINE],
-            alarm.id,
-            kind="inspection",
-            priority=OFFLINE_INSPECTION_PRIORITY,
-            now=now,
-        )
-    return len(silent), len(long_offline)
+        device = devices[alarm.device_id]
+        async with savepoint_skipped_on_failure(
+            conn, site=device.site_code, subject=f"inspection for device {device.id}"
+        ):
+            await _open_work_order(
+                conn,
+                device,
+                ALARM_CODES[DEVICE_OFFLINE],
+                alarm.id,
+                kind="inspection",
+                priority=OFFLINE_INSPECTION_PRIORITY,
+                now=now,
+            )
+            inspections += 1
+    return raised, inspections
 
 
 async def lookup_devices(conn: asyncpg.Connection, device_ids: Sequence[str]) -> dict[str, DeviceIdentity]:

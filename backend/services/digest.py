@@ -8,7 +8,6 @@ rolls back the claim so the next hourly run tries again.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,14 +18,13 @@ from backend.db.queries import reports as q
 from backend.domain.kpis import DigestFacts, digest_text, local_today, period_between
 from backend.domain.models import SiteRef
 from backend.domain.roles import Role
+from backend.services.job_health import failure, report_fault
 from backend.services.notifications import notify_roles
 
 JOB_NAME = "daily_digest"
 # Sent once the working day has started at the site, so it is read at the morning meeting, not at midnight.
 SEND_FROM = time(8, 0)
 RECIPIENT_ROLES = (Role.SUPERVISOR, Role.MANAGER)
-
-log = logging.getLogger(__name__)
 
 
 def due_day(now: datetime, timezone: str) -> str | None:
@@ -71,12 +69,14 @@ async def send_daily_digests(pool: asyncpg.Pool, now: datetime) -> list[DigestFa
         sites = await q.all_sites(conn)
     sent: list[DigestFacts] = []
     for site in sites:
-        # one transaction per site: a failing site does not hold back the others
+        # one transaction per site: a failing site (a bad time zone, a bad row) does not hold back the others
         try:
             async with pool.acquire() as conn, conn.transaction():
                 facts = await send_site_digest(conn, site, now)
-        except (asyncpg.PostgresError, OSError):
-            log.exception("daily digest for site %s failed; the next run retries", site.code)
+        except Exception as exc:
+            report_fault(
+                site=site.code, subject="daily digest (the next run retries)", error=failure(exc), exc=exc
+            )
             continue
         if facts is not None:
             sent.append(facts)

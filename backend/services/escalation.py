@@ -1,5 +1,8 @@
 """SLA escalation: a breach tells the assignee and the site's supervisors; still unmet after a further half
 of the clock's length, the managers. Every step is also an event in the work order's log.
+
+Each clock's steps are a savepoint of their own: one that fails is skipped (reported with its site, see
+backend/services/job_health.py), stays unmarked and is tried again next run, and the others go on.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncpg
 from backend.db.queries import clocks as clock_q
 from backend.db.queries import work_orders as q
 from backend.domain.clock import Clock
+from backend.services.job_health import savepoint_skipped_on_failure
 from backend.services.notifications import notify, notify_roles, publish
 
 # Rows per claim: small enough to keep the transaction short, the job runs every few seconds.
@@ -82,12 +86,23 @@ async def escalate_due(conn: asyncpg.Connection, now: datetime, limit: int = CLA
     """Claim and escalate due clocks in the caller's transaction; returns how many steps were taken."""
     steps = 0
     for claim in await clock_q.claim_due_clocks(conn, now, limit):
-        if claim["breach"]:
-            await _record(conn, claim, step="breach", now=now)
-            steps += 1
-        if claim["escalate"]:
-            await _record(conn, claim, step="escalate", now=now)
-            steps += 1
+        subject = f"{claim['clock']} clock of work order {claim['work_order_id']}"
+        async with savepoint_skipped_on_failure(conn, site=claim["site_code"], subject=subject):
+            steps += await _escalate_clock(conn, claim, now)
+    return steps
+
+
+async def _escalate_clock(conn: asyncpg.Connection, claim: asyncpg.Record, now: datetime) -> int:
+    steps = 0
+    if claim["breach"]:
+        await _record(conn, claim, step="breach", now=now)
+        steps += 1
+    if claim["escalate"]:
+        await _record(conn, claim, step="escalate", now=now)
+        steps += 1
+    await clock_q.mark_clock_step(
+        conn, claim["work_order_id"], claim["clock"], now=now, escalate=claim["escalate"]
+    )
     return steps
 
 

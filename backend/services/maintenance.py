@@ -1,13 +1,17 @@
 """Planned maintenance: plans per asset (every N days or a crontab) generate work orders ahead of time,
 exactly once per (plan, period) however many schedulers run: the plan row is claimed with SKIP LOCKED and
 the unique index work_orders_plan_period refuses a second work order for the same period.
+
+The job goes site by site (each site's days are counted in its own time zone) and plan by plan: a site or a
+plan that fails is skipped and reported (backend/services/job_health.py), and the rest are planned.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 from apscheduler.triggers.cron import CronTrigger
@@ -18,6 +22,7 @@ from backend.domain.models import CurrentUser
 from backend.domain.work_orders import MaintenancePlan, MaintenancePlanCreate
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.services.intake import create_work_order
+from backend.services.job_health import failure, report_fault, savepoint_skipped_on_failure
 from backend.services.sites import site_ids_for
 
 # Elevators every 15 days (TSG T5002's half-monthly maintenance), work orders two days ahead.
@@ -100,38 +105,48 @@ async def create_plan(
     )
 
 
-async def generate_due(conn: asyncpg.Connection, now: datetime) -> int:
-    """Create the work order of every plan period that has come within its lead days; returns how many."""
+async def generate_due(conn: asyncpg.Connection, site_id: UUID, now: datetime) -> int:
+    """Create the work order of every plan period of the site that has come within its lead days."""
     created = 0
-    for plan in await q.claim_due_plans(conn, now):
-        due_on: date = plan["next_due_on"]
-        try:
-            # a savepoint: a duplicate period (another process got there first) must not abort the batch
-            async with conn.transaction():
-                await create_work_order(
-                    conn,
-                    actor=None,
-                    site_id=plan["site_id"],
-                    kind="maintenance",
-                    category=CATEGORY_BY_ASSET_KIND.get(plan["asset_kind"], "other"),
-                    priority=3,
-                    title=f"{plan['title']} ({due_on.isoformat()})",
-                    description=f"计划保养，应于 {due_on.isoformat()} 完成",
-                    channel="schedule",
-                    now=now,
-                    asset_id=plan["asset_id"],
-                    location=plan["asset_location"] or "",
-                    plan_id=plan["id"],
-                    resolution={"periodDue": due_on.isoformat()},
-                    auto_assign=True,
-                )
-            created += 1
-        except Conflict:
-            pass
-        following = next_period(
-            due_on, interval_days=plan["interval_days"], cron=plan["cron"], timezone=plan["timezone"]
-        )
-        await q.set_next_due(conn, plan["id"], following)
+    for plan in await q.claim_due_plans(conn, site_id, now):
+        # one plan that cannot be planned (a crontab that never fires, say) must not abort the site's batch
+        subject = f"maintenance plan {plan['id']}"
+        async with savepoint_skipped_on_failure(conn, site=plan["site_code"], subject=subject):
+            created += await _generate_period(conn, plan, now)
+    return created
+
+
+async def _generate_period(conn: asyncpg.Connection, plan: asyncpg.Record, now: datetime) -> int:
+    """The work order of the plan's due period (unless another process made it), then the next period."""
+    due_on: date = plan["next_due_on"]
+    created = 0
+    try:
+        # a savepoint: a duplicate period (another process got there first) must not abort the batch
+        async with conn.transaction():
+            await create_work_order(
+                conn,
+                actor=None,
+                site_id=plan["site_id"],
+                kind="maintenance",
+                category=CATEGORY_BY_ASSET_KIND.get(plan["asset_kind"], "other"),
+                priority=3,
+                title=f"{plan['title']} ({due_on.isoformat()})",
+                description=f"计划保养，应于 {due_on.isoformat()} 完成",
+                channel="schedule",
+                now=now,
+                asset_id=plan["asset_id"],
+                location=plan["asset_location"] or "",
+                plan_id=plan["id"],
+                resolution={"periodDue": due_on.isoformat()},
+                auto_assign=True,
+            )
+        created = 1
+    except Conflict:
+        pass
+    following = next_period(
+        due_on, interval_days=plan["interval_days"], cron=plan["cron"], timezone=plan["timezone"]
+    )
+    await q.set_next_due(conn, plan["id"], following)
     return created
 
 
@@ -143,7 +158,24 @@ class _JobContext(Protocol):
 async def generate_planned_maintenance(ctx: _JobContext) -> int:
     """Scheduler job (every 10 min): default elevator plans where missing, then the work orders now due."""
     now = ctx.clock.now()
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await q.create_default_elevator_plans(conn, now, ELEVATOR_INTERVAL_DAYS, DEFAULT_LEAD_DAYS)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        return await generate_due(conn, now)
+    async with ctx.pool.acquire() as conn:
+        sites = await q.planning_sites(conn)
+    created = 0
+    for site in sites:
+        try:
+            ZoneInfo(site.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            report_fault(
+                site=site.code, subject="timezone", error=f"unknown time zone {site.timezone[:64]!r}"
+            )
+            continue
+        try:
+            async with ctx.pool.acquire() as conn, conn.transaction():
+                await q.create_default_elevator_plans(
+                    conn, site.id, now, ELEVATOR_INTERVAL_DAYS, DEFAULT_LEAD_DAYS
+                )
+            async with ctx.pool.acquire() as conn, conn.transaction():
+                created += await generate_due(conn, site.id, now)
+        except Exception as exc:
+            report_fault(site=site.code, subject="planned maintenance", error=failure(exc), exc=exc)
+    return created

@@ -29,6 +29,7 @@ from backend.domain.registry import (
     Unit,
     UnitWithResidents,
 )
+from backend.domain.site_settings import settings_to_store
 from backend.errors import NotFound, ValidationFailed
 
 SITE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -91,6 +92,8 @@ async def update_site(
     _require_visible(viewer, site_id, "site")
     if "timezone" in changes:
         _check_timezone(changes["timezone"])
+    if "settings" in changes:
+        changes = {**changes, "settings": settings_to_store(changes["settings"])}
     site = await q.update_site(conn, site_id, changes)
     if site is None:
         raise NotFound("no such site", code="site_not_found")

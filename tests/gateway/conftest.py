@@ -31,6 +31,7 @@ from paho.mqtt.properties import Properties
 from backend.domain.clock import Clock, SystemClock
 from backend.settings import Settings
 from iot_gateway.contract import event_topic, status_topic, telemetry_topic
+from iot_gateway.drop_log import DropLog
 from iot_gateway.handlers import GatewayCounters
 from iot_gateway.runner import run_gateway
 from tests.conftest import skip_or_fail
@@ -226,13 +227,24 @@ async def start_gateway(db_url: str, broker: PrivateBroker) -> AsyncIterator[Sta
     running: list[RunningGateway] = []
 
     async def _start(
-        *, client_id: str = "gw-test", clock: Clock | None = None, mqtt_url: str | None = None
+        *,
+        client_id: str = "gw-test",
+        clock: Clock | None = None,
+        mqtt_url: str | None = None,
+        drop_log: DropLog | None = None,
     ) -> RunningGateway:
         settings = Settings(database_url=db_url, mqtt_url=mqtt_url or broker.url)
         stop = asyncio.Event()
         counters = GatewayCounters()
         task = asyncio.create_task(
-            run_gateway(settings, stop, client_id=client_id, clock=clock or SystemClock(), counters=counters)
+            run_gateway(
+                settings,
+                stop,
+                client_id=client_id,
+                clock=clock or SystemClock(),
+                counters=counters,
+                drop_log=drop_log,
+            )
         )
         gw = RunningGateway(stop=stop, task=task, counters=counters)
         running.append(gw)

@@ -10,18 +10,26 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
+import msgspec.inspect as mi
 import pytest
 from litestar.testing import AsyncTestClient
 
+from backend.api.evidence import PhotoForm, SignatureForm
 from backend.api.security import PUBLIC_PATHS
 from backend.app import create_app
 from backend.settings import Settings
 from tests.conftest import TEST_SECRET, LoginAs
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
+# Valid RFC 3339, parsed by Python, out of PostgreSQL's range once moved to UTC.
+CALENDAR_EDGES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+DEEP_ARRAY = b"[" * 1000 + b"]" * 1000
+# A time of now with no UTC offset: whose now it is cannot be known, so it is refused.
+WITHOUT_OFFSET = datetime.now().replace(microsecond=0).isoformat()
 GARBAGE_PATH_VALUES = ("not-a-uuid", "x" * 2000, "%F0%9F%92%A9'--", "-1")
 GARBAGE_BODIES: dict[str, bytes] = {
     "malformed": b'{"name": ',
@@ -32,8 +40,11 @@ GARBAGE_BODIES: dict[str, bytes] = {
     b' "password": 5, "kind": false, "note": [], "clientAt": "yesterday", "geo": "here"}',
     "huge string": b'{"name": "' + b"x" * 200_000 + b'", "code": "' + b"y" * 50_000 + b'"}',
     "not utf-8": b'{"name": "\xff\xfe"}',
+    "nested 1,000 deep": DEEP_ARRAY,
+    "a field nested 1,000 deep": b'{"name": ' + DEEP_ARRAY + b"}",
 }
-GARBAGE_QUERY_VALUES = ("not-a-uuid", "-1", "99999999999999999999999999", "x" * 3000, "", "true'--")
+GARBAGE_QUERY_VALUES = ("not-a-uuid", "-1", "99999999999999999999999999", "x" * 3000, "", "true'--",
+                        *CALENDAR_EDGES, "0001-01-01", "9999-12-31")  # fmt: skip
 BAD_PAGING = ({"limit": "-1"}, {"limit": "0"}, {"limit": "201"}, {"limit": "1" * 30}, {"limit": "ten"},
               {"offset": "-1"})  # fmt: skip
 
@@ -48,6 +59,8 @@ class Endpoint:
     query_params: tuple[str, ...]
     streams: bool
     takes_body: bool
+    # the JSON body's fields that are times (from the schema), to be sent the calendar's edges
+    time_fields: tuple[str, ...] = ()
 
     def url(self, value: str) -> str:
         """The path with every parameter set to `value`."""
@@ -60,6 +73,20 @@ class Endpoint:
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+def _time_fields(schema: dict[str, Any], op: dict[str, Any]) -> tuple[str, ...]:
+    """The top-level fields of the operation's JSON body whose schema is a date-time (nullable or not)."""
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    for option in [body, *body.get("oneOf", [])]:
+        if "$ref" in option:
+            body = schema["components"]["schemas"][option["$ref"].rsplit("/", 1)[-1]]
+            break
+    found = []
+    for name, prop in body.get("properties", {}).items():
+        if any(o.get("format") == "date-time" for o in [prop, *prop.get("oneOf", [])]):
+            found.append(name)
+    return tuple(found)
 
 
 def _endpoints() -> list[Endpoint]:
@@ -80,6 +107,7 @@ def _endpoints() -> list[Endpoint]:
                     query_params=tuple(p["name"] for p in params if p["in"] == "query"),
                     streams="text/event-stream" in content_types or path.endswith("/stream"),
                     takes_body="requestBody" in op,
+                    time_fields=_time_fields(schema, op),
                 )
             )
     return found
@@ -89,6 +117,41 @@ ENDPOINTS = _endpoints()
 # Logging out ends the caller's session: each such call gets a session of its own, or every endpoint walked
 # after it would only ever answer 401.
 ENDS_SESSION = {"POST /api/v1/auth/logout", "POST /api/v1/auth/logout-all"}
+
+
+def _request_types() -> dict[str, Any]:
+    """Every JSON request body type of the app's handlers, and the multipart forms' Structs."""
+    app = create_app(Settings(database_url="postgresql://schema-only/none", secret_key=TEST_SECRET))
+    found: dict[str, Any] = {"PhotoForm": PhotoForm, "SignatureForm": SignatureForm}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None:
+                found[str(data.annotation)] = data.annotation
+    return found
+
+
+def _unbounded(t: mi.Type, where: str) -> Iterator[str]:
+    """Every place in a type where a client could send text, lists or maps without a limit, or anything."""
+    if isinstance(t, mi.StrType) and t.max_length is None:
+        yield f"{where}: text without a maximum length"
+    elif isinstance(t, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        if t.max_length is None:
+            yield f"{where}: list without a maximum length"
+        yield from _unbounded(t.item_type, f"{where}[]")
+    elif isinstance(t, mi.DictType):
+        if t.max_length is None:
+            yield f"{where}: map without a maximum number of keys"
+        yield from _unbounded(t.key_type, f"{where} key")
+        yield from _unbounded(t.value_type, f"{where}[key]")
+    elif isinstance(t, mi.AnyType):
+        yield f"{where}: takes anything"
+    elif isinstance(t, mi.UnionType):
+        for option in t.types:
+            yield from _unbounded(option, where)
+    elif isinstance(t, mi.StructType):
+        for f in t.fields:
+            yield from _unbounded(f.type, f"{where}.{f.encode_name}")
 
 
 def _is_problem(r: httpx.Response) -> str | None:
@@ -272,3 +335,149 @@ async def test_bad_login_bodies(client: AsyncTestClient) -> None:
         r = await client.post("/api/v1/auth/login", json=body)
         offenders.check(str(body)[:60], r, must_fail=True)
     offenders.assert_none()
+
+
+def test_the_schema_shows_the_time_fields_of_action_bodies() -> None:
+    by_name = {str(e): e for e in ENDPOINTS}
+    assert set(by_name["POST /api/v1/work-orders/{work_order_id}/assign"].time_fields) == {
+        "clientAt",
+        "appointmentAt",
+    }
+    assert set(by_name["POST /api/v1/work-orders"].time_fields) == {"clientAt", "appointmentAt"}
+
+
+async def test_times_at_the_edges_of_the_calendar_are_a_400_naming_the_field(
+    client: AsyncTestClient, login_as: LoginAs
+) -> None:
+    offenders = Offenders()
+    for endpoint in _mutations():
+        for field in endpoint.time_fields:
+            for value in (*CALENDAR_EDGES, WITHOUT_OFFSET):
+                # the role guard answers before the body is read: send it as someone the action is for
+                for username in ROLE_PER_USER:
+                    r = await client.request(
+                        endpoint.method,
+                        endpoint.url(NIL_UUID),
+                        json={field: value},
+                        headers=_json_headers(await login_as(username)),
+                    )
+                    if r.status_code != 403:
+                        break
+                offenders.check(f"{endpoint} {field}={value}", r, must_fail=True)
+                if r.status_code != 400 or r.json().get("field") != field:
+                    offenders.found.append(f"{endpoint} {field}={value}: {r.status_code} {r.text[:200]}")
+    offenders.assert_none()
+
+
+async def test_options_without_a_token_never_cause_a_500(client: AsyncTestClient) -> None:
+    offenders = Offenders()
+    for path in sorted({e.url(NIL_UUID) for e in ENDPOINTS} | {"/", "/index.html"}):
+        r = await client.options(path)
+        offenders.check(f"OPTIONS {path}", r)
+    offenders.assert_none()
+
+
+def _big_resume() -> dict[str, Any]:
+    return {"parts": [{"name": "角阀阀芯", "qty": 1}] * 400_000}
+
+
+# One demo user per role, to find one an action is for.
+ROLE_PER_USER = ("admin", "tech1", "agent", "supervisor", "guard1", "manager")
+
+
+# One row per hostile input: who sends it, where, what, and the problem expected back (status, field).
+HOSTILE_INPUTS: list[tuple[str, str | None, str, str, dict[str, Any], int, str | None]] = [
+    ("login nested 1,000 deep", None, "POST", "/api/v1/auth/login", {"content": DEEP_ARRAY}, 400, None),
+    ("login with a field nested 1,000 deep", None, "POST", "/api/v1/auth/login",
+     {"content": b'{"username": "admin", "password": "x", "extra": ' + DEEP_ARRAY + b"}"}, 400, None),
+    ("brackets inside a string are no nesting", None, "POST", "/api/v1/auth/login",
+     {"json": {"username": "[" * 60, "password": "{" * 60}}, 401, None),
+    ("intake nested 1,000 deep", "agent", "POST", "/api/v1/work-orders", {"content": DEEP_ARRAY}, 400, None),
+    ("appointment at year 1", "agent", "POST", "/api/v1/work-orders",
+     {"json": {"kind": "repair", "category": "water", "channel": "phone", "title": "x",
+               "appointmentAt": CALENDAR_EDGES[0]}}, 400, "appointmentAt"),
+    ("accepted at year 9999", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/accept",
+     {"json": {"clientAt": CALENDAR_EDGES[1]}}, 400, "clientAt"),
+    ("accepted at a time without an offset", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/accept",
+     {"json": {"clientAt": WITHOUT_OFFSET}}, 400, "clientAt"),
+    ("accepted at a number", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/accept",
+     {"json": {"clientAt": 1_790_000_000}}, 400, "clientAt"),
+    ("called back at year 1", "agent", "POST", f"/api/v1/work-orders/{NIL_UUID}/callback",
+     {"json": {"reached": True, "clientAt": CALENDAR_EDGES[0]}}, 400, "clientAt"),
+    ("arrived on the moon", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/arrive",
+     {"json": {"geo": {"lat": 1000, "lng": 0}}}, 400, "geo.lat"),
+    ("geo with no coordinates", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/arrive",
+     {"json": {"geo": {"note": "x" * 10_000}}}, 400, "geo.note"),
+    ("brackets after an escaped quote are no nesting either", None, "POST", "/api/v1/auth/login",
+     {"json": {"username": '\\"' + "[" * 60, "password": "x"}}, 401, None),
+    ("resumed with 400,000 parts", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/resume",
+     {"json": _big_resume()}, 413, None),
+    ("completed with 51 parts", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/complete",
+     {"json": {"parts": [{"name": "角阀阀芯"}] * 51}}, 400, "parts"),
+    ("completed with a part of 10,000 characters", "tech1", "POST",
+     f"/api/v1/work-orders/{NIL_UUID}/complete", {"json": {"parts": [{"name": "x" * 10_000}]}}, 400,
+     "parts[0].name"),
+    ("completed with 1,000 checklist answers", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/complete",
+     {"json": {"checklist": {f"item{i}": True for i in range(1000)}}}, 400, "checklist"),
+    ("an asset with 1,000 parameters", "admin", "POST", "/api/v1/assets",
+     {"json": {"siteId": "demo", "code": "X", "name": "x", "kind": "pump",
+               "parameters": {f"p{i}": i for i in range(1000)}}}, 400, "parameters"),
+    ("an asset parameter that is a document", "admin", "POST", "/api/v1/assets",
+     {"json": {"siteId": "demo", "code": "X", "name": "x", "kind": "pump",
+               "parameters": {"manual": {"pages": ["x"] * 100}}}}, 400, "parameters[...]"),
+    ("a photo taken at year 1", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/photos",
+     {"files": {"file": ("a.jpg", b"\xff\xd8\xff", "image/jpeg")},
+      "data": {"stage": "after", "clientAt": CALENDAR_EDGES[0]}}, 400, "clientAt"),
+    ("a signer's name of 10,000 characters", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/sign",
+     {"files": {"file": ("s.png", b"\x89PNG", "image/png")},
+      "data": {"signerName": "x" * 10_000, "relation": "owner"}}, 400, "signerName"),
+    ("no signature, at year 9999", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/sign",
+     {"json": {"noSignReason": "owner_absent", "clientAt": CALENDAR_EDGES[1]}}, 400, "clientAt"),
+    ("no signature, for a reason nested 1,000 deep", "tech1", "POST", f"/api/v1/work-orders/{NIL_UUID}/sign",
+     {"content": b'{"noSignReason": ' + DEEP_ARRAY + b"}"}, 400, None),
+    ("a report from year 1", "manager", "GET", "/api/v1/reports/kpis?from=0001-01-01", {}, 422, "from"),
+    ("a report to year 9999", "manager", "GET", "/api/v1/reports/kpis?to=9999-12-31", {}, 422, "to"),
+    ("a report from a time at the edge", "manager", "GET",
+     f"/api/v1/reports/kpis?from={CALENDAR_EDGES[0].replace('+', '%2B')}", {}, 422, "from"),
+    ("OPTIONS on a guarded controller without a token", None, "OPTIONS", "/api/v1/reports/kpis", {}, 401,
+     None),
+    ("OPTIONS on a guarded action without a token", None, "OPTIONS", f"/api/v1/alarms/{NIL_UUID}/ack", {},
+     401, None),
+    ("NUL in the PWA's root", None, "GET", "/%00", {}, 400, None),
+    ("NUL after a file name", None, "GET", "/index.html%00", {}, 400, None),
+    ("NUL inside a static path", None, "GET", "/js/%00app.js", {}, 400, None),
+    ("NUL in an API path", "admin", "GET", "/api/v1/devices/%00", {}, 400, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "method", "url", "send", "status", "field"),
+    [pytest.param(*row[1:], id=row[0]) for row in HOSTILE_INPUTS],
+)
+async def test_hostile_input_gets_a_problem(
+    client: AsyncTestClient,
+    login_as: LoginAs,
+    user: str | None,
+    method: str,
+    url: str,
+    send: dict[str, Any],
+    status: int,
+    field: str | None,
+) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    if "content" in send:
+        headers["Content-Type"] = "application/json"
+    if user is not None:
+        headers.update(await login_as(user))
+    r = await client.request(method, url, headers=headers, **send)
+    assert r.status_code == status, r.text[:300]
+    assert _is_problem(r) is None, _is_problem(r)
+    if field is not None:
+        assert r.json()["field"] == field
+
+
+def test_every_text_list_and_map_a_client_may_send_is_bounded() -> None:
+    types = _request_types()
+    assert len(types) >= 20
+    unbounded = [problem for name, t in types.items() for problem in _unbounded(mi.type_info(t), name)]
+    assert unbounded == []

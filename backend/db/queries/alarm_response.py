@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
-
-# DESIGN.md: not acknowledged by a guard in 60 s → supervisor, in 180 s → manager (per-site overrides).
-DEFAULT_SUPERVISOR_SECONDS = 60
-DEFAULT_MANAGER_SECONDS = 180
 
 
 class AlarmResponseState(msgspec.Struct, frozen=True):
@@ -29,6 +27,7 @@ class UnackedAlarm(msgspec.Struct, frozen=True):
 
     id: UUID
     site_id: UUID
+    site_code: str
     device_id: str
     device_name: str
     code: str
@@ -67,20 +66,50 @@ async def record_resolution(conn: asyncpg.Connection, alarm_id: UUID, *, user_id
     )
 
 
+class SiteSettingsRow(msgspec.Struct, frozen=True):
+    """A site's settings as stored (checked by the caller, not here)."""
+
+    id: UUID
+    code: str
+    settings: Any
+
+
+class AckDeadlines(msgspec.Struct, frozen=True):
+    """One site's escalation deadlines, in seconds since the alarm began waiting."""
+
+    site_id: UUID
+    supervisor_seconds: int
+    manager_seconds: int
+
+
+async def site_settings(conn: asyncpg.Connection) -> list[SiteSettingsRow]:
+    """Every site's stored settings."""
+    rows = await conn.fetch("SELECT id, code, settings FROM sites ORDER BY code")
+    return [SiteSettingsRow(**dict(r)) for r in rows]
+
+
 async def claim_unacked_alarms(
-    conn: asyncpg.Connection, *, now: datetime, severities: tuple[str, ...], limit: int = 200
+    conn: asyncpg.Connection,
+    *,
+    now: datetime,
+    severities: tuple[str, ...],
+    deadlines: Sequence[AckDeadlines],
+    limit: int = 200,
 ) -> list[UnackedAlarm]:
-    """Open, unacknowledged alarms whose next escalation step is due, locked (other replicas skip them)."""
+    """Open, unacknowledged alarms whose next escalation step is due, locked (other replicas skip them).
+
+    The deadlines come checked from the caller: a stored setting is never cast here, where one bad value
+    would fail the query for every site.
+    """
     rows = await conn.fetch(
         """WITH limits AS (
-               SELECT s.id AS site_id,
-                      COALESCE((s.settings->>'alarmAckSupervisorSeconds')::int, $3) AS supervisor_seconds,
-                      COALESCE((s.settings->>'alarmAckManagerSeconds')::int, $4) AS manager_seconds
-               FROM sites s)
-           SELECT a.id, a.site_id, a.device_id, d.name AS device_name, a.code, a.severity,
-                  COALESCE(a.unacked_since, a.raised_at) AS waiting_since,
+               SELECT * FROM UNNEST($3::uuid[], $4::int[], $5::int[])
+                   AS l(site_id, supervisor_seconds, manager_seconds))
+           SELECT a.id, a.site_id, s.code AS site_code, a.device_id, d.name AS device_name, a.code,
+                  a.severity, COALESCE(a.unacked_since, a.raised_at) AS waiting_since,
                   a.escalation_level, l.supervisor_seconds, l.manager_seconds
            FROM alarms a JOIN limits l ON l.site_id = a.site_id JOIN devices d ON d.id = a.device_id
+                JOIN sites s ON s.id = a.site_id
            WHERE a.open AND a.acked_at IS NULL AND a.severity = ANY($2::text[])
              AND ((a.escalation_level < 1
                    AND COALESCE(a.unacked_since, a.raised_at)
@@ -89,12 +118,13 @@ async def claim_unacked_alarms(
                    AND COALESCE(a.unacked_since, a.raised_at)
                        <= $1::timestamptz - make_interval(secs => l.manager_seconds)))
            ORDER BY waiting_since
-           LIMIT $5
+           LIMIT $6
            FOR UPDATE OF a SKIP LOCKED""",
         now,
         list(severities),
-        DEFAULT_SUPERVISOR_SECONDS,
-        DEFAULT_MANAGER_SECONDS,
+        [d.site_id for d in deadlines],
+        [d.supervisor_seconds for d in deadlines],
+        [d.manager_seconds for d in deadlines],
         limit,
     )
     return [UnackedAlarm(**dict(r)) for r in rows]

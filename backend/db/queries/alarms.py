@@ -301,9 +301,10 @@ async def claim_long_offline_alarms(conn: asyncpg.Connection, *, raised_before: 
     """Active DEVICE_OFFLINE alarms older than the cut-off that have no work order yet, locked."""
     rows = await conn.fetch(
         f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
-            -- measured from the start of this offline spell: a flapping alarm keeps its first raised_at
+            -- measured from the start of this offline spell: a flapping alarm keeps its first raised_at;
+            -- the detail may come from a device, so a value that is no time falls back to the raise
             WHERE a.code = 'DEVICE_OFFLINE' AND a.open AND a.active
-              AND COALESCE((a.detail->>'offlineSince')::timestamptz, a.raised_at) < $1
+              AND COALESCE(try_timestamptz(a.detail->>'offlineSince'), a.raised_at) < $1
               AND NOT EXISTS (SELECT 1 FROM work_orders w WHERE w.alarm_id = a.id)
             ORDER BY a.raised_at
             FOR UPDATE OF a SKIP LOCKED""",

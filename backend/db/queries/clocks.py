@@ -106,31 +106,43 @@ async def drop_unmet_clock(conn: asyncpg.Connection, work_order_id: UUID, clock:
 
 
 async def claim_due_clocks(conn: asyncpg.Connection, now: datetime, limit: int = 100) -> list[asyncpg.Record]:
-    """Claim clocks that are past due (first breach) or past a further half of their length (manager).
+    """Lock clocks that are past due (first breach) or past a further half of their length (manager).
 
     SKIP LOCKED never waits, so any number of scheduler processes split the rows between them and none
-    deadlocks with a user action holding a work order; each claimed step is marked in the same statement.
+    deadlocks with a user action holding a work order. Nothing is marked here: the caller marks each step
+    with `mark_clock_step` together with its notifications, so a step that fails is tried again.
     """
     return list(
         await conn.fetch(
-            """UPDATE work_order_clocks c
-               SET breached_at = COALESCE(c.breached_at, $1),
-                   escalated_at = CASE WHEN due.escalate THEN $1 ELSE c.escalated_at END
-               FROM (
-                   SELECT c2.work_order_id, c2.clock, c2.breached_at IS NULL AS breach,
-                          $1 >= c2.due_at + (c2.due_at - c2.starts_at) / 2 AS escalate
-                   FROM work_order_clocks c2 JOIN work_orders w ON w.id = c2.work_order_id
-                   WHERE c2.met_at IS NULL AND c2.paused_since IS NULL AND c2.escalated_at IS NULL
-                     AND c2.due_at <= $1 AND w.status <> 'cancelled'
-                     -- already breached: only the manager step is left, at due + half the length
-                     AND (c2.breached_at IS NULL OR $1 >= c2.due_at + (c2.due_at - c2.starts_at) / 2)
-                   ORDER BY c2.due_at
-                   LIMIT $2
-                   FOR UPDATE OF c2, w SKIP LOCKED
-               ) due
-               WHERE c.work_order_id = due.work_order_id AND c.clock = due.clock
-               RETURNING c.work_order_id, c.clock, c.due_at, due.breach, due.escalate""",
+            """SELECT c.work_order_id, c.clock, c.due_at, s.code AS site_code,
+                      c.breached_at IS NULL AS breach,
+                      $1 >= c.due_at + (c.due_at - c.starts_at) / 2 AS escalate
+               FROM work_order_clocks c JOIN work_orders w ON w.id = c.work_order_id
+                    JOIN sites s ON s.id = w.site_id
+               WHERE c.met_at IS NULL AND c.paused_since IS NULL AND c.escalated_at IS NULL
+                 AND c.due_at <= $1 AND w.status <> 'cancelled'
+                 -- already breached: only the manager step is left, at due + half the length
+                 AND (c.breached_at IS NULL OR $1 >= c.due_at + (c.due_at - c.starts_at) / 2)
+               ORDER BY c.due_at
+               LIMIT $2
+               FOR UPDATE OF c, w SKIP LOCKED""",
             now,
             limit,
         )
+    )
+
+
+async def mark_clock_step(
+    conn: asyncpg.Connection, work_order_id: UUID, clock: str, *, now: datetime, escalate: bool
+) -> None:
+    """Record that a clock's breach (and, with `escalate`, its manager step) has been dealt with."""
+    await conn.execute(
+        """UPDATE work_order_clocks
+           SET breached_at = COALESCE(breached_at, $3),
+               escalated_at = CASE WHEN $4 THEN $3 ELSE escalated_at END
+           WHERE work_order_id = $1 AND clock = $2""",
+        work_order_id,
+        clock,
+        now,
+        escalate,
     )

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from backend.domain.work_orders import MaintenancePlan
 
@@ -80,40 +81,59 @@ async def insert_plan(
     return _plan(row)
 
 
+class PlanningSite(msgspec.Struct, frozen=True):
+    """A site as the planner walks them, one at a time."""
+
+    id: UUID
+    code: str
+    timezone: str
+
+
+async def planning_sites(conn: asyncpg.Connection) -> list[PlanningSite]:
+    """Every site, with the time zone its days are counted in."""
+    rows = await conn.fetch("SELECT id, code, timezone FROM sites ORDER BY code")
+    return [PlanningSite(**dict(r)) for r in rows]
+
+
 async def create_default_elevator_plans(
-    conn: asyncpg.Connection, now: datetime, interval_days: int, lead_days: int
+    conn: asyncpg.Connection, site_id: UUID, now: datetime, interval_days: int, lead_days: int
 ) -> int:
-    """A plan every `interval_days` for each elevator that has none; the first due one period from today."""
+    """A plan every `interval_days` for each of the site's elevators that has none; the first due one period
+    from today."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", DEFAULT_PLANS_LOCK)
     result = await conn.execute(
         """INSERT INTO maintenance_plans (site_id, asset_id, title, interval_days, lead_days, next_due_on)
            SELECT a.site_id, a.id, a.name || ' 例行保养', COALESCE(a.maintenance_days, $2), $3,
                   ($1::timestamptz AT TIME ZONE s.timezone)::date + COALESCE(a.maintenance_days, $2)
            FROM assets a JOIN sites s ON s.id = a.site_id
-           WHERE a.kind = 'elevator'
+           WHERE a.site_id = $4 AND a.kind = 'elevator'
              AND NOT EXISTS (SELECT 1 FROM maintenance_plans p WHERE p.asset_id = a.id)""",
         now,
         interval_days,
         lead_days,
+        site_id,
     )
     return int(result.split()[-1])
 
 
-async def claim_due_plans(conn: asyncpg.Connection, now: datetime, limit: int = 50) -> list[asyncpg.Record]:
-    """Active plans whose next period starts within their lead days, locked (others skip them)."""
+async def claim_due_plans(
+    conn: asyncpg.Connection, site_id: UUID, now: datetime, limit: int = 50
+) -> list[asyncpg.Record]:
+    """The site's active plans whose next period starts within their lead days, locked (others skip them)."""
     return list(
         await conn.fetch(
-            """SELECT p.*, a.kind AS asset_kind, a.location AS asset_location, s.timezone
+            """SELECT p.*, a.kind AS asset_kind, a.location AS asset_location, s.timezone, s.code AS site_code
                FROM maintenance_plans p
                JOIN assets a ON a.id = p.asset_id
                JOIN sites s ON s.id = p.site_id
-               WHERE p.active
+               WHERE p.site_id = $3 AND p.active
                  AND p.next_due_on - p.lead_days <= ($1::timestamptz AT TIME ZONE s.timezone)::date
                ORDER BY p.next_due_on
                LIMIT $2
                FOR UPDATE OF p SKIP LOCKED""",
             now,
             limit,
+            site_id,
         )
     )
 
