@@ -197,6 +197,7 @@ async def intake_work_order(
     in_home = (
         data.in_home if data.in_home is not None else (unit_id is not None and data.kind != Kind.COMPLAINT)
     )
+    intake.check_home_named(data.kind, in_home, unit_id is not None)
     return await create_work_order(
         conn,
         actor=actor,
