@@ -63,6 +63,8 @@ class WorkOrder(Model, frozen=True):
     assignee_id: UUID | None = None
     assignee_name: str | None = None
     last_assignee_id: UUID | None = None
+    complained_about_id: UUID | None = None
+    complained_about_name: str | None = None
     created_by: UUID | None = None
     responded_at: datetime | None = None
     arrived_at: datetime | None = None
@@ -204,6 +206,8 @@ class WorkOrderCreate(Model, frozen=True):
     priority: PriorityCode | None = None
     in_home: bool | None = None
     major: bool = False
+    # a complaint about a member of staff names them: they may not handle it
+    complained_about_id: UUID | None = None
     appointment_requested: bool = False
     appointment_at: datetime | None = None
     # when the agent recorded it (an intake queued on a tablet that lost the network)
@@ -305,8 +309,18 @@ class CallbackRequest(Model, frozen=True):
     client_at: datetime | None = None
 
 
+class SuggestionReason(Model, frozen=True):
+    """One reason a technician is (or is not) a good fit: `code` is skilled, not_skilled, open_jobs or
+    nearby; `skill` names the matching skill, `count` the open jobs."""
+
+    code: str
+    skill: str | None = None
+    count: int | None = None
+
+
 class TechnicianSuggestion(Model, frozen=True):
-    """An on-duty technician ranked for a job: skill match first, then the fewest open jobs."""
+    """An on-duty technician ranked for a job: skill match first, then working in the same building now,
+    then the fewest open jobs; `reasons` say so in codes the interface puts into words."""
 
     user_id: UUID
     username: str
@@ -314,6 +328,23 @@ class TechnicianSuggestion(Model, frozen=True):
     skilled: bool
     open_jobs: int
     skills: list[str] = msgspec.field(default_factory=list)
+    nearby: bool = False
+    reasons: list[SuggestionReason] = msgspec.field(default_factory=list)
+
+
+def suggestion_reasons(
+    category: str, *, skilled: bool, open_jobs: int, nearby: bool
+) -> list[SuggestionReason]:
+    """Why a technician ranks where they do: their skill for the category, where they are, their workload."""
+    reasons = [
+        SuggestionReason(code="skilled", skill=category)
+        if skilled
+        else SuggestionReason(code="not_skilled", skill=category)
+    ]
+    if nearby:
+        reasons.append(SuggestionReason(code="nearby"))
+    reasons.append(SuggestionReason(code="open_jobs", count=open_jobs))
+    return reasons
 
 
 class CallbackDue(Model, frozen=True):

@@ -34,6 +34,7 @@ _SELECT = """
            b.name || ' ' || u.number AS unit_label,
            s.name AS asset_name,
            a.display_name AS assignee_name,
+           ca.display_name AS complained_about_name,
            (SELECT count(*) FROM photos p
              WHERE p.work_order_id = w.id AND p.stage = 'after' AND p.visit = w.reopen_count + 1
            ) AS after_photos_taken,
@@ -47,6 +48,7 @@ _SELECT = """
     LEFT JOIN buildings b ON b.id = u.building_id
     LEFT JOIN assets s ON s.id = w.asset_id
     LEFT JOIN users a ON a.id = w.assignee_id
+    LEFT JOIN users ca ON ca.id = w.complained_about_id
 """.replace("$CLOCK_ORDER$", "'{" + ",".join(sla.CLOCK_ORDER) + "}'")
 
 # Row columns that are wire fields as they are; priority, visit and the decisions are added per reader.
