@@ -358,10 +358,26 @@ class CallbackDue(Model, frozen=True):
     due_at: datetime
     attempts: int
     site_id: UUID
+    unit_id: UUID | None = None
     unit_label: str | None = None
     reporter_name: str | None = None
     reporter_phone: str | None = None
     assignee_name: str | None = None
+    """Who did the work (the assignee, or the last one once it is done)."""
+    resolution: dict[str, Any] = msgspec.field(default_factory=dict)
+    """What was done: cause, workDone, parts … of a repair; findings, solution … of a complaint."""
+    owner_name: str | None = None
+    owner_phone: str | None = None
+    """The home's owner on file, when the caller's role may call them: the desk always may."""
+
+
+class CallbackPage(Model, frozen=True):
+    """One page of the follow-up call queue."""
+
+    items: list[CallbackDue]
+    total: int
+    limit: int
+    offset: int
 
 
 class MaintenancePlan(Model, frozen=True):

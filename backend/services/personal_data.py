@@ -17,6 +17,7 @@ import asyncpg
 
 from backend.db.queries import personal_data as q
 from backend.db.queries import registry as registry_q
+from backend.db.queries import unit_lookup as lookup_q
 from backend.domain import personal_data as rules
 from backend.domain.models import CurrentUser
 from backend.domain.personal_data import (
@@ -130,6 +131,20 @@ async def lookup(
             else None
         ),
     )
+
+
+async def owners(
+    conn: asyncpg.Connection, viewer: CurrentUser, unit_ids: Sequence[UUID], *, endpoint: str, now: datetime
+) -> dict[UUID, ResidentView]:
+    """The first resident on file (the owner where there is one) of each unit, as the viewer may see them;
+    a showing in full is logged like any other."""
+    units = await lookup_q.units_by_id(conn, list(set(unit_ids)))
+    residents = await registry_q.residents_of(conn, [u.id for u in units])
+    firsts = [
+        UnitWithResidents(**_unit_fields(u), residents=residents[u.id][:1]) for u in units if residents[u.id]
+    ]
+    shown = await _show(conn, viewer, firsts, endpoint=endpoint, now=now)
+    return {view.id: view.residents[0] for view in shown}
 
 
 async def resident(

@@ -61,3 +61,9 @@ async def near_candidates(
         _PREFIX_ROOM,
     )
     return [_unit(r) for r in rows]
+
+
+async def units_by_id(conn: asyncpg.Connection, unit_ids: Sequence[UUID]) -> list[Unit]:
+    """These units, those that still exist."""
+    rows = await conn.fetch(_UNIT + " WHERE u.id = ANY($1::uuid[])", list(unit_ids))
+    return [_unit(r) for r in rows]
