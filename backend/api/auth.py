@@ -10,8 +10,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body
 
-from backend.domain.models import CurrentUser, Model
-from backend.services.auth import authenticate
+from backend.domain.models import CurrentUser, Me, Model
+from backend.services.auth import authenticate, profile
 
 
 class LoginRequest(Model):
@@ -27,7 +27,7 @@ class LoginResponse(Model):
     token: str
     token_type: str
     expires_in: int
-    user: NamedDependency[CurrentUser]
+    user: Me
 
 
 class AuthController(Controller):
@@ -54,13 +54,13 @@ class AuthController(Controller):
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=ttl,
-            user=user,
+            user=await profile(conn, user),
         )
 
     @get("/me", summary="The signed-in user")
-    async def me(self, user: NamedDependency[CurrentUser]) -> CurrentUser:
-        """Who the bearer token belongs to, with role and sites."""
-        return user
+    async def me(self, user: NamedDependency[CurrentUser], conn: NamedDependency[asyncpg.Connection]) -> Me:
+        """Who the bearer token belongs to, with role, sites and the time zone their screens show."""
+        return await profile(conn, user)
 
 
 __all__ = ["AuthController", "LoginRequest", "LoginResponse", "Response"]

@@ -237,7 +237,7 @@ class EvidenceController(Controller):
             work_order_id=work_order_id,
             viewer=user,
             lang=lang or ("en" if user.locale.startswith("en") else "zh-CN"),
-            public_url=request.app.state.settings.public_url,
+            public_url=request.app.state.settings.reach_url,
             now=_now(request),
         )
         return Response(page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})

@@ -70,7 +70,7 @@ async def test_a_complaint_through_its_callback(
     # what was done and by whom, for the call
     assert queue[0]["resolution"]["solution"] == "师傅书面检讨，下次上门换人"
     assert queue[0]["assigneeName"] == "李主管"
-    # nobody left a number on the complaint: the owner's on file is there for the call (B-302 is the 50th home)
+    # no number left with the complaint: the owner's on file is there for the call (B-302 is the 50th home)
     assert (queue[0]["reporterPhone"], queue[0]["ownerPhone"]) == (None, "13900000050")
     r = await act(client, agent, wo["id"], "callback", {"reached": False, "comment": "无人接听"})
     assert r.status_code == 200 and r.json()["status"] == "completed"
