@@ -109,7 +109,7 @@ SCENARIOS: dict[str, Scenario] = {
         300,
     ),
     "power-cut": Scenario(
-        "Mains 1 is lost; the generator starts and carries the load (mains is back after five minutes in play).",
+        "Mains 1 is lost; the generator starts and carries the load (mains is back in five minutes in play).",
         ("mains-1", "gen-1"),
         _power_cut,
         _power_back,
