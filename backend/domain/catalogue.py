@@ -72,8 +72,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "close": ("关闭", "Close"),
         # events the system writes
         "created": ("创建", "Created"),
-        "sla_breached": ("超时", "Deadline missed"),
-        "sla_escalated": ("超时升级至经理", "Escalated to the manager"),
+        "sla_breached": ("逾期", "Deadline missed"),
+        "sla_escalated": ("逾期升级至经理", "Escalated to the manager"),
     },
     "clock": {
         "respond": ("响应", "Respond"),
@@ -85,8 +85,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "clockState": {
         "running": ("计时中", "Running"),
         "met": ("已达成", "Met"),
-        "met_late": ("已达成（超时）", "Met late"),
-        "breached": ("已超时", "Overdue"),
+        "met_late": ("已达成（逾期）", "Met late"),
+        "breached": ("已逾期", "Overdue"),
         "paused": ("已暂停", "Paused"),
         "waived": ("无需", "Not needed"),
     },
