@@ -240,7 +240,7 @@ class EvidenceController(Controller):
             public_url=request.app.state.settings.reach_url,
             now=_now(request),
         )
-        return Response(page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+        return Response(page, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     @get(
         "/work-orders/{work_order_id:uuid}/verify",

@@ -1,5 +1,5 @@
 """One glossary for the interface in both languages (DOMAIN.md "Vocabulary", backend/domain/catalogue.py):
-维修人员 for technician, 紧急 only for the emergency kind, 逾期 for overdue, and the same keys in both files."""
+维修人员 for technician, 紧急 only for the emergency kind, 逾期 for overdue, the same keys in both files."""
 
 from __future__ import annotations
 
