@@ -12,7 +12,7 @@ import msgspec
 
 from backend.domain import sla
 from backend.domain.work_orders import Callback, Clock, Event, HistoryItem, WorkOrder
-from backend.domain.workflow import priority_code
+from backend.domain.workflow import CLOSED_STATUSES, priority_code
 from backend.errors import Conflict
 
 
@@ -280,11 +280,11 @@ async def list_work_orders(
     if unassigned:
         where.append("w.assignee_id IS NULL")
     if overdue:
-        # a running clock past its due time
+        # open work with a running clock past its due time: the dashboard's `now.overdue`, job for job
         where.append(
             f"""EXISTS (SELECT 1 FROM work_order_clocks c WHERE c.work_order_id = w.id
                  AND c.met_at IS NULL AND c.paused_since IS NULL AND c.due_at < {param(now)})
-               AND w.status <> 'cancelled'"""
+               AND w.status <> ALL({param(sorted(CLOSED_STATUSES))}::text[])"""
         )
     if text is not None:
         pattern = param(text)
