@@ -180,6 +180,21 @@ export function kpiReport({ site, from, to }) {
   return request(`/reports/kpis${query({ site, from, to })}`);
 }
 
+/**
+ * The work orders created in a period at a site as CSV (UTF-8 with BOM, labels in `lang`: zh or en), with the
+ * file name the server gives it: {blob, filename}.
+ */
+export async function workOrdersCsv({ site, from, to, lang }) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}/reports/work-orders.csv${query({ site, from, to, lang })}`, {
+    headers: { Authorization: `Bearer ${token}`, Accept: 'text/csv' },
+  });
+  if (!response.ok) throw new ApiError(response.status, { detail: await response.text() });
+  const disposition = response.headers.get('content-disposition') || '';
+  const filename = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || 'work-orders.csv';
+  return { blob: await response.blob(), filename };
+}
+
 // ---- alarms ----
 
 /** Alarms; {active: true} for the open ones. */
