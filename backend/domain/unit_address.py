@@ -210,14 +210,15 @@ def near_misses(address: UnitAddress, candidates: Iterable[Candidate]) -> list[t
     if address.room is None:
         return []
     wanted = set(number_candidates(address))
-    found: list[tuple[int, str, object, NearReason]] = []
+    found: list[tuple[int, int, str, object, NearReason]] = []
     for c in candidates:
         room = room_of(c.number)
         if not c.in_said_building and (c.number in wanted or room == address.room):
-            found.append((0, c.number, c.unit_id, NearReason.OTHER_BUILDING))
+            found.append((0, 0, c.number, c.unit_id, NearReason.OTHER_BUILDING))
         elif c.in_said_building and room == address.room and c.number not in wanted:
-            found.append((1, c.number, c.unit_id, NearReason.OTHER_STAIRWELL))
+            found.append((1, 0, c.number, c.unit_id, NearReason.OTHER_STAIRWELL))
         elif c.in_said_building and one_slip_apart(room, address.room):
-            found.append((2, c.number, c.unit_id, NearReason.TYPO))
-    found.sort(key=lambda f: (f[0], f[1]))
-    return [(unit_id, reason) for _, _, unit_id, reason in found[:MAX_NEAR_MISSES]]
+            # a wrong digit is likelier than a missing or an extra one: 1204 is 1201 before it is 104
+            found.append((2, abs(len(room) - len(address.room)), c.number, c.unit_id, NearReason.TYPO))
+    found.sort(key=lambda f: f[:3])
+    return [(unit_id, reason) for *_, unit_id, reason in found[:MAX_NEAR_MISSES]]

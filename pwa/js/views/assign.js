@@ -38,9 +38,12 @@ export async function renderAssign(box, job, site, done) {
     ...ranked.map((s) => ({ id: s.userId, name: s.displayName, suggestion: s })),
     ...others.map((p) => ({ id: p.id, name: p.displayName || p.username, suggestion: null })),
   ];
+  // Short enough for a phone's picker; the full reasons of the one chosen are spelled out below it.
   const optionText = (o) => {
-    const mark = o.suggestion && o.suggestion.skilled ? '★ ' : '';
-    return `${mark}${o.name}${o.suggestion ? ` — ${reasonsText(o.suggestion)}` : ` — ${t('dispatch.offDuty')}`}`;
+    if (!o.suggestion) return `${o.name} · ${t('dispatch.offDuty')}`;
+    const mark = o.suggestion.skilled ? '★ ' : '';
+    const here = o.suggestion.nearby ? ` · ${t('suggestion.nearby')}` : '';
+    return `${mark}${o.name}${here} · ${t('suggestion.open_jobs', { count: o.suggestion.openJobs })}`;
   };
   box.innerHTML = `<div class="assign">
       <label class="small">${esc(t('dispatch.technician'))}

@@ -73,7 +73,7 @@ export async function render(root, params, ctx) {
       <button type="button" data-kind="complaint" aria-pressed="false">${esc(t('kind.complaint'))}</button>
     </div>
     <div id="intake-form-box"></div>`;
-  const state = { kind: 'repair', unit: null };
+  const state = { kind: 'repair', unit: null, filled: { name: '', phone: '' } };
 
   const setKind = (kind) => {
     state.kind = kind;
@@ -90,14 +90,20 @@ export async function render(root, params, ctx) {
     box.hidden = !message;
   };
 
+  // The contact filled in from the home found; what the agent typed themselves is never overwritten.
+  const fillContact = (name, phone) => {
+    for (const [id, key, value] of [['#reporter-name', 'name', name], ['#reporter-phone', 'phone', phone]]) {
+      const input = root.querySelector(id);
+      if (!input.value || input.value === state.filled[key]) input.value = value;
+      state.filled[key] = value;
+    }
+  };
+
   const chooseUnit = (unit) => {
     state.unit = unit;
     showFieldError('#unit-error', '');
     const resident = (unit.residents || [])[0];
-    if (resident) {
-      root.querySelector('#reporter-name').value ||= resident.name || '';
-      root.querySelector('#reporter-phone').value ||= resident.phone || '';
-    }
+    fillContact(resident ? resident.name || '' : '', resident ? resident.phone || '' : '');
   };
 
   const showFound = (found) => {
@@ -139,6 +145,7 @@ export async function render(root, params, ctx) {
     const phone = root.querySelector('#lookup-phone').value.trim();
     const address = root.querySelector('#lookup-address').value.trim();
     state.unit = null;
+    fillContact('', '');
     showFieldError('#unit-error', '');
     if (!phone && !address) {
       showFieldError('#unit-error', t('intake.addressOrPhone'));
@@ -160,6 +167,7 @@ export async function render(root, params, ctx) {
   const newForm = () => {
     root.querySelector('#intake-form-box').innerHTML = formHtml(staffOptions);
     state.unit = null;
+    state.filled = { name: '', phone: '' };
     setKind(state.kind);
     root.querySelector('#lookup').addEventListener('click', lookup);
     for (const id of ['#lookup-address', '#lookup-phone']) {
