@@ -10,6 +10,7 @@ import msgspec
 
 from backend.domain.completion import ChecklistItem, Requirements
 from backend.domain.models import Model
+from backend.domain.registry import SKILLS
 
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -335,12 +336,11 @@ class TechnicianSuggestion(Model, frozen=True):
 def suggestion_reasons(
     category: str, *, skilled: bool, open_jobs: int, nearby: bool
 ) -> list[SuggestionReason]:
-    """Why a technician ranks where they do: their skill for the category, where they are, their workload."""
-    reasons = [
-        SuggestionReason(code="skilled", skill=category)
-        if skilled
-        else SuggestionReason(code="not_skilled", skill=category)
-    ]
+    """Why a technician ranks where they do: their skill for the category (a complaint's category needs no
+    trade, so it says nothing there), where they are, their workload."""
+    reasons = []
+    if category in SKILLS:
+        reasons.append(SuggestionReason(code="skilled" if skilled else "not_skilled", skill=category))
     if nearby:
         reasons.append(SuggestionReason(code="nearby"))
     reasons.append(SuggestionReason(code="open_jobs", count=open_jobs))

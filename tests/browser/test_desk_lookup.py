@@ -1,6 +1,6 @@
 """An agent finds the caller's home the way the caller says it — "3栋1单元1201" — is offered near misses
-instead of a bare "not found", and cannot save an in-home repair without its home (phone size, both languages).
-"""
+instead of a bare "not found", and cannot save an in-home repair without its home (phone size, both
+languages)."""
 
 from __future__ import annotations
 

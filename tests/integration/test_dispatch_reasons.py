@@ -75,9 +75,10 @@ async def test_a_complaint_cannot_go_to_the_person_it_is_about(
     r = await act(client, supervisor, complaint["id"], "assign", {"assigneeId": tech2})
     assert r.status_code == 422, r.text
     assert (r.json()["code"], r.json()["field"]) == ("assignee_complained_about", "assigneeId")
-    assert tech2 not in [
-        s["userId"] for s in (await client.get(f"{API}/{complaint['id']}/suggestions", headers=agent)).json()
-    ]
+    offered = (await client.get(f"{API}/{complaint['id']}/suggestions", headers=agent)).json()
+    assert offered and tech2 not in [s["userId"] for s in offered]
+    # a complaint needs no trade: no technician is "not skilled" for it
+    assert [r["code"] for s in offered for r in s["reasons"]] == ["open_jobs"] * len(offered)
 
     # anyone else may handle it
     r = await act(

@@ -26,6 +26,14 @@ export function reasonsText(suggestion) {
   return (suggestion.reasons || []).map(reasonText).join(' · ');
 }
 
+/** What the stars mean, or that nobody on duty has the skill (a complaint needs none: nothing to say). */
+function footnote(ranked) {
+  const codes = ranked.flatMap((s) => (s.reasons || []).map((r) => r.code));
+  if (codes.includes('skilled')) return `<p class="muted small">${esc(t('dispatch.suggestedSkilled'))}</p>`;
+  if (codes.includes('not_skilled')) return `<p class="muted small">${esc(t('dispatch.noSkilled'))}</p>`;
+  return '';
+}
+
 /**
  * Fill `box` with a technician picker for `job` ({id, complainedAboutId}) and an assign button that asks for
  * confirmation; `done(result, assignee)` after the server answered (or the action was queued).
@@ -56,7 +64,7 @@ export async function renderAssign(box, job, site, done) {
           <button type="button" class="secondary" data-cancel-assign>${esc(t('dispatch.back'))}</button></div>
       </div>
       <p class="form-error" data-assign-error role="alert" hidden></p>
-      ${ranked.some((s) => s.skilled) ? `<p class="muted small">${esc(t('dispatch.suggestedSkilled'))}</p>` : `<p class="muted small">${esc(t('dispatch.noSkilled'))}</p>`}
+      ${footnote(ranked)}
     </div>`;
   const select = box.querySelector('[data-assignee]');
   const chosen = () => options.find((o) => o.id === select.value);
