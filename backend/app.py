@@ -15,10 +15,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from backend.api.client_address import ClientAddressResolver
 from backend.api.deps import provide_clock, provide_conn, provide_user
+from backend.api.login_throttle import LoginThrottle
 from backend.api.problems import EXCEPTION_HANDLERS, PROBLEM_RESPONSES
 from backend.api.routes import ROUTE_HANDLERS
-from backend.api.security import LoginThrottle, build_jwt_auth
+from backend.api.security import build_jwt_auth
+from backend.api.security_headers import add_security_headers
 from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
 from backend.notify.notifier import start_notifier
@@ -79,6 +82,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "user": Provide(provide_user, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_send=[add_security_headers],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
@@ -99,7 +103,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.jwt_auth = jwt_auth
-    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    app.state.login_throttle = LoginThrottle(
+        free_failures=settings.login_failures_before_backoff,
+        failures_per_address=settings.login_failures_per_address,
+        # the app's clock, so tests move it across a backoff instead of sleeping through one
+        clock=lambda: app.state.clock.now().timestamp(),
+    )
+    app.state.client_address = ClientAddressResolver(settings.trusted_proxies)
     return app
 
 

@@ -239,6 +239,9 @@ async def _serve(settings: Settings, stop: asyncio.Event, parts: Sequence[tuple[
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=HTTP_GRACEFUL_SECONDS,
+            # X-Forwarded-For is believed only from CARETAKER_TRUSTED_PROXIES (backend/api/client_address.py);
+            # uvicorn's own handling would trust it from 127.0.0.1, or from anyone with FORWARDED_ALLOW_IPS=*
+            proxy_headers=False,
         )
     )
     http_task = asyncio.create_task(_serve_http(server), name="http")

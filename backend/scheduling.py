@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from backend.db.queries import idempotency, partitions
 from backend.db.queries import stream as stream_queries
 from backend.domain.clock import Clock
-from backend.services import alarm_response, digest
+from backend.services import alarm_response, digest, sessions
 from backend.services.alarms import watch_device_heartbeats
 from backend.services.escalation import escalate_due_clocks
 from backend.services.maintenance import generate_planned_maintenance
@@ -70,6 +70,16 @@ async def forget_old_stream_events(ctx: JobContext) -> int:
         return await stream_queries.forget_events_before(conn, ctx.clock.now() - STREAM_RETENTION)
 
 
+# An ended or expired session is kept a while for whoever looks into an incident ("who was signed in?").
+SESSION_RETENTION = timedelta(days=30)
+
+
+async def forget_old_sessions(ctx: JobContext) -> int:
+    """Drop sessions expired longer than the retention, and expired stream tickets."""
+    async with ctx.pool.acquire() as conn:
+        return await sessions.forget_old_sessions(conn, SESSION_RETENTION)
+
+
 # (job, seconds between runs). Kept here so one place says what runs how often.
 JOBS: list[tuple[Job, float]] = [
     (watch_device_heartbeats, 15.0),
@@ -78,6 +88,7 @@ JOBS: list[tuple[Job, float]] = [
     (send_daily_digests, 3600.0),
     (escalate_unacknowledged_alarms, 5.0),
     (forget_old_stream_events, 3600.0),
+    (forget_old_sessions, 3600.0),
     (escalate_due_clocks, 5.0),
     (generate_planned_maintenance, 600.0),
 ]

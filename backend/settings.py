@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -32,7 +33,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Signs bearer tokens; unset means a random key generated once and kept in the database."""
     token_ttl_seconds: int = 12 * 3600
     """A technician's shift plus margin: long enough that an offline morning does not log them out."""
-    login_attempts_per_minute: int = 10
+    login_failures_before_backoff: int = 5
+    """Wrong passwords for one account from one address before each further attempt must wait."""
+    login_failures_per_address: int = 50
+    """Wrong passwords from one address, against any accounts, in 15 minutes before it must wait."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDR blocks of the proxies whose X-Forwarded-For is believed; none by default."""
     db_pool_min: int = 2
     db_pool_max: int = 10
     storage_backend: str = "local"
@@ -80,7 +86,9 @@ _ENV: dict[str, tuple[str, type]] = {
     "CARETAKER_DATA_DIR": ("data_dir", Path),
     "CARETAKER_SECRET_KEY": ("secret_key", str),
     "CARETAKER_TOKEN_TTL_SECONDS": ("token_ttl_seconds", int),
-    "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": ("login_attempts_per_minute", int),
+    "CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF": ("login_failures_before_backoff", int),
+    "CARETAKER_LOGIN_FAILURES_PER_ADDRESS": ("login_failures_per_address", int),
+    "CARETAKER_TRUSTED_PROXIES": ("trusted_proxies", tuple),
     "CARETAKER_DB_POOL_MIN": ("db_pool_min", int),
     "CARETAKER_DB_POOL_MAX": ("db_pool_max", int),
     "CARETAKER_STORAGE": ("storage_backend", str),
@@ -94,6 +102,14 @@ _ENV: dict[str, tuple[str, type]] = {
     "CARETAKER_DISPATCHER": ("dispatcher_enabled", bool),
     "CARETAKER_MQTT_CLIENT_ID": ("mqtt_client_id", str),
     "CARETAKER_PUSH_ALLOW_PRIVATE_ENDPOINTS": ("push_allow_private_endpoints", bool),
+}
+
+# Variables that once existed: setting one is a mistake worth stopping for, not a silent no-op.
+_REPLACED = {
+    "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": (
+        "login throttling counts only failures now: use CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF and "
+        "CARETAKER_LOGIN_FAILURES_PER_ADDRESS"
+    ),
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -112,12 +128,24 @@ def _parse(name: str, raw: str, kind: type) -> object:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    if kind is tuple:
+        # a comma- or space-separated list of addresses or CIDR blocks, normalised
+        items = [item for item in raw.replace(",", " ").split() if item]
+        try:
+            return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
+        except ValueError:
+            raise SettingsError(
+                f"{name}={raw!r}: expected IP addresses or CIDR blocks, separated by commas"
+            ) from None
     return kind(raw)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment (or the mapping given), validating every value."""
     env = os.environ if environ is None else environ
+    for name, instead in _REPLACED.items():
+        if env.get(name):
+            raise SettingsError(f"{name} is no longer read; {instead}")
     values: dict[str, object] = {}
     for name, (field, kind) in _ENV.items():
         raw = env.get(name)
@@ -137,8 +165,12 @@ def _validate(s: Settings) -> None:
         raise SettingsError("MQTT_URL must look like mqtt://host:port")
     if s.token_ttl_seconds < 60:
         raise SettingsError("CARETAKER_TOKEN_TTL_SECONDS must be at least 60")
-    if s.login_attempts_per_minute < 1:
-        raise SettingsError("CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE must be at least 1")
+    if s.login_failures_before_backoff < 1:
+        raise SettingsError("CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF must be at least 1")
+    if s.login_failures_per_address < s.login_failures_before_backoff:
+        raise SettingsError(
+            "CARETAKER_LOGIN_FAILURES_PER_ADDRESS must be at least CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF"
+        )
     if not 1 <= s.db_pool_min <= s.db_pool_max:
         raise SettingsError("need 1 <= CARETAKER_DB_POOL_MIN <= CARETAKER_DB_POOL_MAX")
     if s.storage_backend not in {"local", "s3"}:

@@ -220,7 +220,6 @@ async def run(args: argparse.Namespace) -> None:
             secret_key=BENCH_SECRET,
             data_dir=Path(tempfile.mkdtemp(prefix="caretaker-bench-")),
             scheduler_enabled=False,
-            login_attempts_per_minute=1000,
         )
         app = create_app(settings)
         async with AsyncTestClient(app=app) as client:

@@ -158,7 +158,6 @@ def caretaker_env(db_url: str, data_dir: str) -> dict[str, str]:
         "CARETAKER_DATA_DIR": data_dir,
         "CARETAKER_SCHEDULER": "0",
         "CARETAKER_DISPATCHER": "0",
-        "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
         "CARETAKER_LOG_LEVEL": "WARNING",
     }
 

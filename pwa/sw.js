@@ -9,7 +9,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v16';
+const SHELL_VERSION = 'shell-v17';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -22,6 +22,7 @@ const SHELL_FILES = [
   '/js/i18n.js',
   '/js/format.js',
   '/js/push.js',
+  '/js/live.js',
   '/js/views/login.js',
   '/js/views/jobs.js',
   '/js/views/job.js',

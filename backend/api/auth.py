@@ -1,16 +1,21 @@
-"""Logging in and saying who I am."""
+"""Logging in and out, changing one's password, and saying who I am."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
+from uuid import UUID
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body
+from litestar.security.jwt import Token
 
+from backend.api.security import token_session
 from backend.domain.models import CurrentUser, Me, Model
+from backend.errors import Unauthorized, ValidationFailed
+from backend.services import sessions
 from backend.services.auth import authenticate, profile
 
 
@@ -30,8 +35,28 @@ class LoginResponse(Model):
     user: Me
 
 
+class PasswordChange(Model):
+    """The current password (proof it is really me) and the new one."""
+
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class SessionsEnded(Model):
+    """How many sessions a sign-out or password change ended."""
+
+    sessions_ended: int
+
+
+def _session_id(request: Request[Any, Token, Any]) -> UUID:
+    named = token_session(request.auth)
+    if named is None:  # the middleware already refused such tokens; this keeps the type honest
+        raise Unauthorized("the token names no session", code="invalid_token")
+    return named[0]
+
+
 class AuthController(Controller):
-    """POST /auth/login and GET /me."""
+    """Login, logout (this session or all), password change, and GET /me."""
 
     path = "/api/v1"
     tags: ClassVar[list[str]] = ["auth"]
@@ -43,13 +68,22 @@ class AuthController(Controller):
         data: Annotated[LoginRequest, Body()],
         conn: NamedDependency[asyncpg.Connection],
     ) -> LoginResponse:
-        """Exchange credentials for a bearer token; throttled per username and per client address."""
-        client = request.client.host if request.client else "unknown"
-        request.app.state.login_throttle.check(f"user:{data.username.lower()}", f"ip:{client}")
-        user = await authenticate(conn, data.username, data.password)
+        """Exchange credentials for a bearer token naming a new session; wrong passwords are throttled."""
+        throttle = request.app.state.login_throttle
+        address = request.app.state.client_address.of(request)
+        throttle.check(data.username, address)
+        try:
+            user = await authenticate(conn, data.username, data.password)
+        except Unauthorized:
+            throttle.failed(data.username, address)
+            raise
+        throttle.succeeded(data.username, address)
         auth = request.app.state.jwt_auth
-        token = auth.create_token(identifier=str(user.id), token_extras={"role": user.role})
         ttl = int(auth.default_token_expiration.total_seconds())
+        session_id = await sessions.start_session(conn, user.id, ttl)
+        token = auth.create_token(
+            identifier=str(user.id), token_unique_jwt_id=str(session_id), token_extras={"role": user.role}
+        )
         return LoginResponse(
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
@@ -57,10 +91,44 @@ class AuthController(Controller):
             user=await profile(conn, user),
         )
 
+    @post("/auth/logout", status_code=200, summary="Log out: end this token's session")
+    async def logout(
+        self, request: Request[CurrentUser, Token, Any], conn: NamedDependency[asyncpg.Connection]
+    ) -> SessionsEnded:
+        """The token stops working at once and its live streams close; other sessions go on."""
+        await sessions.log_out(conn, _session_id(request))
+        return SessionsEnded(sessions_ended=1)
+
+    @post("/auth/logout-all", status_code=200, summary="Sign out everywhere: end every session of mine")
+    async def logout_all(
+        self, conn: NamedDependency[asyncpg.Connection], user: NamedDependency[CurrentUser]
+    ) -> SessionsEnded:
+        """Every token of the caller, this one included, stops working; every live stream of theirs closes."""
+        return SessionsEnded(sessions_ended=await sessions.log_out_everywhere(conn, user.id))
+
     @get("/me", summary="The signed-in user")
     async def me(self, user: NamedDependency[CurrentUser], conn: NamedDependency[asyncpg.Connection]) -> Me:
         """Who the bearer token belongs to, with role, sites and the time zone their screens show."""
         return await profile(conn, user)
 
-
-__all__ = ["AuthController", "LoginRequest", "LoginResponse", "Response"]
+    @post("/me/password", status_code=200, summary="Change my password (ends my other sessions)")
+    async def change_password(
+        self,
+        request: Request[CurrentUser, Token, Any],
+        data: Annotated[PasswordChange, Body()],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
+    ) -> SessionsEnded:
+        """Needs the current password (wrong guesses are throttled like logins); this session stays."""
+        throttle = request.app.state.login_throttle
+        address = request.app.state.client_address.of(request)
+        throttle.check(user.username, address)
+        try:
+            ended = await sessions.change_own_password(
+                conn, user, _session_id(request), data.current_password, data.new_password
+            )
+        except ValidationFailed as refused:
+            if refused.code == "wrong_current_password":
+                throttle.failed(user.username, address)
+            raise
+        return SessionsEnded(sessions_ended=ended)

@@ -15,6 +15,7 @@ from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.security import requires_role
+from backend.api.security_headers import CSP, RECEIPT_POLICY
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
@@ -240,7 +241,11 @@ class EvidenceController(Controller):
             public_url=request.app.state.settings.reach_url,
             now=_now(request),
         )
-        return Response(page, media_type="text/html", headers={"Cache-Control": "no-store"})
+        return Response(
+            page,
+            media_type="text/html",  # Litestar adds "; charset=utf-8": one charset, not two
+            headers={"Cache-Control": "no-store", CSP: RECEIPT_POLICY},
+        )
 
     @get(
         "/work-orders/{work_order_id:uuid}/verify",

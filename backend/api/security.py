@@ -1,9 +1,7 @@
-"""Bearer tokens (Litestar's JWT auth), role guards and login throttling."""
+"""Bearer tokens (Litestar's JWT auth) bound to sessions, and role guards."""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,8 +14,8 @@ from litestar.middleware import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from backend.domain.models import CurrentUser
-from backend.errors import Forbidden, TooManyRequests
-from backend.services.auth import active_user
+from backend.errors import Forbidden
+from backend.services.sessions import session_user
 
 # Paths reachable without a token (the PWA's files and /health, /ready opt out on their handlers).
 PUBLIC_PATHS = [
@@ -29,12 +27,21 @@ PUBLIC_PATHS = [
 ]
 
 
-async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+def token_session(token: Token) -> tuple[UUID, UUID] | None:
+    """(session id, user id) a token names, or None when it names them badly."""
+    if not isinstance(token.jti, str):
+        return None
     try:
-        user_id = UUID(token.sub)
+        return UUID(token.jti), UUID(token.sub)
     except ValueError:
         return None
-    return await active_user(connection.app.state.pool, user_id)
+
+
+async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    named = token_session(token)
+    if named is None:
+        return None
+    return await session_user(connection.app.state.pool, *named)
 
 
 class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
@@ -50,14 +57,19 @@ class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
         return await self.authenticate_token(encoded_token=credentials, connection=connection)
 
 
+# Every token names its user (sub), its session (jti) and when it lapses (exp).
+REQUIRED_CLAIMS = ["exp", "sub", "jti"]
+
+
 def build_jwt_auth(secret: str, ttl_seconds: int) -> JWTAuth[CurrentUser]:
-    """HS256 tokens naming the user id; the user is re-read (and must be active) on every request."""
+    """HS256 tokens naming the user and the session; on every request the session must be open and the
+    user active, and the user (role, sites) is read afresh."""
     return JWTAuth[CurrentUser](
         token_secret=secret,
         retrieve_user_handler=_retrieve_user,
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=ttl_seconds),
-        require_claims=["exp", "sub"],
+        require_claims=REQUIRED_CLAIMS,
         authentication_middleware_class=BearerAuthenticationMiddleware,
     )
 
@@ -73,34 +85,3 @@ def requires_role(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], 
 
     guard.__name__ = f"requires_role_{'_'.join(sorted(allowed))}"
     return guard
-
-
-class LoginThrottle:
-    """Sliding one-minute windows per username and per client address.
-
-    Kept in process: with several API replicas the limit applies per replica, which still
-    bounds guessing to replicas x limit per minute.
-    """
-
-    WINDOW_SECONDS = 60.0
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def check(self, *keys: str) -> None:
-        """Count one attempt under each key; raise TooManyRequests when any window is full."""
-        now = self.clock()
-        for key in keys:
-            window = self._hits[key]
-            while window and now - window[0] > self.WINDOW_SECONDS:
-                window.popleft()
-            if len(window) >= self.per_minute:
-                retry = int(self.WINDOW_SECONDS - (now - window[0])) + 1
-                raise TooManyRequests("too many login attempts; wait a minute", retry_after=retry)
-        for key in keys:
-            self._hits[key].append(now)
-        if len(self._hits) > 10_000:  # forget idle keys so a scan of usernames cannot grow memory
-            for key in [k for k, w in self._hits.items() if not w or now - w[-1] > self.WINDOW_SECONDS]:
-                del self._hits[key]

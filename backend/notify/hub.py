@@ -5,6 +5,13 @@ each event to the clients allowed to see it. Every client has a bounded queue: a
 is dropped rather than allowed to hold up the others — it reconnects with Last-Event-ID and replays what it
 missed from the table. When the listening connection dies (PostgreSQL restarted, network cut) the hub
 reconnects and catches up from the last id it saw, so a restart loses nothing for connected clients.
+
+A stream lives only as long as the access it was opened with. The same connection LISTENs on
+`caretaker_access` (a trigger NOTIFYs a user's id when their role, activity, password, sites or sessions
+change); the hub then rechecks that user's streams and closes any whose session has ended, or whose role or
+sites are no longer what the stream was opened with (the browser reopens it with the new rights). It
+rechecks every stream on a timer too, which bounds how long a stream outlives a notification lost while
+the listener was down, or its token's expiry.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 
@@ -21,8 +30,9 @@ from backend.db.queries import stream as q
 from backend.db.queries.outbox import STREAM_CHANNEL
 from backend.db.queries.stream import StreamEvent
 from backend.domain.models import CurrentUser
+from backend.services.sessions import open_sessions_users
 
-__all__ = ["StreamClient", "StreamEvent", "StreamHub"]
+__all__ = ["StreamClient", "StreamClosed", "StreamEvent", "StreamHub"]
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +45,40 @@ RECONNECT_MIN_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 5.0
 # Replay reads the table in pages so a long absence cannot load everything at once.
 REPLAY_PAGE = 500
+# The sessions migration's trigger NOTIFYs a user id here whenever that user's access changes.
+ACCESS_CHANNEL = "caretaker_access"
+# Every stream's session is rechecked this often even without a notification: the longest a stream can
+# outlive its token's expiry, or an access change whose NOTIFY was lost. One query per process per period.
+RECHECK_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class StreamClosed:
+    """The end of a stream whose access changed: `signed_out` (the session ended, or the user was switched
+    off) or `access_changed` (role or sites changed: reopen with the new rights)."""
+
+    reason: str
+
+
+SIGNED_OUT = "signed_out"
+ACCESS_CHANGED = "access_changed"
+
+
+def same_rights(before: CurrentUser, now: CurrentUser) -> bool:
+    """The user may still see exactly what the stream was opened to show (admins see every site anyway)."""
+    if before.role != now.role:
+        return False
+    return now.is_admin or set(before.site_ids) == set(now.site_ids)
 
 
 class StreamClient:
-    """One connected SSE client: what it may see and its bounded queue of events (None = you were dropped)."""
+    """One connected SSE client: its session, what it may see, and its bounded queue of events
+    (None = dropped for falling behind, reconnect; StreamClosed = its access changed)."""
 
-    def __init__(self, user: CurrentUser, queue_size: int) -> None:
+    def __init__(self, user: CurrentUser, session_id: UUID, queue_size: int) -> None:
         self.user = user
-        self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(maxsize=queue_size)
+        self.session_id = session_id
+        self.queue: asyncio.Queue[StreamEvent | StreamClosed | None] = asyncio.Queue(maxsize=queue_size)
         self.dropped = False
 
     def may_see(self, event: StreamEvent) -> bool:
@@ -64,6 +100,15 @@ class StreamClient:
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
 
+    def close(self, reason: str) -> None:
+        """End the stream after what is already queued is dropped: its access changed."""
+        if self.dropped:
+            return
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(StreamClosed(reason))
+
 
 class StreamHub:
     """Fan-out of committed stream events to this process's SSE clients."""
@@ -76,6 +121,8 @@ class StreamHub:
         self.last_id = 0
         self.connected = asyncio.Event()
         self._ids: asyncio.Queue[int] = asyncio.Queue()
+        # user ids whose access changed; None asks for every stream to be rechecked
+        self._access: asyncio.Queue[UUID | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -83,6 +130,7 @@ class StreamHub:
         self._tasks = [
             asyncio.create_task(self._listen_forever(), name="stream-hub-listen"),
             asyncio.create_task(self._deliver_forever(), name="stream-hub-deliver"),
+            asyncio.create_task(self._recheck_forever(), name="stream-hub-recheck"),
         ]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.connected.wait(), timeout=5)
@@ -99,11 +147,24 @@ class StreamHub:
             with contextlib.suppress(asyncio.QueueFull):
                 client.queue.put_nowait(None)
 
-    def subscribe(self, user: CurrentUser) -> StreamClient:
+    def subscribe(self, user: CurrentUser, session_id: UUID) -> StreamClient:
         """Register a client; events committed from now on reach its queue."""
-        client = StreamClient(user, self.queue_size)
+        client = StreamClient(user, session_id, self.queue_size)
         self.clients.add(client)
         return client
+
+    async def recheck(self, clients: Iterable[StreamClient]) -> None:
+        """Close each of these streams whose session ended or whose user's rights changed."""
+        clients = [c for c in clients if not c.dropped]
+        if not clients:
+            return
+        current = await open_sessions_users(self.pool, list({c.session_id for c in clients}))
+        for client in clients:
+            now = current.get(client.session_id)
+            if now is None:
+                client.close(SIGNED_OUT)
+            elif not same_rights(client.user, now):
+                client.close(ACCESS_CHANGED)
 
     def unsubscribe(self, client: StreamClient) -> None:
         """Forget a client (its stream ended)."""
@@ -127,6 +188,32 @@ class StreamHub:
             self._ids.put_nowait(int(payload))
         except ValueError:
             log.warning("ignoring a malformed %s payload: %.40r", STREAM_CHANNEL, payload)
+
+    def _on_access(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            self._access.put_nowait(UUID(payload))
+        except ValueError:
+            log.warning("ignoring a malformed %s payload: %.40r", ACCESS_CHANNEL, payload)
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            try:
+                first = await asyncio.wait_for(self._access.get(), timeout=RECHECK_SECONDS)
+            except TimeoutError:
+                first = None
+            users = {first}
+            while not self._access.empty():
+                users.add(self._access.get_nowait())
+            everyone = None in users
+            clients = [c for c in self.clients if everyone or c.user.id in users]
+            try:
+                await self.recheck(clients)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("stream hub could not recheck %d streams; trying again shortly", len(clients))
+                # keep the request: the next round rechecks them
+                for user_id in {None} if everyone else users:
+                    self._access.put_nowait(user_id)
+                await asyncio.sleep(RECONNECT_MAX_SECONDS)
 
     def _broadcast(self, events: Iterable[StreamEvent]) -> None:
         for event in events:
@@ -169,12 +256,15 @@ class StreamHub:
                 conn = await connect(self.dsn)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await conn.add_listener(ACCESS_CHANNEL, self._on_access)
                 await conn.add_listener(STREAM_CHANNEL, self._on_notify)
                 if first:
                     self.last_id = await q.latest_event_id(self.pool)
                     first = False
                 else:
                     await self._catch_up()
+                    # access may have changed while nobody listened
+                    self._access.put_nowait(None)
                 self.connected.set()
                 delay = RECONNECT_MIN_SECONDS
                 while not lost.is_set():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import asyncpg
 
 from backend.db.queries import sites as site_q
@@ -22,11 +20,6 @@ async def authenticate(conn: asyncpg.Connection, username: str, password: str) -
     if needs_rehash(password_hash):
         await q.set_password_hash(conn, user.id, hash_password(password))
     return user
-
-
-async def active_user(conn: asyncpg.Connection | asyncpg.Pool, user_id: UUID) -> CurrentUser | None:
-    """The user a valid token names, if they still exist and are active."""
-    return await q.get_active_user(conn, user_id)
 
 
 async def profile(conn: asyncpg.Connection, user: CurrentUser) -> Me:

@@ -7,6 +7,8 @@ SVG — so it prints the same from the browser, from a saved file, or offline on
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import html
 from datetime import datetime
 from importlib import resources
@@ -124,8 +126,27 @@ _RESOLUTION_LABELS = {
 }
 
 
+@functools.cache
+def _template_text() -> str:
+    return resources.files("backend").joinpath("templates/receipt.html").read_text("utf-8")
+
+
 def _template() -> Template:
-    return Template(resources.files("backend").joinpath("templates/receipt.html").read_text("utf-8"))
+    return Template(_template_text())
+
+
+@functools.cache
+def receipt_style_source() -> str:
+    """The Content-Security-Policy hash-source (`'sha256-…'`) of the record's one inline <style>.
+
+    The record stays one self-contained file (it prints the same saved or offline), so its style is inline;
+    a policy that names this hash lets exactly that style in, and no other inline style. The block holds no
+    template fields, so the hash of the template's text is the hash of every rendered record's.
+    """
+    text = _template_text()
+    start, end = text.index("<style>") + len("<style>"), text.index("</style>")
+    digest = hashlib.sha256(text[start:end].encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
 def _esc(value: Any) -> str:

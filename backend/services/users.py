@@ -16,6 +16,7 @@ from backend.domain.registry import SKILLS, StaffMember
 from backend.domain.roles import Role
 from backend.errors import NotFound, ValidationFailed
 from backend.services.passwords import check_new_password, hash_password
+from backend.services.sessions import EndedWhy, end_user_sessions
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 ROLES = frozenset(str(r) for r in Role)
@@ -66,7 +67,7 @@ async def create_user(
     if not display_name.strip():
         raise ValidationFailed("display name must not be empty", field="displayName")
     _check_role(role)
-    check_new_password(password, demo=demo)
+    check_new_password(password, names=(username, display_name), demo=demo)
     site_ids = await _site_ids(conn, site_codes, role)
     user_id = await q.insert_user(
         conn,
@@ -139,10 +140,20 @@ async def update_user(
         changes["display_name"] = changes["display_name"].strip()
     if "password" in changes:
         password = changes.pop("password")
-        check_new_password(password)
+        current = await q.get_staff(conn, user_id)
+        if current is None:
+            raise NotFound("no such user", code="user_not_found")
+        names = (current.username, changes.get("display_name", current.display_name))
+        check_new_password(password, names=names)
         changes["password_hash"] = hash_password(password)
     if not await q.update_user(conn, user_id, changes):
         raise NotFound("no such user", code="user_not_found")
+    # A switched-off account or a password an admin reset ends every session: reactivating the account
+    # later must not bring old tokens back to life.
+    if changes.get("active") is False:
+        await end_user_sessions(conn, user_id, EndedWhy.DEACTIVATED)
+    elif "password_hash" in changes:
+        await end_user_sessions(conn, user_id, EndedWhy.PASSWORD_RESET)
     if site_codes is not None:
         current = await q.get_staff(conn, user_id)
         assert current is not None
@@ -158,5 +169,5 @@ async def set_on_duty(conn: asyncpg.Connection, user_id: UUID, on_duty: bool) ->
 
 
 async def deactivate(conn: asyncpg.Connection, user_id: UUID) -> StaffMember:
-    """Switch an account off: its tokens stop working at once and it can no longer log in."""
+    """Switch an account off: its sessions end, its streams close, and it can no longer log in."""
     return await update_user(conn, user_id, {"active": False, "on_duty": False})

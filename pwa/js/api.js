@@ -61,8 +61,21 @@ export async function login(username, password) {
   return result.user;
 }
 
-/** Forget the token (queued actions stay; they are replayed after the next login). */
+/**
+ * Log out: end this session on the server (its token stops working at once, everywhere), then forget the
+ * token here. Offline, only the forgetting happens; the session ends at its expiry. Queued actions stay;
+ * they are replayed after the next login.
+ */
 export async function logout() {
+  const token = await currentToken();
+  if (token && navigator.onLine) {
+    try {
+      // Plain fetch, not request(): a 401 here (already signed out) must not send the user to the login screen twice.
+      await fetch(`${BASE}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    } catch {
+      // The network went away: the token is forgotten below all the same.
+    }
+  }
   tokenCache = '';
   await setToken(null);
 }
@@ -362,9 +375,15 @@ export function savePushSubscription(subscription) {
   return submit(jsonEntry(`${BASE}/push/subscriptions`, subscription, 'push', null, { stamped: false }));
 }
 
-/** The live stream URL (EventSource cannot send headers, so the token rides in the query). */
-export async function streamUrl() {
-  return `${BASE}/stream?access_token=${encodeURIComponent(await currentToken())}`;
+/** A single-use ticket for opening the live stream (EventSource cannot send the Authorization header). */
+export async function streamTicket() {
+  const body = await request('/stream/tickets', { method: 'POST' });
+  return body.ticket;
+}
+
+/** The live stream's URL for a ticket, resuming after `lastEventId` when given. No bearer token in it. */
+export function streamUrl(ticket, lastEventId) {
+  return `${BASE}/stream${query({ ticket, lastEventId })}`;
 }
 
 // ---- what the server says a job may do (the views keep no copy of the rules) ----

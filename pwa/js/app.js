@@ -185,6 +185,10 @@ async function start() {
     route();
   });
   document.getElementById('logout').addEventListener('click', async () => {
+    // Close the view's live stream first: the server ends it when the session ends, and that must not
+    // read as "signed out elsewhere".
+    if (state.view && state.view.unmount) state.view.unmount();
+    state.view = null;
     await logout();
     if ('caches' in window) await caches.delete('api-v1');
     state.user = null;

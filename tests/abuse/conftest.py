@@ -9,14 +9,18 @@ import asyncpg
 import pytest
 
 from backend.api.security import build_jwt_auth
+from backend.services.sessions import start_session
 from tests.conftest import TEST_SECRET, _create_database, _drop_database
 
 
-def bearer_for(
-    user_id: uuid.UUID | str, *, secret: str = TEST_SECRET, ttl_seconds: int = 3600
+async def bearer_for(
+    conn: asyncpg.Connection, user_id: uuid.UUID | str, *, secret: str = TEST_SECRET, ttl_seconds: int = 3600
 ) -> dict[str, str]:
-    """Authorization headers for a user id, signed as the app's login would sign them."""
-    token = build_jwt_auth(secret, ttl_seconds).create_token(identifier=str(user_id))
+    """Authorization headers for a user id: a session opened and a token signed as the app's login does."""
+    session_id = await start_session(conn, uuid.UUID(str(user_id)), ttl_seconds)
+    token = build_jwt_auth(secret, ttl_seconds).create_token(
+        identifier=str(user_id), token_unique_jwt_id=str(session_id)
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

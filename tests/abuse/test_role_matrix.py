@@ -44,8 +44,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /health": PUBLIC,
     "GET /ready": PUBLIC,
     "POST /api/v1/auth/login": PUBLIC,
+    "POST /api/v1/auth/logout": ALL,
+    "POST /api/v1/auth/logout-all": ALL,
     "GET /api/v1/me": ALL,
     "GET /api/v1/catalogue": PUBLIC,
+    "POST /api/v1/me/password": ALL,
     "GET /api/v1/alarms": ALL,
     "GET /api/v1/alarms/{alarm_id}": ALL,
     "POST /api/v1/alarms/{alarm_id}/ack": RESPONDERS,
@@ -54,6 +57,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "DELETE /api/v1/push/subscriptions": ALL,
     "GET /api/v1/push/vapid-public-key": PUBLIC,
     "GET /api/v1/stream": ALL,
+    "POST /api/v1/stream/tickets": ALL,
     "GET /api/v1/work-orders": ALL,
     "POST /api/v1/work-orders": DESK,
     f"GET {WO}": ALL,
@@ -130,6 +134,8 @@ EXPECTED: dict[str, frozenset[str]] = {
 }
 # The live stream never ends; its role rule (every role, filtered by site) is tested in test_stream.py.
 NOT_CALLED = {"GET /api/v1/stream"}
+# Called last, each with a session of its own: they end the caller's sessions (test_sessions.py says how).
+ENDS_SESSIONS = ("POST /api/v1/me/password", "POST /api/v1/auth/logout", "POST /api/v1/auth/logout-all")
 
 # The state each work-order endpoint's job must be in for the action to be possible (tech1 assigned).
 WORK_ORDER_STATE: dict[str, tuple[str, bool] | tuple[str, bool, str]] = {  # -> (status, in a home[, kind])
@@ -205,6 +211,9 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
     push_endpoint = f"https://8.8.8.8/push/{estate.ids['work_order_id']}"
     bodies: dict[str, dict[str, Any]] = {
         "POST /api/v1/auth/login": {"json": {"username": "agent", "password": DEMO_PASSWORD}},
+        "POST /api/v1/me/password": {
+            "json": {"currentPassword": DEMO_PASSWORD, "newPassword": "pump room 7 at dawn"}
+        },
         "POST /api/v1/alarms/{alarm_id}/resolve": {"json": {"note": "checked"}},
         "POST /api/v1/push/subscriptions": {
             "json": {"endpoint": push_endpoint, "keys": {"p256dh": "BOr" + "A" * 84, "auth": "x" * 22}}
@@ -283,12 +292,12 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
     # The job every read endpoint looks at: tech1's, with a real uploaded photo, completed and signed.
     job = await make_work_order(db, site_id=site_id, status="on_site", assignee_id=users["tech1"])
     ids["work_order_id"] = job
-    ids["photo_id"] = await upload_photo(client, bearer_for(users["tech1"]), job)
+    ids["photo_id"] = await upload_photo(client, await bearer_for(db, users["tech1"]), job)
     await db.execute("UPDATE work_orders SET status = 'completed' WHERE id = $1", job)
     r = await client.post(
         f"/api/v1/work-orders/{job}/sign",
         json={"noSignReason": "owner_absent"},
-        headers={**bearer_for(users["tech1"]), "Idempotency-Key": str(uuid.uuid4())},
+        headers={**await bearer_for(db, users["tech1"]), "Idempotency-Key": str(uuid.uuid4())},
     )
     assert r.status_code == 200, r.text
     return estate
@@ -299,14 +308,19 @@ async def test_each_role_gets_exactly_what_the_table_allows(
     role: str, client: AsyncTestClient, db: asyncpg.Connection, clock: ManualClock
 ) -> None:
     estate = await _arrange(client, db, clock)
-    headers = bearer_for(estate.users[DEMO_USER[role]])
+    headers = await bearer_for(db, estate.users[DEMO_USER[role]])
     wrong: list[str] = []
-    # Deletions last, so that what they remove is not needed by later calls.
+    # Deletions late, so that what they remove is not needed by later calls; ending sessions last.
     called = (op for op in EXPECTED if op not in NOT_CALLED)
-    operations = sorted(called, key=lambda op: op.startswith("DELETE"))
+    operations = sorted(
+        called,
+        key=lambda op: (ENDS_SESSIONS.index(op) + 1 if op in ENDS_SESSIONS else 0, op.startswith("DELETE")),
+    )
     for op in operations:
         method = op.split()[0]
         url = await _url(op, estate)
+        if op in ENDS_SESSIONS:
+            headers = await bearer_for(db, estate.users[DEMO_USER[role]])
         r = await client.request(
             method, url, headers={**headers, "Idempotency-Key": str(uuid.uuid4())}, **_body(op, estate)
         )

@@ -80,7 +80,7 @@ async def _site(db: asyncpg.Connection, client: AsyncTestClient, code: str, cloc
     )
     staff = {role: await add_user(db, f"{code}_{role}", role, site_id) for role in (*NON_ADMIN_ROLES,)}
     job = await make_work_order(db, site_id=site_id, status="on_site", assignee_id=staff["technician"])
-    photo_id = await upload_photo(client, bearer_for(staff["technician"]), job)
+    photo_id = await upload_photo(client, await bearer_for(db, staff["technician"]), job)
     alarm_id = await raise_alarm(db, device_id, "ELEVATOR_STOPPED", clock.now())
     ids = {
         "site_id": site_id,
@@ -115,7 +115,7 @@ async def _demo_site(db: asyncpg.Connection, client: AsyncTestClient, clock: Man
         "asset_id": await db.fetchval("SELECT id FROM assets WHERE site_id = $1 LIMIT 1", site_id),
         "device_id": "elev-a1",
         "work_order_id": job,
-        "photo_id": await upload_photo(client, bearer_for(staff["technician"]), job),
+        "photo_id": await upload_photo(client, await bearer_for(db, staff["technician"]), job),
         "alarm_id": await raise_alarm(db, "elev-b1", "ELEVATOR_STOPPED", clock.now()),
         "user_id": staff["technician"],
     }
@@ -149,9 +149,14 @@ def _body(op: str, own: SiteThings) -> dict[str, Any]:
 
 
 async def _look(
-    client: AsyncTestClient, viewer: UUID, role: str, own: SiteThings, other: SiteThings
+    client: AsyncTestClient,
+    db: asyncpg.Connection,
+    viewer: UUID,
+    role: str,
+    own: SiteThings,
+    other: SiteThings,
 ) -> list[str]:
-    headers = bearer_for(viewer)
+    headers = await bearer_for(db, viewer)
     leaks: list[str] = []
     for op, allowed in EXPECTED.items():
         if op in SKIPPED:
@@ -186,8 +191,8 @@ async def test_a_user_of_one_site_sees_and_touches_nothing_of_the_other(
 ) -> None:
     demo = await _demo_site(db, client, clock)
     north = await _site(db, client, "north", clock)
-    leaks = await _look(client, demo.staff[role], role, demo, north)
-    leaks += [f"(north user) {x}" for x in await _look(client, north.staff[role], role, north, demo)]
+    leaks = await _look(client, db, demo.staff[role], role, demo, north)
+    leaks += [f"(north user) {x}" for x in await _look(client, db, north.staff[role], role, north, demo)]
     assert not leaks, f"{role}:\n" + "\n".join(leaks)
 
 
@@ -197,7 +202,7 @@ async def test_reports_of_the_other_site_are_not_found(
     demo = await _demo_site(db, client, clock)
     north = await _site(db, client, "north", clock)
     for own, other in ((demo, north), (north, demo)):
-        headers = bearer_for(own.staff["manager"])
+        headers = await bearer_for(db, own.staff["manager"])
         for path in ("/api/v1/reports/kpis", "/api/v1/reports/work-orders.csv"):
             r = await client.get(path, params={"site": other.code}, headers=headers)
             assert r.status_code == 404, (own.code, path, r.text)

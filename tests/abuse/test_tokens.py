@@ -52,7 +52,7 @@ async def test_the_token_of_a_deleted_user_is_refused(
 ) -> None:
     site_id = await db.fetchval("SELECT id FROM sites WHERE code = 'demo'")
     user_id = await add_user(db, "shortlived", "agent", site_id)
-    headers = bearer_for(user_id)
+    headers = await bearer_for(db, user_id)
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
     await db.execute("DELETE FROM users WHERE id = $1", user_id)
     r = await client.get("/api/v1/work-orders", headers=headers)

@@ -119,7 +119,7 @@ async def _job(db: asyncpg.Connection, endpoint: str) -> tuple[uuid.UUID, dict[s
     site_id = await db.fetchval("SELECT id FROM sites WHERE code = 'demo'")
     tech = await db.fetchval("SELECT id FROM users WHERE username = 'tech1'")
     job = await make_work_order(db, site_id=site_id, status=STATUS_FOR[endpoint], assignee_id=tech)
-    return job, {**bearer_for(tech), "Idempotency-Key": str(uuid.uuid4())}
+    return job, {**await bearer_for(db, tech), "Idempotency-Key": str(uuid.uuid4())}
 
 
 def _assert_problem(r: Any, what: str) -> None:

@@ -5,6 +5,7 @@ Never `playwright install`: Playwright's own download does not work here; Debian
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -61,11 +62,17 @@ def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         secret_key=TEST_SECRET,
         data_dir=tmp_path / "data",
         scheduler_enabled=False,
-        login_attempts_per_minute=1000,
     )
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as `caretaker api` runs it
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn-live-server", daemon=True)
     thread.start()
@@ -123,6 +130,23 @@ async def log_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> No
     await page.wait_for_selector("#nav a", timeout=10_000)
 
 
+# How often wait_until asks the page again.
+POLL_SECONDS = 0.05
+
+
+async def wait_until(page: Page, expression: str, timeout: float = 30_000) -> None:  # noqa: ASYNC109
+    """Wait until a JavaScript expression is true in the page (`timeout` in ms, like Playwright's).
+
+    Playwright's own wait_for_function polls with eval inside the page, which the app's
+    Content-Security-Policy (no 'unsafe-eval') forbids; page.evaluate goes through the DevTools protocol.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not await page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} ms: {expression}")
+        await asyncio.sleep(POLL_SECONDS)
+
+
 async def wait_for_service_worker(page: Page) -> None:
     """Wait until a service worker controls the page (it caches the shell on install)."""
-    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    await wait_until(page, "navigator.serviceWorker.controller !== null", timeout=15_000)

@@ -18,7 +18,7 @@ import asyncpg
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.browser.conftest import free_port, log_in, screenshot
+from tests.browser.conftest import free_port, log_in, screenshot, wait_until
 from tests.conftest import TEST_SECRET, skip_or_fail
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -100,7 +100,7 @@ async def test_guard_sees_an_mqtt_alarm_within_two_seconds_and_acknowledges_it(
     await page.wait_for_selector("#stream-state:has-text('实时')", timeout=10_000)
     # Headless Chromium has no vendor push service: the offer must fail politely, not break the console.
     await page.click("#enable-alerts")
-    await page.wait_for_function("document.getElementById('push-state').textContent.length > 0")
+    await wait_until(page, "document.getElementById('push-state').textContent.length > 0")
 
     event = {
         "eventId": str(uuid.uuid4()),

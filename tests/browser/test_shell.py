@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from backend.domain.catalogue import CATALOGUE
-from tests.browser.conftest import log_in, screenshot, wait_for_service_worker
+from tests.browser.conftest import log_in, screenshot, wait_for_service_worker, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -80,7 +80,7 @@ async def test_language_switch_changes_every_visible_string(
     await log_in(page, username)
     await page.wait_for_selector(f"h2:has-text('{zh_heading}')")
     await page.click("#lang")
-    await page.wait_for_function("document.documentElement.lang === 'en'")
+    await wait_until(page, "document.documentElement.lang === 'en'")
     await page.wait_for_selector(f"h2:has-text('{en_heading}')")
     await page.wait_for_timeout(300)  # let live parts (stream state, countdowns) settle in the new language
     # People's names are data, not interface ("张客服" contains the word for agent): leave them out.

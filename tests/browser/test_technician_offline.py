@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import log_in, screenshot, wait_for_service_worker
+from tests.browser.conftest import log_in, screenshot, wait_for_service_worker, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -136,9 +136,7 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     offline_until = datetime.now(UTC)
 
     await phone.set_offline(False)
-    await page.wait_for_function(
-        "document.getElementById('banner').hidden === true", timeout=SYNC_SECONDS * 1000
-    )
+    await wait_until(page, "document.getElementById('banner').hidden === true", timeout=SYNC_SECONDS * 1000)
     await page.reload()
     await page.wait_for_selector("#job-status")
     assert (await page.inner_text("#job-status")) == "已签字"
@@ -235,9 +233,7 @@ async def test_a_session_expired_while_offline_keeps_the_queue_until_the_next_lo
     await page.fill("#username", "tech1")
     await page.fill("#password", "demo1234")
     await page.click("#login-submit")
-    await page.wait_for_function(
-        "document.getElementById('banner').hidden === true", timeout=SYNC_SECONDS * 1000
-    )
+    await wait_until(page, "document.getElementById('banner').hidden === true", timeout=SYNC_SECONDS * 1000)
     accepts = await db.fetchval(
         "SELECT count(*) FROM work_order_events WHERE work_order_id = $1 AND action = 'accept'", job_id
     )

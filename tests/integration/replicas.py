@@ -94,7 +94,6 @@ def api_env(database_url: str, secret_key: str, data_dir: Path, *, scheduler: bo
         "CARETAKER_SCHEDULER": "1" if scheduler else "0",
         # Web Push is not under test here; the dispatcher would only find nothing to send
         "CARETAKER_DISPATCHER": "0",
-        "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": "10000",
         "CARETAKER_LOG_LEVEL": "WARNING",
     }
 

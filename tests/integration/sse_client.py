@@ -81,12 +81,20 @@ class SseStream:
 
 @asynccontextmanager
 async def open_stream(
-    base_url: str, *, token: str | None = None, last_event_id: str | None = None, query: str = ""
+    base_url: str,
+    *,
+    token: str | None = None,
+    ticket: str | None = None,
+    last_event_id: str | None = None,
+    query: str = "",
 ) -> AsyncIterator[SseStream]:
-    """Connect to /api/v1/stream; yields once the response headers are in."""
+    """Connect to /api/v1/stream with a bearer header or (as a browser does) a ticket; yields once the
+    response headers are in."""
     headers = {"Accept": "text/event-stream"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if ticket:
+        query = f"?ticket={ticket}" + (f"&{query.removeprefix('?')}" if query else "")
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
     async with (
@@ -94,6 +102,14 @@ async def open_stream(
         http.stream("GET", f"/api/v1/stream{query}", headers=headers) as response,
     ):
         yield SseStream(response)
+
+
+async def stream_ticket(base_url: str, token: str) -> str:
+    """A single-use ticket for the stream, as the PWA asks for one before each EventSource."""
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        r = await http.post("/api/v1/stream/tickets", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 201, r.text
+        return r.json()["ticket"]
 
 
 def free_port() -> int:
@@ -113,6 +129,8 @@ async def serve(app: Litestar) -> AsyncIterator[str]:
         port=port,
         log_level="warning",
         lifespan="on",
+        # as `caretaker api` runs it: X-Forwarded-For is the app's to judge (CARETAKER_TRUSTED_PROXIES)
+        proxy_headers=False,
         # a stream still open at the end must not hold the shutdown (and the app's own cleanup) forever
         timeout_graceful_shutdown=2,
     )

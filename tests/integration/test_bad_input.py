@@ -47,6 +47,7 @@ class Endpoint:
     path_params: tuple[str, ...]
     query_params: tuple[str, ...]
     streams: bool
+    takes_body: bool
 
     def url(self, value: str) -> str:
         """The path with every parameter set to `value`."""
@@ -78,12 +79,16 @@ def _endpoints() -> list[Endpoint]:
                     path_params=tuple(p["name"] for p in params if p["in"] == "path"),
                     query_params=tuple(p["name"] for p in params if p["in"] == "query"),
                     streams="text/event-stream" in content_types or path.endswith("/stream"),
+                    takes_body="requestBody" in op,
                 )
             )
     return found
 
 
 ENDPOINTS = _endpoints()
+# Logging out ends the caller's session: each such call gets a session of its own, or every endpoint walked
+# after it would only ever answer 401.
+ENDS_SESSION = {"POST /api/v1/auth/logout", "POST /api/v1/auth/logout-all"}
 
 
 def _is_problem(r: httpx.Response) -> str | None:
@@ -160,14 +165,31 @@ async def test_garbage_bodies_are_refused_with_a_problem(
 ) -> None:
     headers = await login_as(username)
     offenders = Offenders()
-    for endpoint in _mutations():
+    walked = [e for e in _mutations() if str(e) not in ENDS_SESSION]
+    for endpoint in walked:
         for name, body in GARBAGE_BODIES.items():
             r = await _send(
                 client, endpoint.method, endpoint.url(NIL_UUID), content=body, headers=_json_headers(headers)
             )
-            # DELETE takes no body, so a garbage one may be ignored; everything else must refuse it
-            offenders.check(f"{endpoint} [{name}]", r, must_fail=endpoint.method != "DELETE")
+            # an operation without a body (DELETE, a stream ticket) may ignore a garbage one; every
+            # operation that reads a body must refuse it
+            offenders.check(f"{endpoint} [{name}]", r, must_fail=endpoint.takes_body)
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200, "walked signed in throughout"
+    # logging out last, each call with a fresh login (logout-all ends every session of the user)
+    for endpoint in (e for e in _mutations() if str(e) in ENDS_SESSION):
+        for name, body in GARBAGE_BODIES.items():
+            fresh = await _fresh_login(client, username)
+            r = await _send(
+                client, endpoint.method, endpoint.url(NIL_UUID), content=body, headers=_json_headers(fresh)
+            )
+            offenders.check(f"{endpoint} [{name}]", r, must_fail=endpoint.takes_body)
     offenders.assert_none()
+
+
+async def _fresh_login(client: AsyncTestClient, username: str) -> dict[str, str]:
+    r = await client.post("/api/v1/auth/login", json={"username": username, "password": "demo1234"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 async def test_garbage_path_parameters_are_refused_with_a_problem(

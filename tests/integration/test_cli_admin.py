@@ -125,6 +125,10 @@ async def test_user_add_refuses_bad_input_with_one_line_naming_it(fresh_database
     demo_password = caretaker(*add_boss, "--role", "manager", env=env, stdin="demo1234\n")
     assert demo_password.returncode == 1
     assert demo_password.stderr.strip().splitlines()[-1].startswith("caretaker: password:")
+    for weak in ("12345678", "password", "boss-boss-1"):
+        refused = caretaker(*add_boss, "--role", "manager", env=env, stdin=f"{weak}\n")
+        assert refused.returncode == 1, weak
+        assert refused.stderr.strip().splitlines()[-1].startswith("caretaker: password:"), weak
 
     taken = caretaker("user", "add", "tech1", "--role", "technician", "--site", "demo", "--password-stdin",
                       env=env, stdin="a-long-enough-secret\n")  # fmt: skip

@@ -1,5 +1,8 @@
-"""The live stream over real HTTP: who sees what, resuming with Last-Event-ID, token in the query, and a
-listener that survives its PostgreSQL connection being killed."""
+"""The live stream over real HTTP: who sees what, resuming with Last-Event-ID, single-use tickets instead
+of a token in the URL, and a listener that survives its PostgreSQL connection being killed.
+
+(Streams ending when a session ends or access changes: test_sessions.py.)
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from backend.domain.clock import ManualClock
 from backend.services.notifications import publish
 from backend.settings import Settings
 from tests.integration.alarm_fixtures import raise_device_alarm
-from tests.integration.sse_client import login, open_stream, serve
+from tests.integration.sse_client import login, open_stream, serve, stream_ticket
 
 
 @pytest.fixture
@@ -67,8 +70,9 @@ async def test_alarm_reaches_the_site_and_a_reconnect_replays_what_was_missed(
     ids = [int(e.id) for e in missed if e.id]
     assert ids == sorted(ids) and min(ids) > int(last_seen)
 
-    # EventSource reconnects carry the token and the id in the query instead
-    async with open_stream(base_url, query=f"?access_token={token}&lastEventId={last_seen}") as stream:
+    # the PWA reopens EventSource with a fresh ticket and the id in the query
+    ticket = await stream_ticket(base_url, token)
+    async with open_stream(base_url, ticket=ticket, query=f"?lastEventId={last_seen}") as stream:
         [*_, event] = await stream.events_until(lambda e: e.event == "alarm.raised")
         assert event.json["id"] == str(second.id)
 
@@ -87,19 +91,52 @@ async def test_events_are_filtered_by_site_and_role(base_url: str, db: asyncpg.C
     assert [e.event for e in mgr_seen] == ["escalation", "work_order.updated"]
 
 
-async def test_stream_needs_a_valid_token_and_the_query_token_works_nowhere_else(base_url: str) -> None:
+async def test_stream_needs_a_valid_token_or_ticket_and_refuses_a_token_in_the_url(base_url: str) -> None:
     token = await login(base_url, "tech1")
     async with httpx.AsyncClient(base_url=base_url) as http:
         assert (await http.get("/api/v1/stream")).status_code == 401
         assert (
             await http.get("/api/v1/stream", headers={"Authorization": "Bearer nonsense"})
         ).status_code == 401
-        assert (await http.get("/api/v1/stream?access_token=nonsense")).status_code == 401
+        assert (await http.get("/api/v1/stream?ticket=nonsense")).json()["code"] == "invalid_stream_ticket"
+        # a bearer token in a URL ends up in logs: refused, even a valid one, here and everywhere else
+        in_url = await http.get(f"/api/v1/stream?access_token={token}")
+        assert (in_url.status_code, in_url.json()["code"]) == (401, "token_in_url")
         assert (await http.get(f"/api/v1/me?access_token={token}")).status_code == 401
         bad_resume = await http.get(
             "/api/v1/stream", headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "x"}
         )
         assert bad_resume.status_code == 422
+        # a ticket needs a signed-in caller
+        assert (await http.post("/api/v1/stream/tickets")).status_code == 401
+
+
+async def test_a_ticket_opens_one_stream_once(base_url: str, db: asyncpg.Connection) -> None:
+    token = await login(base_url, "guard1")
+    ticket = await stream_ticket(base_url, token)
+    assert len(ticket) >= 40
+    stored = await db.fetchval(
+        "SELECT count(*) FROM stream_tickets WHERE ticket_hash = sha256($1::bytea)", ticket.encode()
+    )
+    assert stored == 1, "only the ticket's hash is kept"
+    async with open_stream(base_url, ticket=ticket) as stream:
+        assert stream.response.status_code == 200
+        demo = await _demo_site(db)
+        await _publish(db, demo, "work_order.updated", {"marker": "first"})
+        [*_, event] = await stream.events_until(lambda e: e.event == "work_order.updated")
+        assert event.json == {"marker": "first"}
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            again = await http.get(f"/api/v1/stream?ticket={ticket}")
+        assert (again.status_code, again.json()["code"]) == (401, "invalid_stream_ticket")
+
+
+async def test_a_ticket_expires_unused(base_url: str, db: asyncpg.Connection) -> None:
+    ticket = await stream_ticket(base_url, await login(base_url, "guard1"))
+    # thirty seconds later, as far as the database can tell
+    await db.execute("UPDATE stream_tickets SET expires_at = now() - interval '1 second'")
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        late = await http.get(f"/api/v1/stream?ticket={ticket}")
+    assert (late.status_code, late.json()["code"]) == (401, "invalid_stream_ticket")
 
 
 async def test_listener_reconnects_and_catches_up_after_its_connection_is_killed(

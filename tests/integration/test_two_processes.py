@@ -37,7 +37,6 @@ def api_process(db_url: str, data_dir: Path) -> Iterator[tuple[str, subprocess.P
         "CARETAKER_SECRET_KEY": TEST_SECRET,
         "CARETAKER_DATA_DIR": str(data_dir),
         "CARETAKER_SCHEDULER": "0",
-        "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "tests.integration.api_factory:app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]

@@ -18,7 +18,8 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert s.data_dir == Path(".caretaker")
     assert s.secret_key is None
     assert s.token_ttl_seconds == 12 * 3600
-    assert s.login_attempts_per_minute == 10
+    assert (s.login_failures_before_backoff, s.login_failures_per_address) == (5, 50)
+    assert s.trusted_proxies == ()
     assert (s.db_pool_min, s.db_pool_max) == (2, 10)
     assert s.storage_backend == "local"
     assert s.public_url is None
@@ -64,7 +65,12 @@ def test_values_are_parsed_into_their_types() -> None:
         ({"MQTT_URL": "http://broker:1883"}, "MQTT_URL"),
         ({"CARETAKER_TOKEN_TTL_SECONDS": "59"}, "CARETAKER_TOKEN_TTL_SECONDS"),
         ({"CARETAKER_TOKEN_TTL_SECONDS": "1h"}, "CARETAKER_TOKEN_TTL_SECONDS"),
-        ({"CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": "0"}, "CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE"),
+        ({"CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF": "0"}, "CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF"),
+        ({"CARETAKER_LOGIN_FAILURES_PER_ADDRESS": "3"}, "CARETAKER_LOGIN_FAILURES_PER_ADDRESS"),
+        ({"CARETAKER_TRUSTED_PROXIES": "10.0.0.1, nginx"}, "CARETAKER_TRUSTED_PROXIES"),
+        ({"CARETAKER_TRUSTED_PROXIES": "10.0.0.0/33"}, "CARETAKER_TRUSTED_PROXIES"),
+        # a variable that was renamed is a mistake to stop for, not a silent no-op
+        ({"CARETAKER_LOGIN_ATTEMPTS_PER_MINUTE": "10"}, "CARETAKER_LOGIN_FAILURES_BEFORE_BACKOFF"),
         ({"CARETAKER_DB_POOL_MIN": "0"}, "CARETAKER_DB_POOL_MIN"),
         ({"CARETAKER_DB_POOL_MIN": "5", "CARETAKER_DB_POOL_MAX": "2"}, "CARETAKER_DB_POOL_MAX"),
         ({"CARETAKER_DB_POOL_MAX": "many"}, "CARETAKER_DB_POOL_MAX"),
@@ -84,6 +90,11 @@ def test_every_number_or_switch_rejects_garbage_by_name(name: str) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({name: "not-a-value"})
     assert name in str(caught.value)
+
+
+def test_trusted_proxies_are_a_list_of_addresses_and_blocks() -> None:
+    s = load_settings({"CARETAKER_TRUSTED_PROXIES": "10.0.0.5, 192.168.1.0/24 2001:db8::/64,::1"})
+    assert s.trusted_proxies == ("10.0.0.5/32", "192.168.1.0/24", "2001:db8::/64", "::1/128")
 
 
 def test_every_settings_field_can_be_set_from_the_environment() -> None:

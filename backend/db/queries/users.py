@@ -8,7 +8,8 @@ import asyncpg
 
 from backend.domain.models import CurrentUser
 
-_USER_WITH_SITES = """
+# The signed-in user as every request sees it; sessions.py narrows it to an open session.
+USER_WITH_SITES = """
     SELECT u.id, u.username, u.display_name, u.role, u.skills, u.on_duty, u.locale, u.password_hash,
            u.active,
            -- admins see every site; everyone else only their memberships
@@ -18,7 +19,7 @@ _USER_WITH_SITES = """
 """
 
 
-def _current_user(row: asyncpg.Record) -> CurrentUser:
+def current_user_from_row(row: asyncpg.Record) -> CurrentUser:
     return CurrentUser(
         id=row["id"],
         username=row["username"],
@@ -33,14 +34,14 @@ def _current_user(row: asyncpg.Record) -> CurrentUser:
 
 async def get_active_user(conn: asyncpg.Connection | asyncpg.Pool, user_id: UUID) -> CurrentUser | None:
     """The active user with this id, with their sites, or None."""
-    row = await conn.fetchrow(_USER_WITH_SITES + " WHERE u.id = $1 AND u.active", user_id)
-    return _current_user(row) if row else None
+    row = await conn.fetchrow(USER_WITH_SITES + " WHERE u.id = $1 AND u.active", user_id)
+    return current_user_from_row(row) if row else None
 
 
 async def get_login(conn: asyncpg.Connection, username: str) -> tuple[CurrentUser, str] | None:
     """The active user with this username and their password hash, for checking a login."""
-    row = await conn.fetchrow(_USER_WITH_SITES + " WHERE u.username = $1 AND u.active", username)
-    return (_current_user(row), row["password_hash"]) if row else None
+    row = await conn.fetchrow(USER_WITH_SITES + " WHERE u.username = $1 AND u.active", username)
+    return (current_user_from_row(row), row["password_hash"]) if row else None
 
 
 async def set_password_hash(conn: asyncpg.Connection, user_id: UUID, password_hash: str) -> None:

@@ -3,9 +3,10 @@
  * notification for critical ones; acknowledge and resolve; the escalation countdown; recent history.
  */
 
-import { ackAlarm, listAlarms, resolveAlarm, streamUrl } from '../api.js';
+import { ackAlarm, listAlarms, resolveAlarm } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { t, tOr } from '../i18n.js';
+import { openLiveStream } from '../live.js';
 import { onOutboxMessage } from '../outbox.js';
 import { offerPush } from '../push.js';
 
@@ -109,16 +110,11 @@ function tick(root) {
   }
 }
 
-async function connect(root) {
+// The stream's state as the badge names it.
+const STATE_LABEL = { connecting: 'guard.connecting', live: 'guard.live', reconnecting: 'guard.reconnecting', 'signed-out': 'guard.reconnecting' };
+
+function connect(root) {
   if (source) source.close();
-  source = new EventSource(await streamUrl());
-  root.querySelector('#stream-state').textContent = t('guard.connecting');
-  source.onopen = () => {
-    root.querySelector('#stream-state').textContent = t('guard.live');
-  };
-  source.onerror = () => {
-    root.querySelector('#stream-state').textContent = t('guard.reconnecting');
-  };
   const onAlarm = (event) => {
     let data;
     try {
@@ -133,9 +129,13 @@ async function connect(root) {
     if (!known && event.type === 'alarm.raised') alert(alarm);
     draw(root);
   };
-  source.addEventListener('alarm.raised', onAlarm);
-  source.addEventListener('alarm.updated', onAlarm);
-  source.addEventListener('escalation', onAlarm);
+  source = openLiveStream({
+    handlers: { 'alarm.raised': onAlarm, 'alarm.updated': onAlarm, escalation: onAlarm },
+    onState: (state) => {
+      const badge = root.querySelector('#stream-state');
+      if (badge) badge.textContent = t(STATE_LABEL[state]);
+    },
+  });
 }
 
 /** Render the console and subscribe to the stream. */

@@ -1,8 +1,9 @@
 /** My jobs: the technician's open work orders, most urgent first, each with a live countdown. */
 
-import { afterQueued, listWorkOrders, nextDeadline, streamUrl, unitLabel } from '../api.js';
+import { afterQueued, listWorkOrders, nextDeadline, unitLabel } from '../api.js';
 import { countdown, esc } from '../format.js';
 import { t, tOr } from '../i18n.js';
+import { openLiveStream } from '../live.js';
 import { pendingEntries } from '../outbox.js';
 
 const CLOSED = new Set(['closed', 'cancelled']);
@@ -65,13 +66,11 @@ export async function render(root) {
   timer = setInterval(() => tick(root), 1000);
   if (!source && navigator.onLine) {
     // A job assigned or changed at the desk appears without a tap on refresh.
-    source = new EventSource(await streamUrl());
     const later = () => {
       clearTimeout(refresh);
       refresh = setTimeout(() => render(root), 500);
     };
-    source.addEventListener('work_order.created', later);
-    source.addEventListener('work_order.updated', later);
+    source = openLiveStream({ handlers: { 'work_order.created': later, 'work_order.updated': later } });
   }
 }
 
