@@ -18,7 +18,7 @@ async function technicians(site) {
 /** One reason in words: "对口专业：水", "正在本楼作业", "在办 2 单". */
 function reasonText(reason) {
   const words = t(`suggestion.${reason.code}`, { count: reason.count ?? '' });
-  return reason.skill ? `${words}：${label('category', reason.skill)}` : words;
+  return reason.skill ? t('dispatch.reasonSkill', { reason: words, skill: label('category', reason.skill) }) : words;
 }
 
 /** Why the server suggests this technician, in one line. */
@@ -70,7 +70,7 @@ export async function renderAssign(box, job, site, done) {
   const chosen = () => options.find((o) => o.id === select.value);
   const explain = () => {
     const o = chosen();
-    box.querySelector('[data-why]').textContent = o ? `${o.name}：${o.suggestion ? reasonsText(o.suggestion) : t('dispatch.offDuty')}` : '';
+    box.querySelector('[data-why]').textContent = o ? t('dispatch.why', { name: o.name, reasons: o.suggestion ? reasonsText(o.suggestion) : t('dispatch.offDuty') }) : '';
   };
   select.addEventListener('change', explain);
   explain();
