@@ -16,6 +16,7 @@ const SHELL_FILES = [
   '/index.html',
   '/app.webmanifest',
   '/css/app.css',
+  '/css/receipt-in-app.css',
   '/js/app.js',
   '/js/api.js',
   '/js/outbox.js',

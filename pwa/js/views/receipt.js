@@ -1,6 +1,6 @@
 /**
  * The service record (技服表格) as the server renders it, full page: the record itself fills the screen (its
- * own styles kept apart in a shadow root, no frame), with print and share-with-the-owner above it. Sharing
+ * own style kept apart in a shadow root, no frame), with print and share-with-the-owner above it. Sharing
  * uses the phone's share sheet where there is one, else copies the record's verify link.
  */
 
@@ -8,20 +8,25 @@ import { receiptHtml } from '../api.js';
 import { esc } from '../format.js';
 import { currentLocale, t } from '../i18n.js';
 
-/** The record's own stylesheet, aimed at the paper element instead of a document of its own. */
-function paperStyles(doc) {
-  const css = [...doc.querySelectorAll('style')].map((s) => s.textContent).join('\n');
-  return css.replace(/:root/g, '.paper').replace(/\bbody\b/g, '.paper');
-}
-
 function mount(host, html) {
   // DOMParser never runs scripts; the record is the server's own page.
   const doc = new DOMParser().parseFromString(html, 'text/html');
   const shadow = host.attachShadow({ mode: 'open' });
-  shadow.innerHTML = `<style>:host { display: block; background: #fff; color: #1b1f24; border-radius: 8px; }
-      .paper .lang { display: none; }
-      ${paperStyles(doc)}</style>
-    <article class="paper" lang="${esc(doc.documentElement.lang || currentLocale())}">${doc.body.innerHTML}</article>`;
+  const adapt = document.createElement('link');
+  adapt.rel = 'stylesheet';
+  adapt.href = '/css/receipt-in-app.css';
+  shadow.append(adapt);
+  // The record's own style, character for character: the app's policy admits that text by its hash only.
+  for (const style of doc.querySelectorAll('style')) {
+    const copy = document.createElement('style');
+    copy.textContent = style.textContent;
+    shadow.append(copy);
+  }
+  const paper = document.createElement('article');
+  paper.className = 'paper';
+  paper.lang = doc.documentElement.lang || currentLocale();
+  paper.append(...[...doc.body.childNodes].map((node) => document.importNode(node, true)));
+  shadow.append(paper);
   const qr = shadow.querySelector('[data-verify-url]');
   return { verifyUrl: qr ? qr.dataset.verifyUrl : '', title: doc.title };
 }
