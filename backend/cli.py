@@ -194,6 +194,9 @@ async def _with_secret(settings: Settings, conn: asyncpg.Connection) -> Settings
 def _print_welcome(settings: Settings, broker: EmbeddedBroker | None) -> None:
     url = f"http://{settings.host}:{settings.port}/"
     lines = ["", f"Caretaker is up: {url}"]
+    if settings.reach_url.rstrip("/") != url.rstrip("/"):
+        # phones reach it by another address: that one goes on printed records (their QR code)
+        lines.append(f"Service records link to {settings.reach_url}")
     try:
         from backend.services.passwords import DEMO_PASSWORD
         from backend.services.seed import DEMO_USERS

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
+
+# Listening addresses that mean "every interface": nobody browses to them.
+_ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared against, never bound
 
 
 class SettingsError(ValueError):
@@ -42,7 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_bucket: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None
+    """The address users reach the app at; unset means the host and port this process serves (see
+    `reach_url`)."""
     log_level: str = "INFO"
     scheduler_enabled: bool = True
     dispatcher_enabled: bool = True
@@ -51,6 +57,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_allow_private_endpoints: bool = False
     """Accept Web Push endpoints on private, loopback and link-local addresses (and plain http to them):
     for tests and on-premise push services only; off, a subscription cannot make the server call inside."""
+
+    @property
+    def reach_url(self) -> str:
+        """The address printed on service records and sent with Web Push: CARETAKER_PUBLIC_URL, else the
+        host and port actually served. A server listening on every interface is reached by this machine's
+        name, not by 0.0.0.0 (which a phone cannot open)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = socket.gethostname() if self.host in _ANY_INTERFACE else self.host
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal in a URL
+        return f"http://{host}:{self.port}"
 
     @property
     def mqtt_host_port(self) -> tuple[str, int]:
@@ -159,6 +177,8 @@ def _validate(s: Settings) -> None:
         raise SettingsError("CARETAKER_STORAGE must be 'local' or 's3'")
     if s.storage_backend == "s3" and not s.s3_bucket:
         raise SettingsError("CARETAKER_STORAGE=s3 needs CARETAKER_S3_BUCKET")
+    if s.public_url and urlsplit(s.public_url).scheme not in {"http", "https"}:
+        raise SettingsError("CARETAKER_PUBLIC_URL must start with http:// or https://")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError("CARETAKER_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 

@@ -9,13 +9,14 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v16';
+const SHELL_VERSION = 'shell-v17';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
   '/index.html',
   '/app.webmanifest',
   '/css/app.css',
+  '/css/receipt-in-app.css',
   '/js/app.js',
   '/js/api.js',
   '/js/outbox.js',
@@ -33,6 +34,11 @@ const SHELL_FILES = [
   '/js/views/callbacks.js',
   '/js/views/assign.js',
   '/js/views/dashboard.js',
+  '/js/views/dashboard/charts.js',
+  '/js/views/dashboard/numbers.js',
+  '/js/views/dashboard/period.js',
+  '/js/views/dashboard/tables.js',
+  '/js/views/dashboard/tiles.js',
   '/i18n/zh-CN.json',
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import math
 import random
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,19 +113,49 @@ class SimulatedDevice:
     seq: int = 0
     overrides: dict[str, float] = field(default_factory=dict)
     client: paho.Client | None = None
+    say: Callable[[str], None] | None = None
+    """Told a line for every message published, when someone wants to know (`caretaker simulate SCENARIO`)."""
+    sent: list[paho.MQTTMessageInfo] = field(default_factory=list)
+    _connected: threading.Event = field(default_factory=threading.Event)
 
-    def connect(self, broker: Broker, password: str | None = None) -> None:
+    def connect(self, broker: Broker, password: str | None = None, *, client_suffix: str = "") -> None:
         """Connect with a Last Will of `offline` and announce `online` (retained). With a password the device
         logs in as itself (its id is the username), as a real one does on a broker with per-device ACLs;
-        without, it uses the broker URL's login."""
+        without, it uses the broker URL's login. `client_suffix` gives a second connection of the same device
+        its own session, so it does not take over the running fleet's."""
         if password is not None:
             broker = replace(broker, username=self.device_id, password=password)
-        client = new_client(broker, f"sim-{self.device_id}")
+        client = new_client(broker, f"sim-{self.device_id}{client_suffix}")
         client.will_set(status_topic(self.site, self.device_id), OFFLINE, qos=1, retain=True)
-        client.on_connect = lambda c, *a: c.publish(status_topic(self.site, self.device_id), ONLINE, 1, True)
+        client.on_connect = self._on_connect
         client.connect_async(broker.host, broker.port, keepalive=15)
         client.loop_start()
         self.client = client
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, *_: Any) -> None:
+        if not reason.is_failure:
+            client.publish(status_topic(self.site, self.device_id), ONLINE, 1, True)
+            self._connected.set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Whether the broker accepted the connection within `timeout` seconds (blocks: call in a thread)."""
+        return self._connected.wait(timeout)
+
+    def wait_sent(self, timeout: float) -> bool:
+        """Whether every message published so far reached the broker within `timeout` (blocks)."""
+        deadline = time.monotonic() + timeout
+        for info in self.sent:
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+        return all(info.is_published() for info in self.sent)
+
+    def leave_quietly(self) -> None:
+        """Disconnect cleanly without announcing `offline`: a clean DISCONNECT suppresses the Last Will, so
+        a second connection of a device that is still running does not report it dead."""
+        if self.client is None:
+            return
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.client = None
 
     def disconnect(self, *, gracefully: bool = True) -> None:
         """Say `offline` and leave; without grace, drop the socket so the broker fires the Last Will."""
@@ -180,14 +213,27 @@ class SimulatedDevice:
             return
         self.seq += 1
         body = {"ts": now_iso(), "seq": self.seq, "metrics": self.reading(t)}
-        self.client.publish(telemetry_topic(self.site, self.device_id), _encode(body), qos=1)
+        topic = telemetry_topic(self.site, self.device_id)
+        self._sent(self.client.publish(topic, _encode(body), qos=1))
+        if self.say is not None:
+            readings = " ".join(f"{k}={v}" for k, v in sorted(body["metrics"].items()))
+            self.say(f"published {topic}: {readings}")
+
+    def _sent(self, info: paho.MQTTMessageInfo) -> None:
+        # only a device someone listens to keeps its receipts (the fleet publishes for hours)
+        if self.say is not None:
+            self.sent.append(info)
 
     def publish_event(self, code: str, state: str = "raised", detail: dict[str, Any] | None = None) -> str:
         """Publish an alarm event; returns its eventId."""
         event_id = str(uuid.uuid4())
         body = {"eventId": event_id, "ts": now_iso(), "code": code, "state": state, "detail": detail or {}}
         if self.client is not None:
-            self.client.publish(event_topic(self.site, self.device_id), _encode(body), qos=1)
+            topic = event_topic(self.site, self.device_id)
+            self._sent(self.client.publish(topic, _encode(body), qos=1))
+            if self.say is not None:
+                shown = f" {json.dumps(detail, ensure_ascii=False)}" if detail else ""
+                self.say(f"published {topic}: {code} {state} (eventId {event_id}){shown}")
         return event_id
 
 

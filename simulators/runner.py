@@ -10,17 +10,24 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from simulators.devices import broker_from_url, demo_fleet, load_credentials
+from simulators.devices import Broker, broker_from_url, demo_fleet, load_credentials
 from simulators.load import run_load
-from simulators.scenarios import SCENARIOS
+from simulators.scenarios import SCENARIOS, play
 
 log = logging.getLogger(__name__)
 
 # Real sensors report every 10-30 s; 10 s keeps the dashboards lively without flooding the demo.
 TELEMETRY_INTERVAL_SECONDS = 10.0
+# A scenario played from the command line: time to log in, and to see every message reach the broker.
+CONNECT_SECONDS = 10.0
+DELIVER_SECONDS = 10.0
+
+
+class ScenarioFailed(Exception):
+    """The broker could not be reached or did not take every message: nothing can be said to have happened."""
 
 
 class HasMqttUrl(Protocol):
@@ -51,7 +58,7 @@ async def run_simulators(
     for device in fleet.values():
         device.connect(broker, credentials.get(device.device_id) if credentials else None)
     started = time.monotonic()
-    play = asyncio.create_task(SCENARIOS[scenario](fleet, broker)) if scenario else None
+    playing = asyncio.create_task(play(SCENARIOS[scenario], fleet)) if scenario else None
     try:
         while not stop.is_set():
             t = time.monotonic() - started
@@ -60,16 +67,63 @@ async def run_simulators(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
     finally:
-        if play is not None:
-            play.cancel()
-            await asyncio.gather(play, return_exceptions=True)
+        if playing is not None:
+            playing.cancel()
+            await asyncio.gather(playing, return_exceptions=True)
         for device in fleet.values():
             device.disconnect()
 
 
+async def run_scenario_once(
+    broker: Broker,
+    name: str,
+    *,
+    site: str = "demo",
+    credentials: Mapping[str, str] | None = None,
+    clear: bool = False,
+    say: Callable[[str], None] = print,
+) -> int:
+    """Publish a scenario's fault (or with `clear` its all-clear) from the devices it takes, saying each
+    message, and return once the broker has them all: the number of messages published."""
+    scenario = SCENARIOS[name]
+    if clear and scenario.clear is None:
+        raise ScenarioFailed(f"{name} has no all-clear: the device comes back when it is restarted")
+    fleet = {d: device for d, device in demo_fleet(site).items() if d in scenario.devices}
+    for device in fleet.values():
+        device.say = say
+        # a session of its own: the fleet of `caretaker up --simulate` may be connected as these devices
+        device.connect(
+            broker, credentials.get(device.device_id) if credentials else None, client_suffix="-scenario"
+        )
+    try:
+        for device in fleet.values():
+            if not await asyncio.to_thread(device.wait_connected, CONNECT_SECONDS):
+                raise ScenarioFailed(f"{device.device_id} could not log in to {broker.host}:{broker.port}")
+        step = scenario.clear if clear else scenario.fault
+        assert step is not None
+        await step(fleet)
+        # the readings the fault changes, once (the running fleet, if any, goes on publishing them)
+        for device in fleet.values():
+            if device.client is not None and (device.overrides or clear):
+                device.publish_telemetry(0.0)
+        for device in fleet.values():
+            if not await asyncio.to_thread(device.wait_sent, DELIVER_SECONDS):
+                raise ScenarioFailed(f"the broker did not take every message from {device.device_id}")
+        return sum(len(device.sent) for device in fleet.values())
+    finally:
+        for device in fleet.values():
+            device.leave_quietly()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caretaker simulate", description="Simulated devices over MQTT.")
-    parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS), help="a fault to play out once")
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        choices=sorted(SCENARIOS),
+        help="publish this fault, say what was published, and exit (it stays raised until --clear)",
+    )
+    parser.add_argument("--clear", action="store_true", help="publish the scenario's all-clear instead")
     parser.add_argument("--rate", type=float, help="load mode: telemetry messages per second")
     parser.add_argument("--duration", type=float, default=60.0, help="load mode: seconds (default 60)")
     parser.add_argument("--devices", type=int, default=11, help="load mode: devices to spread over")
@@ -99,21 +153,47 @@ async def _main(args: argparse.Namespace) -> None:
         print(f"sent {result.sent} messages in {result.seconds:.1f} s ({result.rate:.0f} msg/s)")
         return
     credentials = load_credentials(args.credentials) if args.credentials else None
+    if args.scenario:
+        scenario = SCENARIOS[args.scenario]
+        if args.clear and scenario.clear is None:
+            raise ScenarioFailed(f"{args.scenario} has no all-clear: the device comes back when it restarts")
+        print(scenario.summary if not args.clear else f"{args.scenario}: the all-clear", flush=True)
+        count = await run_scenario_once(
+            broker_from_url(args.mqtt_url),
+            args.scenario,
+            site=args.site,
+            credentials=credentials,
+            clear=args.clear,
+            say=lambda line: print(line, flush=True),
+        )
+        after = (
+            ""
+            if args.clear or scenario.clear is None
+            else f" It stays until `caretaker simulate {args.scenario} --clear`."
+        )
+        print(f"{count} messages published to {args.mqtt_url.split('@')[-1]}.{after}", flush=True)
+        return
     await run_simulators(
         _Settings(args.mqtt_url), stop, scenario=args.scenario, site=args.site, credentials=credentials
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`caretaker simulate [scenario] [--rate R --duration D --devices N]`."""
+    """`caretaker simulate [scenario [--clear]] [--rate R --duration D --devices N]`."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.clear and not args.scenario:
+        parser.error("--clear needs the scenario whose fault it ends")
     if args.rate and args.credentials:
         parser.error(
             "--credentials is for the device fleet; load mode publishes from one client with one login"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(_main(args))
+    try:
+        asyncio.run(_main(args))
+    except ScenarioFailed as exc:
+        print(f"caretaker simulate: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -13,10 +13,10 @@ from litestar.params import Body
 from litestar.security.jwt import Token
 
 from backend.api.security import token_session
-from backend.domain.models import CurrentUser, Model
+from backend.domain.models import CurrentUser, Me, Model
 from backend.errors import Unauthorized, ValidationFailed
 from backend.services import sessions
-from backend.services.auth import authenticate
+from backend.services.auth import authenticate, profile
 
 
 class LoginRequest(Model):
@@ -32,7 +32,7 @@ class LoginResponse(Model):
     token: str
     token_type: str
     expires_in: int
-    user: NamedDependency[CurrentUser]
+    user: Me
 
 
 class PasswordChange(Model):
@@ -88,7 +88,7 @@ class AuthController(Controller):
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=ttl,
-            user=user,
+            user=await profile(conn, user),
         )
 
     @post("/auth/logout", status_code=200, summary="Log out: end this token's session")
@@ -107,9 +107,9 @@ class AuthController(Controller):
         return SessionsEnded(sessions_ended=await sessions.log_out_everywhere(conn, user.id))
 
     @get("/me", summary="The signed-in user")
-    async def me(self, user: NamedDependency[CurrentUser]) -> CurrentUser:
-        """Who the bearer token belongs to, with role and sites."""
-        return user
+    async def me(self, user: NamedDependency[CurrentUser], conn: NamedDependency[asyncpg.Connection]) -> Me:
+        """Who the bearer token belongs to, with role, sites and the time zone their screens show."""
+        return await profile(conn, user)
 
     @post("/me/password", status_code=200, summary="Change my password (ends my other sessions)")
     async def change_password(

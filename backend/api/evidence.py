@@ -260,12 +260,12 @@ class EvidenceController(Controller):
             work_order_id=work_order_id,
             viewer=user,
             lang=lang or ("en" if user.locale.startswith("en") else "zh-CN"),
-            public_url=request.app.state.settings.public_url,
+            public_url=request.app.state.settings.reach_url,
             now=_now(request),
         )
         return Response(
             page,
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",  # Litestar adds "; charset=utf-8": one charset, not two
             headers={"Cache-Control": "no-store", CSP: RECEIPT_POLICY},
         )
 

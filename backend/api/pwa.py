@@ -18,7 +18,7 @@ def service_worker() -> Response[bytes]:
     """The service worker, always revalidated, allowed to control the whole origin."""
     return Response(
         (PWA_DIR / "sw.js").read_bytes(),
-        media_type="text/javascript; charset=utf-8",
+        media_type="text/javascript",  # Litestar adds the charset of every text/* answer
         headers={**NO_CACHE, "Service-Worker-Allowed": "/"},
     )
 

@@ -21,7 +21,7 @@ from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import Attributes
 from backend.domain.models import CurrentUser, Model
-from backend.domain.personal_data import ResidentView, UnitView
+from backend.domain.personal_data import ResidentView, UnitLookupView, UnitView
 from backend.domain.registry import (
     Asset,
     Building,
@@ -298,12 +298,6 @@ class ResidentUpdate(Model):
     vulnerable: bool | Unset = UNSET
 
 
-class UnitLookup(Model):
-    """Units matching an intake lookup, each with its residents (owners first) as the caller may see them."""
-
-    items: list[UnitView]
-
-
 class UnitController(Controller):
     """Homes of the caller's sites and the people living in them."""
 
@@ -328,7 +322,7 @@ class UnitController(Controller):
         )
         return Page(items=items, total=total, limit=limit, offset=offset)
 
-    @get("/lookup", summary="Find a caller's unit by building and number, or by phone")
+    @get("/lookup", summary="Find a caller's unit by an address as said, building and number, or phone")
     async def lookup(
         self,
         request: Request,
@@ -340,14 +334,25 @@ class UnitController(Controller):
         ] = None,
         number: Annotated[str | None, Parameter(max_length=32)] = None,
         phone: Annotated[str | None, Parameter(max_length=32)] = None,
-    ) -> UnitLookup:
-        """`?site=demo&building=A&number=101`, or for the desk `?site=demo&phone=13900000001` (the number,
-        or at least its last 7 digits), each with its residents as the caller may see them."""
+        address: Annotated[
+            str | None, Parameter(max_length=64, description="as said: 3栋1单元1201, 三栋一二零一, 3-1-1201")
+        ] = None,
+    ) -> UnitLookupView:
+        """`?site=demo&address=3栋1单元1201`, `?site=demo&building=A&number=101`, or for the desk
+        `?site=demo&phone=13900000001` (the number, or at least its last 7 digits), each home with its
+        residents as the caller may see them; an address that names no home answers its near misses."""
         endpoint, now = read_by(request)
-        items = await personal_data.lookup(
-            conn, user, site=site, building=building, number=number, phone=phone, endpoint=endpoint, now=now
+        return await personal_data.lookup(
+            conn,
+            user,
+            site=site,
+            building=building,
+            number=number,
+            phone=phone,
+            address=address,
+            endpoint=endpoint,
+            now=now,
         )
-        return UnitLookup(items=items)
 
     @get("/{unit_id:uuid}", summary="One unit with its residents")
     async def get_unit(

@@ -50,7 +50,7 @@ class ReportsController(Controller):
             conn, user, site=site, from_date=from_date, to_date=to_date, now=_now(request)
         )
 
-    @get("/work-orders.csv", summary="Work orders as CSV for Excel", media_type="text/csv; charset=utf-8")
+    @get("/work-orders.csv", summary="Work orders as CSV for Excel", media_type="text/csv")
     async def work_orders_csv(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -79,7 +79,8 @@ class ReportsController(Controller):
         now = _now(request)
         return Stream(
             reports.stream_export(request.app.state.pool, filters, language, now),
-            media_type="text/csv; charset=utf-8",
+            # Litestar adds "; charset=utf-8" to every text/* answer: one charset, not two
+            media_type="text/csv",
             headers={
                 "Content-Disposition": f'attachment; filename="{reports.export_filename(now)}"',
                 "Cache-Control": "no-store",

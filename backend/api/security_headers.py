@@ -21,9 +21,9 @@ def _policy(directives: dict[str, str]) -> str:
 
 # The PWA: every script and stylesheet is a file of ours (pwa/js, pwa/css, pwa/vendor) — no inline script,
 # no inline style attribute, no eval. Photos are previewed from blob: URLs, signatures drawn to data: URLs,
-# receipt thumbnails are data: URLs. The receipt is shown in a sandboxed srcdoc frame, which inherits this
-# policy: its inline <style> is allowed by hash and by nothing broader. fetch and EventSource stay on our
-# origin. Nobody may frame the app (clickjacking a guard's "acknowledge" button).
+# receipt thumbnails are data: URLs. The receipt is shown full page in a shadow root (js/views/receipt.js):
+# its inline <style>, copied unchanged, is allowed by hash and by nothing broader. fetch and EventSource stay
+# on our origin. Nobody may frame the app (clickjacking a guard's "acknowledge" button).
 APP_POLICY = _policy(
     {
         "default-src": "'self'",

@@ -16,13 +16,14 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import ClientTime, plain_datetime
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES
 from backend.domain.work_orders import (
-    CallbackDue,
+    CallbackPage,
     MaintenancePlan,
     MaintenancePlanCreate,
     TechnicianSuggestion,
@@ -122,14 +123,26 @@ class CallbackController(Controller):
     @get("/", summary="Follow-up calls due, earliest first", guards=[requires_role(*DESK_ROLES)])
     async def queue(
         self,
+        request: Request[CurrentUser, Any, Any],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
         due_before: Annotated[ClientTime | None, Parameter(description="only calls due before this")] = None,
-    ) -> list[CallbackDue]:
-        """Completed work orders whose callback clock is not met yet, with attempts so far."""
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+    ) -> CallbackPage:
+        """Completed work orders whose callback clock is not met yet, with attempts so far, what was done
+        and by whom, and the home's owner on file."""
+        endpoint, now = read_by(request)
         return await callbacks.callback_queue(
-            conn, viewer=user, site=site, due_before=plain_datetime(due_before)
+            conn,
+            viewer=user,
+            site=site,
+            due_before=plain_datetime(due_before),
+            limit=limit,
+            offset=offset,
+            endpoint=endpoint,
+            now=now,
         )
 
 

@@ -72,8 +72,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "close": ("关闭", "Close"),
         # events the system writes
         "created": ("创建", "Created"),
-        "sla_breached": ("超时", "Deadline missed"),
-        "sla_escalated": ("超时升级至经理", "Escalated to the manager"),
+        "sla_breached": ("逾期", "Deadline missed"),
+        "sla_escalated": ("逾期升级至经理", "Escalated to the manager"),
     },
     "clock": {
         "respond": ("响应", "Respond"),
@@ -85,8 +85,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "clockState": {
         "running": ("计时中", "Running"),
         "met": ("已达成", "Met"),
-        "met_late": ("已达成（超时）", "Met late"),
-        "breached": ("已超时", "Overdue"),
+        "met_late": ("已达成（逾期）", "Met late"),
+        "breached": ("已逾期", "Overdue"),
         "paused": ("已暂停", "Paused"),
         "waived": ("无需", "Not needed"),
     },
@@ -183,6 +183,19 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "technician": ("维修人员", "Technician"),
         "guard": ("保安", "Guard"),
     },
+    # Why a home is offered when the address given names none (backend/domain/unit_address.py).
+    "nearReason": {
+        "other_building": ("同一房号，在另一栋", "Same room, another building"),
+        "other_stairwell": ("同一房号，在另一单元", "Same room, another stairwell"),
+        "typo": ("房号相差一位", "One digit off"),
+    },
+    # Why a technician is suggested for a job ({count} is filled in by the screen).
+    "suggestion": {
+        "skilled": ("对口专业", "Skilled in"),
+        "not_skilled": ("非对口专业", "Not skilled in"),
+        "nearby": ("正在本楼作业", "Working in this building now"),
+        "open_jobs": ("在办 {count} 单", "{count} open jobs"),
+    },
     # Refusals: the server's `code`, shown in the user's language next to the control that caused it.
     "error": {
         "invalid_transition": (
@@ -222,6 +235,22 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "file_too_large": ("文件太大", "The file is too large"),
         "not_an_image": ("不是图片文件", "Not an image"),
         "idempotency_key_reused": ("重复的请求编号", "This request id was used for something else"),
+        "unit_required": (
+            "入户维修须先找到并选定房屋",
+            "A repair in a home needs its unit: find and choose it first",
+        ),
+        "address_unreadable": (
+            "没能读懂这个地址，请按“3栋1单元1201”这样输入",
+            "That address could not be read: type it like 3-1-1201",
+        ),
+        "phone_too_short": (
+            "请输入完整号码，或至少后 7 位",
+            "Give the number, or at least its last 7 digits",
+        ),
+        "assignee_complained_about": (
+            "这件投诉针对的就是此人，请派给其他同事",
+            "The complaint is about this person: give it to someone else",
+        ),
     },
 }
 

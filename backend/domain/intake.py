@@ -83,6 +83,17 @@ def check_category(kind: str, category: str) -> None:
         )
 
 
+def check_home_named(kind: str, in_home: bool, has_unit: bool) -> None:
+    """A job in somebody's home needs the home: the technician goes there, the owner signs, the callback
+    calls them. Raise ValidationFailed(code='unit_required', field='unitId') when it is missing."""
+    if in_home and kind != "complaint" and not has_unit:
+        raise ValidationFailed(
+            "a repair in a home needs the unit: find it by address or the caller's phone",
+            field="unitId",
+            code="unit_required",
+        )
+
+
 def suggest_priority(kind: str, category: str, text: str = "", *, major: bool = False) -> int:
     """Suggested priority 1 (emergency) to 4 (whenever convenient) from kind, category and keywords."""
     lowered = text.lower()

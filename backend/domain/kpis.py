@@ -199,7 +199,8 @@ class OverdueItem(Model, frozen=True):
     number: str
     title: str
     kind: str
-    priority: int
+    priority: str
+    """P1-P4, the one spelling of priority on the wire."""
     status: str
     clock: str
     due_at: datetime

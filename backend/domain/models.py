@@ -40,3 +40,11 @@ class SiteRef(Model, frozen=True):
     code: str
     name: str
     timezone: str
+
+
+class Me(CurrentUser, frozen=True, kw_only=True):
+    """The signed-in user as their own screens need it: with the time zone of each of their sites, and the
+    one their screens show times in (their first site's; None for an admin of no site in particular)."""
+
+    time_zone: str | None = None
+    site_time_zones: dict[str, str] = {}

@@ -165,6 +165,29 @@ def disclosed_fields(resident: Resident, access: Access) -> list[str]:
     return [*fields, "vulnerable"] if access.vulnerable else fields
 
 
+class NearUnit(Unit, frozen=True):
+    """A home offered because the one asked for does not exist: `reason` is other_building,
+    other_stairwell or typo (backend/domain/unit_address.py). Its residents are not shown."""
+
+    reason: str
+
+
+class UnderstoodAddress(Model, frozen=True):
+    """How the lookup read the address it was given (building as said, stairwell, room)."""
+
+    building: str | None
+    stairwell: str | None
+    room: str | None
+
+
+class UnitLookupView(Model, frozen=True):
+    """An intake lookup: the homes found with their residents as the caller may see them, or near misses."""
+
+    items: list[UnitView]
+    near: list[NearUnit]
+    understood: UnderstoodAddress | None = None
+
+
 class VulnerableResident(ResidentView, frozen=True):
     """A vulnerable resident with where to find them: who guards check on first in an outage."""
 

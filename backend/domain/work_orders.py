@@ -11,6 +11,7 @@ import msgspec
 from backend.domain.client_input import ClientBody, ClientTime, Code, LongText, ShortText
 from backend.domain.completion import ChecklistItem, Requirements
 from backend.domain.models import Model
+from backend.domain.registry import SKILLS
 
 
 class Clock(Model, frozen=True):
@@ -61,6 +62,8 @@ class WorkOrder(Model, frozen=True):
     assignee_id: UUID | None = None
     assignee_name: str | None = None
     last_assignee_id: UUID | None = None
+    complained_about_id: UUID | None = None
+    complained_about_name: str | None = None
     created_by: UUID | None = None
     responded_at: datetime | None = None
     arrived_at: datetime | None = None
@@ -202,6 +205,8 @@ class WorkOrderCreate(ClientBody, frozen=True):
     priority: PriorityCode | None = None
     in_home: bool | None = None
     major: bool = False
+    # a complaint about a member of staff names them: they may not handle it
+    complained_about_id: UUID | None = None
     appointment_requested: bool = False
     appointment_at: ClientTime | None = None
     # when the agent recorded it (an intake queued on a tablet that lost the network)
@@ -303,8 +308,18 @@ class CallbackRequest(ClientBody, frozen=True):
     client_at: ClientTime | None = None
 
 
+class SuggestionReason(Model, frozen=True):
+    """One reason a technician is (or is not) a good fit: `code` is skilled, not_skilled, open_jobs or
+    nearby; `skill` names the matching skill, `count` the open jobs."""
+
+    code: str
+    skill: str | None = None
+    count: int | None = None
+
+
 class TechnicianSuggestion(Model, frozen=True):
-    """An on-duty technician ranked for a job: skill match first, then the fewest open jobs."""
+    """An on-duty technician ranked for a job: skill match first, then working in the same building now,
+    then the fewest open jobs; `reasons` say so in codes the interface puts into words."""
 
     user_id: UUID
     username: str
@@ -312,6 +327,22 @@ class TechnicianSuggestion(Model, frozen=True):
     skilled: bool
     open_jobs: int
     skills: list[str] = msgspec.field(default_factory=list)
+    nearby: bool = False
+    reasons: list[SuggestionReason] = msgspec.field(default_factory=list)
+
+
+def suggestion_reasons(
+    category: str, *, skilled: bool, open_jobs: int, nearby: bool
+) -> list[SuggestionReason]:
+    """Why a technician ranks where they do: their skill for the category (a complaint's category needs no
+    trade, so it says nothing there), where they are, their workload."""
+    reasons = []
+    if category in SKILLS:
+        reasons.append(SuggestionReason(code="skilled" if skilled else "not_skilled", skill=category))
+    if nearby:
+        reasons.append(SuggestionReason(code="nearby"))
+    reasons.append(SuggestionReason(code="open_jobs", count=open_jobs))
+    return reasons
 
 
 class CallbackDue(Model, frozen=True):
@@ -325,10 +356,26 @@ class CallbackDue(Model, frozen=True):
     due_at: datetime
     attempts: int
     site_id: UUID
+    unit_id: UUID | None = None
     unit_label: str | None = None
     reporter_name: str | None = None
     reporter_phone: str | None = None
     assignee_name: str | None = None
+    """Who did the work (the assignee, or the last one once it is done)."""
+    resolution: dict[str, Any] = msgspec.field(default_factory=dict)
+    """What was done: cause, workDone, parts … of a repair; findings, solution … of a complaint."""
+    owner_name: str | None = None
+    owner_phone: str | None = None
+    """The home's owner on file, when the caller's role may call them: the desk always may."""
+
+
+class CallbackPage(Model, frozen=True):
+    """One page of the follow-up call queue."""
+
+    items: list[CallbackDue]
+    total: int
+    limit: int
+    offset: int
 
 
 class MaintenancePlan(Model, frozen=True):

@@ -375,6 +375,8 @@ class WorkOrderState:
     version: int = 0
     last_assignee_id: Any = None
     callback_due: bool = False
+    complained_about_id: Any = None
+    """The member of staff a complaint is about: never its handler."""
 
     @property
     def flow(self) -> Flow:
@@ -488,6 +490,11 @@ def reachable_transitions(state: WorkOrderState, *, role: str, actor_id: Any) ->
     return graph
 
 
+def is_complained_about(state: WorkOrderState, user_id: Any) -> bool:
+    """Whether this is the person the complaint is about, who may not handle it (DOMAIN.md "Complaint")."""
+    return state.complained_about_id is not None and str(state.complained_about_id) == str(user_id)
+
+
 def require_reason(action: Action, payload: Mapping[str, Any]) -> str | None:
     """The reason given, or ValidationFailed when this action needs one."""
     reason = payload.get("reason")
@@ -525,6 +532,12 @@ def plan_transition(
                 "say who gets the job (null hands it back to the pool)", field="assigneeId"
             )
         assignee = payload["assigneeId"]
+        if assignee is not None and is_complained_about(state, assignee):
+            raise ValidationFailed(
+                "the complaint is about this person: someone else handles it",
+                field="assigneeId",
+                code="assignee_complained_about",
+            )
         if target is None:
             target = S.ASSIGNED if assignee is not None else S.NEW
         elif assignee is None:

@@ -42,7 +42,7 @@ async def start_notifier(pool: asyncpg.Pool, settings: Settings, clock: Clock) -
             settings.database_url,
             PushSender(
                 vapid,
-                settings.public_url,
+                settings.reach_url,
                 allow_private_endpoints=settings.push_allow_private_endpoints,
             ),
             clock,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
+from backend.db.queries import sites as site_q
 from backend.db.queries import users as q
-from backend.domain.models import CurrentUser
+from backend.domain.models import CurrentUser, Me
 from backend.errors import Unauthorized
 from backend.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -19,3 +20,12 @@ async def authenticate(conn: asyncpg.Connection, username: str, password: str) -
     if needs_rehash(password_hash):
         await q.set_password_hash(conn, user.id, hash_password(password))
     return user
+
+
+async def profile(conn: asyncpg.Connection, user: CurrentUser) -> Me:
+    """The user with their sites' time zones: screens show every time as it is at the site, wherever the
+    phone's own clock is set."""
+    zones = await site_q.site_zones(conn, list(user.site_ids))
+    fields = {f: getattr(user, f) for f in CurrentUser.__struct_fields__}
+    first = next((zones[s] for s in user.site_ids if s in zones), None)
+    return Me(**fields, time_zone=first, site_time_zones={str(k): v for k, v in zones.items()})

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from backend.db.queries import clocks as clock_q
+from backend.db.queries import dispatch as dispatch_q
 from backend.db.queries import sites as site_q
 from backend.db.queries import work_orders as q
 from backend.domain import intake, sla
@@ -46,6 +47,7 @@ async def create_work_order(
     location: str = "",
     in_home: bool = False,
     major: bool = False,
+    complained_about_id: UUID | None = None,
     reporter_name: str | None = None,
     reporter_phone: str | None = None,
     appointment_at: datetime | None = None,
@@ -89,6 +91,7 @@ async def create_work_order(
             "location": location,
             "in_home": in_home,
             "major": major,
+            "complained_about_id": complained_about_id,
             "appointment_at": appointment_at,
             "created_by": actor_id,
             "created_at": now,
@@ -132,7 +135,7 @@ async def create_work_order(
             urgency="high",
         )
     if auto_assign:
-        best = await dispatch.best_technician(conn, site_id, category)
+        best = await dispatch.best_technician(conn, site_id, category, unit_id=unit_id, asset_id=asset_id)
         if best is not None:
             await apply_action(
                 conn,
@@ -174,6 +177,15 @@ async def _unit_of(
     return None, None, data.reporter_name
 
 
+async def _check_complained_about(conn: asyncpg.Connection, data: WorkOrderCreate, site_id: UUID) -> None:
+    """Only a complaint names someone, and only a member of staff of its site."""
+    if data.kind != Kind.COMPLAINT:
+        raise ValidationFailed("only a complaint is about a member of staff", field="complainedAboutId")
+    assert data.complained_about_id is not None
+    if await dispatch_q.assignable_user(conn, data.complained_about_id, site_id) is None:
+        raise ValidationFailed("no such member of staff at this site", field="complainedAboutId")
+
+
 async def intake_work_order(
     conn: asyncpg.Connection, *, actor: CurrentUser, data: WorkOrderCreate, now: datetime
 ) -> WorkOrder:
@@ -197,6 +209,9 @@ async def intake_work_order(
     in_home = (
         data.in_home if data.in_home is not None else (unit_id is not None and data.kind != Kind.COMPLAINT)
     )
+    intake.check_home_named(data.kind, in_home, unit_id is not None)
+    if data.complained_about_id is not None:
+        await _check_complained_about(conn, data, site_id)
     return await create_work_order(
         conn,
         actor=actor,
@@ -213,6 +228,7 @@ async def intake_work_order(
         location=data.location,
         in_home=in_home,
         major=data.major,
+        complained_about_id=data.complained_about_id,
         reporter_name=reporter_name,
         reporter_phone=data.reporter_phone or data.owner_phone,
         appointment_at=data.appointment_at,

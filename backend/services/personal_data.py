@@ -17,9 +17,18 @@ import asyncpg
 
 from backend.db.queries import personal_data as q
 from backend.db.queries import registry as registry_q
+from backend.db.queries import unit_lookup as lookup_q
 from backend.domain import personal_data as rules
 from backend.domain.models import CurrentUser
-from backend.domain.personal_data import PersonalDataRead, ResidentView, UnitView, VulnerableResident
+from backend.domain.personal_data import (
+    NearUnit,
+    PersonalDataRead,
+    ResidentView,
+    UnderstoodAddress,
+    UnitLookupView,
+    UnitView,
+    VulnerableResident,
+)
 from backend.domain.registry import Resident, Unit, UnitWithResidents
 from backend.domain.roles import OVERSIGHT_ROLES, Role
 from backend.errors import Forbidden, NotFound
@@ -99,16 +108,43 @@ async def lookup(
     building: str | None,
     number: str | None,
     phone: str | None,
+    address: str | None = None,
     endpoint: str,
     now: datetime,
-) -> list[UnitView]:
-    """Intake lookup by building and number (anyone) or by phone (the desk: it tells whose number it is)."""
+) -> UnitLookupView:
+    """Intake lookup by an address as said, by building and number (anyone) or by phone (the desk: it tells
+    whose number it is). Near misses come as units alone: nobody's name is shown for a home not asked for."""
     if phone is not None and not rules.may_search_residents(viewer.role):
         raise Forbidden("finding a home by a phone number is for the call centre", code="role_forbidden")
-    found = await registry.lookup_units(
-        conn, viewer, site=site, building=building, number=number, phone=phone
+    result = await registry.lookup_units(
+        conn, viewer, site=site, building=building, number=number, phone=phone, address=address
     )
-    return await _show(conn, viewer, found, endpoint=endpoint, now=now)
+    understood = result.understood
+    return UnitLookupView(
+        items=await _show(conn, viewer, result.found, endpoint=endpoint, now=now),
+        near=[NearUnit(**_unit_fields(unit), reason=str(reason)) for unit, reason in result.near],
+        understood=(
+            UnderstoodAddress(
+                building=understood.building, stairwell=understood.stairwell, room=understood.room
+            )
+            if understood
+            else None
+        ),
+    )
+
+
+async def owners(
+    conn: asyncpg.Connection, viewer: CurrentUser, unit_ids: Sequence[UUID], *, endpoint: str, now: datetime
+) -> dict[UUID, ResidentView]:
+    """The first resident on file (the owner where there is one) of each unit, as the viewer may see them;
+    a showing in full is logged like any other."""
+    units = await lookup_q.units_by_id(conn, list(set(unit_ids)))
+    residents = await registry_q.residents_of(conn, [u.id for u in units])
+    firsts = [
+        UnitWithResidents(**_unit_fields(u), residents=residents[u.id][:1]) for u in units if residents[u.id]
+    ]
+    shown = await _show(conn, viewer, firsts, endpoint=endpoint, now=now)
+    return {view.id: view.residents[0] for view in shown}
 
 
 async def resident(

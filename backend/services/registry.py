@@ -13,8 +13,10 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
+import msgspec
 
 from backend.db.queries import registry as q
+from backend.db.queries import unit_lookup as lookup_q
 from backend.domain import personal_data
 from backend.domain.models import CurrentUser
 from backend.domain.registry import (
@@ -30,6 +32,15 @@ from backend.domain.registry import (
     UnitWithResidents,
 )
 from backend.domain.site_settings import settings_to_store
+from backend.domain.unit_address import (
+    Candidate,
+    NearReason,
+    UnitAddress,
+    building_matches,
+    near_misses,
+    number_candidates,
+    parse_unit_address,
+)
 from backend.errors import NotFound, ValidationFailed
 
 SITE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -216,32 +227,92 @@ async def list_units(
     )
 
 
+class UnitLookupResult(msgspec.Struct, frozen=True):
+    """What an intake lookup found: the address as understood, the homes it names, and near misses."""
+
+    understood: UnitAddress | None
+    found: list[UnitWithResidents]
+    near: list[tuple[Unit, NearReason]]
+
+
 async def lookup_units(
     conn: asyncpg.Connection,
     viewer: CurrentUser,
     *,
     site: str | None,
-    building: str | None,
-    number: str | None,
-    phone: str | None,
-) -> list[UnitWithResidents]:
-    """Find the caller's home at intake: by building and number, or by the end of a resident's phone."""
-    if phone is None and (building is None or number is None):
+    building: str | None = None,
+    number: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+) -> UnitLookupResult:
+    """Find the caller's home at intake: by an address as said ("3栋1单元1201"), by building and number, or
+    by the end of a resident's phone. An address that names no home comes back with its near misses."""
+    if phone is None and address is None and (building is None or number is None):
         raise ValidationFailed(
-            "give building and number, or phone", field="phone" if building is None else "number"
-        )
-    phone_tail = personal_data.phone_digits(phone) if phone is not None else None
-    if phone_tail is not None and len(phone_tail) < personal_data.MIN_PHONE_DIGITS:
-        raise ValidationFailed(
-            f"give the caller's number, or at least its last {personal_data.MIN_PHONE_DIGITS} digits",
-            field="phone",
-            code="phone_too_short",
+            "give an address, building and number, or phone",
+            field="phone" if building is None else "number",
         )
     site_ids = [(await resolve_site(conn, viewer, site)).id] if site else list(viewer.site_ids)
-    units = await q.find_units(
-        conn, site_ids=site_ids, building=building, number=number, phone_tail=phone_tail
+    if phone is not None:
+        phone_tail = personal_data.phone_digits(phone)
+        if len(phone_tail) < personal_data.MIN_PHONE_DIGITS:
+            raise ValidationFailed(
+                f"give the caller's number, or at least its last {personal_data.MIN_PHONE_DIGITS} digits",
+                field="phone",
+                code="phone_too_short",
+            )
+        units = await q.find_units(conn, site_ids=site_ids, building=None, number=None, phone_tail=phone_tail)
+        return UnitLookupResult(understood=None, found=await _with_residents(conn, units), near=[])
+    if address is None:
+        try:
+            units = await q.find_units(
+                conn, site_ids=site_ids, building=str(UUID(building or "")), number=number, phone_tail=None
+            )
+            return UnitLookupResult(understood=None, found=await _with_residents(conn, units), near=[])
+        except ValueError:
+            understood: UnitAddress | None = UnitAddress(building=building, stairwell=None, room=number)
+    else:
+        understood = parse_unit_address(address)
+        if understood is None or understood.room is None:
+            raise ValidationFailed(
+                "say the building and room, e.g. 3栋1单元1201", field="address", code="address_unreadable"
+            )
+    return await _find_by_address(conn, site_ids, understood)
+
+
+async def _find_by_address(
+    conn: asyncpg.Connection, site_ids: list[UUID], address: UnitAddress
+) -> UnitLookupResult:
+    assert address.room is not None
+    buildings = await lookup_q.buildings_of(conn, site_ids)
+    said = (
+        [b.id for b in buildings if building_matches(address.building, code=b.code, name=b.name)]
+        if address.building is not None
+        else None
     )
-    return await _with_residents(conn, units)
+    found = (
+        await lookup_q.units_numbered(
+            conn, site_ids=site_ids, building_ids=said, numbers=number_candidates(address)
+        )
+        if said is None or said
+        else []
+    )
+    if found:
+        # "1-1201" and "1201" both exist only where stairwells repeat numbers: the specific one is the home
+        best = [u for u in found if u.number == found[0].number]
+        return UnitLookupResult(understood=address, found=await _with_residents(conn, best), near=[])
+    candidates = await lookup_q.near_candidates(
+        conn, site_ids=site_ids, building_ids=said or [], room=address.room
+    )
+    by_id = {u.id: u for u in candidates}
+    near = near_misses(
+        address,
+        [Candidate(u.id, in_said_building=said is None or u.building_id in said, number=u.number)
+         for u in candidates],
+    )  # fmt: skip
+    return UnitLookupResult(
+        understood=address, found=[], near=[(by_id[unit_id], reason) for unit_id, reason in near]
+    )
 
 
 async def create_unit(

@@ -55,6 +55,7 @@ def state_of(facts: Any, *, callback_due: bool) -> WorkOrderState:
         version=facts["version"],
         last_assignee_id=facts["last_assignee_id"],
         callback_due=callback_due,
+        complained_about_id=facts["complained_about_id"],
     )
 
 
@@ -238,8 +239,17 @@ async def list_work_orders(
 async def suggest_technicians(
     conn: asyncpg.Connection, work_order_id: UUID, viewer: CurrentUser, *, now: datetime
 ) -> list[TechnicianSuggestion]:
-    """The ranking of on-duty technicians for this work order (skill, then workload)."""
+    """The ranking of on-duty technicians for this work order (skill, place, workload), with the reasons;
+    the person a complaint is about is never among them."""
     stored = await q.get_work_order(conn, work_order_id, now)
     if stored is None or not viewer.may_see_site(stored.facts["site_id"]):
         raise NotFound("no such work order", code="work_order_not_found")
-    return await dispatch.rank_technicians(conn, stored.facts["site_id"], stored.facts["category"])
+    facts = stored.facts
+    return await dispatch.rank_technicians(
+        conn,
+        facts["site_id"],
+        facts["category"],
+        unit_id=facts["unit_id"],
+        asset_id=facts["asset_id"],
+        excluding=facts["complained_about_id"],
+    )

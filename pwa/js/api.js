@@ -101,16 +101,22 @@ export function getWorkOrder(id) {
   return request(`/work-orders/${id}`);
 }
 
-/** Technicians ranked for a job: [{userId, displayName, score, reasons}]. */
+/**
+ * On-duty technicians ranked for a job, best first: [{userId, displayName, skills, skilled, openJobs, nearby,
+ * reasons: [{code: skilled|not_skilled|nearby|open_jobs, skill, count}]}]; whom a complaint is about is left out.
+ */
 export async function suggestions(id) {
   const body = await request(`/work-orders/${id}/suggestions`);
   return Array.isArray(body) ? body : body.items || [];
 }
 
-/** Work orders waiting for their follow-up call. */
-export async function listCallbacks() {
-  const body = await request('/callbacks');
-  return Array.isArray(body) ? body : body.items || [];
+/**
+ * Follow-up calls due, earliest first: {items: [{workOrderId, number, kind, title, dueAt, attempts, unitLabel,
+ * reporterName, reporterPhone, ownerName, ownerPhone, assigneeName, resolution}], total, limit, offset}.
+ */
+export async function listCallbacks({ site, limit = 200, offset = 0 } = {}) {
+  const body = await request(`/callbacks${query({ site, limit, offset })}`);
+  return Array.isArray(body) ? { items: body, total: body.length, limit, offset } : body;
 }
 
 /** The printable service record's URL (HTML). */
@@ -145,13 +151,18 @@ export async function getUnit(id) {
   }
 }
 
-/** Units matching a building+number or a phone: [{id, building, number, residents: [{name, phone}]}]. */
-export async function lookupUnits({ site, building, number, phone }) {
-  const body = await request(`/units/lookup${query({ site, building, number, phone })}`);
-  return Array.isArray(body) ? body : body.items || [];
+/**
+ * Find the caller's home: by an address as said ("3栋1单元1201", "三栋一二零一", "3-1-1201"), by building and
+ * number, or by the end of a resident's phone. {items: [{id, buildingCode, buildingName, number, residents}],
+ * near: [{id, buildingCode, buildingName, number, reason}] when nothing matched, understood: {building,
+ * stairwell, room}}.
+ */
+export async function lookupUnits({ site, address, building, number, phone }) {
+  const body = await request(`/units/lookup${query({ site, address, building, number, phone })}`);
+  return Array.isArray(body) ? { items: body, near: [], understood: null } : { near: [], understood: null, ...body };
 }
 
-/** Users of a role on a site. */
+/** Users of a site, of one role when `role` is given. */
 export async function listUsers({ role, site }) {
   const body = await request(`/users${query({ role, site })}`);
   return Array.isArray(body) ? body : body.items || [];
@@ -180,6 +191,21 @@ export async function listSites() {
  */
 export function kpiReport({ site, from, to }) {
   return request(`/reports/kpis${query({ site, from, to })}`);
+}
+
+/**
+ * The work orders created in a period at a site as CSV (UTF-8 with BOM, labels in `lang`: zh or en), with the
+ * file name the server gives it: {blob, filename}.
+ */
+export async function workOrdersCsv({ site, from, to, lang }) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}/reports/work-orders.csv${query({ site, from, to, lang })}`, {
+    headers: { Authorization: `Bearer ${token}`, Accept: 'text/csv' },
+  });
+  if (!response.ok) throw new ApiError(response.status, { detail: await response.text() });
+  const disposition = response.headers.get('content-disposition') || '';
+  const filename = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || 'work-orders.csv';
+  return { blob: await response.blob(), filename };
 }
 
 // ---- alarms ----

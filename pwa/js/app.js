@@ -6,7 +6,7 @@
 import { currentToken, logout, me } from './api.js';
 import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
 import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
-import { esc } from './format.js';
+import { esc, setSiteTimeZone } from './format.js';
 
 // Route name → view module under js/views/. Adding a screen is one line here.
 const VIEWS = {
@@ -217,6 +217,7 @@ async function start() {
     }
   }
   if (state.user) localStorage.setItem('caretaker.user', JSON.stringify(state.user));
+  setSiteTimeZone(state.user && state.user.timeZone);
   renderChrome();
   if (state.user && !parseHash().name) location.hash = `/${homeFor(state.user)}`;
   else await route();
@@ -230,6 +231,7 @@ async function start() {
 /** After a login: remember the user, replay what waited, go back where the user was or home. */
 export async function afterLogin(user) {
   state.user = user;
+  setSiteTimeZone(user.timeZone);
   localStorage.setItem('caretaker.user', JSON.stringify(user));
   renderNav();
   await replayNow();

@@ -2,14 +2,24 @@
 
 import { currentLocale, t } from './i18n.js';
 
-// Every demo site is in China; a site's own zone can replace this once /sites is read.
-export const SITE_TIME_ZONE = 'Asia/Shanghai';
+// The site's zone comes from the server (GET /me: timeZone); until it is known, the phone's own.
+let siteZone = null;
+
+/** Use the time zone the server says the user's site keeps (null: the phone's own). */
+export function setSiteTimeZone(zone) {
+  siteZone = zone || null;
+}
+
+/** The time zone every date and time on screen is shown in. */
+export function siteTimeZone() {
+  return siteZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
 
 /** Date and time in the site's zone, e.g. 11/23 18:02. */
 export function formatDateTime(iso) {
   if (!iso) return '';
   return new Intl.DateTimeFormat(currentLocale(), {
-    timeZone: SITE_TIME_ZONE,
+    timeZone: siteTimeZone(),
     month: '2-digit',
     day: '2-digit',
     hour: '2-digit',
@@ -22,7 +32,7 @@ export function formatDateTime(iso) {
 export function formatTime(iso) {
   if (!iso) return '';
   return new Intl.DateTimeFormat(currentLocale(), {
-    timeZone: SITE_TIME_ZONE,
+    timeZone: siteTimeZone(),
     hour: '2-digit',
     minute: '2-digit',
     second: '2-digit',
@@ -30,15 +40,24 @@ export function formatTime(iso) {
   }).format(new Date(iso));
 }
 
-/** "12:04 left" or "overdue 3:10" until a deadline; h:mm:ss above an hour. */
+const HOUR_MS = 3600000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** A span of time as every screen writes it: m:ss under an hour, h:mm:ss under a day, then days and hours. */
+export function span(ms) {
+  const abs = Math.abs(ms);
+  const pad = (n) => String(n).padStart(2, '0');
+  if (abs >= DAY_MS) return t('time.daysHours', { days: Math.floor(abs / DAY_MS), hours: Math.floor((abs % DAY_MS) / HOUR_MS) });
+  const h = Math.floor(abs / HOUR_MS);
+  const m = Math.floor((abs % HOUR_MS) / 60000);
+  const s = Math.floor((abs % 60000) / 1000);
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+/** "剩余 12:04" or "逾期 3:10" until a deadline: the one countdown format of every screen. */
 export function countdown(iso, now = Date.now()) {
   const ms = new Date(iso).getTime() - now;
-  const abs = Math.abs(ms);
-  const h = Math.floor(abs / 3600000);
-  const m = Math.floor((abs % 3600000) / 60000);
-  const s = Math.floor((abs % 60000) / 1000);
-  const pad = (n) => String(n).padStart(2, '0');
-  const text = h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  const text = span(ms);
   return { overdue: ms < 0, text: ms < 0 ? t('time.overdue', { time: text }) : t('time.left', { time: text }) };
 }
 

@@ -141,6 +141,7 @@ async function recordConflict(entry, status, problem) {
     title: problem.title || '',
     detail: problem.detail || problem.title || '',
     code: problem.code || '',
+    field: problem.field || '',
     at: new Date().toISOString(),
   };
   await withStore('conflicts', 'readwrite', (store) => store.add(conflict));

@@ -57,13 +57,16 @@ class LiveServer:
 @pytest.fixture
 def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """The real app on a free port against the test's demo database (its own thread and event loop)."""
+    port = free_port()
     settings = Settings(
+        # the address served, as `caretaker api` knows it: printed records link there
+        host="127.0.0.1",
+        port=port,
         database_url=db_url,
         secret_key=TEST_SECRET,
         data_dir=tmp_path / "data",
         scheduler_enabled=False,
     )
-    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),

@@ -47,7 +47,8 @@ async def test_phone_intake_assigned_to_a_technician_appears_in_their_list(
     await page.select_option("#intake-done [data-assignee]", tech1["id"])
     await screenshot(page, "11-agent-assign")
     await page.click("#intake-done [data-assign]")
-    await page.wait_for_selector("#assign-result:has-text('已派单')")
+    await page.click("#intake-done [data-confirm-assign]")
+    await page.wait_for_selector("#assign-result:has-text('已派单给 刘师傅')")
 
     row = await db.fetchrow(
         """SELECT w.id, w.status, w.channel, u.number, a.username FROM work_orders w
@@ -98,6 +99,7 @@ async def test_supervisor_assigns_from_the_dispatch_board(phone, live_server, db
     await screenshot(page, "12-dispatch")
     await card.locator("[data-assignee]").select_option(tech2["id"])
     await card.locator("[data-assign]").click()
+    await card.locator("[data-confirm-assign]").click()
     await page.locator(f"#by-technician [data-job='{job['id']}']").wait_for()
     assignee = await db.fetchval(
         "SELECT u.username FROM work_orders w JOIN users u ON u.id = w.assignee_id WHERE w.id = $1",
@@ -138,7 +140,8 @@ async def test_agent_records_a_follow_up_call_from_the_queue(
     assert "A-302 灯不亮" in await card.inner_text()
     assert await card.locator("a[href^='tel:']").count() == 1
     await screenshot(page, "13-callbacks")
-    await card.locator("[data-satisfaction]").select_option("5")
+    await card.locator("[data-reached]").check()
+    await card.locator("[data-score][value='5']").check()
     await card.locator("[data-record]").click()
     await card.locator("[data-result]:has-text('已记录')").wait_for()
     row = await db.fetchrow(

@@ -8,20 +8,24 @@ GET /api/v1/reports/kpis answers for the same site and period.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Download, Page
 
 from tests.browser.conftest import PHONE_VIEWPORT, LiveServer, log_in, screenshot
 from tests.browser.test_shell import catalogue
 from tests.browser.test_technician_offline import api_login
+from tests.integration import report_rows as rows
 from tests.integration.report_rows import day
+from tests.integration.test_csv import parse as parse_csv
 from tests.integration.test_kpis import known_estate
 
 pytestmark = pytest.mark.browser
@@ -151,7 +155,9 @@ async def test_manager_sees_the_kpis_of_a_known_estate_in_both_languages(
         manager = await api_login(http, "manager")
         report = await report_json(http, manager, PERIOD)
         jobs = await overdue_jobs(http, manager, "kpi")
-    overdue = [job["id"] for job in jobs]
+    # the list under the overdue tile is the report's own: the same jobs the tile counts, most overdue first
+    overdue = [job["id"] for job in report["now"]["overdueList"]]
+    assert sorted(overdue) == sorted(job["id"] for job in jobs) and len(overdue) == report["now"]["overdue"]
     # People's names are data, not interface ("张客服" contains the word for agent).
     names = {job["assigneeName"] for job in jobs if job["assigneeName"]}
     names |= {tech["displayName"] for tech in report["technicians"]}
@@ -257,3 +263,60 @@ async def test_period_presets_and_custom_dates(
     await wait_loaded(page, f"{demo}:{PERIOD['from']}:{PERIOD['to']}")
     assert date.fromisoformat(PERIOD["to"]) < today
     assert await page.evaluate("window.__i18nMissing") == []
+
+
+async def downloaded_csv(download: Download) -> list[list[str]]:
+    """The rows of a downloaded CSV, as Excel reads them."""
+    return parse_csv(await asyncio.to_thread(Path(await download.path()).read_bytes))
+
+
+async def test_the_manager_downloads_the_period_shown_and_empty_tiles_say_why(
+    chromium: Browser, live_server: LiveServer, db: asyncpg.Connection
+) -> None:
+    """Desk size: the CSV button exports the site and period on screen (as many rows as the tile counts, in
+    the screen's language); a site with nothing due in the period says so instead of "— 0/0"."""
+    await known_estate(db)
+    site_id = str(await db.fetchval("SELECT id FROM sites WHERE code = 'kpi'"))
+    quiet = await rows.make_site(db, "quiet", ("manager",))
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        report = await report_json(http, await api_login(http, "manager"), PERIOD)
+    context = await chromium.new_context(
+        viewport=DESK_VIEWPORT, base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    try:
+        page = await context.new_page()
+        await log_in(page, "manager")
+        await page.wait_for_selector("#dash-body[data-loaded]:not([aria-busy])")
+        await show_known_period(page, site_id)
+        async with page.expect_download() as download_info:
+            await page.click("#dash-csv")
+        download = await download_info.value
+        assert download.suggested_filename.startswith("work-orders-")
+        table = await downloaded_csv(download)
+        assert table[0][0] == "工单号"
+        assert len(table) - 1 == report["total"] == int(await tile_value(page, "total"))
+        await page.locator("#dash-csv-note:has-text('已下载')").wait_for()
+
+        # Nothing due at all: each rate tile says why instead of looking broken.
+        await page.select_option("#dash-site", str(quiet))
+        await wait_loaded(page, f"{quiet}:{PERIOD['from']}:{PERIOD['to']}")
+        for key in ("response", "arrival", "resolution", "callback"):
+            text = await page.inner_text(f"[data-kpi='{key}']")
+            assert "本期没有到期的" in text and "0 / 0" not in text, (key, text)
+            assert await page.get_attribute(f"[data-kpi='{key}']", "data-empty") is not None
+        assert "本期还没有业主评价" in await page.inner_text("[data-kpi='satisfaction']")
+        await screenshot(page, "42-dashboard-nothing-due-desk-zh")
+
+        await page.click("#lang")
+        await wait_loaded(page, f"{quiet}:{PERIOD['from']}:{PERIOD['to']}")
+        assert "Nothing due in the period" in await page.inner_text("[data-kpi='response']")
+        await screenshot(page, "43-dashboard-nothing-due-desk-en")
+        await page.select_option("#dash-site", site_id)
+        await wait_loaded(page, f"{site_id}:{PERIOD['from']}:{PERIOD['to']}")
+        async with page.expect_download() as download_info:
+            await page.click("#dash-csv")
+        table = await downloaded_csv(await download_info.value)
+        assert table[0][0] == "Number" and len(table) - 1 == report["total"]
+        assert await page.evaluate("window.__i18nMissing") == []
+    finally:
+        await context.close()

@@ -142,7 +142,8 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     assert (await page.inner_text("#job-status")) == "已签字"
     await screenshot(page, "06-job-synced")
     await page.click("a[href^='#/receipt/']")
-    receipt = page.frame_locator("iframe.receipt-frame")
+    # the record opens full page (no frame); its own styles live in a shadow root the locator reads through
+    receipt = page.locator("#receipt")
     await receipt.locator("text=张三").first.wait_for()
     await screenshot(page, "06b-receipt")
 

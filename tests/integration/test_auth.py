@@ -208,3 +208,17 @@ async def test_the_demo_password_is_refused_outside_the_demo(empty_db_url: str) 
         assert created.username == "ops"
     finally:
         await conn.close()
+
+
+async def test_me_says_which_time_zone_the_screens_show(
+    client: AsyncTestClient, db: asyncpg.Connection
+) -> None:
+    """Times on every screen are the site's, whatever the phone's clock is set to: the server says which."""
+    token = (await client.post(LOGIN, json={"username": "agent", "password": "demo1234"})).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    me = (await client.get("/api/v1/me", headers=headers)).json()
+    assert me["timeZone"] == "Asia/Shanghai"
+    await db.execute("UPDATE sites SET timezone = 'Asia/Urumqi' WHERE code = 'demo'")
+    me = (await client.get("/api/v1/me", headers=headers)).json()
+    assert me["timeZone"] == "Asia/Urumqi"
+    assert list(me["siteTimeZones"].values()) == ["Asia/Urumqi"]

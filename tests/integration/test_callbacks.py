@@ -63,16 +63,23 @@ async def test_a_complaint_through_its_callback(
     own = await act(client, supervisor, wo["id"], "callback", {"reached": True, "satisfaction": 5})
     assert own.status_code == 403 and own.json()["code"] == "own_work"
 
-    queue = (await client.get("/api/v1/callbacks", params={"site": "demo"}, headers=agent)).json()
+    page = (await client.get("/api/v1/callbacks", params={"site": "demo"}, headers=agent)).json()
+    assert (page["total"], page["limit"], page["offset"]) == (1, 50, 0)
+    queue = page["items"]
     assert [q["workOrderId"] for q in queue] == [wo["id"]] and queue[0]["attempts"] == 0
+    # what was done and by whom, for the call
+    assert queue[0]["resolution"]["solution"] == "师傅书面检讨，下次上门换人"
+    assert queue[0]["assigneeName"] == "李主管"
+    # no number left with the complaint: the owner's on file is there for the call (B-302 is the 50th home)
+    assert (queue[0]["reporterPhone"], queue[0]["ownerPhone"]) == (None, "13900000050")
     r = await act(client, agent, wo["id"], "callback", {"reached": False, "comment": "无人接听"})
     assert r.status_code == 200 and r.json()["status"] == "completed"
-    queue = (await client.get("/api/v1/callbacks", headers=agent)).json()
+    queue = (await client.get("/api/v1/callbacks", headers=agent)).json()["items"]
     assert queue[0]["attempts"] == 1
     due_soon = await client.get(
         "/api/v1/callbacks", params={"due_before": completed_at.isoformat()}, headers=agent
     )
-    assert due_soon.json() == []
+    assert due_soon.json()["items"] == []
 
     clock.advance(timedelta(days=1))
     r = await act(
@@ -83,7 +90,7 @@ async def test_a_complaint_through_its_callback(
     assert closed["status"] == "closed"
     assert [(c["attempt"], c["reached"]) for c in closed["callbacks"]] == [(1, False), (2, True)]
     assert next(c for c in closed["clocks"] if c["clock"] == "callback")["state"] == "met"
-    assert (await client.get("/api/v1/callbacks", headers=agent)).json() == []
+    assert (await client.get("/api/v1/callbacks", headers=agent)).json()["items"] == []
     # no second callback once one reached the owner
     again = await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 5})
     assert again.status_code == 409
@@ -133,7 +140,7 @@ async def test_a_sensor_job_with_nobody_behind_it_gets_no_callback(
     r = await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))
     assert r.status_code == 200
     assert "callback" not in {c["clock"] for c in r.json()["clocks"]}
-    assert (await client.get("/api/v1/callbacks", headers=agent)).json() == []
+    assert (await client.get("/api/v1/callbacks", headers=agent)).json()["items"] == []
 
 
 async def test_an_unsatisfied_callback_reopens_to_the_last_assignee(

@@ -22,7 +22,8 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert s.trusted_proxies == ()
     assert (s.db_pool_min, s.db_pool_max) == (2, 10)
     assert s.storage_backend == "local"
-    assert s.public_url == "http://127.0.0.1:8000"
+    assert s.public_url is None
+    assert s.reach_url == "http://127.0.0.1:8000"
     assert s.log_level == "INFO"
     assert s.scheduler_enabled is True
     assert s.mqtt_client_id == "caretaker-gateway"
@@ -116,3 +117,20 @@ def test_the_readme_documents_every_environment_variable() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     undocumented = [name for name in ENVIRONMENT_VARIABLES if f"| `{name}` |" not in readme]
     assert undocumented == []
+
+
+def test_the_public_address_follows_what_is_served_unless_set() -> None:
+    """The QR code on a printed record must open where phones really reach the server."""
+    assert load_settings({"CARETAKER_PORT": "8123"}).reach_url == "http://127.0.0.1:8123"
+    assert (
+        load_settings({"CARETAKER_HOST": "10.1.2.3", "CARETAKER_PORT": "80"}).reach_url
+        == "http://10.1.2.3:80"
+    )
+    every_interface = "0.0.0.0"  # noqa: S104 - a setting under test, nothing is bound
+    everywhere = load_settings({"CARETAKER_HOST": every_interface, "CARETAKER_PORT": "8000"}).reach_url
+    assert every_interface not in everywhere and everywhere.endswith(":8000")
+    assert load_settings({"CARETAKER_HOST": "::1"}).reach_url == "http://[::1]:8000"
+    set_by_hand = {"CARETAKER_PUBLIC_URL": "https://wuye.example.cn/", "CARETAKER_PORT": "8123"}
+    assert load_settings(set_by_hand).reach_url == "https://wuye.example.cn"
+    with pytest.raises(SettingsError, match="CARETAKER_PUBLIC_URL"):
+        load_settings({"CARETAKER_PUBLIC_URL": "wuye.example.cn"})

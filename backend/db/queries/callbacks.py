@@ -37,30 +37,46 @@ async def add_callback(
     )
 
 
-async def callback_queue(
-    conn: asyncpg.Connection, site_ids: Sequence[UUID], due_before: datetime | None, limit: int = 200
-) -> list[CallbackDue]:
-    """Work orders whose follow-up call is still due, earliest due first, with the attempts made so far."""
-    rows = await conn.fetch(
-        """SELECT w.id, w.number, w.kind, w.status, w.title, w.site_id, w.reporter_name, w.reporter_phone,
-                  c.due_at, b.name || ' ' || u.number AS unit_label, a.display_name AS assignee_name,
-                  (SELECT count(*) FROM callbacks cb WHERE cb.work_order_id = w.id
-                     AND cb.called_at >= c.starts_at) AS attempts
+_QUEUE_FROM = """
            FROM work_order_clocks c
-           JOIN work_orders w ON w.id = c.work_order_id
-           LEFT JOIN units u ON u.id = w.unit_id
-           LEFT JOIN buildings b ON b.id = u.building_id
-           LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)
+           JOIN work_orders w ON w.id = c.work_order_id"""
+_QUEUE_WHERE = """
            WHERE c.clock = 'callback' AND c.met_at IS NULL AND w.site_id = ANY($1::uuid[])
              AND w.status IN ('completed', 'signed', 'closed')
-             AND ($2::timestamptz IS NULL OR c.due_at <= $2)
-           ORDER BY c.due_at, w.number
-           LIMIT $3""",
+             AND ($2::timestamptz IS NULL OR c.due_at <= $2)"""
+
+
+async def callback_queue(
+    conn: asyncpg.Connection,
+    site_ids: Sequence[UUID],
+    due_before: datetime | None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[CallbackDue], int]:
+    """Work orders whose follow-up call is still due, earliest due first, with the attempts made so far,
+    what was done and by whom; and how many there are in all."""
+    total = await conn.fetchval("SELECT count(*)" + _QUEUE_FROM + _QUEUE_WHERE, list(site_ids), due_before)
+    rows = await conn.fetch(
+        """SELECT w.id, w.number, w.kind, w.status, w.title, w.site_id, w.unit_id, w.reporter_name,
+                  w.reporter_phone, w.resolution, c.due_at, b.name || ' ' || u.number AS unit_label,
+                  a.display_name AS assignee_name,
+                  (SELECT count(*) FROM callbacks cb WHERE cb.work_order_id = w.id
+                     AND cb.called_at >= c.starts_at) AS attempts"""
+        + _QUEUE_FROM
+        + """
+           LEFT JOIN units u ON u.id = w.unit_id
+           LEFT JOIN buildings b ON b.id = u.building_id
+           -- who did the work: the assignee, or the last one once the job is done
+           LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)"""
+        + _QUEUE_WHERE
+        + " ORDER BY c.due_at, w.number LIMIT $3 OFFSET $4",
         list(site_ids),
         due_before,
         limit,
+        offset,
     )
-    return [
+    items = [
         CallbackDue(
             work_order_id=r["id"],
             number=r["number"],
@@ -70,10 +86,13 @@ async def callback_queue(
             site_id=r["site_id"],
             due_at=r["due_at"],
             attempts=r["attempts"],
+            unit_id=r["unit_id"],
             unit_label=r["unit_label"],
             reporter_name=r["reporter_name"],
             reporter_phone=r["reporter_phone"],
             assignee_name=r["assignee_name"],
+            resolution=dict(r["resolution"] or {}),
         )
         for r in rows
     ]
+    return items, total

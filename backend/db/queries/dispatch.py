@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.domain.work_orders import TechnicianSuggestion
+from backend.domain.work_orders import TechnicianSuggestion, suggestion_reasons
 
 # First key of the two-key advisory locks that serialise auto-assignment per site ("DSPT").
 DISPATCH_LOCK_CLASS = 0x44535054
@@ -26,19 +26,38 @@ async def lock_site_dispatch(conn: asyncpg.Connection, site_id: UUID) -> None:
 
 
 async def rank_technicians(
-    conn: asyncpg.Connection, site_id: UUID, category: str, *, open_statuses: Iterable[str]
+    conn: asyncpg.Connection,
+    site_id: UUID,
+    category: str,
+    *,
+    open_statuses: Iterable[str],
+    here_statuses: Iterable[str] = (),
+    building_id: UUID | None = None,
+    excluding: UUID | None = None,
 ) -> list[TechnicianSuggestion]:
-    """On-duty technicians of the site: those with the category's skill first, then by fewest open jobs."""
+    """On-duty technicians of the site: those with the category's skill first, then those working in the
+    job's building now (`here_statuses`), then by fewest open jobs; `excluding` is left out."""
     rows = await conn.fetch(
         """SELECT u.id, u.username, u.display_name, u.skills, $2 = ANY(u.skills) AS skilled,
                   (SELECT count(*) FROM work_orders w
-                    WHERE w.assignee_id = u.id AND w.status = ANY($3::text[])) AS open_jobs
+                    WHERE w.assignee_id = u.id AND w.status = ANY($3::text[])) AS open_jobs,
+                  -- where a technician is, as far as we know: at (or on the way to) a job in this building
+                  ($4::uuid IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM work_orders w
+                     LEFT JOIN units wu ON wu.id = w.unit_id
+                     LEFT JOIN assets wa ON wa.id = w.asset_id
+                     WHERE w.assignee_id = u.id AND w.status = ANY($5::text[])
+                       AND COALESCE(wu.building_id, wa.building_id) = $4)) AS nearby
            FROM users u JOIN user_sites us ON us.user_id = u.id AND us.site_id = $1
            WHERE u.role = 'technician' AND u.active AND u.on_duty
-           ORDER BY skilled DESC, open_jobs, u.username""",
+             AND ($6::uuid IS NULL OR u.id <> $6)
+           ORDER BY skilled DESC, nearby DESC, open_jobs, u.username""",
         site_id,
         category,
         list(open_statuses),
+        building_id,
+        list(here_statuses),
+        excluding,
     )
     return [
         TechnicianSuggestion(
@@ -48,9 +67,23 @@ async def rank_technicians(
             skills=list(r["skills"]),
             skilled=r["skilled"],
             open_jobs=r["open_jobs"],
+            nearby=r["nearby"],
+            reasons=suggestion_reasons(
+                category, skilled=r["skilled"], open_jobs=r["open_jobs"], nearby=r["nearby"]
+            ),
         )
         for r in rows
     ]
+
+
+async def job_building(conn: asyncpg.Connection, unit_id: UUID | None, asset_id: UUID | None) -> UUID | None:
+    """The building a job is in: its unit's, else its asset's (plant outside any building has none)."""
+    return await conn.fetchval(
+        """SELECT COALESCE((SELECT building_id FROM units WHERE id = $1),
+                           (SELECT building_id FROM assets WHERE id = $2))""",
+        unit_id,
+        asset_id,
+    )
 
 
 async def assignable_user(conn: asyncpg.Connection, user_id: UUID, site_id: UUID) -> asyncpg.Record | None:

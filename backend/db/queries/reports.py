@@ -36,7 +36,7 @@ from backend.domain.kpis import (
     share,
 )
 from backend.domain.models import SiteRef
-from backend.domain.workflow import ACTIVE_STATUSES, CLOSED_STATUSES, OPEN_STATUSES
+from backend.domain.workflow import ACTIVE_STATUSES, CLOSED_STATUSES, OPEN_STATUSES, priority_code
 
 # Spelled out as lists: `status = ANY(open)` reads the (site_id, status) index, `<> ALL(final)` cannot.
 ACTIVE = sorted(ACTIVE_STATUSES)
@@ -318,7 +318,7 @@ async def now_kpi(conn: asyncpg.Connection, site_id: UUID, now: datetime, limit:
             number=r["number"],
             title=r["title"],
             kind=r["kind"],
-            priority=r["priority"],
+            priority=priority_code(r["priority"]),
             status=r["status"],
             clock=r["clock"],
             due_at=r["due_at"],

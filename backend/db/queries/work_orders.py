@@ -12,7 +12,7 @@ import msgspec
 
 from backend.domain import sla
 from backend.domain.work_orders import Callback, Clock, Event, HistoryItem, WorkOrder
-from backend.domain.workflow import priority_code
+from backend.domain.workflow import CLOSED_STATUSES, priority_code
 from backend.errors import Conflict
 
 
@@ -34,6 +34,7 @@ _SELECT = """
            b.name || ' ' || u.number AS unit_label,
            s.name AS asset_name,
            a.display_name AS assignee_name,
+           ca.display_name AS complained_about_name,
            (SELECT count(*) FROM photos p
              WHERE p.work_order_id = w.id AND p.stage = 'after' AND p.visit = w.reopen_count + 1
            ) AS after_photos_taken,
@@ -47,6 +48,7 @@ _SELECT = """
     LEFT JOIN buildings b ON b.id = u.building_id
     LEFT JOIN assets s ON s.id = w.asset_id
     LEFT JOIN users a ON a.id = w.assignee_id
+    LEFT JOIN users ca ON ca.id = w.complained_about_id
 """.replace("$CLOCK_ORDER$", "'{" + ",".join(sla.CLOCK_ORDER) + "}'")
 
 # Row columns that are wire fields as they are; priority, visit and the decisions are added per reader.
@@ -278,11 +280,11 @@ async def list_work_orders(
     if unassigned:
         where.append("w.assignee_id IS NULL")
     if overdue:
-        # a running clock past its due time
+        # open work with a running clock past its due time: the dashboard's `now.overdue`, job for job
         where.append(
             f"""EXISTS (SELECT 1 FROM work_order_clocks c WHERE c.work_order_id = w.id
                  AND c.met_at IS NULL AND c.paused_since IS NULL AND c.due_at < {param(now)})
-               AND w.status <> 'cancelled'"""
+               AND w.status <> ALL({param(sorted(CLOSED_STATUSES))}::text[])"""
         )
     if text is not None:
         pattern = param(text)

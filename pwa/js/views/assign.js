@@ -1,32 +1,100 @@
-/** The assign control shared by intake and the dispatch board: technicians, suggestions first. */
+/**
+ * The assign control shared by intake and the dispatch board: the server's suggestions first, each with its
+ * reasons (skill, working in the same building now, open jobs), ★ only where the skill fits, then the other
+ * technicians; the dispatch is confirmed before it is sent. Whom a complaint is about is never offered.
+ */
 
 import { listUsers, suggestions, workOrderAction } from '../api.js';
 import { esc } from '../format.js';
-import { t } from '../i18n.js';
+import { label, refusal, t } from '../i18n.js';
 
-let technicianCache = null;
+const technicianCache = new Map();
 
 async function technicians(site) {
-  if (!technicianCache) technicianCache = await listUsers({ role: 'technician', site }).catch(() => []);
-  return technicianCache;
+  if (!technicianCache.has(site)) technicianCache.set(site, await listUsers({ role: 'technician', site }).catch(() => []));
+  return technicianCache.get(site);
 }
 
-/** Fill `box` with a technician picker and an assign button for work order `id`; `done(result)` after. */
-export async function renderAssign(box, id, site, done) {
-  const [people, ranked] = await Promise.all([technicians(site), suggestions(id).catch(() => [])]);
-  const rankedIds = ranked.map((s) => s.userId || s.id);
-  const ordered = [...ranked.map((s) => people.find((p) => p.id === (s.userId || s.id)) || { id: s.userId || s.id, displayName: s.displayName }),
-    ...people.filter((p) => !rankedIds.includes(p.id))];
-  box.innerHTML = `<div class="row">
-      <select class="grow" data-assignee aria-label="${esc(t('dispatch.technician'))}">${ordered
-        .map((p, i) => `<option value="${esc(p.id)}">${i < rankedIds.length ? '★ ' : ''}${esc(p.displayName || p.username)}${p.skills ? ` (${esc(p.skills.map((s) => t(`category.${s}`)).join('、'))})` : ''}</option>`)
-        .join('')}</select>
-      <button type="button" data-assign>${esc(t('action.assign'))}</button></div>
-    ${ranked.length ? `<p class="muted small">${esc(t('dispatch.suggested'))}</p>` : ''}`;
-  box.querySelector('[data-assign]').addEventListener('click', async (event) => {
+/** One reason in words: "对口专业：水", "正在本楼作业", "在办 2 单". */
+function reasonText(reason) {
+  const words = t(`suggestion.${reason.code}`, { count: reason.count ?? '' });
+  return reason.skill ? t('dispatch.reasonSkill', { reason: words, skill: label('category', reason.skill) }) : words;
+}
+
+/** Why the server suggests this technician, in one line. */
+export function reasonsText(suggestion) {
+  return (suggestion.reasons || []).map(reasonText).join(' · ');
+}
+
+/** What the stars mean, or that nobody on duty has the skill (a complaint needs none: nothing to say). */
+function footnote(ranked) {
+  const codes = ranked.flatMap((s) => (s.reasons || []).map((r) => r.code));
+  if (codes.includes('skilled')) return `<p class="muted small">${esc(t('dispatch.suggestedSkilled'))}</p>`;
+  if (codes.includes('not_skilled')) return `<p class="muted small">${esc(t('dispatch.noSkilled'))}</p>`;
+  return '';
+}
+
+/**
+ * Fill `box` with a technician picker for `job` ({id, complainedAboutId}) and an assign button that asks for
+ * confirmation; `done(result, assignee)` after the server answered (or the action was queued).
+ */
+export async function renderAssign(box, job, site, done) {
+  const [people, ranked] = await Promise.all([technicians(site), suggestions(job.id).catch(() => [])]);
+  const byId = new Map(ranked.map((s) => [s.userId, s]));
+  const others = people.filter((p) => !byId.has(p.id) && p.id !== job.complainedAboutId);
+  const options = [
+    ...ranked.map((s) => ({ id: s.userId, name: s.displayName, suggestion: s })),
+    ...others.map((p) => ({ id: p.id, name: p.displayName || p.username, suggestion: null })),
+  ];
+  // Short enough for a phone's picker; the full reasons of the one chosen are spelled out below it.
+  const optionText = (o) => {
+    if (!o.suggestion) return `${o.name} · ${t('dispatch.offDuty')}`;
+    const mark = o.suggestion.skilled ? '★ ' : '';
+    const here = o.suggestion.nearby ? ` · ${t('suggestion.nearby')}` : '';
+    return `${mark}${o.name}${here} · ${t('suggestion.open_jobs', { count: o.suggestion.openJobs })}`;
+  };
+  box.innerHTML = `<div class="assign">
+      <label class="small">${esc(t('dispatch.technician'))}
+        <select data-assignee>${options.map((o) => `<option value="${esc(o.id)}">${esc(optionText(o))}</option>`).join('')}</select></label>
+      <p class="muted small" data-why aria-live="polite"></p>
+      <div class="actions"><button type="button" data-assign ${options.length ? '' : 'disabled'}>${esc(t('action.assign'))}</button></div>
+      <div class="confirm-assign" data-confirm hidden>
+        <p data-confirm-text></p>
+        <div class="row"><button type="button" data-confirm-assign>${esc(t('dispatch.confirm'))}</button>
+          <button type="button" class="secondary" data-cancel-assign>${esc(t('dispatch.back'))}</button></div>
+      </div>
+      <p class="form-error" data-assign-error role="alert" hidden></p>
+      ${footnote(ranked)}
+    </div>`;
+  const select = box.querySelector('[data-assignee]');
+  const chosen = () => options.find((o) => o.id === select.value);
+  const explain = () => {
+    const o = chosen();
+    box.querySelector('[data-why]').textContent = o ? t('dispatch.why', { name: o.name, reasons: o.suggestion ? reasonsText(o.suggestion) : t('dispatch.offDuty') }) : '';
+  };
+  select.addEventListener('change', explain);
+  explain();
+  const confirmBox = box.querySelector('[data-confirm]');
+  box.querySelector('[data-assign]').addEventListener('click', () => {
+    box.querySelector('[data-confirm-text]').textContent = t('dispatch.confirmText', { name: chosen().name });
+    confirmBox.hidden = false;
+    box.querySelector('[data-assign]').hidden = true;
+    box.querySelector('[data-confirm-assign]').focus();
+  });
+  box.querySelector('[data-cancel-assign]').addEventListener('click', () => {
+    confirmBox.hidden = true;
+    box.querySelector('[data-assign]').hidden = false;
+  });
+  box.querySelector('[data-confirm-assign]').addEventListener('click', async (event) => {
     event.target.disabled = true;
-    const assigneeId = box.querySelector('[data-assignee]').value;
-    const result = await workOrderAction(id, 'assign', { assigneeId });
-    done(result);
+    const assignee = chosen();
+    const result = await workOrderAction(job.id, 'assign', { assigneeId: assignee.id });
+    if (result.state === 'conflict') {
+      const error = box.querySelector('[data-assign-error]');
+      error.textContent = refusal(result.conflict);
+      error.hidden = false;
+      event.target.disabled = false;
+    } else confirmBox.hidden = true;
+    done(result, assignee);
   });
 }

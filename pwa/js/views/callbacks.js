@@ -1,10 +1,14 @@
-/** The callback queue (回访): who to call, by when, and the outcome of each call. */
+/**
+ * The callback queue (回访): who to call, by when, what was done and by whom, and the outcome of each call.
+ * Nothing is preselected: the agent records what the owner said, never a default "reached, very satisfied".
+ */
 
 import { listCallbacks, unitLabel, workOrderAction } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
-import { t, tOr } from '../i18n.js';
+import { label, refusal, t } from '../i18n.js';
 
 let timer = null;
+const SCORES = [5, 4, 3, 2, 1];
 
 function tick(root) {
   for (const el of root.querySelectorAll('[data-due]')) {
@@ -14,51 +18,104 @@ function tick(root) {
   }
 }
 
+/** What was done, in the words the technician or the complaint's handler recorded. */
+function whatWasDone(item) {
+  const r = item.resolution || {};
+  const parts = [r.workDone, r.cause && t('callbacks.cause', { cause: r.cause }), r.solution, r.findings && !r.solution ? r.findings : null];
+  return parts.filter(Boolean).join(' · ');
+}
+
+/** The numbers to call: the one the caller left, and the owner's on file when it is another. */
+function phones(item) {
+  const list = [];
+  if (item.reporterPhone) list.push({ phone: item.reporterPhone, who: item.reporterName || t('callbacks.caller') });
+  if (item.ownerPhone && item.ownerPhone !== item.reporterPhone) list.push({ phone: item.ownerPhone, who: t('callbacks.owner', { name: item.ownerName || '' }) });
+  return list;
+}
+
+function card(item) {
+  const id = item.workOrderId;
+  const done = whatWasDone(item);
+  return `<section class="card callback" data-callback="${esc(id)}">
+      <div class="row"><span class="badge">${esc(label('kind', item.kind))}</span>
+        <span class="muted small">${esc(t('callbacks.due', { time: formatDateTime(item.dueAt) }))}</span>
+        <span class="countdown" data-due="${esc(item.dueAt)}"></span>
+        ${item.attempts ? `<span class="badge">${esc(t('callbacks.attempts', { count: item.attempts }))}</span>` : ''}</div>
+      <a class="job-title" href="#/job/${esc(id)}">${esc(item.title || '')}</a>
+      <div class="muted small">${esc(item.number || '')} · ${esc(unitLabel(item))}</div>
+      <dl class="facts">
+        <dt>${esc(t('callbacks.doneBy'))}</dt><dd data-done-by>${esc(item.assigneeName || t('callbacks.nobody'))}</dd>
+        <dt>${esc(t('callbacks.whatWasDone'))}</dt><dd data-done>${esc(done || t('callbacks.notRecorded'))}</dd>
+      </dl>
+      <div class="row phones">${phones(item)
+        .map((p) => `<a class="button secondary" href="tel:${esc(p.phone)}">${esc(t('job.call'))} ${esc(p.who)} ${esc(p.phone)}</a>`)
+        .join('') || `<p class="muted" data-no-phone>${esc(t('callbacks.noPhone'))}</p>`}</div>
+      <fieldset class="choice" data-reached-group>
+        <legend>${esc(t('callbacks.reachedQuestion'))}</legend>
+        <label class="checklist"><input type="radio" name="reached-${esc(id)}" value="yes" data-reached> ${esc(t('callbacks.reachedYes'))}</label>
+        <label class="checklist"><input type="radio" name="reached-${esc(id)}" value="no" data-not-reached> ${esc(t('callbacks.reachedNo'))}</label>
+      </fieldset>
+      <fieldset class="choice scores" data-satisfaction-group hidden>
+        <legend>${esc(t('callbacks.satisfaction'))}</legend>
+        ${SCORES.map((n) => `<label class="checklist"><input type="radio" name="score-${esc(id)}" value="${n}" data-score> ${n} · ${esc(t(`satisfaction.${n}`))}</label>`).join('')}
+      </fieldset>
+      <label for="comment-${esc(id)}">${esc(t('callbacks.comment'))}</label><input id="comment-${esc(id)}" data-comment>
+      <p class="form-error" data-callback-error role="alert" hidden></p>
+      <div class="actions"><button type="button" data-record>${esc(t('callbacks.record'))}</button></div>
+      <p class="muted small hidden" data-result></p>
+    </section>`;
+}
+
+function wire(cardEl, ctx) {
+  const id = cardEl.dataset.callback;
+  const scores = cardEl.querySelector('[data-satisfaction-group]');
+  const error = cardEl.querySelector('[data-callback-error]');
+  const say = (message) => {
+    error.textContent = message;
+    error.hidden = !message;
+  };
+  for (const radio of cardEl.querySelectorAll(`input[name="reached-${CSS.escape(id)}"]`)) {
+    radio.addEventListener('change', () => {
+      scores.hidden = !cardEl.querySelector('[data-reached]').checked;
+      say('');
+    });
+  }
+  cardEl.querySelector('[data-record]').addEventListener('click', async (event) => {
+    const reachedYes = cardEl.querySelector('[data-reached]').checked;
+    const reachedNo = cardEl.querySelector('[data-not-reached]').checked;
+    const score = cardEl.querySelector('[data-score]:checked');
+    if (!reachedYes && !reachedNo) return say(t('callbacks.sayIfReached'));
+    if (reachedYes && !score) return say(t('callbacks.saySatisfaction'));
+    say('');
+    event.target.disabled = true;
+    const result = await workOrderAction(id, 'callback', {
+      reached: reachedYes,
+      satisfaction: reachedYes ? Number(score.value) : null,
+      comment: cardEl.querySelector('[data-comment]').value.trim(),
+    });
+    const out = cardEl.querySelector('[data-result]');
+    out.classList.remove('hidden');
+    if (result.state === 'conflict') {
+      out.textContent = refusal(result.conflict);
+      event.target.disabled = false;
+      ctx.refreshConflicts();
+    } else out.textContent = result.state === 'delivered' ? t('callbacks.recorded') : t('job.queued');
+  });
+}
+
 /** Render the queue. */
 export async function render(root, params, ctx) {
   root.innerHTML = `<h2>${esc(t('callbacks.title'))}</h2><p class="muted">${esc(t('app.loading'))}</p>`;
-  let items;
+  let page;
   try {
-    items = await listCallbacks();
+    page = await listCallbacks({ site: ctx.user.siteIds[0] });
   } catch {
     root.innerHTML = `<h2>${esc(t('callbacks.title'))}</h2><p class="card error">${esc(t('callbacks.unavailable'))}</p>`;
     return;
   }
-  const cards = items.map((item) => {
-    const job = item.workOrder || item;
-    const id = item.workOrderId || job.id;
-    const due = item.dueAt || (job.clocks || []).find((c) => c.clock === 'callback')?.dueAt;
-    const phone = item.reporterPhone || job.reporterPhone || '';
-    return `<section class="card" data-callback="${esc(id)}">
-      <div class="row"><span class="badge">${esc(tOr(`kind.${job.kind}`, job.kind || ''))}</span>
-        ${due ? `<span class="muted small">${esc(t('callbacks.due', { time: formatDateTime(due) }))}</span><span class="countdown" data-due="${esc(due)}"></span>` : ''}</div>
-      <div class="job-title">${esc(job.title || '')}</div>
-      <div class="muted small">${esc(job.number || '')} · ${esc(unitLabel(item))} · ${esc(item.reporterName || job.reporterName || '')}</div>
-      ${phone ? `<a class="button secondary" href="tel:${esc(phone)}">${esc(t('job.call'))} ${esc(phone)}</a>` : ''}
-      <label class="checklist"><input type="checkbox" data-reached checked> ${esc(t('callbacks.reached'))}</label>
-      <label>${esc(t('callbacks.satisfaction'))}</label>
-      <select data-satisfaction>${[5, 4, 3, 2, 1].map((n) => `<option value="${n}">${n} · ${esc(t(`satisfaction.${n}`))}</option>`).join('')}</select>
-      <label>${esc(t('callbacks.comment'))}</label><input data-comment>
-      <div class="actions"><button type="button" data-record>${esc(t('callbacks.record'))}</button></div>
-      <p class="muted small hidden" data-result></p>
-    </section>`;
-  });
-  root.innerHTML = `<h2>${esc(t('callbacks.title'))}</h2>${cards.join('') || `<p class="card muted">${esc(t('callbacks.none'))}</p>`}`;
-  for (const card of root.querySelectorAll('[data-callback]')) {
-    card.querySelector('[data-record]').addEventListener('click', async (event) => {
-      event.target.disabled = true;
-      const reached = card.querySelector('[data-reached]').checked;
-      const result = await workOrderAction(card.dataset.callback, 'callback', {
-        reached,
-        satisfaction: reached ? Number(card.querySelector('[data-satisfaction]').value) : null,
-        comment: card.querySelector('[data-comment]').value.trim(),
-      });
-      const out = card.querySelector('[data-result]');
-      out.classList.remove('hidden');
-      out.textContent = result.state === 'delivered' ? t('callbacks.recorded') : result.state === 'conflict' ? result.conflict.detail : t('job.queued');
-      if (result.state === 'conflict') ctx.refreshConflicts();
-    });
-  }
+  const more = page.total > page.items.length ? `<p class="muted small">${esc(t('callbacks.more', { shown: page.items.length, total: page.total }))}</p>` : '';
+  root.innerHTML = `<h2>${esc(t('callbacks.title'))} (${page.total})</h2>${page.items.map(card).join('') || `<p class="card muted">${esc(t('callbacks.none'))}</p>`}${more}`;
+  for (const cardEl of root.querySelectorAll('[data-callback]')) wire(cardEl, ctx);
   tick(root);
   clearInterval(timer);
   timer = setInterval(() => tick(root), 1000);

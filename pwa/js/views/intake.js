@@ -1,128 +1,255 @@
-/** Intake (报修/投诉) for agents: find the unit by building+number or the caller's phone, record, assign. */
+/**
+ * Intake (报修/投诉) for agents: find the home as the caller says it ("3栋1单元1201", or their phone), record
+ * the call, hand it out. After saving, the form is empty and ready for the next call while the call just
+ * recorded waits above it to be assigned.
+ */
 
-import { createWorkOrder, lookupUnits, unitLabel } from '../api.js';
+import { createWorkOrder, listUsers, lookupUnits, unitLabel } from '../api.js';
 import { esc } from '../format.js';
-import { choices, label, t } from '../i18n.js';
+import { choices, label, refusal, t } from '../i18n.js';
+import { dismissConflict, listConflicts } from '../outbox.js';
 import { renderAssign } from './assign.js';
 
 // The ways a call reaches the desk in person; the rest of the server's desk channels come from devices.
 const IN_PERSON = ['phone', 'counter'];
+// Refusals about the home are shown next to the unit picker, not at the bottom of a long form.
+const UNIT_FIELDS = new Set(['unitId', 'unitNumber', 'building', 'ownerPhone', 'address']);
 
 function categoryOptions(kind) {
   const list = (choices().categories || {})[kind] || [];
   return list.map((c) => `<option value="${c}">${esc(label('category', c))}</option>`).join('');
 }
 
-/** Render the intake form. */
-export async function render(root, params, ctx) {
-  const site = ctx.user.siteIds[0];
-  let kind = 'repair';
-  let unit = null;
-  root.innerHTML = `<h2>${esc(t('intake.title'))}</h2>
-    <div class="tabs" role="group">
-      <button type="button" data-kind="repair" aria-pressed="true">${esc(t('kind.repair'))}</button>
-      <button type="button" data-kind="complaint" aria-pressed="false">${esc(t('kind.complaint'))}</button>
-    </div>
-    <form id="intake-form" class="card">
+function understoodText(understood) {
+  if (!understood) return '';
+  const parts = [];
+  if (understood.building) parts.push(t('intake.understoodBuilding', { building: understood.building }));
+  if (understood.stairwell) parts.push(t('intake.understoodStairwell', { stairwell: understood.stairwell }));
+  if (understood.room) parts.push(t('intake.understoodRoom', { room: understood.room }));
+  return parts.join(' ');
+}
+
+function formHtml(staffOptions) {
+  return `<form id="intake-form" class="card" novalidate>
       <h3>${esc(t('intake.findUnit'))}</h3>
-      <div class="row">
-        <div class="grow"><label for="lookup-building">${esc(t('intake.building'))}</label><input id="lookup-building" placeholder="A"></div>
-        <div class="grow"><label for="lookup-number">${esc(t('intake.number'))}</label><input id="lookup-number" inputmode="numeric" placeholder="302"></div>
-      </div>
+      <label for="lookup-address">${esc(t('intake.address'))}</label>
+      <input id="lookup-address" autocomplete="off" placeholder="${esc(t('intake.addressExample'))}">
       <label for="lookup-phone">${esc(t('intake.phone'))}</label><input id="lookup-phone" type="tel" inputmode="tel">
       <div class="actions"><button type="button" class="secondary" id="lookup">${esc(t('intake.lookup'))}</button></div>
-      <div id="unit-results"></div>
+      <div id="unit-results" aria-live="polite"></div>
+      <p id="unit-error" class="form-error" role="alert" hidden></p>
       <label for="channel">${esc(t('intake.channel'))}</label>
       <select id="channel">${IN_PERSON.filter((c) => (choices().deskChannels || IN_PERSON).includes(c)).map((c) => `<option value="${c}">${esc(label('channel', c))}</option>`).join('')}</select>
-      <label for="category">${esc(t('intake.category'))}</label><select id="category">${categoryOptions(kind)}</select>
+      <label for="category">${esc(t('intake.category'))}</label><select id="category"></select>
       <label for="priority">${esc(t('intake.priority'))}</label>
       <select id="priority"><option value="" selected>${esc(t('intake.priorityAuto'))}</option>${(choices().priorities || []).map((p) => `<option value="${p}">${esc(label('priority', p))}</option>`).join('')}</select>
       <label for="title">${esc(t('intake.subject'))}</label><input id="title" required maxlength="200">
       <label for="description">${esc(t('intake.description'))}</label><textarea id="description" rows="3"></textarea>
       <label for="reporter-name">${esc(t('intake.reporterName'))}</label><input id="reporter-name">
       <label for="reporter-phone">${esc(t('intake.reporterPhone'))}</label><input id="reporter-phone" type="tel">
-      <label class="checklist"><input type="checkbox" id="in-home" checked> ${esc(t('intake.inHome'))}</label>
-      <label class="checklist hidden" id="major-row"><input type="checkbox" id="major"> ${esc(t('intake.major'))}</label>
-      <p id="intake-error" class="conflict hidden" role="alert"></p>
+      <label class="checklist" id="in-home-row"><input type="checkbox" id="in-home" checked> ${esc(t('intake.inHome'))}</label>
+      <div id="complaint-fields" hidden>
+        <label for="complained-about">${esc(t('intake.complainedAbout'))}</label>
+        <select id="complained-about"><option value="">${esc(t('intake.complainedAboutNobody'))}</option>${staffOptions}</select>
+        <label class="checklist"><input type="checkbox" id="major"> ${esc(t('intake.major'))}</label>
+      </div>
+      <p id="intake-error" class="form-error" role="alert" hidden></p>
       <div class="actions"><button type="submit" id="intake-submit">${esc(t('intake.submit'))}</button></div>
-    </form>
-    <section id="intake-done" class="card hidden"></section>`;
+    </form>`;
+}
 
-  for (const tab of root.querySelectorAll('[data-kind]')) {
-    tab.addEventListener('click', () => {
-      kind = tab.dataset.kind;
-      for (const other of root.querySelectorAll('[data-kind]')) other.setAttribute('aria-pressed', String(other === tab));
-      root.querySelector('#category').innerHTML = categoryOptions(kind);
-      root.querySelector('#major-row').classList.toggle('hidden', kind !== 'complaint');
-    });
-  }
+/** Render the intake screen. */
+export async function render(root, params, ctx) {
+  const site = ctx.user.siteIds[0];
+  const staff = await listUsers({ site }).catch(() => []);
+  const staffOptions = staff
+    .filter((u) => u.active !== false)
+    .map((u) => `<option value="${esc(u.id)}">${esc(u.displayName)} · ${esc(label('role', u.role))}</option>`)
+    .join('');
+  root.innerHTML = `<h2>${esc(t('intake.title'))}</h2>
+    <div id="intake-recorded"></div>
+    <div class="tabs" role="group">
+      <button type="button" data-kind="repair" aria-pressed="true">${esc(t('kind.repair'))}</button>
+      <button type="button" data-kind="complaint" aria-pressed="false">${esc(t('kind.complaint'))}</button>
+    </div>
+    <div id="intake-form-box"></div>`;
+  const state = { kind: 'repair', unit: null, filled: { name: '', phone: '' } };
 
-  root.querySelector('#lookup').addEventListener('click', async () => {
-    const box = root.querySelector('#unit-results');
-    const phone = root.querySelector('#lookup-phone').value.trim();
-    const building = root.querySelector('#lookup-building').value.trim();
-    const number = root.querySelector('#lookup-number').value.trim();
-    const found = await lookupUnits(phone ? { site, phone } : { site, building, number }).catch(() => []);
-    if (!found.length) {
-      box.innerHTML = `<p class="muted">${esc(t('intake.noUnit'))}</p>`;
-      return;
+  const setKind = (kind) => {
+    state.kind = kind;
+    for (const tab of root.querySelectorAll('[data-kind]')) tab.setAttribute('aria-pressed', String(tab.dataset.kind === kind));
+    root.querySelector('#category').innerHTML = categoryOptions(kind);
+    root.querySelector('#complaint-fields').hidden = kind !== 'complaint';
+    // A complaint is handled at the desk: nobody goes into the home for it.
+    root.querySelector('#in-home-row').hidden = kind === 'complaint';
+  };
+
+  const showFieldError = (id, message) => {
+    const box = root.querySelector(id);
+    box.textContent = message || '';
+    box.hidden = !message;
+  };
+
+  // The contact filled in from the home found; what the agent typed themselves is never overwritten.
+  const fillContact = (name, phone) => {
+    for (const [id, key, value] of [['#reporter-name', 'name', name], ['#reporter-phone', 'phone', phone]]) {
+      const input = root.querySelector(id);
+      if (!input.value || input.value === state.filled[key]) input.value = value;
+      state.filled[key] = value;
     }
+  };
+
+  const chooseUnit = (unit) => {
+    state.unit = unit;
+    showFieldError('#unit-error', '');
+    const resident = (unit.residents || [])[0];
+    fillContact(resident ? resident.name || '' : '', resident ? resident.phone || '' : '');
+  };
+
+  const showFound = (found) => {
+    const box = root.querySelector('#unit-results');
     box.innerHTML = found
       .map((u, i) => {
         const people = (u.residents || []).map((r) => `${r.name} ${r.phone || r.phoneMasked || ''}`).join('、');
-        return `<label class="checklist"><input type="radio" name="unit" value="${i}" ${i === 0 ? 'checked' : ''}> ${esc(unitLabel(u))} · ${esc(people)}</label>`;
+        return `<label class="checklist unit-choice"><input type="radio" name="unit" value="${i}" ${i === 0 ? 'checked' : ''}> ${esc(unitLabel(u))} · ${esc(people)}</label>`;
       })
       .join('');
-    const choose = (i) => {
-      unit = found[i];
-      const resident = (unit.residents || [])[0];
-      if (resident) {
-        root.querySelector('#reporter-name').value = resident.name || '';
-        root.querySelector('#reporter-phone').value = resident.phone || '';
-      }
-    };
-    choose(0);
-    for (const radio of box.querySelectorAll('input[name="unit"]')) radio.addEventListener('change', () => choose(Number(radio.value)));
-  });
+    chooseUnit(found[0]);
+    for (const radio of box.querySelectorAll('input[name="unit"]')) radio.addEventListener('change', () => chooseUnit(found[Number(radio.value)]));
+  };
 
-  root.querySelector('#intake-form').addEventListener('submit', async (event) => {
+  const showNear = (body, asked) => {
+    const box = root.querySelector('#unit-results');
+    const understood = understoodText(body.understood);
+    const heading = `<p class="muted" id="unit-missing">${esc(t('intake.noUnitFor', { address: asked }))}${understood ? ` ${esc(t('intake.understood', { what: understood }))}` : ''}</p>`;
+    if (!body.near.length) {
+      box.innerHTML = `${heading}<p class="muted">${esc(t('intake.noNearUnits'))}</p>`;
+      return;
+    }
+    box.innerHTML = `${heading}<p>${esc(t('intake.didYouMean'))}</p>
+      <div class="near-units">${body.near
+        .map((u, i) => `<button type="button" class="secondary near-unit" data-near="${i}"><span>${esc(unitLabel(u))}</span><span class="muted small">${esc(label('nearReason', u.reason))}</span></button>`)
+        .join('')}</div>`;
+    for (const button of box.querySelectorAll('[data-near]')) {
+      button.addEventListener('click', async () => {
+        const near = body.near[Number(button.dataset.near)];
+        // Asked for by the agent now: only then does the home's register show who lives there.
+        const again = await lookupUnits({ site, building: near.buildingId, number: near.number }).catch(() => ({ items: [] }));
+        if (again.items.length) showFound(again.items);
+      });
+    }
+  };
+
+  const lookup = async () => {
+    const box = root.querySelector('#unit-results');
+    const phone = root.querySelector('#lookup-phone').value.trim();
+    const address = root.querySelector('#lookup-address').value.trim();
+    state.unit = null;
+    fillContact('', '');
+    showFieldError('#unit-error', '');
+    if (!phone && !address) {
+      showFieldError('#unit-error', t('intake.addressOrPhone'));
+      return;
+    }
+    let body;
+    try {
+      body = await lookupUnits(phone ? { site, phone } : { site, address });
+    } catch (error) {
+      box.innerHTML = '';
+      showFieldError('#unit-error', refusal(error.problem) || t('intake.lookupFailed'));
+      return;
+    }
+    if (body.items.length) showFound(body.items);
+    else if (phone) box.innerHTML = `<p class="muted" id="unit-missing">${esc(t('intake.noUnitForPhone'))}</p>`;
+    else showNear(body, address);
+  };
+
+  const newForm = () => {
+    root.querySelector('#intake-form-box').innerHTML = formHtml(staffOptions);
+    state.unit = null;
+    state.filled = { name: '', phone: '' };
+    setKind(state.kind);
+    root.querySelector('#lookup').addEventListener('click', lookup);
+    for (const id of ['#lookup-address', '#lookup-phone']) {
+      root.querySelector(id).addEventListener('keydown', (event) => {
+        if (event.key === 'Enter') {
+          event.preventDefault();
+          lookup();
+        }
+      });
+    }
+    root.querySelector('#intake-form').addEventListener('submit', submit);
+  };
+
+  const showRecorded = async (created) => {
+    const box = root.querySelector('#intake-recorded');
+    box.innerHTML = `<section class="card recorded" id="intake-done" data-job="${esc(created.id)}">
+        <div class="row"><h3 class="grow">${esc(t('intake.created', { number: created.number || '' }))}</h3>
+          <a class="button secondary" href="#/job/${esc(created.id)}">${esc(t('intake.openJob'))}</a></div>
+        <div class="muted small">${esc(created.title)} · ${esc(unitLabel(created) || created.location || '')}</div>
+        <div id="assign-box"></div>
+      </section>`;
+    await renderAssign(box.querySelector('#assign-box'), created, site, (assigned, assignee) => {
+      if (assigned.state === 'conflict') return;
+      box.querySelector('#assign-box').innerHTML = `<p class="badge" id="assign-result">${esc(assigned.state === 'delivered' ? t('dispatch.assignedTo', { name: assignee.name }) : t('intake.queued'))}</p>`;
+    });
+  };
+
+  async function submit(event) {
     event.preventDefault();
-    const error = root.querySelector('#intake-error');
-    error.classList.add('hidden');
+    showFieldError('#intake-error', '');
+    const inHome = state.kind !== 'complaint' && root.querySelector('#in-home').checked;
+    if (!root.querySelector('#title').value.trim()) {
+      showFieldError('#intake-error', t('intake.subjectRequired'));
+      root.querySelector('#title').focus();
+      return;
+    }
     const fields = {
       site,
-      kind,
+      kind: state.kind,
       channel: root.querySelector('#channel').value,
       category: root.querySelector('#category').value,
       // Empty: the server suggests one from the category and the words used (leaks and entrapments go first).
       priority: root.querySelector('#priority').value || null,
       title: root.querySelector('#title').value.trim(),
       description: root.querySelector('#description').value.trim(),
-      unitId: unit ? unit.id : null,
+      unitId: state.unit ? state.unit.id : null,
       reporterName: root.querySelector('#reporter-name').value.trim() || null,
       reporterPhone: root.querySelector('#reporter-phone').value.trim() || null,
-      inHome: root.querySelector('#in-home').checked,
+      inHome,
     };
-    if (kind === 'complaint') fields.major = root.querySelector('#major').checked;
+    if (state.kind === 'complaint') {
+      fields.major = root.querySelector('#major').checked;
+      fields.complainedAboutId = root.querySelector('#complained-about').value || null;
+    }
+    const button = root.querySelector('#intake-submit');
+    button.disabled = true;
     const result = await createWorkOrder(fields);
-    if (result.state !== 'delivered') {
-      error.textContent = result.state === 'conflict' ? result.conflict.detail : t('intake.queued');
-      error.classList.remove('hidden');
+    button.disabled = false;
+    if (result.state === 'conflict') {
+      const problem = result.conflict || {};
+      const message = refusal(problem);
+      if (UNIT_FIELDS.has(problem.field)) {
+        showFieldError('#unit-error', message);
+        root.querySelector('#lookup-address').focus();
+      } else showFieldError('#intake-error', message);
+      // Said next to the field it is about, and the form is still here to fix: no second notice on top.
+      for (const stored of await listConflicts().catch(() => [])) {
+        if (stored.entryId === problem.entryId) await dismissConflict(stored.id);
+      }
       ctx.refreshConflicts();
       return;
     }
-    const created = result.body;
-    const done = root.querySelector('#intake-done');
-    done.classList.remove('hidden');
-    done.innerHTML = `<h3>${esc(t('intake.created', { number: created.number || '' }))}</h3><div id="assign-box"></div>`;
-    root.querySelector('#intake-form').classList.add('hidden');
-    await renderAssign(done.querySelector('#assign-box'), created.id, site, (assigned) => {
-      done.insertAdjacentHTML(
-        'beforeend',
-        `<p class="badge" id="assign-result">${esc(assigned.state === 'delivered' ? t('intake.assigned') : assigned.state === 'conflict' ? assigned.conflict.detail : t('intake.queued'))}</p>
-         <div class="actions"><button type="button" class="secondary" id="intake-again">${esc(t('intake.again'))}</button></div>`,
-      );
-      done.querySelector('#intake-again').addEventListener('click', () => render(root, params, ctx));
-    });
-  });
+    // Taken (or safely queued): the form is cleared for the next caller straight away.
+    newForm();
+    root.querySelector('#lookup-address').focus();
+    if (result.state !== 'delivered') {
+      root.querySelector('#intake-recorded').innerHTML = `<p class="card" id="intake-done">${esc(t('intake.queued'))}</p>`;
+      return;
+    }
+    await showRecorded(result.body);
+  }
+
+  for (const tab of root.querySelectorAll('[data-kind]')) tab.addEventListener('click', () => setKind(tab.dataset.kind));
+  newForm();
 }

@@ -1,0 +1,136 @@
+/**
+ * The dashboard's KPI tiles. A rate with nothing behind it (no clock fell due in the period, nobody rated,
+ * nothing was completed) says so in words instead of reading "— 0/0", which looks broken.
+ */
+
+import { esc } from '../../format.js';
+import { t } from '../../i18n.js';
+import { duration, number, percent, seconds } from './numbers.js';
+
+// Complaints must all be called back within 3 days (DOMAIN.md): anything under 100 % is flagged.
+const COMPLAINT_CALLBACK_TARGET = 1;
+
+function tile(key, label, value, lines = [], tone = '') {
+  return `<div class="kpi-tile ${tone}" data-kpi="${key}">
+    <div class="kpi-label">${esc(label)}</div>
+    <div class="kpi-value" data-value>${esc(value)}</div>
+    ${lines.map((line) => `<div class="kpi-sub">${esc(line)}</div>`).join('')}
+  </div>`;
+}
+
+/** A tile with nothing to measure in the period: the reason where the number would be explained. */
+function emptyTile(key, label, why) {
+  return `<div class="kpi-tile empty" data-kpi="${key}" data-empty>
+    <div class="kpi-label">${esc(label)}</div>
+    <div class="kpi-value" data-value>—</div>
+    <div class="kpi-sub kpi-why" data-why>${esc(why)}</div>
+  </div>`;
+}
+
+function rateTone(rate, target = null) {
+  if (rate === null || rate === undefined) return 'empty';
+  if (target !== null) return rate >= target ? 'good' : 'bad';
+  if (rate >= 0.9) return 'good';
+  return rate >= 0.7 ? 'fair' : 'bad';
+}
+
+function stepTile(key, label, step) {
+  if (!step.due) return emptyTile(key, label, t('dash.nothingDue'));
+  return tile(
+    key,
+    label,
+    percent(step.onTimeRate),
+    [
+      t('dash.onTimeOf', { onTime: number(step.onTime), due: number(step.due) }),
+      t('dash.median', { value: duration(step.medianMinutes) }),
+      t('dash.p90', { value: duration(step.p90Minutes) }),
+    ],
+    rateTone(step.onTimeRate),
+  );
+}
+
+function callbackTiles(callback) {
+  return [
+    callback.due
+      ? tile(
+          'callback',
+          t('dash.callback'),
+          percent(callback.onTimeRate),
+          [t('dash.onTimeOf', { onTime: number(callback.onTime), due: number(callback.due) })],
+          rateTone(callback.onTimeRate),
+        )
+      : emptyTile('callback', t('dash.callback'), t('dash.nothingDue')),
+    callback.complaintsDue
+      ? tile(
+          'complaintCallback',
+          t('dash.complaintCallback'),
+          percent(callback.complaintRate),
+          [
+            t('dash.target', { target: percent(COMPLAINT_CALLBACK_TARGET) }),
+            t('dash.calledOf', { called: number(callback.complaintsCalledInTime), due: number(callback.complaintsDue) }),
+          ],
+          rateTone(callback.complaintRate, COMPLAINT_CALLBACK_TARGET),
+        )
+      : emptyTile('complaintCallback', t('dash.complaintCallback'), t('dash.noComplaintCallbacksDue')),
+  ];
+}
+
+function satisfactionTile(satisfaction) {
+  if (!satisfaction.ratings) return emptyTile('satisfaction', t('dash.satisfaction'), t('dash.noRatings'));
+  return tile(
+    'satisfaction',
+    t('dash.satisfaction'),
+    t('dash.outOfFive', { value: number(satisfaction.average, 2) }),
+    [t('dash.satisfiedShare', { share: percent(satisfaction.satisfiedShare) }), t('dash.ratings', { count: number(satisfaction.ratings) })],
+    rateTone(satisfaction.satisfiedShare),
+  );
+}
+
+function reopenTile(reopen) {
+  if (!reopen.completed) return emptyTile('reopen', t('dash.reopen'), t('dash.nothingCompleted'));
+  return tile(
+    'reopen',
+    t('dash.reopen'),
+    percent(reopen.rate),
+    [t('dash.reopenedOf', { reopened: number(reopen.reopened), completed: number(reopen.completed) })],
+    reopen.rate > 0.05 ? 'bad' : 'good',
+  );
+}
+
+function alarmTiles(alarms) {
+  return [
+    tile(
+      'alarms',
+      t('dash.alarms'),
+      number(alarms.total),
+      [t('dash.unacknowledged', { count: number(alarms.unacknowledged) })],
+      alarms.unacknowledged > 0 ? 'bad' : alarms.total ? 'good' : 'empty',
+    ),
+    alarms.acknowledged
+      ? tile(
+          'alarmAck',
+          t('dash.alarmAck'),
+          seconds(alarms.ackP50Seconds),
+          [t('dash.p95', { value: seconds(alarms.ackP95Seconds) }), t('dash.ackedOf', { acked: number(alarms.acknowledged), total: number(alarms.total) })],
+          alarms.unacknowledged > 0 ? 'fair' : 'good',
+        )
+      : emptyTile('alarmAck', t('dash.alarmAck'), alarms.total ? t('dash.noneAcknowledged') : t('dash.noAlarms')),
+  ];
+}
+
+/** Every tile of a report. */
+export function tiles(report) {
+  const { now } = report;
+  return [
+    stepTile('response', t('dash.response'), report.response),
+    stepTile('arrival', t('dash.arrival'), report.arrival),
+    stepTile('resolution', t('dash.resolution'), report.resolution),
+    ...callbackTiles(report.callback),
+    satisfactionTile(report.satisfaction),
+    reopenTile(report.reopen),
+    tile('total', t('dash.total'), number(report.total), [t('dash.inPeriod')]),
+    tile('open', t('dash.openNow'), number(now.open), [t('dash.rightNow')]),
+    tile('overdue', t('dash.overdueNow'), number(now.overdue), [t('dash.rightNow')], now.overdue > 0 ? 'bad' : 'good'),
+    ...alarmTiles(report.alarms),
+  ].join('');
+}
