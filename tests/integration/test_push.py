@@ -102,7 +102,13 @@ async def test_critical_alarm_is_pushed_encrypted_gone_endpoints_dropped_failure
     assert message["urgency"] == "high"
     assert str(alarm.id) in message["url"]
     assert message["tag"] == f"alarm:{alarm.id}"
-    assert message["title"] and set(message) == {"title", "body", "url", "kind", "urgency", "tag"}
+    assert message["title"] and message["severity"] == "critical" and message["code"] == "ELEVATOR_ENTRAPMENT"
+    assert message["alarmId"] == str(alarm.id) and message["escalationLevel"] == 0
+    assert message["ackDueAt"] == alarm.ack_due_at.isoformat()  # type: ignore[union-attr]
+    assert set(message) == {"title", "body", "url", "kind", "urgency", "tag", "severity", "alarmId", "code"} | {
+        "ackDueAt",
+        "escalationLevel",
+    }
     assert post.headers["urgency"] == "high"
     assert post.headers["ttl"] == "300"
     assert post.headers["content-encoding"] == "aes128gcm"
