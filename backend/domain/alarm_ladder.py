@@ -44,6 +44,11 @@ def step(level: int) -> LadderStep:
     return ALARM_LADDER[level - 1]
 
 
+def reached_role(level: int) -> str | None:
+    """The role told at the rung reached so far (None below the first)."""
+    return step(level).role if 1 <= level <= TOP_LEVEL else None
+
+
 def deadlines(settings: Any) -> list[tuple[int, int]]:
     """(level, seconds after waiting began) for every rung, under one site's settings."""
     return [(s.level, s.seconds(settings)) for s in ALARM_LADDER]

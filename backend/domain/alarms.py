@@ -33,6 +33,7 @@ class Alarm(Model, frozen=True):
     `ackDueAt` is when the next rung of the escalation ladder falls due if nobody acknowledges (the site's
     own setting, counted from the raise or latest re-raise) and `escalatesTo` the role it tells; both are
     null once acknowledged, resolved, at the top of the ladder or for a severity that does not escalate.
+    `escalatedTo` is the role told at the rung reached so far (`escalationLevel`).
     """
 
     id: UUID
@@ -59,6 +60,7 @@ class Alarm(Model, frozen=True):
     site_code: str | None = None
     ack_due_at: datetime | None = None
     escalates_to: str | None = None
+    escalated_to: str | None = None
     work_order_id: UUID | None = None
     work_order: AlarmWorkOrder | None = None
 

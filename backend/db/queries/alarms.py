@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.domain.alarm_ladder import ack_due
+from backend.domain.alarm_ladder import ack_due, reached_role
 from backend.domain.alarms import Alarm, AlarmDetail, AlarmEvent, AlarmWorkOrder, ThresholdRule
 from backend.domain.site_settings import read_site_settings
 
@@ -64,7 +64,9 @@ def _alarm_fields(row: asyncpg.Record) -> dict[str, Any]:
         escalation_level=fields["escalation_level"],
         settings=settings,
     )
-    fields.update(ack_due_at=due.at, escalates_to=due.role)
+    fields.update(
+        ack_due_at=due.at, escalates_to=due.role, escalated_to=reached_role(fields["escalation_level"])
+    )
     return fields
 
 
