@@ -100,7 +100,7 @@ function resolveHtml(alarm) {
   }
   return `<form class="resolve-form" data-resolve-form="${esc(alarm.id)}">
       ${openJob ? `<p class="warning">${esc(t('guard.resolveOpenJob', { number: alarm.workOrder.number, status: label('status', alarm.workOrder.status) }))}</p>` : ''}
-      <label>${esc(t('guard.resolveReason'))}<textarea name="note" rows="2" maxlength="1000" ${openJob ? 'required' : ''}></textarea></label>
+      <label>${esc(t('guard.resolveReason'))}<textarea name="note" rows="2" maxlength="1000" ${openJob ? 'aria-required="true"' : ''}></textarea></label>
       <div class="actions"><button type="submit" data-resolve-confirm="${esc(alarm.id)}">${esc(t('guard.resolveConfirm'))}</button>
         <button type="button" class="secondary" data-resolve-cancel="${esc(alarm.id)}">${esc(t('guard.cancel'))}</button></div>
     </form>`;
