@@ -108,11 +108,15 @@ async def test_critical_alarm_takes_over_escalates_live_and_follows_its_emergenc
 
     # The supervisor is called when the server says so; the guard sees and hears it at once.
     async with db.transaction():
-        steps = await escalate_unacknowledged_alarms(db, raised_at + timedelta(seconds=SUPERVISOR_SECONDS + 1))
+        steps = await escalate_unacknowledged_alarms(
+            db, raised_at + timedelta(seconds=SUPERVISOR_SECONDS + 1)
+        )
     assert [s.role for s in steps] == ["supervisor"]
     await takeover.locator("[data-escalated='supervisor']").wait_for()
     assert words["called"] in await _text(page, ".takeover [data-escalated='supervisor']")
-    await wait_until(page, "window.caretakerAlerts.lastTone === 'escalation' || window.caretakerAlerts.rings >= 3")
+    await wait_until(
+        page, "window.caretakerAlerts.lastTone === 'escalation' || window.caretakerAlerts.rings >= 3"
+    )
     # still not acknowledged: the takeover stays and the next rung counts down to the manager's deadline
     assert await takeover.is_visible()
     due = await takeover.locator("[data-ack-due]").get_attribute("data-ack-due")
@@ -137,7 +141,9 @@ async def test_critical_alarm_takes_over_escalates_live_and_follows_its_emergenc
 
     # The technician accepts on their phone: the guard's card shows it live.
     async with httpx.AsyncClient(base_url=live_server.url) as http:
-        login = await http.post("/api/v1/auth/login", json={"username": job["username"], "password": DEMO_PASSWORD})
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": job["username"], "password": DEMO_PASSWORD}
+        )
         token = login.json()["token"]
         r = await http.post(
             f"/api/v1/work-orders/{job['id']}/accept",
@@ -157,7 +163,9 @@ async def test_critical_alarm_takes_over_escalates_live_and_follows_its_emergenc
     await card.locator("[data-refusal]").wait_for()
     assert words["reason_needed"] in await _text(card, "[data-refusal]")
     await screenshot(page, f"63-guard-resolve-reason-{language}")
-    await form.locator("textarea").fill("乘客已救出，等待维保检查" if language == "zh-CN" else "Passengers out; awaiting checks")
+    await form.locator("textarea").fill(
+        "乘客已救出，等待维保检查" if language == "zh-CN" else "Passengers out; awaiting checks"
+    )
     await form.locator("[data-resolve-confirm]").click()
     await card.wait_for(state="detached")
     resolved = await db.fetchrow("SELECT open, resolved_by FROM alarms WHERE id = $1", uuid.UUID(alarm_id))

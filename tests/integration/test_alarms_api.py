@@ -92,7 +92,9 @@ async def test_ack_due_follows_the_sites_own_setting_and_stops_at_acknowledgemen
     detail = (await client.get(f"/api/v1/alarms/{alarm['id']}", headers=headers)).json()
     assert datetime.fromisoformat(detail["ackDueAt"]) - raised == timedelta(seconds=90)
     assert detail["escalatesTo"] == "manager"
-    acked = await client.post(f"/api/v1/alarms/{alarm['id']}/ack", headers={**headers, "Idempotency-Key": "k1"})
+    acked = await client.post(
+        f"/api/v1/alarms/{alarm['id']}/ack", headers={**headers, "Idempotency-Key": "k1"}
+    )
     assert acked.status_code == 200, acked.text
     assert acked.json()["ackDueAt"] is None and acked.json()["escalatesTo"] is None
 
@@ -111,7 +113,9 @@ async def test_resolving_with_an_open_emergency_needs_a_reason_and_leaves_the_jo
     blank = await client.post(url, headers={**headers, "Idempotency-Key": "r-2"}, json={"note": "  "})
     assert blank.status_code == 422
     status_before = await db.fetchval("SELECT status FROM work_orders WHERE id = $1", order_id)
-    done = await client.post(url, headers={**headers, "Idempotency-Key": "r-3"}, json={"note": "误报，已到现场查看"})
+    done = await client.post(
+        url, headers={**headers, "Idempotency-Key": "r-3"}, json={"note": "误报，已到现场查看"}
+    )
     assert done.status_code == 200, done.text
     assert done.json()["open"] is False and done.json()["workOrder"]["done"] is False
     assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", order_id) == status_before
