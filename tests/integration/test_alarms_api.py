@@ -104,7 +104,8 @@ async def test_resolving_with_an_open_emergency_needs_a_reason_and_leaves_the_jo
 ) -> None:
     await _raise(db, "elev-a1", "ELEVATOR_ENTRAPMENT", "r1")
     alarm_id, order_id = await db.fetchrow(
-        "SELECT a.id, w.id FROM alarms a JOIN work_orders w ON w.alarm_id = a.id WHERE a.device_id = 'elev-a1'"
+        """SELECT a.id, w.id FROM alarms a JOIN work_orders w ON w.alarm_id = a.id
+           WHERE a.device_id = 'elev-a1'"""
     )
     headers = await login_as("guard1")
     url = f"/api/v1/alarms/{alarm_id}/resolve"
