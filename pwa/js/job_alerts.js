@@ -33,7 +33,7 @@ function banner() {
   box.hidden = !job;
   box.className = 'job-alert critical';
   box.innerHTML = job
-    ? `<p>${esc(t('jobAlert.emergency', { number: job.number || '', title: job.title || '' }))}</p>
+    ? `<p>${esc(t('jobAlert.emergency', { number: job.number || '' }))}</p>${job.title ? `<p class="job-alert-title">${esc(job.title)}</p>` : ''}
        <a class="button" href="#/job/${esc(job.id)}" data-job-alert="${esc(job.id)}">${esc(t('jobAlert.open'))}</a>`
     : '';
   const link = box.querySelector('[data-job-alert]');
