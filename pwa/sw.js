@@ -52,8 +52,9 @@ const SHELL_FILES = [
   '/icons/maskable-512.png',
 ];
 
-// Only what a technician needs to read offline: their list, the jobs they opened, the labels of codes.
-const CACHED_API = /^\/api\/v1\/(work-orders(\/[0-9a-f-]{36})?|catalogue)$/;
+// Only what a phone needs to read offline: a technician's list and the jobs they opened, the guard's alarms
+// as last read, the labels of codes.
+const CACHED_API = /^\/api\/v1\/(work-orders(\/[0-9a-f-]{36})?|alarms|catalogue)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(

@@ -17,7 +17,7 @@ import pytest
 
 from backend.services import alarms as alarm_service
 from backend.services.alarm_response import escalate_unacknowledged_alarms
-from tests.browser.conftest import log_in, screenshot, wait_until
+from tests.browser.conftest import log_in, screenshot, wait_for_service_worker, wait_until
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser]
@@ -172,3 +172,36 @@ async def test_critical_alarm_takes_over_escalates_live_and_follows_its_emergenc
     assert resolved["open"] is False and resolved["resolved_by"] is not None
     assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", job["id"]) == "accepted"
     assert await page.evaluate("window.__i18nMissing || []") == []
+
+
+async def test_guard_console_opens_offline_with_the_alarms_last_read_and_queues_the_ack(
+    phone, live_server, db: asyncpg.Connection
+) -> None:
+    alarm_id = await _raise_entrapment(db, datetime.now(UTC))
+    page = await phone.new_page()
+    await log_in(page, "guard1")
+    await wait_for_service_worker(page)
+    await page.reload()  # read once with the service worker in control, so the list is kept
+    await page.locator(f".takeover[data-takeover='{alarm_id}']").wait_for()
+
+    await phone.set_offline(True)
+    await page.reload()
+    takeover = page.locator(f".takeover[data-takeover='{alarm_id}']")
+    await takeover.wait_for()
+    assert await page.locator("#alarm-offline").is_visible()
+    await screenshot(page, "66-guard-offline")
+    await takeover.locator("[data-ack]").click()  # queued in the outbox: the takeover ends on the phone
+    await page.locator(".takeover").wait_for(state="detached")
+    assert await db.fetchval("SELECT acked_at FROM alarms WHERE id = $1", uuid.UUID(alarm_id)) is None
+
+    await phone.set_offline(False)
+    acked_by = None
+    for _ in range(300):
+        acked_by = await db.fetchval(
+            "SELECT u.username FROM alarms a JOIN users u ON u.id = a.acked_by WHERE a.id = $1",
+            uuid.UUID(alarm_id),
+        )
+        if acked_by:
+            break
+        await page.wait_for_timeout(100)
+    assert acked_by == "guard1"

@@ -299,6 +299,7 @@ export async function render(root) {
       <span class="badge" id="stream-state">${esc(t('guard.connecting'))}</span></div>
     <div class="row"><button type="button" class="secondary" id="enable-alerts">${esc(t('guard.enableAlerts'))}</button>
       <span class="muted small" id="push-state"></span></div>
+    <p class="muted small" id="alarm-offline" hidden>${esc(t('guard.offlineCopy'))}</p>
     <div id="alarm-list"></div>
     <section class="card"><h3>${esc(t('guard.history'))}</h3><ul class="history" id="alarm-history"></ul></section>
     <div id="alarm-takeover" hidden></div>`;
@@ -314,6 +315,8 @@ export async function render(root) {
   ringFor = new Set();
   try {
     for (const alarm of await listAlarms({})) alarms.set(alarm.id, alarm);
+    // offline, the service worker answered with the list as last read online: say so
+    root.querySelector('#alarm-offline').hidden = navigator.onLine;
   } catch {
     root.querySelector('#alarm-list').innerHTML = `<p class="card error">${esc(t('guard.unavailable'))}</p>`;
   }
