@@ -9,7 +9,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v17';
+const SHELL_VERSION = 'shell-v18';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -24,6 +24,8 @@ const SHELL_FILES = [
   '/js/format.js',
   '/js/push.js',
   '/js/live.js',
+  '/js/alerts.js',
+  '/js/job_alerts.js',
   '/js/views/login.js',
   '/js/views/jobs.js',
   '/js/views/job.js',
@@ -50,8 +52,9 @@ const SHELL_FILES = [
   '/icons/maskable-512.png',
 ];
 
-// Only what a technician needs to read offline: their list, the jobs they opened, the labels of codes.
-const CACHED_API = /^\/api\/v1\/(work-orders(\/[0-9a-f-]{36})?|catalogue)$/;
+// Only what a phone needs to read offline: a technician's list and the jobs they opened, the guard's alarms
+// as last read, the labels of codes.
+const CACHED_API = /^\/api\/v1\/(work-orders(\/[0-9a-f-]{36})?|alarms|catalogue)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -114,6 +117,10 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(shellFirst(request));
 });
 
+// How a push alerts with the app closed: `severity` (critical: an alarm or an emergency job) keeps the
+// notification on screen until the user answers it, with a long vibration; the rest buzz once.
+const VIBRATE = { critical: [600, 200, 600, 200, 600, 200, 1200], major: [400, 150, 400], minor: [300] };
+
 self.addEventListener('push', (event) => {
   let data = {};
   try {
@@ -122,14 +129,21 @@ self.addEventListener('push', (event) => {
     data = { title: event.data ? event.data.text() : '' };
   }
   const title = data.title || 'Caretaker';
+  const critical = data.severity === 'critical';
   event.waitUntil(
-    self.registration.showNotification(title, {
-      body: data.body || '',
-      tag: data.tag || undefined,
-      data: { url: data.url || '/' },
-      icon: '/icons/icon-192.png',
-      requireInteraction: data.severity === 'critical',
-    }),
+    (async () => {
+      await self.registration.showNotification(title, {
+        body: data.body || '',
+        tag: data.tag || undefined,
+        renotify: Boolean(data.tag),
+        data: { url: data.url || '/', kind: data.kind || '', severity: data.severity || '' },
+        icon: '/icons/icon-192.png',
+        requireInteraction: critical,
+        vibrate: VIBRATE[data.severity] || VIBRATE.minor,
+      });
+      // An open page rings on its own from the live stream; tell it too, in case the stream is reconnecting.
+      for (const client of await self.clients.matchAll({ type: 'window' })) client.postMessage({ type: 'push', data });
+    })(),
   );
 });
 

@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from backend.domain.alarms import Alarm, AlarmDetail
+from backend.domain.alarms import AlarmDetail, AlarmPage
 from backend.domain.models import CurrentUser
 from backend.services import alarms
 
@@ -31,12 +31,12 @@ class AlarmController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         active: bool | None = None,
-        site: UUID | None = None,
+        site: str | None = Parameter(default=None, max_length=64, description="site id or code"),
         limit: int = Parameter(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         offset: int = Parameter(default=0, ge=0, le=10_000_000),  # beyond bigint it would be a 500
-    ) -> list[Alarm]:
-        """`active=true` for what still needs attention; `site` narrows to one site."""
-        return await alarms.list_alarms(conn, user, site_id=site, active=active, limit=limit, offset=offset)
+    ) -> AlarmPage:
+        """`active=true` for what still needs attention; `site` (code or id) narrows to one site."""
+        return await alarms.list_alarms(conn, user, site=site, active=active, limit=limit, offset=offset)
 
     @get("/{alarm_id:uuid}", summary="One alarm with its history")
     async def get_alarm(

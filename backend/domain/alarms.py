@@ -12,8 +12,29 @@ import msgspec
 from backend.domain.models import Model
 
 
+class AlarmWorkOrder(Model, frozen=True):
+    """The work order an alarm opened, as the guard follows it: who is going and since when."""
+
+    id: UUID
+    number: str
+    kind: str
+    status: str
+    assignee_id: UUID | None = None
+    assignee_name: str | None = None
+    accepted_at: datetime | None = None
+    arrived_at: datetime | None = None
+    done: bool = False
+    """Completed, signed, closed or cancelled: resolving the alarm then needs no reason."""
+
+
 class Alarm(Model, frozen=True):
-    """An alarm as the API and the live stream show it."""
+    """An alarm as the API, the live stream and the push payload show it.
+
+    `ackDueAt` is when the next rung of the escalation ladder falls due if nobody acknowledges (the site's
+    own setting, counted from the raise or latest re-raise) and `escalatesTo` the role it tells; both are
+    null once acknowledged, resolved, at the top of the ladder or for a severity that does not escalate.
+    `escalatedTo` is the role told at the rung reached so far (`escalationLevel`).
+    """
 
     id: UUID
     site_id: UUID
@@ -34,7 +55,23 @@ class Alarm(Model, frozen=True):
     escalation_level: int = 0
     device_name: str | None = None
     device_kind: str | None = None
+    location: str | None = None
+    building_name: str | None = None
+    site_code: str | None = None
+    ack_due_at: datetime | None = None
+    escalates_to: str | None = None
+    escalated_to: str | None = None
     work_order_id: UUID | None = None
+    work_order: AlarmWorkOrder | None = None
+
+
+class AlarmPage(Model, frozen=True):
+    """One page of alarms, newest first."""
+
+    items: list[Alarm]
+    total: int
+    limit: int
+    offset: int
 
 
 class AlarmEvent(Model, frozen=True):

@@ -232,6 +232,10 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "too_many_requests": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
         "alarm_already_acknowledged": ("该报警已被确认", "This alarm is already acknowledged"),
         "alarm_resolved": ("该报警已处理", "This alarm is already resolved"),
+        "alarm_resolve_reason_required": (
+            "应急工单尚未完成，请填写处理原因",
+            "Its emergency job is still open: give a reason",
+        ),
         "file_too_large": ("文件太大", "The file is too large"),
         "not_an_image": ("不是图片文件", "Not an image"),
         "idempotency_key_reused": ("重复的请求编号", "This request id was used for something else"),

@@ -12,12 +12,13 @@ from typing import Annotated, Any
 
 import msgspec
 
+from backend.domain.alarm_ladder import (
+    DEFAULT_ALARM_ACK_MANAGER_SECONDS,
+    DEFAULT_ALARM_ACK_SUPERVISOR_SECONDS,
+)
 from backend.domain.models import Model
 from backend.errors import ValidationFailed
 
-# DESIGN.md: not acknowledged by a guard in 60 s → supervisor, in 180 s → manager.
-DEFAULT_ALARM_ACK_SUPERVISOR_SECONDS = 60
-DEFAULT_ALARM_ACK_MANAGER_SECONDS = 180
 # The escalation job runs every 5 s, so a deadline under 10 s cannot be kept; past a day it is no alarm.
 AckSeconds = Annotated[int, msgspec.Meta(ge=10, le=86_400)]
 

@@ -57,8 +57,27 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
+# What of a notification's data rides along in the push, for the service worker and the page it opens.
+PUSHED_DATA_KEYS = (
+    "severity",
+    "alarmId",
+    "code",
+    "ackDueAt",
+    "escalationLevel",
+    "level",
+    "role",
+    "workOrderId",
+    "number",
+    "jobKind",
+    "priority",
+)
+
+
 def push_payload(notification: q.DueNotification) -> dict[str, Any]:
-    """What the service worker shows: {title, body, url, kind, urgency, tag}."""
+    """What the service worker shows: {title, body, url, kind, urgency, severity, tag, ...}.
+
+    `severity` decides how the phone alerts: `critical` stays on screen until the user answers it.
+    """
     data = notification.data
     if data.get("url"):
         url = str(data["url"])
@@ -69,12 +88,15 @@ def push_payload(notification: q.DueNotification) -> dict[str, Any]:
     else:
         url = "/"
     subject = data.get("alarmId") or data.get("workOrderId") or notification.id
+    extra = {key: data[key] for key in PUSHED_DATA_KEYS if data.get(key) is not None}
     return {
+        **extra,
         "title": notification.title,
         "body": notification.body,
         "url": url,
         "kind": notification.kind,
         "urgency": notification.urgency,
+        "severity": str(data.get("severity") or ("critical" if notification.urgency == "high" else "minor")),
         # the same subject replaces its earlier notice on the phone instead of stacking up
         "tag": str(data.get("tag") or f"{notification.kind}:{subject}"),
     }

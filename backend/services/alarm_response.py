@@ -17,17 +17,14 @@ import msgspec
 
 from backend.db.queries import alarm_response as q
 from backend.db.queries import alarms as alarm_queries
+from backend.domain import alarm_ladder
+from backend.domain.alarm_codes import ALARM_CODES
 from backend.domain.alarms import Alarm
 from backend.domain.models import CurrentUser
-from backend.domain.site_settings import read_site_settings
-from backend.errors import Conflict, NotFound
+from backend.domain.site_settings import SiteSettings, read_site_settings
+from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.services.job_health import report_fault, savepoint_skipped_on_failure
 from backend.services.notifications import notify_roles, publish
-
-# Who is told at each step of the ladder (DESIGN.md: supervisor at the first deadline, manager at the second).
-ESCALATION_ROLES: dict[int, str] = {1: "supervisor", 2: "manager"}
-# A warning (a device offline) does not wake a manager; anything that makes a work order does.
-ESCALATING_SEVERITIES = ("critical", "major")
 
 
 def alarm_payload(alarm: Alarm) -> dict[str, Any]:
@@ -75,10 +72,22 @@ async def acknowledge_alarm(
 async def resolve_alarm(
     conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID, *, now: datetime, note: str | None = None
 ) -> Alarm:
-    """Close the alarm as dealt with (acknowledging it too if nobody had)."""
+    """Close the alarm as dealt with (acknowledging it too if nobody had).
+
+    While its emergency work order is still open, resolving says why (`note`, else 422
+    `alarm_resolve_reason_required`); the work order itself is left as it is, never closed or cancelled here.
+    """
     state = await _visible_alarm(conn, user, alarm_id)
     if not state.open:
         raise Conflict("this alarm is already resolved", code="alarm_resolved")
+    current = await alarm_queries.get_alarm(conn, alarm_id)
+    open_job = current is not None and current.work_order is not None and not current.work_order.done
+    if open_job and not (note and note.strip()):
+        raise ValidationFailed(
+            "its work order is still open: say why the alarm is resolved first",
+            field="note",
+            code="alarm_resolve_reason_required",
+        )
     if state.acked_at is None:
         await alarm_queries.add_alarm_event(
             conn,
@@ -92,9 +101,11 @@ async def resolve_alarm(
             actor_id=user.id,
         )
     await q.record_resolution(conn, alarm_id, user_id=user.id, at=now)
-    await alarm_queries.add_alarm_event(
-        conn, alarm_id, "resolved", now, {"note": note} if note else {}, actor_id=user.id
-    )
+    payload: dict[str, Any] = {"note": note} if note else {}
+    if open_job:
+        assert current is not None and current.work_order is not None
+        payload["workOrderOpen"] = {"id": str(current.work_order.id), "status": current.work_order.status}
+    await alarm_queries.add_alarm_event(conn, alarm_id, "resolved", now, payload, actor_id=user.id)
     return await _publish_alarm(conn, alarm_id)
 
 
@@ -107,56 +118,56 @@ class Escalation(msgspec.Struct, frozen=True):
     recipients: tuple[UUID, ...]
 
 
-def _due_level(alarm: q.UnackedAlarm, now: datetime) -> int:
-    waited = (now - alarm.waiting_since).total_seconds()
-    if waited >= alarm.manager_seconds:
-        return 2
-    if waited >= alarm.supervisor_seconds:
-        return 1
-    return 0
-
-
-async def ack_deadlines(conn: asyncpg.Connection) -> list[q.AckDeadlines]:
-    """Every site's escalation deadlines; a bad stored setting takes its default and is reported."""
-    deadlines = []
+async def site_ladders(conn: asyncpg.Connection) -> dict[UUID, SiteSettings]:
+    """Every site's settings for the ladder; a bad stored setting takes its default and is reported."""
+    ladders = {}
     for site in await q.site_settings(conn):
         settings, problems = read_site_settings(site.settings)
         for problem in problems:
             report_fault(site=site.code, subject="settings", error=f"{problem}; the default applies")
-        deadlines.append(
-            q.AckDeadlines(
-                site_id=site.id,
-                supervisor_seconds=settings.supervisor_seconds,
-                manager_seconds=settings.manager_seconds,
-            )
-        )
-    return deadlines
+        ladders[site.id] = settings
+    return ladders
 
 
 async def escalate_unacknowledged_alarms(conn: asyncpg.Connection, now: datetime) -> list[Escalation]:
     """Take every due step of unacknowledged alarms. Call in a transaction; safe on every replica."""
+    ladders = await site_ladders(conn)
+    deadlines = [
+        q.AckDeadline(site_id=site_id, level=level, seconds=seconds)
+        for site_id, settings in ladders.items()
+        for level, seconds in alarm_ladder.deadlines(settings)
+    ]
     claimed = await q.claim_unacked_alarms(
-        conn, now=now, severities=ESCALATING_SEVERITIES, deadlines=await ack_deadlines(conn)
+        conn, now=now, severities=alarm_ladder.ESCALATING_SEVERITIES, deadlines=deadlines
     )
     steps: list[Escalation] = []
     for alarm in claimed:
         async with savepoint_skipped_on_failure(conn, site=alarm.site_code, subject=f"alarm {alarm.id}"):
-            steps.extend(await _climb(conn, alarm, now))
+            steps.extend(await _climb(conn, alarm, ladders[alarm.site_id], now))
     return steps
 
 
-async def _climb(conn: asyncpg.Connection, alarm: q.UnackedAlarm, now: datetime) -> list[Escalation]:
+async def _climb(
+    conn: asyncpg.Connection, alarm: q.UnackedAlarm, settings: SiteSettings, now: datetime
+) -> list[Escalation]:
     """Every step of the ladder this alarm is due for now."""
     steps: list[Escalation] = []
-    target = _due_level(alarm, now)
+    waited = round((now - alarm.waiting_since).total_seconds())
+    target = alarm_ladder.due_level(waited, settings)
+    spec = ALARM_CODES.get(alarm.code)
+    label = spec.label_zh if spec else alarm.code
+    if target > alarm.escalation_level:
+        await q.set_escalation_level(conn, alarm.id, target)
+    current = await alarm_queries.get_alarm(conn, alarm.id)
+    assert current is not None  # locked by this transaction
     # a job that runs late takes every missed step, so the supervisor is never skipped
     for level in range(alarm.escalation_level + 1, target + 1):
-        role = ESCALATION_ROLES[level]
-        waited = round((now - alarm.waiting_since).total_seconds())
+        role = alarm_ladder.step(level).role
         message = {
             "alarmId": str(alarm.id),
             "level": level,
             "role": role,
+            "at": now.isoformat(),
             "code": alarm.code,
             "severity": alarm.severity,
             "deviceId": alarm.device_id,
@@ -169,8 +180,8 @@ async def _climb(conn: asyncpg.Connection, alarm: q.UnackedAlarm, now: datetime)
             roles=[role],
             kind="escalation",
             urgency="high",
-            title=f"告警 {waited} 秒无人确认：{alarm.device_name}",
-            body=f"{alarm.code}（{alarm.severity}）已升级至{'主管' if level == 1 else '经理'}",
+            title=f"{label} {waited} 秒无人确认：{alarm.device_name}",
+            body=f"已升级至{'主管' if role == 'supervisor' else '经理'}",
             data={**message, "url": f"/#/alarms/{alarm.id}"},
             # one message per step of each occurrence: a re-raise climbs the ladder again
             dedupe_key=f"alarm:{alarm.id}:escalation:{level}:{alarm.waiting_since.isoformat()}",
@@ -178,9 +189,14 @@ async def _climb(conn: asyncpg.Connection, alarm: q.UnackedAlarm, now: datetime)
         await alarm_queries.add_alarm_event(
             conn, alarm.id, "escalated", now, {**message, "recipients": [str(r) for r in recipients]}
         )
-        await publish(conn, site_id=alarm.site_id, type="escalation", data={"kind": "alarm", **message})
+        # the same alarm object as alarm.* events carry (`alarm.id`), so a screen reads one id field
+        await publish(
+            conn,
+            site_id=alarm.site_id,
+            type="escalation",
+            data={"kind": "alarm", **message, "alarm": alarm_payload(current)},
+        )
         steps.append(Escalation(alarm_id=alarm.id, level=level, role=role, recipients=tuple(recipients)))
     if target > alarm.escalation_level:
-        await q.set_escalation_level(conn, alarm.id, target)
-        await _publish_alarm(conn, alarm.id)
+        await publish(conn, site_id=alarm.site_id, type="alarm.updated", data=alarm_payload(current))
     return steps

@@ -24,6 +24,7 @@ from backend.domain.alarm_codes import ALARM_CODES, DEVICE_OFFLINE, AlarmSpec
 from backend.domain.alarms import (
     Alarm,
     AlarmDetail,
+    AlarmPage,
     RaiseOutcome,
     ThresholdRule,
     decide_raise,
@@ -35,6 +36,7 @@ from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
 from backend.services import intake, notifications
 from backend.services.job_health import savepoint_skipped_on_failure
+from backend.services.sites import site_for
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,8 @@ async def raise_alarm(
                 "code": spec.code,
                 "deviceId": device.id,
                 "severity": spec.severity,
+                "ackDueAt": alarm.ack_due_at.isoformat() if alarm.ack_due_at else None,
+                "escalationLevel": alarm.escalation_level,
             },
             urgency="high" if spec.severity == "critical" else "normal",
             # one message per person per raise, however often this transaction is retried
@@ -416,19 +420,18 @@ async def list_alarms(
     conn: asyncpg.Connection,
     user: CurrentUser,
     *,
-    site_id: UUID | None,
+    site: str | None,
     active: bool | None,
     limit: int = 100,
     offset: int = 0,
-) -> list[Alarm]:
-    """Alarms the caller may see, newest first (one site when asked; another site's id shows nothing)."""
-    if site_id is not None:
-        if not user.may_see_site(site_id):
-            return []
-        site_ids: list[UUID] | None = [site_id]
+) -> AlarmPage:
+    """Alarms the caller may see, newest first; `site` (code or id) narrows to one of the caller's sites."""
+    if site:
+        site_ids: list[UUID] | None = [(await site_for(conn, user, site)).id]
     else:
         site_ids = None if user.is_admin else list(user.site_ids)
-    return await q.list_alarms(conn, site_ids=site_ids, active=active, limit=limit, offset=offset)
+    items, total = await q.list_alarms(conn, site_ids=site_ids, active=active, limit=limit, offset=offset)
+    return AlarmPage(items=items, total=total, limit=limit, offset=offset)
 
 
 async def get_alarm(conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID) -> AlarmDetail:

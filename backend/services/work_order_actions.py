@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
+from backend.db.queries import alarms as alarm_q
 from backend.db.queries import callbacks as callback_q
 from backend.db.queries import clocks as clock_q
 from backend.db.queries import dispatch as dispatch_q
@@ -26,6 +27,7 @@ from backend.db.queries import evidence as evidence_q
 from backend.db.queries import sites as site_q
 from backend.db.queries import work_orders as q
 from backend.domain import completion, sla
+from backend.domain.alerts import assignment_severity
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import WorkOrderDetail
 from backend.domain.workflow import (
@@ -284,8 +286,10 @@ async def _tell_assignee(
             "number": row["number"],
             "priority": priority,
             "kind": row["kind"],
+            "jobKind": row["kind"],
+            "severity": assignment_severity(row["kind"], row["priority"]),
         },
-        urgency="high" if row["priority"] == 1 else "normal",
+        urgency="high" if row["priority"] == 1 or row["kind"] == "emergency" else "normal",
     )
 
 
@@ -360,6 +364,11 @@ async def apply_action(
             "action": action.value,
         },
     )
+    if row["alarm_id"] is not None:
+        # the guard who answered the alarm follows its work order on the alarm's card (who, since when)
+        alarm = await alarm_q.get_alarm(conn, row["alarm_id"])
+        if alarm is not None:
+            await publish(conn, site_id=row["site_id"], type="alarm.updated", data=msgspec.to_builtins(alarm))
     if action in (Action.ASSIGN, Action.REOPEN) and assignee is not None and assignee != actor_id:
         await _tell_assignee(conn, row, assignee, reopened=action == Action.REOPEN)
     for follow_up in step.after:

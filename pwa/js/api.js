@@ -210,10 +210,18 @@ export async function workOrdersCsv({ site, from, to, lang }) {
 
 // ---- alarms ----
 
-/** Alarms; {active: true} for the open ones. */
+/**
+ * Alarms, newest first; {active: true} for the open ones, {site: code or id} for one site. The wire is a page
+ * {items, total, limit, offset}; this returns its items. Each alarm: {id, code, severity, active, open, count,
+ * detail: {floor, passengers, metric, value, threshold…}, raisedAt, ackedAt, resolvedAt, deviceId, deviceName,
+ * deviceKind, location, buildingName, siteCode, escalationLevel, ackDueAt (when the next rung is told, from the
+ * site's own setting; null once acknowledged or at the top), escalatesTo, escalatedTo (roles), workOrderId,
+ * workOrder: {id, number, kind, status, assigneeId, assigneeName, acceptedAt, arrivedAt, done}}.
+ * The stream's `escalation` event for an alarm is {kind: 'alarm', alarmId, level, role, at, alarm}.
+ */
 export async function listAlarms(filters = {}) {
   const body = await request(`/alarms${query(filters)}`);
-  return Array.isArray(body) ? body : body.items || [];
+  return body.items;
 }
 
 // ---- push ----
@@ -365,7 +373,7 @@ export function ackAlarm(id) {
   return submit(jsonEntry(`${BASE}/alarms/${id}/ack`, {}, 'ack', null));
 }
 
-/** Resolve an alarm. */
+/** Resolve an alarm; while its work order is open the server wants a `note` (422 alarm_resolve_reason_required). */
 export function resolveAlarm(id, note = '') {
   return submit(jsonEntry(`${BASE}/alarms/${id}/resolve`, note ? { note } : {}, 'resolve', null));
 }

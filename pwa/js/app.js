@@ -7,6 +7,7 @@ import { currentToken, logout, me } from './api.js';
 import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
 import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
 import { esc, setSiteTimeZone } from './format.js';
+import { followAssignments } from './job_alerts.js';
 
 // Route name → view module under js/views/. Adding a screen is one line here.
 const VIEWS = {
@@ -163,6 +164,7 @@ async function replayNow() {
 function askToLogInAgain() {
   if (state.route && state.route.name === 'login') return;
   state.user = null;
+  followAssignments(null);
   sessionStorage.setItem('caretaker.returnTo', location.hash || '');
   location.hash = '/login/expired';
 }
@@ -189,6 +191,7 @@ async function start() {
     // read as "signed out elsewhere".
     if (state.view && state.view.unmount) state.view.unmount();
     state.view = null;
+    followAssignments(null);
     await logout();
     if ('caches' in window) await caches.delete('api-v1');
     state.user = null;
@@ -219,6 +222,7 @@ async function start() {
   if (state.user) localStorage.setItem('caretaker.user', JSON.stringify(state.user));
   setSiteTimeZone(state.user && state.user.timeZone);
   renderChrome();
+  if (state.user) followAssignments(state.user);
   if (state.user && !parseHash().name) location.hash = `/${homeFor(state.user)}`;
   else await route();
   registerServiceWorker();
@@ -234,6 +238,7 @@ export async function afterLogin(user) {
   setSiteTimeZone(user.timeZone);
   localStorage.setItem('caretaker.user', JSON.stringify(user));
   renderNav();
+  followAssignments(user);
   await replayNow();
   const returnTo = sessionStorage.getItem('caretaker.returnTo');
   sessionStorage.removeItem('caretaker.returnTo');

@@ -83,6 +83,16 @@ async def test_unacknowledged_alarm_goes_to_supervisor_at_60s_and_manager_at_180
         for r in await db.fetch("SELECT type FROM stream_events WHERE data->>'alarmId' = $1", str(alarm.id))
     ]
     assert stream_types == ["escalation", "escalation"]
+    # the event carries the alarm as alarm.* events do (one id field, `alarm.id`), at its new level
+    events = await db.fetch(
+        "SELECT data FROM stream_events WHERE type = 'escalation' AND data->>'alarmId' = $1 ORDER BY id",
+        str(alarm.id),
+    )
+    assert [(e["data"]["alarm"]["id"], e["data"]["alarm"]["escalationLevel"]) for e in events] == [
+        (str(alarm.id), 1),
+        (str(alarm.id), 2),
+    ]
+    assert [e["data"]["alarm"]["escalatesTo"] for e in events] == ["manager", None]
 
 
 async def test_ack_before_the_deadline_stops_the_chain_and_records_the_time(

@@ -102,7 +102,23 @@ async def test_critical_alarm_is_pushed_encrypted_gone_endpoints_dropped_failure
     assert message["urgency"] == "high"
     assert str(alarm.id) in message["url"]
     assert message["tag"] == f"alarm:{alarm.id}"
-    assert message["title"] and set(message) == {"title", "body", "url", "kind", "urgency", "tag"}
+    assert message["title"] and message["severity"] == "critical" and message["code"] == "ELEVATOR_ENTRAPMENT"
+    assert message["alarmId"] == str(alarm.id) and message["escalationLevel"] == 0
+    assert message["ackDueAt"] == alarm.ack_due_at.isoformat()  # type: ignore[union-attr]
+    assert set(message) == {
+        "title",
+        "body",
+        "url",
+        "kind",
+        "urgency",
+        "tag",
+        "severity",
+        "alarmId",
+        "code",
+    } | {
+        "ackDueAt",
+        "escalationLevel",
+    }
     assert post.headers["urgency"] == "high"
     assert post.headers["ttl"] == "300"
     assert post.headers["content-encoding"] == "aes128gcm"
@@ -259,3 +275,56 @@ async def test_running_dispatcher_sends_after_commit(
     assert messages["alarm"]["urgency"] == "normal"
     work_order_id = await db.fetchval("SELECT id FROM work_orders WHERE alarm_id = $1", alarm.id)
     assert messages["assignment"]["url"] == f"/#/job/{work_order_id}"
+
+
+async def test_an_emergency_assigned_to_a_technician_is_pushed_critical_a_repair_is_not(
+    client: AsyncTestClient,
+    db: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    clock: ManualClock,
+    login_as: LoginAs,
+    idem,
+    push_service: FakePushService,
+) -> None:
+    keys = BrowserKeys()
+    await _subscribe(client, await login_as("tech2"), idem(), push_service.endpoint("tech2"), keys)
+    agent = await login_as("agent")
+    tech2 = await db.fetchval("SELECT id FROM users WHERE username = 'tech2'")
+    jobs = {}
+    for kind, priority in (("emergency", "P1"), ("repair", "P3")):
+        r = await client.post(
+            "/api/v1/work-orders",
+            headers={**agent, **idem()},
+            json={
+                "kind": kind,
+                "category": "water",
+                "channel": "phone",
+                "title": f"{kind} 地下车库水管爆裂",
+                "site": "demo",
+                "location": "地下车库B区",
+                "priority": priority,
+            },
+        )
+        assert r.status_code == 201, r.text
+        jobs[kind] = r.json()["id"]
+        assigned = await client.post(
+            f"/api/v1/work-orders/{jobs[kind]}/assign",
+            headers={**agent, **idem()},
+            json={"assigneeId": str(tech2)},
+        )
+        assert assigned.status_code == 200, assigned.text
+    await catch_up(clock, db)
+    await send_due_notifications(
+        pool, local_sender(await ensure_vapid_keys(pool), "http://127.0.0.1:8000"), clock
+    )
+
+    # decrypted with the technician's own subscription keys: severity and kind tell the phone how to alert
+    messages = {m["workOrderId"]: m for m in (keys.decrypt(p.body) for p in push_service.posts_to("tech2"))}
+    emergency, repair = messages[jobs["emergency"]], messages[jobs["repair"]]
+    assert (emergency["kind"], emergency["jobKind"], emergency["severity"]) == (
+        "assignment",
+        "emergency",
+        "critical",
+    )
+    assert emergency["urgency"] == "high" and emergency["url"] == f"/#/job/{jobs['emergency']}"
+    assert (repair["jobKind"], repair["severity"], repair["urgency"]) == ("repair", "minor", "normal")

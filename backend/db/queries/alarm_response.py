@@ -1,4 +1,7 @@
-"""SQL for people answering alarms: acknowledgement, resolution and escalation of unacknowledged alarms."""
+"""SQL for people answering alarms: acknowledgement, resolution and escalation of unacknowledged alarms.
+
+The ladder itself (who, after how long) is backend/domain/alarm_ladder.py; this module only stores and claims.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ class AlarmResponseState(msgspec.Struct, frozen=True):
 
 
 class UnackedAlarm(msgspec.Struct, frozen=True):
-    """An unacknowledged alarm past at least one of its site's escalation deadlines."""
+    """An unacknowledged alarm whose next escalation step is due."""
 
     id: UUID
     site_id: UUID
@@ -34,8 +37,6 @@ class UnackedAlarm(msgspec.Struct, frozen=True):
     severity: str
     waiting_since: datetime
     escalation_level: int
-    supervisor_seconds: int
-    manager_seconds: int
 
 
 async def lock_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> AlarmResponseState | None:
@@ -74,12 +75,12 @@ class SiteSettingsRow(msgspec.Struct, frozen=True):
     settings: Any
 
 
-class AckDeadlines(msgspec.Struct, frozen=True):
-    """One site's escalation deadlines, in seconds since the alarm began waiting."""
+class AckDeadline(msgspec.Struct, frozen=True):
+    """One rung of one site's escalation ladder: reached this many seconds after the alarm began waiting."""
 
     site_id: UUID
-    supervisor_seconds: int
-    manager_seconds: int
+    level: int
+    seconds: int
 
 
 async def site_settings(conn: asyncpg.Connection) -> list[SiteSettingsRow]:
@@ -93,38 +94,31 @@ async def claim_unacked_alarms(
     *,
     now: datetime,
     severities: tuple[str, ...],
-    deadlines: Sequence[AckDeadlines],
+    deadlines: Sequence[AckDeadline],
     limit: int = 200,
 ) -> list[UnackedAlarm]:
-    """Open, unacknowledged alarms whose next escalation step is due, locked (other replicas skip them).
+    """Open, unacknowledged alarms whose next rung is due, locked (other replicas skip them).
 
     The deadlines come checked from the caller: a stored setting is never cast here, where one bad value
-    would fail the query for every site.
+    would fail the query for every site. Rungs fall due in order, so only the next one needs checking.
     """
     rows = await conn.fetch(
-        """WITH limits AS (
-               SELECT * FROM UNNEST($3::uuid[], $4::int[], $5::int[])
-                   AS l(site_id, supervisor_seconds, manager_seconds))
+        """WITH ladder AS (
+               SELECT * FROM UNNEST($3::uuid[], $4::int[], $5::int[]) AS l(site_id, level, seconds))
            SELECT a.id, a.site_id, s.code AS site_code, a.device_id, d.name AS device_name, a.code,
-                  a.severity, COALESCE(a.unacked_since, a.raised_at) AS waiting_since,
-                  a.escalation_level, l.supervisor_seconds, l.manager_seconds
-           FROM alarms a JOIN limits l ON l.site_id = a.site_id JOIN devices d ON d.id = a.device_id
-                JOIN sites s ON s.id = a.site_id
+                  a.severity, COALESCE(a.unacked_since, a.raised_at) AS waiting_since, a.escalation_level
+           FROM alarms a JOIN ladder l ON l.site_id = a.site_id AND l.level = a.escalation_level + 1
+                JOIN devices d ON d.id = a.device_id JOIN sites s ON s.id = a.site_id
            WHERE a.open AND a.acked_at IS NULL AND a.severity = ANY($2::text[])
-             AND ((a.escalation_level < 1
-                   AND COALESCE(a.unacked_since, a.raised_at)
-                       <= $1::timestamptz - make_interval(secs => l.supervisor_seconds))
-               OR (a.escalation_level < 2
-                   AND COALESCE(a.unacked_since, a.raised_at)
-                       <= $1::timestamptz - make_interval(secs => l.manager_seconds)))
+             AND COALESCE(a.unacked_since, a.raised_at) <= $1::timestamptz - make_interval(secs => l.seconds)
            ORDER BY waiting_since
            LIMIT $6
            FOR UPDATE OF a SKIP LOCKED""",
         now,
         list(severities),
         [d.site_id for d in deadlines],
-        [d.supervisor_seconds for d in deadlines],
-        [d.manager_seconds for d in deadlines],
+        [d.level for d in deadlines],
+        [d.seconds for d in deadlines],
         limit,
     )
     return [UnackedAlarm(**dict(r)) for r in rows]

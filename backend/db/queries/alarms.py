@@ -10,7 +10,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.domain.alarms import Alarm, AlarmDetail, AlarmEvent, ThresholdRule
+from backend.domain.alarm_ladder import ack_due, reached_role
+from backend.domain.alarms import Alarm, AlarmDetail, AlarmEvent, AlarmWorkOrder, ThresholdRule
+from backend.domain.site_settings import read_site_settings
 
 
 class DeviceIdentity(msgspec.Struct, frozen=True):
@@ -29,12 +31,47 @@ class DeviceIdentity(msgspec.Struct, frozen=True):
 _ALARM_COLUMNS = """a.id, a.site_id, a.device_id, a.code, a.severity, a.active, a.open, a.count, a.detail,
     a.raised_at, a.last_seen_at, a.cleared_at, a.acked_at, a.acked_by, a.resolved_at, a.resolved_by,
     a.escalation_level, d.name AS device_name, d.kind AS device_kind,
-    (SELECT w.id FROM work_orders w WHERE w.alarm_id = a.id
-      ORDER BY (w.status IN ('closed', 'cancelled')), w.created_at DESC LIMIT 1) AS work_order_id"""
+    COALESCE(NULLIF(ast.location, ''), ast.name) AS location, b.name AS building_name, s.code AS site_code,
+    s.settings AS site_settings, COALESCE(a.unacked_since, a.raised_at) AS waiting_since,
+    wo.id AS wo_id, wo.number AS wo_number, wo.kind AS wo_kind, wo.status AS wo_status,
+    wo.assignee_id AS wo_assignee_id, wo.assignee_name AS wo_assignee_name,
+    wo.responded_at AS wo_accepted_at, wo.arrived_at AS wo_arrived_at"""
+# The alarm's device, site, watched asset and building, and its latest work order (an open one first).
+_ALARM_FROM = """alarms a JOIN devices d ON d.id = a.device_id JOIN sites s ON s.id = a.site_id
+    LEFT JOIN assets ast ON ast.id = d.asset_id LEFT JOIN buildings b ON b.id = ast.building_id
+    LEFT JOIN LATERAL (
+        SELECT w.id, w.number, w.kind, w.status, w.assignee_id, u.display_name AS assignee_name,
+               w.responded_at, w.arrived_at
+        FROM work_orders w LEFT JOIN users u ON u.id = w.assignee_id WHERE w.alarm_id = a.id
+        ORDER BY (w.status IN ('closed', 'cancelled')), w.created_at DESC LIMIT 1) wo ON true"""
+_DONE_STATUSES = frozenset({"completed", "signed", "closed", "cancelled"})
+
+
+def _alarm_fields(row: asyncpg.Record) -> dict[str, Any]:
+    """The row as Alarm fields, with its next escalation read from the site's own settings."""
+    fields = dict(row)
+    settings, _ = read_site_settings(fields.pop("site_settings"))
+    waiting_since = fields.pop("waiting_since")
+    wo = {k[3:]: fields.pop(k) for k in [k for k in fields if k.startswith("wo_")]}
+    fields["work_order_id"] = wo["id"]
+    if wo["id"] is not None:
+        fields["work_order"] = AlarmWorkOrder(**wo, done=wo["status"] in _DONE_STATUSES)
+    due = ack_due(
+        severity=fields["severity"],
+        open=fields["open"],
+        acked=fields["acked_at"] is not None,
+        waiting_since=waiting_since,
+        escalation_level=fields["escalation_level"],
+        settings=settings,
+    )
+    fields.update(
+        ack_due_at=due.at, escalates_to=due.role, escalated_to=reached_role(fields["escalation_level"])
+    )
+    return fields
 
 
 def _alarm(row: asyncpg.Record) -> Alarm:
-    return Alarm(**dict(row))
+    return Alarm(**_alarm_fields(row))
 
 
 async def devices_by_id(conn: asyncpg.Connection, device_ids: Sequence[str]) -> dict[str, DeviceIdentity]:
@@ -106,7 +143,7 @@ async def link_device_event(conn: asyncpg.Connection, device_id: str, event_id: 
 async def lock_open_alarm(conn: asyncpg.Connection, device_id: str, code: str) -> Alarm | None:
     """The open alarm of (device, code), locked until the transaction ends."""
     row = await conn.fetchrow(
-        f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
+        f"""SELECT {_ALARM_COLUMNS} FROM {_ALARM_FROM}
             WHERE a.device_id = $1 AND a.code = $2 AND a.open FOR UPDATE OF a""",
         device_id,
         code,
@@ -199,7 +236,7 @@ async def add_alarm_event(
 async def get_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> Alarm | None:
     """One alarm."""
     row = await conn.fetchrow(
-        f"SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id WHERE a.id = $1",
+        f"SELECT {_ALARM_COLUMNS} FROM {_ALARM_FROM} WHERE a.id = $1",
         alarm_id,
     )
     return _alarm(row) if row else None
@@ -208,7 +245,7 @@ async def get_alarm(conn: asyncpg.Connection, alarm_id: UUID) -> Alarm | None:
 async def get_alarm_detail(conn: asyncpg.Connection, alarm_id: UUID) -> AlarmDetail | None:
     """One alarm with its history, oldest first."""
     row = await conn.fetchrow(
-        f"SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id WHERE a.id = $1",
+        f"SELECT {_ALARM_COLUMNS} FROM {_ALARM_FROM} WHERE a.id = $1",
         alarm_id,
     )
     if row is None:
@@ -216,24 +253,25 @@ async def get_alarm_detail(conn: asyncpg.Connection, alarm_id: UUID) -> AlarmDet
     events = await conn.fetch(
         "SELECT id, action, at, actor_id, payload FROM alarm_events WHERE alarm_id = $1 ORDER BY id", alarm_id
     )
-    return AlarmDetail(**dict(row), events=tuple(AlarmEvent(**dict(e)) for e in events))
+    return AlarmDetail(**_alarm_fields(row), events=tuple(AlarmEvent(**dict(e)) for e in events))
 
 
 async def list_alarms(
     conn: asyncpg.Connection, *, site_ids: Sequence[UUID] | None, active: bool | None, limit: int, offset: int
-) -> list[Alarm]:
-    """Alarms of these sites (None: every site), newest first."""
+) -> tuple[list[Alarm], int]:
+    """One page of the alarms of these sites (None: every site), newest first, and how many there are."""
+    where = "($1::uuid[] IS NULL OR a.site_id = ANY($1::uuid[])) AND ($2::boolean IS NULL OR a.active = $2)"
+    sites = list(site_ids) if site_ids is not None else None
     rows = await conn.fetch(
-        f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
-            WHERE ($1::uuid[] IS NULL OR a.site_id = ANY($1::uuid[]))
-              AND ($2::boolean IS NULL OR a.active = $2)
+        f"""SELECT {_ALARM_COLUMNS} FROM {_ALARM_FROM} WHERE {where}
             ORDER BY a.last_seen_at DESC, a.id LIMIT $3 OFFSET $4""",
-        list(site_ids) if site_ids is not None else None,
+        sites,
         active,
         limit,
         offset,
     )
-    return [_alarm(r) for r in rows]
+    total = await conn.fetchval(f"SELECT count(*) FROM alarms a WHERE {where}", sites, active)
+    return [_alarm(r) for r in rows], total
 
 
 async def has_work_order(conn: asyncpg.Connection, alarm_id: UUID, *, open_only: bool) -> bool:
@@ -300,7 +338,7 @@ async def claim_silent_devices(conn: asyncpg.Connection, *, silent_since: dateti
 async def claim_long_offline_alarms(conn: asyncpg.Connection, *, raised_before: datetime) -> list[Alarm]:
     """Active DEVICE_OFFLINE alarms older than the cut-off that have no work order yet, locked."""
     rows = await conn.fetch(
-        f"""SELECT {_ALARM_COLUMNS} FROM alarms a JOIN devices d ON d.id = a.device_id
+        f"""SELECT {_ALARM_COLUMNS} FROM {_ALARM_FROM}
             -- measured from the start of this offline spell: a flapping alarm keeps its first raised_at;
             -- the detail may come from a device, so a value that is no time falls back to the raise
             WHERE a.code = 'DEVICE_OFFLINE' AND a.open AND a.active

@@ -1,111 +1,248 @@
 /**
- * The guard's alarm console: active alarms live from the stream, with a beep, vibration and a system
- * notification for critical ones; acknowledge and resolve; the escalation countdown; recent history.
+ * The guard's alarm console, live from the stream.
+ *
+ * A critical alarm nobody has acknowledged takes over the whole screen and rings and vibrates again and again
+ * until it is acknowledged; other alarms ring once. Every deadline comes from the server: the countdown runs
+ * to the alarm's `ackDueAt` (the site's own ladder) and an `escalation` event shows and sounds "supervisor
+ * called" at the server's time. After acknowledging, the card follows the alarm's work order (who is going,
+ * when they accepted, when they arrived); resolving while that job is open asks for a reason first.
  */
 
 import { ackAlarm, listAlarms, resolveAlarm } from '../api.js';
+import { ringOnce, ringUntilStopped, stopRingingExcept, unlockAudio } from '../alerts.js';
 import { countdown, esc, formatDateTime } from '../format.js';
-import { t, tOr } from '../i18n.js';
+import { label, refusal, t } from '../i18n.js';
 import { openLiveStream } from '../live.js';
 import { onOutboxMessage } from '../outbox.js';
 import { offerPush } from '../push.js';
 
-// DESIGN.md: an alarm not acknowledged within 60 s escalates to the supervisor.
-const ACK_ESCALATION_SECONDS = 60;
 const HISTORY_SIZE = 20;
 
 let source = null;
 let timer = null;
-let audio = null;
 let alarms = new Map();
+// alarm id → [{role, at}] escalations heard on the stream (the server's time of each step)
+let escalations = new Map();
+// alarm id → the refusal last shown next to its buttons
+let refusals = new Map();
+// alarms whose resolve form (reason for an open emergency job) is open
+let resolving = new Set();
 let stopListening = null;
-
-function beep() {
-  try {
-    audio = audio || new AudioContext();
-    const oscillator = audio.createOscillator();
-    const gain = audio.createGain();
-    oscillator.type = 'square';
-    oscillator.frequency.value = 880;
-    gain.gain.value = 0.2;
-    oscillator.connect(gain).connect(audio.destination);
-    oscillator.start();
-    oscillator.stop(audio.currentTime + 0.6);
-  } catch {
-    // No audio device (or not yet allowed by a user gesture): vibration and the notification still fire.
-  }
-}
-
-async function alert(alarm) {
-  beep();
-  if (navigator.vibrate) navigator.vibrate([300, 150, 300, 150, 600]);
-  if (alarm.severity !== 'critical' || !('Notification' in window) || Notification.permission !== 'granted') return;
-  const title = `${tOr(`alarm.${alarm.code}`, alarm.code)} · ${alarm.deviceName || alarm.deviceId}`;
-  const options = { body: alarm.location || '', tag: `alarm-${alarm.id}`, requireInteraction: true, icon: '/icons/icon-192.png' };
-  try {
-    const registration = await navigator.serviceWorker.ready;
-    await registration.showNotification(title, options);
-  } catch {
-    new Notification(title, options);
-  }
-}
+let ringFor = new Set();
 
 function isOpen(alarm) {
   return alarm.open !== false && !alarm.resolvedAt;
 }
 
+function needsTakeover(alarm) {
+  return isOpen(alarm) && alarm.severity === 'critical' && !alarm.ackedAt;
+}
+
+/** What the alarm carries, in words: where, which device, what it measured or reported. */
+function facts(alarm) {
+  const detail = alarm.detail || {};
+  const rows = [];
+  if (alarm.buildingName) rows.push([t('guard.building'), alarm.buildingName]);
+  if (alarm.location) rows.push([t('guard.location'), alarm.location]);
+  rows.push([t('guard.device'), alarm.deviceName || alarm.deviceId || '']);
+  if (detail.floor !== undefined && detail.floor !== null) rows.push([t('guard.floor'), t('guard.floorValue', { floor: detail.floor })]);
+  if (detail.passengers !== undefined && detail.passengers !== null) {
+    rows.push([t('guard.passengers'), t('guard.passengersValue', { count: detail.passengers })]);
+  }
+  if (detail.metric && detail.value !== undefined) {
+    rows.push([t('guard.reading'), t('guard.readingValue', { value: detail.value, threshold: detail.threshold ?? '—' })]);
+  }
+  return rows;
+}
+
+function factsHtml(alarm) {
+  return facts(alarm).map(([name, value]) => `<dt>${esc(name)}</dt><dd>${esc(value)}</dd>`).join('');
+}
+
+/** The escalation line: the countdown to the next rung, or who has been called and when. */
+function escalationHtml(alarm) {
+  const heard = escalations.get(alarm.id) || [];
+  const called = heard.map(
+    (e) => `<p class="escalated" data-escalated="${esc(e.role)}">${esc(t('guard.called', { role: label('role', e.role), time: formatDateTime(e.at) }))}</p>`,
+  );
+  if (!heard.length && alarm.escalatedTo) {
+    // escalated before this screen opened: who was told, without the time the stream would have given
+    called.push(`<p class="escalated" data-escalated="${esc(alarm.escalatedTo)}">${esc(t('guard.calledEarlier', { role: label('role', alarm.escalatedTo) }))}</p>`);
+  }
+  const due =
+    !alarm.ackedAt && alarm.ackDueAt
+      ? `<p class="escalation-due">${esc(t('guard.escalatesTo', { role: label('role', alarm.escalatesTo) }))}
+          <strong class="countdown" data-due="${esc(alarm.ackDueAt)}" data-ack-due="${esc(alarm.ackDueAt)}"></strong></p>`
+      : '';
+  return called.join('') + due;
+}
+
+/** After acknowledging: the work order the alarm opened, who is going and since when. */
+function workOrderHtml(alarm) {
+  const job = alarm.workOrder;
+  if (!job) return `<p class="muted" data-job="none">${esc(t('guard.noJob'))}</p>`;
+  const who = job.assigneeName ? job.assigneeName : t('guard.unassigned');
+  const accepted = job.acceptedAt ? t('guard.acceptedAt', { time: formatDateTime(job.acceptedAt) }) : t('guard.notAccepted');
+  const arrived = job.arrivedAt ? t('guard.arrivedAt', { time: formatDateTime(job.arrivedAt) }) : '';
+  return `<div class="alarm-job" data-job="${esc(job.id)}" data-job-status="${esc(job.status)}">
+      <h4>${esc(t('guard.job', { kind: label('kind', job.kind), number: job.number }))}</h4>
+      <dl class="facts">
+        <dt>${esc(t('guard.jobStatus'))}</dt><dd>${esc(label('status', job.status))}</dd>
+        <dt>${esc(t('guard.going'))}</dt><dd data-job-assignee>${esc(who)}</dd>
+        <dt>${esc(t('guard.accepted'))}</dt><dd data-job-accepted>${esc(accepted)}${arrived ? ` · ${esc(arrived)}` : ''}</dd>
+      </dl></div>`;
+}
+
+function resolveHtml(alarm) {
+  const openJob = alarm.workOrder && !alarm.workOrder.done;
+  if (!resolving.has(alarm.id)) {
+    return `<button type="button" class="secondary" data-resolve="${esc(alarm.id)}">${esc(t('guard.resolve'))}</button>`;
+  }
+  return `<form class="resolve-form" data-resolve-form="${esc(alarm.id)}">
+      ${openJob ? `<p class="warning">${esc(t('guard.resolveOpenJob', { number: alarm.workOrder.number, status: label('status', alarm.workOrder.status) }))}</p>` : ''}
+      <label>${esc(t('guard.resolveReason'))}<textarea name="note" rows="2" maxlength="1000" ${openJob ? 'aria-required="true"' : ''}></textarea></label>
+      <div class="actions"><button type="submit" data-resolve-confirm="${esc(alarm.id)}">${esc(t('guard.resolveConfirm'))}</button>
+        <button type="button" class="secondary" data-resolve-cancel="${esc(alarm.id)}">${esc(t('guard.cancel'))}</button></div>
+    </form>`;
+}
+
 function alarmHtml(alarm) {
   const acked = Boolean(alarm.ackedAt);
-  const escalateAt = new Date(new Date(alarm.raisedAt).getTime() + ACK_ESCALATION_SECONDS * 1000).toISOString();
+  const problem = refusals.get(alarm.id);
   return `<section class="card alarm ${esc(alarm.severity)} ${acked ? 'acked' : ''}" data-alarm="${esc(alarm.id)}">
-    <h3><span class="badge ${esc(alarm.severity)}">${esc(tOr(`severity.${alarm.severity}`, alarm.severity))}</span>
-      ${esc(tOr(`alarm.${alarm.code}`, alarm.code))}</h3>
+    <h3><span class="badge ${esc(alarm.severity)}">${esc(label('severity', alarm.severity))}</span>
+      ${esc(label('alarm', alarm.code))}</h3>
     <dl class="facts">
-      <dt>${esc(t('guard.device'))}</dt><dd>${esc(alarm.deviceName || alarm.deviceId || '')}</dd>
+      ${factsHtml(alarm)}
       <dt>${esc(t('guard.raisedAt'))}</dt><dd>${esc(formatDateTime(alarm.raisedAt))}</dd>
       <dt>${esc(t('guard.state'))}</dt><dd data-alarm-state>${esc(acked ? t('guard.acked') : t('guard.unacked'))}${alarm.active === false ? ` · ${esc(t('guard.cleared'))}` : ''}</dd>
-      ${acked ? '' : `<dt>${esc(t('guard.escalation'))}</dt><dd class="countdown" data-due="${esc(escalateAt)}"></dd>`}
     </dl>
+    ${escalationHtml(alarm)}
+    ${acked ? workOrderHtml(alarm) : ''}
     <div class="actions">
       ${acked ? '' : `<button type="button" data-ack="${esc(alarm.id)}">${esc(t('guard.ack'))}</button>`}
-      <button type="button" class="secondary" data-resolve="${esc(alarm.id)}">${esc(t('guard.resolve'))}</button>
-    </div></section>`;
+      ${resolveHtml(alarm)}
+    </div>
+    ${problem ? `<p class="error" role="alert" data-refusal>${esc(refusal(problem))}</p>` : ''}
+  </section>`;
+}
+
+/** The full-screen takeover for the newest unacknowledged critical alarm; it stays until acknowledged. */
+function takeoverHtml(critical) {
+  const alarm = critical[0];
+  const more = critical.length - 1;
+  return `<div class="takeover" role="alertdialog" aria-modal="true" aria-labelledby="takeover-title" data-takeover="${esc(alarm.id)}">
+      <p class="takeover-kind">${esc(label('severity', alarm.severity))} · ${esc(formatDateTime(alarm.raisedAt))}</p>
+      <h2 id="takeover-title">${esc(label('alarm', alarm.code))}</h2>
+      <dl class="facts">${factsHtml(alarm)}</dl>
+      ${escalationHtml(alarm)}
+      <button type="button" class="takeover-ack" data-ack="${esc(alarm.id)}">${esc(t('guard.ack'))}</button>
+      ${more > 0 ? `<p class="takeover-more">${esc(t('guard.moreCritical', { count: more }))}</p>` : ''}
+    </div>`;
+}
+
+function acknowledge(root, id) {
+  unlockAudio();
+  return ackAlarm(id).then((result) => {
+    if (result.state === 'delivered' && result.body) alarms.set(id, { ...alarms.get(id), ...result.body });
+    else if (result.state === 'conflict') refusals.set(id, result.conflict);
+    else if (result.state === 'queued') alarms.set(id, { ...alarms.get(id), ackedAt: new Date().toISOString(), ackQueued: true });
+    draw(root);
+  });
+}
+
+async function resolve(root, id, note) {
+  const result = await resolveAlarm(id, note);
+  if (result.state === 'delivered') {
+    resolving.delete(id);
+    refusals.delete(id);
+    alarms.set(id, { ...alarms.get(id), ...(result.body || {}), open: false, resolvedAt: (result.body && result.body.resolvedAt) || new Date().toISOString() });
+  } else if (result.state === 'conflict') {
+    refusals.set(id, result.conflict);
+  } else {
+    resolving.delete(id);
+  }
+  draw(root);
+}
+
+function bind(root) {
+  for (const button of root.querySelectorAll('[data-ack]')) {
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      acknowledge(root, button.dataset.ack);
+    });
+  }
+  for (const button of root.querySelectorAll('[data-resolve]')) {
+    button.addEventListener('click', () => {
+      const alarm = alarms.get(button.dataset.resolve);
+      // A job still open means a reason, always asked for; otherwise resolving needs no more words.
+      if (alarm.workOrder && !alarm.workOrder.done) {
+        resolving.add(alarm.id);
+        draw(root);
+        const box = root.querySelector(`[data-resolve-form="${CSS.escape(alarm.id)}"] textarea`);
+        if (box) box.focus();
+        return;
+      }
+      button.disabled = true;
+      resolve(root, alarm.id, '');
+    });
+  }
+  for (const form of root.querySelectorAll('[data-resolve-form]')) {
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const note = form.elements.note.value.trim();
+      const id = form.dataset.resolveForm;
+      const alarm = alarms.get(id);
+      if (alarm.workOrder && !alarm.workOrder.done && !note) {
+        refusals.set(id, { code: 'alarm_resolve_reason_required', field: 'note' });
+        draw(root);
+        return;
+      }
+      form.querySelector('[data-resolve-confirm]').disabled = true;
+      resolve(root, id, note);
+    });
+  }
+  for (const button of root.querySelectorAll('[data-resolve-cancel]')) {
+    button.addEventListener('click', () => {
+      resolving.delete(button.dataset.resolveCancel);
+      refusals.delete(button.dataset.resolveCancel);
+      draw(root);
+    });
+  }
 }
 
 function draw(root) {
   const list = [...alarms.values()].sort((a, b) => new Date(b.raisedAt) - new Date(a.raisedAt));
   const open = list.filter(isOpen);
   const history = list.filter((a) => !isOpen(a)).slice(0, HISTORY_SIZE);
+  // keep typed reasons across a redraw (a live update must never wipe what the guard is writing)
+  const drafts = new Map([...root.querySelectorAll('[data-resolve-form]')].map((f) => [f.dataset.resolveForm, f.elements.note.value]));
   root.querySelector('#alarm-list').innerHTML = open.length ? open.map(alarmHtml).join('') : `<p class="card muted">${esc(t('guard.none'))}</p>`;
+  for (const [id, value] of drafts) {
+    const form = root.querySelector(`[data-resolve-form="${CSS.escape(id)}"]`);
+    if (form) form.elements.note.value = value;
+  }
   root.querySelector('#alarm-history').innerHTML = history.length
-    ? history.map((a) => `<li>${esc(formatDateTime(a.raisedAt))} · ${esc(tOr(`alarm.${a.code}`, a.code))} · ${esc(a.deviceName || a.deviceId || '')}</li>`).join('')
+    ? history.map((a) => `<li>${esc(formatDateTime(a.raisedAt))} · ${esc(label('alarm', a.code))} · ${esc(a.deviceName || a.deviceId || '')}</li>`).join('')
     : `<li class="muted">—</li>`;
-  for (const button of root.querySelectorAll('[data-ack]')) {
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      const result = await ackAlarm(button.dataset.ack);
-      if (result.state === 'delivered' && result.body) alarms.set(result.body.id || button.dataset.ack, { ...alarms.get(button.dataset.ack), ...result.body });
-      else if (result.state === 'delivered') alarms.get(button.dataset.ack).ackedAt = new Date().toISOString();
-      draw(root);
-    });
-  }
-  for (const button of root.querySelectorAll('[data-resolve]')) {
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      const result = await resolveAlarm(button.dataset.resolve);
-      if (result.state === 'delivered') {
-        alarms.set(button.dataset.resolve, { ...alarms.get(button.dataset.resolve), ...(result.body || {}), open: false, resolvedAt: new Date().toISOString() });
-      }
-      draw(root);
-    });
-  }
+  const critical = open.filter(needsTakeover);
+  const layer = root.querySelector('#alarm-takeover');
+  layer.innerHTML = critical.length ? takeoverHtml(critical) : '';
+  layer.hidden = critical.length === 0;
+  document.body.classList.toggle('taken-over', critical.length > 0);
+  // every unacknowledged critical alarm keeps ringing; acknowledging (or its end) silences it
+  const keep = new Set(critical.map((a) => `alarm:${a.id}`));
+  for (const key of keep) ringUntilStopped(key, 'alarm');
+  stopRingingExcept('alarm:', keep);
+  bind(root);
   tick(root);
 }
 
 function tick(root) {
   for (const el of root.querySelectorAll('[data-due]')) {
     const { overdue, text } = countdown(el.dataset.due);
-    el.textContent = overdue ? t('guard.escalated') : text;
+    // past the server's deadline the step is the server's to take: say so until its event arrives
+    el.textContent = overdue ? t('guard.escalating') : text;
     el.classList.toggle('overdue', overdue);
   }
 }
@@ -113,24 +250,42 @@ function tick(root) {
 // The stream's state as the badge names it.
 const STATE_LABEL = { connecting: 'guard.connecting', live: 'guard.live', reconnecting: 'guard.reconnecting', 'signed-out': 'guard.reconnecting' };
 
+function parse(event) {
+  try {
+    return JSON.parse(event.data);
+  } catch {
+    return null;
+  }
+}
+
 function connect(root) {
   if (source) source.close();
   const onAlarm = (event) => {
-    let data;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    const alarm = data.alarm || data;
+    const alarm = parse(event);
     if (!alarm || !alarm.id) return;
     const known = alarms.has(alarm.id);
     alarms.set(alarm.id, { ...(alarms.get(alarm.id) || {}), ...alarm });
-    if (!known && event.type === 'alarm.raised') alert(alarm);
+    // a critical one rings on until acknowledged (draw); others ring once when they first appear
+    if (!known && isOpen(alarm) && alarm.severity !== 'critical' && !ringFor.has(alarm.id)) {
+      ringFor.add(alarm.id);
+      ringOnce('alarm');
+    }
+    draw(root);
+  };
+  const onEscalation = (event) => {
+    const data = parse(event);
+    // alarm escalations carry the alarm itself (the same `alarm.id` as alarm.* events); job escalations do not
+    if (!data || data.kind !== 'alarm' || !data.alarm || !data.alarm.id) return;
+    const alarm = data.alarm;
+    alarms.set(alarm.id, { ...(alarms.get(alarm.id) || {}), ...alarm });
+    const heard = escalations.get(alarm.id) || [];
+    if (!heard.some((e) => e.level === data.level)) heard.push({ level: data.level, role: data.role, at: data.at });
+    escalations.set(alarm.id, heard);
+    ringOnce('escalation');
     draw(root);
   };
   source = openLiveStream({
-    handlers: { 'alarm.raised': onAlarm, 'alarm.updated': onAlarm, escalation: onAlarm },
+    handlers: { 'alarm.raised': onAlarm, 'alarm.updated': onAlarm, escalation: onEscalation },
     onState: (state) => {
       const badge = root.querySelector('#stream-state');
       if (badge) badge.textContent = t(STATE_LABEL[state]);
@@ -144,16 +299,24 @@ export async function render(root) {
       <span class="badge" id="stream-state">${esc(t('guard.connecting'))}</span></div>
     <div class="row"><button type="button" class="secondary" id="enable-alerts">${esc(t('guard.enableAlerts'))}</button>
       <span class="muted small" id="push-state"></span></div>
+    <p class="muted small" id="alarm-offline" hidden>${esc(t('guard.offlineCopy'))}</p>
     <div id="alarm-list"></div>
-    <section class="card"><h3>${esc(t('guard.history'))}</h3><ul class="history" id="alarm-history"></ul></section>`;
+    <section class="card"><h3>${esc(t('guard.history'))}</h3><ul class="history" id="alarm-history"></ul></section>
+    <div id="alarm-takeover" hidden></div>`;
   root.querySelector('#enable-alerts').addEventListener('click', async () => {
-    beep(); // the click unlocks audio for later alarms
+    unlockAudio(); // the tap lets later alarms sound
     const outcome = await offerPush();
     root.querySelector('#push-state').textContent = t(`push.${outcome}`);
   });
   alarms = new Map();
+  escalations = new Map();
+  refusals = new Map();
+  resolving = new Set();
+  ringFor = new Set();
   try {
     for (const alarm of await listAlarms({})) alarms.set(alarm.id, alarm);
+    // offline, the service worker answered with the list as last read online: say so
+    root.querySelector('#alarm-offline').hidden = navigator.onLine;
   } catch {
     root.querySelector('#alarm-list').innerHTML = `<p class="card error">${esc(t('guard.unavailable'))}</p>`;
   }
@@ -165,7 +328,7 @@ export async function render(root) {
     if (message.type !== 'delivered' || !message.url || !message.url.includes('/alarms/') || !message.body) return;
     const alarm = message.body;
     if (alarm.id && alarms.has(alarm.id)) {
-      alarms.set(alarm.id, { ...alarms.get(alarm.id), ...alarm });
+      alarms.set(alarm.id, { ...alarms.get(alarm.id), ...alarm, ackQueued: false });
       draw(root);
     }
   });
@@ -173,11 +336,13 @@ export async function render(root) {
   timer = setInterval(() => tick(root), 1000);
 }
 
-/** Close the stream and timers when leaving. */
+/** Close the stream and timers when leaving; the ringing stops with the console. */
 export function unmount() {
   if (stopListening) stopListening();
   stopListening = null;
   if (source) source.close();
   source = null;
   clearInterval(timer);
+  stopRingingExcept('alarm:', new Set());
+  document.body.classList.remove('taken-over');
 }
