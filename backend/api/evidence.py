@@ -16,6 +16,7 @@ from litestar.exceptions import SerializationException, ValidationException
 from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.openapi import PhotoUpload, SignatureUpload
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP, RECEIPT_POLICY
 from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
@@ -118,6 +119,7 @@ class EvidenceController(Controller):
         guards=[requires_role(*EVIDENCE_ROLES)],
         status_code=201,
         summary="Upload a photo (multipart: file, stage=before|during|after, optional clientAt)",
+        operation_class=PhotoUpload,
     )
     async def upload_photo(
         self,
@@ -126,7 +128,7 @@ class EvidenceController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         storage: Storage,
-    ) -> Response[Any]:
+    ) -> Response[Photo]:
         """JPEG, PNG or WebP up to 15 MB; the same bytes at the same stage are one photo."""
         form = await _form(request)
         upload = await _file_bytes(form.get("file"))
@@ -192,6 +194,7 @@ class EvidenceController(Controller):
         guards=[requires_role(*EVIDENCE_ROLES)],
         status_code=200,
         summary="Sign a completed job: multipart (file=PNG, signerName, relation) or noSignReason",
+        operation_class=SignatureUpload,
     )
     async def sign(
         self,
@@ -200,7 +203,7 @@ class EvidenceController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         storage: Storage,
-    ) -> Response[Any]:
+    ) -> Response[evidence.SignatureView]:
         """Store the signature and the hash of the record it binds; the job becomes signed."""
         media_type = request.content_type[0] or ""
         if media_type.startswith("multipart/form-data"):
