@@ -254,7 +254,7 @@ class EvidenceController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         storage: Storage,
-        lang: str | None = Parameter(query="lang", default=None),
+        lang: receipt.ReceiptLanguage | None = Parameter(query="lang", default=None),
     ) -> Response[str]:
         """The job, timeline, checklist, photos, signature, record hash and a QR code of the check URL."""
         page = await receipt.render_receipt(

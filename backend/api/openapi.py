@@ -25,8 +25,23 @@ from litestar.typing import FieldDefinition
 from backend.api.problems import PROBLEM_RESPONSES
 from backend.domain.client_input import EARLIEST_CLIENT_TIME, LATEST_CLIENT_TIME
 from backend.domain.evidence import NO_SIGN_REASONS, RELATIONS, STAGES
+from backend.domain.workflow import Kind, Status
 
 BEARER = "BearerToken"
+
+
+def listing(values: Iterable[str]) -> str:
+    """A pattern for a comma-separated list of these values (`status=new,assigned`)."""
+    one = "|".join(values)
+    return f"^({one})(,({one}))*$"
+
+
+# Comma-separated query filters are checked by the services (a 422 naming the field); the document says what
+# they accept.
+STATUS_LIST = {"pattern": listing(Status)}
+KIND_LIST = {"pattern": listing(Kind)}
+# A calendar day in a query (the window 2000-2100 is checked by the service).
+DAY = {"format": OpenAPIFormat.DATE}
 # An RFC 3339 time inside the client window [2000, 2100): the year is what the format cannot say.
 CLIENT_TIME_PATTERN = r"^20[0-9]{2}-"
 

@@ -11,15 +11,17 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from backend.api.openapi import DAY, KIND_LIST, STATUS_LIST
 from backend.api.security import requires_role
 from backend.domain.kpis import KpiReport
 from backend.domain.models import CurrentUser
 from backend.domain.roles import Role
+from backend.domain.work_order_csv import ExportLanguage
 from backend.services import reports
 
 _DAY = "ISO date (YYYY-MM-DD), a whole day in the site's timezone"
-FromDay = Annotated[str | None, Parameter(query="from", description=f"first day, {_DAY}")]
-ToDay = Annotated[str | None, Parameter(query="to", description=f"last day, {_DAY}")]
+FromDay = Annotated[str | None, Parameter(query="from", schema_extra=DAY, description=f"first day, {_DAY}")]
+ToDay = Annotated[str | None, Parameter(query="to", schema_extra=DAY, description=f"last day, {_DAY}")]
 
 
 def _now(request: Request[CurrentUser, Any, Any]) -> datetime:
@@ -57,12 +59,18 @@ class ReportsController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: Annotated[str | None, Parameter(description="site code or id; default: all your sites")] = None,
-        status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
-        kind: Annotated[str | None, Parameter(description="comma-separated kinds")] = None,
+        status: Annotated[
+            str | None, Parameter(description="comma-separated statuses", schema_extra=STATUS_LIST)
+        ] = None,
+        kind: Annotated[
+            str | None, Parameter(description="comma-separated kinds", schema_extra=KIND_LIST)
+        ] = None,
         from_date: FromDay = None,
         to_date: ToDay = None,
         overdue: Annotated[str | None, Parameter(description="true: only jobs with a clock past due")] = None,
-        lang: Annotated[str | None, Parameter(description="zh (default) or en headers and labels")] = None,
+        lang: Annotated[
+            ExportLanguage | None, Parameter(description="zh (default) or en headers and labels")
+        ] = None,
     ) -> Stream:
         """The filtered work orders streamed as CSV: UTF-8 BOM, CRLF line ends, site-local times."""
         language = reports.export_language(lang)
