@@ -72,12 +72,19 @@ def _unwrap(info: Any) -> Any:
 
 
 def _add_missing_bounds(prop: Schema, info: Any) -> None:
-    """What Litestar drops: a bound of 0 on a number (it tests the bound for truth), the keys of a map."""
+    """What Litestar drops: a bound of 0 on a number (it tests the bound for truth), the bounds of a list's
+    texts, the keys of a map."""
     if isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         if info.ge == 0 and prop.minimum is None:
             prop.minimum = 0
         if info.gt == 0 and prop.exclusive_minimum is None:
             prop.exclusive_minimum = 0
+    if isinstance(info, msgspec.inspect.ListType) and isinstance(info.item_type, msgspec.inspect.StrType):
+        arrays = [prop, *(s for s in prop.one_of or () if isinstance(s, Schema))]
+        for items in (a.items for a in arrays if isinstance(a.items, Schema)):
+            items.min_length = items.min_length or info.item_type.min_length
+            items.max_length = items.max_length or info.item_type.max_length
+            items.pattern = items.pattern or info.item_type.pattern
     if isinstance(info, msgspec.inspect.DictType) and isinstance(info.key_type, msgspec.inspect.StrType):
         key = info.key_type
         if key.min_length or key.max_length or key.pattern:

@@ -10,6 +10,7 @@ throwaway database. docs/RELIABILITY.md says how to run it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,3 +206,25 @@ async def test_text_with_a_nul_character_is_a_400_not_a_500(
     )
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "invalid_text"
+
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+async def test_an_undocumented_method_is_a_405_that_lists_the_documented_ones(
+    client: AsyncTestClient, login_as: LoginAs
+) -> None:
+    """Every path of the document: a method it does not list is refused with 405, and Allow names exactly
+    the documented methods (and OPTIONS)."""
+    headers = {**await login_as("admin"), "Idempotency-Key": str(uuid.uuid4())}
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    wrong = []
+    for template, operations in paths.items():
+        path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), template)
+        documented = {m.upper() for m in operations}
+        for method in sorted(set(HTTP_METHODS) - documented)[:1]:
+            r = await client.request(method, path, headers=headers)
+            allowed = {m.strip() for m in r.headers.get("allow", "").split(",") if m.strip()}
+            if r.status_code != 405 or allowed - {"OPTIONS", "HEAD"} != documented:
+                wrong.append(f"{method} {template}: {r.status_code}, Allow: {r.headers.get('allow')}")
+    assert not wrong, "\n".join(wrong)
