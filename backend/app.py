@@ -29,6 +29,7 @@ from backend.notify.notifier import start_notifier
 from backend.scheduling import JobContext, start_scheduler
 from backend.services.job_health import JobHealth
 from backend.settings import Settings
+from backend.storage import build_storage
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         assert settings.database_url
+        app.state.storage = build_storage(settings)
         app.state.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )

@@ -24,7 +24,7 @@ from backend.domain.models import CurrentUser
 from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import evidence, receipt
-from backend.storage import Storage, build_storage
+from backend.services.evidence import Storage
 
 FormT = TypeVar("FormT", bound=ClientBody)
 
@@ -36,12 +36,8 @@ BLOB_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 def provide_storage(state: State) -> Storage:
-    """The app's blob store, built once from its settings."""
-    storage = getattr(state, "storage", None)
-    if storage is None:
-        storage = build_storage(state.settings)
-        state.storage = storage
-    return storage
+    """The app's blob store, built in the lifespan (backend/app.py)."""
+    return state.storage
 
 
 class PhotoForm(ClientBody, frozen=True):
