@@ -13,6 +13,7 @@ from backend.domain.completion import ChecklistItem, Requirements
 from backend.domain.intake import DeskChannel, DeskKind
 from backend.domain.models import Model
 from backend.domain.registry import SKILLS
+from backend.domain.workflow import Kind, Status
 
 
 class Clock(Model, frozen=True):
@@ -34,9 +35,9 @@ class WorkOrder(Model, frozen=True):
     id: UUID
     site_id: UUID
     number: str
-    kind: str
-    status: str
-    priority: str
+    kind: Kind
+    status: Status
+    priority: PriorityCode
     category: str
     channel: str
     title: str
