@@ -10,7 +10,6 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
-from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -18,10 +17,11 @@ from litestar.static_files import create_static_files_router
 from backend.api.client_address import ClientAddressResolver
 from backend.api.deps import provide_clock, provide_conn, provide_user
 from backend.api.login_throttle import LoginThrottle
-from backend.api.problems import EXCEPTION_HANDLERS, PROBLEM_RESPONSES
+from backend.api.openapi import StrictStructSchema, document_operations
+from backend.api.problems import EXCEPTION_HANDLERS
 from backend.api.request_limits import TYPE_DECODERS, ClientTimeSchema, LimitedRequest, refuse_nul_in_path
 from backend.api.routes import ROUTE_HANDLERS
-from backend.api.security import build_jwt_auth
+from backend.api.security import PUBLIC_PATHS, build_jwt_auth
 from backend.api.security_headers import add_security_headers
 from backend.db.pool import create_pool
 from backend.domain.clock import Clock, SystemClock
@@ -29,6 +29,7 @@ from backend.notify.notifier import start_notifier
 from backend.scheduling import JobContext, start_scheduler
 from backend.services.job_health import JobHealth
 from backend.settings import Settings
+from backend.storage import build_storage
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         assert settings.database_url
+        app.state.storage = build_storage(settings)
         app.state.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
@@ -78,6 +80,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             )
         )
 
+    openapi_config = OpenAPIConfig(
+        title="Caretaker API",
+        version="1.0.0",
+        description="Work orders, evidence, alarms and reports for residential property management.",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+    )
     app = Litestar(
         route_handlers=route_handlers,
         dependencies={
@@ -89,25 +102,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         before_send=[add_security_headers],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="Caretaker API",
-            version="1.0.0",
-            description="Work orders, evidence, alarms and reports for residential property management.",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-                }
-            ),
-        ),
+        openapi_config=openapi_config,
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=MAX_REQUEST_BODY_BYTES,
         request_class=LimitedRequest,
         before_request=refuse_nul_in_path,
         type_decoders=TYPE_DECODERS,
-        plugins=[ClientTimeSchema()],
+        plugins=[ClientTimeSchema(), StrictStructSchema()],
     )
-    _declare_problem_responses(app)
+    document_operations(app, PUBLIC_PATHS)
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.job_health = JobHealth()
@@ -120,11 +123,3 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     )
     app.state.client_address = ClientAddressResolver(settings.trusted_proxies)
     return app
-
-
-def _declare_problem_responses(app: Litestar) -> None:
-    """Document the problem-details errors on every operation (a handler's own declarations win)."""
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", ()):
-            if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema:
-                handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}

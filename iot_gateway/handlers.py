@@ -24,10 +24,10 @@ from typing import Annotated
 import asyncpg
 import msgspec
 
-from backend.db.queries.alarms import DeviceIdentity
 from backend.domain.alarm_codes import ALARM_CODES
 from backend.domain.clock import Clock
 from backend.services import alarms
+from backend.services.alarms import DeviceIdentity
 from iot_gateway.contract import OFFLINE, ONLINE, Event, StatusBody, Topic, parse_topic
 from iot_gateway.drop_log import DropLog
 from iot_gateway.mqtt import InboundMessage

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -16,31 +15,28 @@ from litestar.exceptions import SerializationException, ValidationException
 from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.openapi import PhotoUpload, SignatureUpload
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP, RECEIPT_POLICY
 from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
+from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
+from backend.domain.roles import EVIDENCE_ROLES
 from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import evidence, receipt
-from backend.storage import Storage, build_storage
+from backend.services.evidence import Storage
 
 FormT = TypeVar("FormT", bound=ClientBody)
 
-# People who work on jobs in the field or oversee them; desk agents and guards do not add evidence.
-EVIDENCE_ROLES = ("technician", "supervisor", "manager", "admin")
 # Blobs never change under a given URL (content-addressed), but they are personal data: the phone may
 # keep them, shared caches may not.
 BLOB_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 def provide_storage(state: State) -> Storage:
-    """The app's blob store, built once from its settings."""
-    storage = getattr(state, "storage", None)
-    if storage is None:
-        storage = build_storage(state.settings)
-        state.storage = storage
-    return storage
+    """The app's blob store, built in the lifespan (backend/app.py)."""
+    return state.storage
 
 
 class PhotoForm(ClientBody, frozen=True):
@@ -75,12 +71,6 @@ def _fields(raw: dict[str, Any], form: type[FormT]) -> FormT:
         raise ValidationException(
             f"{field or 'form'}: {message}", extra=[{"key": field, "message": message, "source": "body"}]
         ) from None
-
-
-def _now(request: Request[Any, Any, Any]) -> datetime:
-    # The app's clock straight from state: Clock is a plain Protocol, which Litestar cannot check
-    # as a handler parameter type.
-    return request.app.state.clock.now()
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -118,6 +108,7 @@ class EvidenceController(Controller):
         guards=[requires_role(*EVIDENCE_ROLES)],
         status_code=201,
         summary="Upload a photo (multipart: file, stage=before|during|after, optional clientAt)",
+        operation_class=PhotoUpload,
     )
     async def upload_photo(
         self,
@@ -125,8 +116,9 @@ class EvidenceController(Controller):
         work_order_id: FromPath[UUID],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
         storage: Storage,
-    ) -> Response[Any]:
+    ) -> Response[Photo]:
         """JPEG, PNG or WebP up to 15 MB; the same bytes at the same stage are one photo."""
         form = await _form(request)
         upload = await _file_bytes(form.get("file"))
@@ -146,7 +138,7 @@ class EvidenceController(Controller):
                 content_type=content_type,
                 filename=filename,
                 client_at=fields.client_at,
-                now=_now(request),
+                now=clock.now(),
             )
 
         return await idempotent(request, conn, action, status=201)
@@ -192,6 +184,7 @@ class EvidenceController(Controller):
         guards=[requires_role(*EVIDENCE_ROLES)],
         status_code=200,
         summary="Sign a completed job: multipart (file=PNG, signerName, relation) or noSignReason",
+        operation_class=SignatureUpload,
     )
     async def sign(
         self,
@@ -199,8 +192,9 @@ class EvidenceController(Controller):
         work_order_id: FromPath[UUID],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
         storage: Storage,
-    ) -> Response[Any]:
+    ) -> Response[evidence.SignatureView]:
         """Store the signature and the hash of the record it binds; the job becomes signed."""
         media_type = request.content_type[0] or ""
         if media_type.startswith("multipart/form-data"):
@@ -234,7 +228,7 @@ class EvidenceController(Controller):
                 relation=fields.relation,
                 no_sign_reason=fields.no_sign_reason,
                 client_at=fields.client_at,
-                now=_now(request),
+                now=clock.now(),
             )
 
         return await idempotent(request, conn, action)
@@ -250,8 +244,9 @@ class EvidenceController(Controller):
         work_order_id: FromPath[UUID],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
         storage: Storage,
-        lang: str | None = Parameter(query="lang", default=None),
+        lang: receipt.ReceiptLanguage | None = Parameter(query="lang", default=None),
     ) -> Response[str]:
         """The job, timeline, checklist, photos, signature, record hash and a QR code of the check URL."""
         page = await receipt.render_receipt(
@@ -261,7 +256,7 @@ class EvidenceController(Controller):
             viewer=user,
             lang=lang or ("en" if user.locale.startswith("en") else "zh-CN"),
             public_url=request.app.state.settings.reach_url,
-            now=_now(request),
+            now=clock.now(),
         )
         return Response(
             page,

@@ -107,6 +107,7 @@ def domain_error(_: Request, exc: errors.CaretakerError) -> Response[dict[str, A
 # "unknown field `x`"; the body as a whole is only the framework's key "data". Litestar cuts the path off
 # the message and keeps it as the key ("settings" for an unknown key inside `settings`).
 _MSGSPEC_PATH = re.compile(r"at `\$\.([^`]+)`")
+_NOT_IN_ENUM = "Invalid enum value"
 _MSGSPEC_NAMED = re.compile(r"(missing required|unknown) field `([^`]+)`")
 
 
@@ -134,6 +135,9 @@ def validation_error(_: Request, exc: ValidationException) -> Response[dict[str,
     if first and first["message"]:
         detail = f"{first['field'] or 'body'}: {first['message']}"
     code = first["code"] if first else "invalid_request"
+    if first and first["message"].startswith(_NOT_IN_ENUM):
+        # a value outside a documented set is refused as the services refuse one: 422 naming the field
+        return problem(422, detail, "validation_failed", field=first["field"], errors=problems)
     return problem(400, detail, code, field=first["field"] if first else None, errors=problems)
 
 

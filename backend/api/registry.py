@@ -24,9 +24,12 @@ from backend.domain.models import CurrentUser, Model
 from backend.domain.personal_data import ResidentView, UnitLookupView, UnitView
 from backend.domain.registry import (
     Asset,
+    AssetKind,
     Building,
     Device,
+    DeviceKind,
     Resident,
+    ResidentRelation,
     Site,
     StaffMember,
     Unit,
@@ -285,7 +288,7 @@ class ResidentCreate(Model):
 
     name: Name
     phone: Phone | None = None
-    relation: Annotated[str, msgspec.Meta(max_length=16)] = "owner"
+    relation: ResidentRelation = "owner"
     vulnerable: bool = False
 
 
@@ -294,7 +297,7 @@ class ResidentUpdate(Model):
 
     name: Name | Unset = UNSET
     phone: Phone | Unset | None = UNSET
-    relation: Annotated[str, msgspec.Meta(max_length=16)] | Unset = UNSET
+    relation: ResidentRelation | Unset = UNSET
     vulnerable: bool | Unset = UNSET
 
 
@@ -516,7 +519,7 @@ class AssetCreate(Model):
     site_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     code: Code
     name: Name
-    kind: Annotated[str, msgspec.Meta(max_length=32)]
+    kind: AssetKind
     building_id: UUID | None = None
     location: Text = ""
     parameters: Attributes = msgspec.field(default_factory=dict)
@@ -529,7 +532,7 @@ class AssetUpdate(Model):
 
     code: Code | Unset = UNSET
     name: Name | Unset = UNSET
-    kind: Annotated[str, msgspec.Meta(max_length=32)] | Unset = UNSET
+    kind: AssetKind | Unset = UNSET
     building_id: UUID | Unset | None = UNSET
     location: Text | Unset = UNSET
     parameters: Attributes | Unset = UNSET
@@ -550,7 +553,7 @@ class AssetController(Controller):
         user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         building: Annotated[UUID | None, Parameter(description="building id")] = None,
-        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: AssetKind | None = None,
         q: Search = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -624,7 +627,7 @@ class DeviceCreate(Model):
 
     id: DeviceId
     site_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    kind: Annotated[str, msgspec.Meta(max_length=32)]
+    kind: DeviceKind
     name: Name
     asset_id: UUID | None = None
 
@@ -633,7 +636,7 @@ class DeviceUpdate(Model):
     """Changes to a device."""
 
     name: Name | Unset = UNSET
-    kind: Annotated[str, msgspec.Meta(max_length=32)] | Unset = UNSET
+    kind: DeviceKind | Unset = UNSET
     asset_id: UUID | Unset | None = UNSET
     active: bool | Unset = UNSET
 
@@ -651,7 +654,7 @@ class DeviceController(Controller):
         user: NamedDependency[CurrentUser],
         site: SiteRef = None,
         asset: Annotated[UUID | None, Parameter(description="asset id")] = None,
-        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: DeviceKind | None = None,
         active: bool | None = None,
         q: Search = None,
         limit: Limit = 50,
@@ -740,7 +743,7 @@ class UserCreate(Model):
     username: Annotated[str, msgspec.Meta(min_length=2, max_length=64)]
     display_name: Name
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-    role: Annotated[str, msgspec.Meta(max_length=16)]
+    role: Role
     sites: Annotated[list[Code], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
     skills: Annotated[list[Skill], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
     on_duty: bool = False
@@ -751,7 +754,7 @@ class UserUpdate(Model):
     """Changes to an account."""
 
     display_name: Name | Unset = UNSET
-    role: Annotated[str, msgspec.Meta(max_length=16)] | Unset = UNSET
+    role: Role | Unset = UNSET
     phone: Phone | Unset | None = UNSET
     skills: Annotated[list[Skill], msgspec.Meta(max_length=20)] | Unset = UNSET
     on_duty: bool | Unset = UNSET

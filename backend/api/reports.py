@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -11,20 +10,18 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from backend.api.openapi import DAY, KIND_LIST, STATUS_LIST
 from backend.api.security import requires_role
+from backend.domain.clock import Clock
 from backend.domain.kpis import KpiReport
 from backend.domain.models import CurrentUser
-from backend.domain.roles import Role
+from backend.domain.roles import OVERSIGHT_ROLES
+from backend.domain.work_order_csv import ExportLanguage
 from backend.services import reports
 
 _DAY = "ISO date (YYYY-MM-DD), a whole day in the site's timezone"
-FromDay = Annotated[str | None, Parameter(query="from", description=f"first day, {_DAY}")]
-ToDay = Annotated[str | None, Parameter(query="to", description=f"last day, {_DAY}")]
-
-
-def _now(request: Request[CurrentUser, Any, Any]) -> datetime:
-    # the app's clock from state: Clock is a plain Protocol, which Litestar's signature model cannot check
-    return request.app.state.clock.now()
+FromDay = Annotated[str | None, Parameter(query="from", schema_extra=DAY, description=f"first day, {_DAY}")]
+ToDay = Annotated[str | None, Parameter(query="to", schema_extra=DAY, description=f"last day, {_DAY}")]
 
 
 class ReportsController(Controller):
@@ -32,7 +29,7 @@ class ReportsController(Controller):
 
     path = "/api/v1/reports"
     tags = ["reports"]  # noqa: RUF012 (Litestar reads these class attributes as sequences)
-    guards = [requires_role(Role.MANAGER, Role.SUPERVISOR, Role.ADMIN)]  # noqa: RUF012
+    guards = [requires_role(*OVERSIGHT_ROLES)]  # noqa: RUF012
 
     @get("/kpis", summary="Management KPIs of one site and period")
     async def kpis(
@@ -40,6 +37,7 @@ class ReportsController(Controller):
         request: Request[CurrentUser, Any, Any],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
         site: Annotated[str | None, Parameter(description="site code or id; default: your only site")] = None,
         from_date: FromDay = None,
         to_date: ToDay = None,
@@ -47,7 +45,7 @@ class ReportsController(Controller):
         """Counts, SLA compliance and times, callbacks, satisfaction, reopens, complaints, alarms, overdue
         work and per-technician results (definitions in docs/REPORTS.md)."""
         return await reports.kpi_report(
-            conn, user, site=site, from_date=from_date, to_date=to_date, now=_now(request)
+            conn, user, site=site, from_date=from_date, to_date=to_date, now=clock.now()
         )
 
     @get("/work-orders.csv", summary="Work orders as CSV for Excel", media_type="text/csv")
@@ -56,13 +54,20 @@ class ReportsController(Controller):
         request: Request[CurrentUser, Any, Any],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
+        clock: NamedDependency[Clock],
         site: Annotated[str | None, Parameter(description="site code or id; default: all your sites")] = None,
-        status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
-        kind: Annotated[str | None, Parameter(description="comma-separated kinds")] = None,
+        status: Annotated[
+            str | None, Parameter(description="comma-separated statuses", schema_extra=STATUS_LIST)
+        ] = None,
+        kind: Annotated[
+            str | None, Parameter(description="comma-separated kinds", schema_extra=KIND_LIST)
+        ] = None,
         from_date: FromDay = None,
         to_date: ToDay = None,
         overdue: Annotated[str | None, Parameter(description="true: only jobs with a clock past due")] = None,
-        lang: Annotated[str | None, Parameter(description="zh (default) or en headers and labels")] = None,
+        lang: Annotated[
+            ExportLanguage | None, Parameter(description="zh (default) or en headers and labels")
+        ] = None,
     ) -> Stream:
         """The filtered work orders streamed as CSV: UTF-8 BOM, CRLF line ends, site-local times."""
         language = reports.export_language(lang)
@@ -76,7 +81,7 @@ class ReportsController(Controller):
             from_date=from_date,
             to_date=to_date,
         )
-        now = _now(request)
+        now = clock.now()
         return Stream(
             reports.stream_export(request.app.state.pool, filters, language, now),
             # Litestar adds "; charset=utf-8" to every text/* answer: one charset, not two

@@ -16,16 +16,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import ClientException, HTTPException
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.openapi.spec import Schema
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
-from backend.domain.client_input import (
-    EARLIEST_CLIENT_TIME,
-    LATEST_CLIENT_TIME,
-    decode_client_time,
-    is_client_time,
-)
+from backend.api.openapi import client_time_schema
+from backend.domain.client_input import decode_client_time, is_client_time
 
 MAX_JSON_DEPTH = 32
 # Photos come as multipart (up to 16 MiB); a JSON body of ours is a few kilobytes. The cap also bounds the
@@ -81,12 +77,5 @@ class ClientTimeSchema(OpenAPISchemaPlugin):
         return is_client_time(value)
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
-        """string / date-time."""
-        return Schema(
-            type=OpenAPIType.STRING,
-            format=OpenAPIFormat.DATE_TIME,
-            description=(
-                f"RFC 3339 with a UTC offset, from {EARLIEST_CLIENT_TIME.date().isoformat()} "
-                f"to before {LATEST_CLIENT_TIME.date().isoformat()}"
-            ),
-        )
+        """string / date-time inside the window."""
+        return client_time_schema()

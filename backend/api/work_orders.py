@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.openapi import STATUS_LIST
 from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import ClientTime, plain_datetime
@@ -47,7 +48,9 @@ class WorkOrderController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         clock: NamedDependency[Clock],
-        status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
+        status: Annotated[
+            str | None, Parameter(description="comma-separated statuses", schema_extra=STATUS_LIST)
+        ] = None,
         kind: str | None = None,
         assignee: Annotated[str | None, Parameter(description="me, none or a user id")] = None,
         site: Annotated[str | None, Parameter(description="site code or id")] = None,

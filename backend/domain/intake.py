@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from backend.errors import ValidationFailed
 
 REPAIR_CATEGORIES = (
@@ -24,7 +26,10 @@ COMPLAINT_CATEGORIES = (
 )
 CHANNELS = ("phone", "counter", "app", "sensor", "patrol", "schedule")
 # Channels a person at the desk may record; "schedule" is for planned maintenance only.
-DESK_CHANNELS = ("phone", "counter", "app", "sensor", "patrol")
+DeskChannel = Literal["phone", "counter", "app", "sensor", "patrol"]
+DESK_CHANNELS = get_args(DeskChannel)
+# What the desk records; maintenance and inspections come from plans and rounds.
+DeskKind = Literal["repair", "complaint", "emergency"]
 
 # Unsafe or damaging at once: the fast lane (DOMAIN.md "Repair" 1: leaks, power cuts, anything unsafe).
 URGENT_KEYWORDS = (

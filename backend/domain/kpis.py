@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from backend.domain.client_input import check_client_day
 from backend.domain.models import Model, SiteRef
+from backend.domain.work_orders import PriorityCode
 from backend.errors import ValidationFailed
 
 # A report without dates covers the last 30 days, today included (site time).
@@ -199,7 +200,7 @@ class OverdueItem(Model, frozen=True):
     number: str
     title: str
     kind: str
-    priority: str
+    priority: PriorityCode
     """P1-P4, the one spelling of priority on the wire."""
     status: str
     clock: str

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from backend.domain.models import Model
 
-ASSET_KINDS = frozenset(
-    {"elevator", "pump", "water_tank", "pipework", "switchgear", "generator", "fire_system", "access_control",
-     "lighting", "other"}
-)  # fmt: skip
-DEVICE_KINDS = frozenset({"elevator", "pump", "pressure", "tank", "leak", "power", "generator"})
-RESIDENT_RELATIONS = frozenset({"owner", "tenant", "family"})
+AssetKind = Literal[
+    "elevator", "pump", "water_tank", "pipework", "switchgear", "generator", "fire_system", "access_control",
+    "lighting", "other",
+]  # fmt: skip
+ASSET_KINDS = frozenset(get_args(AssetKind))
+DeviceKind = Literal["elevator", "pump", "pressure", "tank", "leak", "power", "generator"]
+DEVICE_KINDS = frozenset(get_args(DeviceKind))
+ResidentRelation = Literal["owner", "tenant", "family"]
+RESIDENT_RELATIONS = frozenset(get_args(ResidentRelation))
 # A technician's skills are the repair categories dispatch matches them against.
 SKILLS = frozenset(
     {"water", "electrical", "elevator", "doors_windows", "structure", "gas", "fire_safety", "other"}

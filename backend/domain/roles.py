@@ -21,3 +21,5 @@ ALL_ROLES = frozenset(Role)
 DESK_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.AGENT})
 # People who oversee: they are told of breaches and escalations.
 OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SUPERVISOR})
+# People who work on jobs in the field or oversee them: they add photos and signatures.
+EVIDENCE_ROLES = OVERSIGHT_ROLES | {Role.TECHNICIAN}

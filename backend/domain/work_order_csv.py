@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from backend.domain import catalogue
@@ -18,7 +18,8 @@ from backend.domain.workflow import priority_code
 
 # Excel only detects UTF-8 (and so shows Chinese instead of mojibake) when the file starts with a BOM.
 UTF8_BOM = "\ufeff"
-LANGUAGES = ("zh", "en")
+ExportLanguage = Literal["zh", "en"]
+LANGUAGES = get_args(ExportLanguage)
 
 # (record field, Chinese header, English header), in column order.
 COLUMNS: tuple[tuple[str, str, str], ...] = (

@@ -10,8 +10,10 @@ import msgspec
 
 from backend.domain.client_input import ClientBody, ClientTime, Code, LongText, ShortText
 from backend.domain.completion import ChecklistItem, Requirements
+from backend.domain.intake import DeskChannel, DeskKind
 from backend.domain.models import Model
 from backend.domain.registry import SKILLS
+from backend.domain.workflow import Kind, Status
 
 
 class Clock(Model, frozen=True):
@@ -33,9 +35,9 @@ class WorkOrder(Model, frozen=True):
     id: UUID
     site_id: UUID
     number: str
-    kind: str
-    status: str
-    priority: str
+    kind: Kind
+    status: Status
+    priority: PriorityCode
     category: str
     channel: str
     title: str
@@ -188,9 +190,9 @@ PriorityCode = Literal["P1", "P2", "P3", "P4"]
 class WorkOrderCreate(ClientBody, frozen=True):
     """Intake of a repair or complaint; the unit by id, by building + unit number, or by owner phone."""
 
-    kind: Code
+    kind: DeskKind
     category: Code
-    channel: Code
+    channel: DeskChannel
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     description: LongText = ""
     site: ShortText | None = None

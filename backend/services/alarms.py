@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -31,10 +31,10 @@ from backend.domain.alarms import (
     evaluate_thresholds,
     is_stale_event,
 )
-from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
 from backend.services import intake, notifications
+from backend.services.job_context import JobContext
 from backend.services.job_health import savepoint_skipped_on_failure
 from backend.services.sites import site_for
 
@@ -442,12 +442,7 @@ async def get_alarm(conn: asyncpg.Connection, user: CurrentUser, alarm_id: UUID)
     return alarm
 
 
-class _JobContext(Protocol):
-    pool: asyncpg.Pool
-    clock: Clock
-
-
-async def watch_device_heartbeats(ctx: _JobContext) -> tuple[int, int]:
+async def watch_device_heartbeats(ctx: JobContext) -> tuple[int, int]:
     """Scheduler job: check_device_heartbeats in its own transaction (rows claimed with SKIP LOCKED)."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         return await check_device_heartbeats(conn, now=ctx.clock.now())

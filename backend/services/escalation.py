@@ -8,13 +8,12 @@ backend/services/job_health.py), stays unmarked and is tried again next run, and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 import asyncpg
 
 from backend.db.queries import clocks as clock_q
 from backend.db.queries import work_orders as q
-from backend.domain.clock import Clock
+from backend.services.job_context import JobContext
 from backend.services.job_health import savepoint_skipped_on_failure
 from backend.services.notifications import notify, notify_roles, publish
 
@@ -106,12 +105,7 @@ async def _escalate_clock(conn: asyncpg.Connection, claim: asyncpg.Record, now: 
     return steps
 
 
-class _JobContext(Protocol):
-    pool: asyncpg.Pool
-    clock: Clock
-
-
-async def escalate_due_clocks(ctx: _JobContext) -> int:
+async def escalate_due_clocks(ctx: JobContext) -> int:
     """Scheduler job (every 5 s): escalate what is due now; safe to run in every API process at once."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         return await escalate_due(conn, ctx.clock.now())

@@ -19,6 +19,7 @@ from backend.domain import evidence as rules
 from backend.domain.models import CurrentUser, Model
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_orders import Photo
+from backend.domain.workflow import Status
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.services.image_decoding import decode_in_pool
 from backend.services.work_order_actions import perform_action
@@ -27,7 +28,9 @@ from backend.storage import Storage
 
 # Photos document work in progress: from acceptance until the job is completed. Once the owner has signed,
 # the record is sealed, and a later photo would no longer match the signed hash.
-PHOTO_STATUSES = frozenset({"accepted", "en_route", "on_site", "paused", "completed"})
+PHOTO_STATUSES = frozenset(
+    {Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE, Status.PAUSED, Status.COMPLETED}
+)
 SIGNER_NAME_MAX = 100
 
 

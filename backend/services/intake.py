@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from backend.services.work_order_actions import apply_action
 from backend.services.work_orders import views
 
 # Kinds a person may record at the desk; maintenance comes from plans, inspections from the gateway.
-DESK_KINDS = (Kind.REPAIR, Kind.COMPLAINT, Kind.EMERGENCY)
+DESK_KINDS = tuple(Kind(k) for k in get_args(intake.DeskKind))
 
 
 async def create_work_order(

@@ -9,7 +9,6 @@ plan that fails is skipped and reported (backend/services/job_health.py), and th
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,11 +16,12 @@ import asyncpg
 from apscheduler.triggers.cron import CronTrigger
 
 from backend.db.queries import plans as q
-from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
+from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_orders import MaintenancePlan, MaintenancePlanCreate
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.services.intake import create_work_order
+from backend.services.job_context import JobContext
 from backend.services.job_health import failure, report_fault, savepoint_skipped_on_failure
 from backend.services.sites import site_ids_for
 
@@ -74,7 +74,7 @@ async def create_plan(
     conn: asyncpg.Connection, *, actor: CurrentUser, data: MaintenancePlanCreate, now: datetime
 ) -> MaintenancePlan:
     """A new plan for an asset of the actor's sites."""
-    if actor.role not in ("admin", "manager", "supervisor"):
+    if actor.role not in OVERSIGHT_ROLES:
         raise Forbidden("only supervisors and up plan maintenance", code="role_forbidden")
     if (data.interval_days is None) == (data.cron is None):
         raise ValidationFailed("give intervalDays or cron, not both", field="intervalDays")
@@ -150,12 +150,7 @@ async def _generate_period(conn: asyncpg.Connection, plan: asyncpg.Record, now: 
     return created
 
 
-class _JobContext(Protocol):
-    pool: asyncpg.Pool
-    clock: Clock
-
-
-async def generate_planned_maintenance(ctx: _JobContext) -> int:
+async def generate_planned_maintenance(ctx: JobContext) -> int:
     """Scheduler job (every 10 min): default elevator plans where missing, then the work orders now due."""
     now = ctx.clock.now()
     async with ctx.pool.acquire() as conn:

@@ -13,7 +13,7 @@ import html
 from datetime import datetime
 from importlib import resources
 from string import Template
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,8 @@ from backend.errors import NotFound, ValidationFailed
 from backend.services.evidence import verify_record
 from backend.storage import Storage
 
-LANGUAGES = ("zh-CN", "en")
+ReceiptLanguage = Literal["zh-CN", "en"]
+LANGUAGES = get_args(ReceiptLanguage)
 
 _TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {

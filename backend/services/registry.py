@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from backend.db.queries import registry as q
+from backend.db.queries import sites as sites_q
 from backend.db.queries import unit_lookup as lookup_q
 from backend.domain import personal_data
 from backend.domain.models import CurrentUser
@@ -73,9 +74,14 @@ def _check_timezone(timezone: str) -> None:
 # --- sites ----------------------------------------------------------------------------------------
 
 
+async def _find_site(conn: asyncpg.Connection, ref: str) -> Site | None:
+    found = await sites_q.find_site(conn, ref)
+    return await q.get_site(conn, found.id) if found else None
+
+
 async def resolve_site(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
     """The site named by id or code, if the viewer may see it."""
-    site = await q.find_site(conn, ref)
+    site = await _find_site(conn, ref)
     _require_visible(viewer, site.id if site else None, "site")
     assert site is not None
     return site
@@ -168,7 +174,7 @@ async def delete_building(conn: asyncpg.Connection, viewer: CurrentUser, buildin
 
 async def _site_for_write(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
     # a missing site in a body is a bad value of that field, not a missing resource of the URL
-    site = await q.find_site(conn, ref)
+    site = await _find_site(conn, ref)
     if site is None or not viewer.may_see_site(site.id):
         raise ValidationFailed(f"unknown site {ref!r}", field="siteId")
     return site

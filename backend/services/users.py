@@ -13,18 +13,17 @@ from backend.db.queries import registry as registry_q
 from backend.db.queries import staff as q
 from backend.domain.models import CurrentUser
 from backend.domain.registry import SKILLS, StaffMember
-from backend.domain.roles import Role
+from backend.domain.roles import ALL_ROLES, Role
 from backend.errors import NotFound, ValidationFailed
 from backend.services.passwords import check_new_password, hash_password
 from backend.services.sessions import EndedWhy, end_user_sessions
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-ROLES = frozenset(str(r) for r in Role)
 
 
 def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise ValidationFailed(f"role must be one of {', '.join(sorted(ROLES))}", field="role")
+    if role not in ALL_ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(sorted(ALL_ROLES))}", field="role")
 
 
 def _check_skills(skills: Sequence[str]) -> list[str]:

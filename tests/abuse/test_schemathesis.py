@@ -2,22 +2,35 @@
 
 Schemathesis reads /schema/openapi.json from the app in-process (ASGI) and sends generated requests as an
 admin and as a technician, each with its own Idempotency-Key so mutations are not collapsed into replays.
+Stateless: every operation, valid and invalid input, checked for server errors, documented status codes,
+content types, headers and bodies; valid input must not be refused except for rules a schema cannot state.
+Stateful: schemathesis chains operations along the links it infers (create -> read -> act) on the module's
+throwaway database. docs/RELIABILITY.md says how to run it.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from backend.app import create_app
 from backend.db.pool import connect
@@ -71,6 +84,24 @@ def api_schema(fuzz_app: Litestar) -> Iterator[schemathesis.BaseSchema]:
 
 
 EXAMPLES_PER_MODE = 6
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def valid_input_accepted(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """positive_data_acceptance, except for refusals a schema cannot state: a 422 names a rule that needs
+    the database or several fields (an unknown site, a wrong current password, a category that does not fit
+    the kind, a day outside 2000-2100), and PostgreSQL cannot store U+0000 in any text (400 invalid_text)."""
+    if response.status_code == 422:
+        return None
+    if response.status_code == 400 and b'"code":"invalid_text"' in response.content:
+        return None
+    return positive_data_acceptance(ctx, response, case)
 
 
 def _fuzz(schema: schemathesis.BaseSchema, headers: dict[str, str]) -> list[str]:
@@ -79,6 +110,7 @@ def _fuzz(schema: schemathesis.BaseSchema, headers: dict[str, str]) -> list[str]
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            checks = [*CONFORMANCE, valid_input_accepted] if mode == GenerationMode.POSITIVE else CONFORMANCE
 
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(
@@ -92,11 +124,15 @@ def _fuzz(schema: schemathesis.BaseSchema, headers: dict[str, str]) -> list[str]
             def run(case: schemathesis.Case) -> None:
                 case.call_and_validate(
                     headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
-                    checks=[not_a_server_error, response_schema_conformance],
+                    checks=checks,  # noqa: B023 - run() is called in this iteration
                 )
 
             try:
                 run()
+            except Unsatisfiable:
+                # an operation without parameters or body (GET /health) has no invalid input to send
+                if mode != GenerationMode.NEGATIVE:
+                    failures.append(f"{operation.label} [{mode.value}]: no valid input could be generated")
             except Exception as failure:
                 failures.append(f"{operation.label} [{mode.value}]: {str(failure)[:1500]}")
     # every operation above was tried signed in: had one ended the session, the rest only tested a 401
@@ -120,6 +156,43 @@ def test_as_technician_no_server_error_and_answers_match_the_schema(
     assert not failures, "\n\n".join(failures)
 
 
+STATEFUL_RUNS = 15
+STATEFUL_STEPS = 8
+
+
+def test_stateful_chains_of_operations_conform(
+    api_schema: schemathesis.BaseSchema, fuzz_headers: dict[str, dict[str, str]]
+) -> None:
+    """Create -> read -> act chains along the links schemathesis infers (an id from one answer used in the
+    next request), as the admin, with the same conformance checks."""
+    headers = fuzz_headers["admin"]
+
+    class Chains(api_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": {**headers, "Idempotency-Key": str(uuid.uuid4())}}
+
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+            case.validate_response(
+                response,
+                checks=CONFORMANCE,
+                headers=headers,
+                transport_kwargs=kwargs or None,
+                recorder=getattr(self, "recorder", None),
+            )
+
+    Chains.run(
+        settings=settings(
+            max_examples=STATEFUL_RUNS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+            phases=[Phase.generate],
+        )
+    )
+
+
 async def test_text_with_a_nul_character_is_a_400_not_a_500(
     client: AsyncTestClient, login_as: LoginAs
 ) -> None:
@@ -133,3 +206,25 @@ async def test_text_with_a_nul_character_is_a_400_not_a_500(
     )
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "invalid_text"
+
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+async def test_an_undocumented_method_is_a_405_that_lists_the_documented_ones(
+    client: AsyncTestClient, login_as: LoginAs
+) -> None:
+    """Every path of the document: a method it does not list is refused with 405, and Allow names exactly
+    the documented methods (and OPTIONS)."""
+    headers = {**await login_as("admin"), "Idempotency-Key": str(uuid.uuid4())}
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    wrong = []
+    for template, operations in paths.items():
+        path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), template)
+        documented = {m.upper() for m in operations}
+        for method in sorted(set(HTTP_METHODS) - documented)[:1]:
+            r = await client.request(method, path, headers=headers)
+            allowed = {m.strip() for m in r.headers.get("allow", "").split(",") if m.strip()}
+            if r.status_code != 405 or allowed - {"OPTIONS", "HEAD"} != documented:
+                wrong.append(f"{method} {template}: {r.status_code}, Allow: {r.headers.get('allow')}")
+    assert not wrong, "\n".join(wrong)

@@ -12,9 +12,10 @@ import msgspec
 
 from backend.domain.personal_data import EmergencyScope, PersonalDataRead
 from backend.domain.registry import Resident, Unit
+from backend.domain.workflow import CLOSED_STATUSES, DONE_STATUSES
 
 # A work order in these states is still being dealt with; an emergency ends when its work is completed.
-_EMERGENCY_OVER = ("completed", "signed", "closed", "cancelled")
+_EMERGENCY_OVER = sorted(DONE_STATUSES | CLOSED_STATUSES)
 
 
 async def emergency_scope(conn: asyncpg.Connection, site_ids: Sequence[UUID]) -> EmergencyScope:
@@ -34,7 +35,7 @@ async def emergency_scope(conn: asyncpg.Connection, site_ids: Sequence[UUID]) ->
            LEFT JOIN assets a ON a.id = d.asset_id
            WHERE al.site_id = ANY($1::uuid[]) AND al.active AND al.severity = 'critical'""",
         list(site_ids),
-        list(_EMERGENCY_OVER),
+        _EMERGENCY_OVER,
     )
     return EmergencyScope(
         buildings=frozenset(r["building_id"] for r in rows if r["building_id"] is not None),

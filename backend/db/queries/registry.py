@@ -260,12 +260,9 @@ def _site(row: asyncpg.Record) -> Site:
     )
 
 
-async def find_site(conn: asyncpg.Connection, ref: str) -> Site | None:
-    """The site with this id or code."""
-    try:
-        row = await conn.fetchrow(_SITE + " WHERE id = $1", UUID(ref))
-    except ValueError:
-        row = await conn.fetchrow(_SITE + " WHERE code = $1", ref)
+async def get_site(conn: asyncpg.Connection, site_id: UUID) -> Site | None:
+    """The site with this id, settings included (db/queries/sites.py finds one by code or id)."""
+    row = await conn.fetchrow(_SITE + " WHERE id = $1", site_id)
     return _site(row) if row else None
 
 
