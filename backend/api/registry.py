@@ -7,7 +7,7 @@ Lists answer {items, total, limit, offset}.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
+from backend.api.paging import Limit, Offset, Page, page_of
 from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import Attributes
@@ -42,13 +43,8 @@ from backend.services import personal_data
 from backend.services import registry as svc
 from backend.services import users as users_svc
 
-T = TypeVar("T")
-
-MAX_LIMIT = 200
 ADMIN_ONLY = [requires_role(Role.ADMIN)]
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size (1-200)")]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="rows to skip")]
 Search = Annotated[str | None, Parameter(max_length=100, description="case-insensitive search")]
 SiteRef = Annotated[str | None, Parameter(max_length=64, description="site id or code")]
 
@@ -63,15 +59,6 @@ Text = Annotated[str, msgspec.Meta(max_length=200)]
 Skill = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
-
-
-class Page(Model, Generic[T]):
-    """One page of a list."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 class Removed(Model):
@@ -377,10 +364,13 @@ class UnitController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         unit_id: FromPath[UUID],
-    ) -> list[ResidentView]:
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[ResidentView]:
         """The people living in the unit, owners first, as the caller may see them."""
         endpoint, now = read_by(request)
-        return (await personal_data.unit(conn, user, unit_id, endpoint=endpoint, now=now)).residents
+        unit = await personal_data.unit(conn, user, unit_id, endpoint=endpoint, now=now)
+        return page_of(unit.residents, limit, offset)
 
     @post("/", guards=ADMIN_ONLY, summary="Create a unit")
     async def create_unit(
