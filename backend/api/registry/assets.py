@@ -26,6 +26,7 @@ from backend.api.registry.common import (
     Text,
     Unset,
     patch_fields,
+    removal,
 )
 from backend.domain.client_input import Attributes
 from backend.domain.models import CurrentUser, Model
@@ -134,9 +135,4 @@ class AssetController(Controller):
         asset_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Delete an asset no device, work order or plan refers to (409 otherwise)."""
-
-        async def remove() -> Removed:
-            await svc.delete_asset(conn, user, asset_id)
-            return Removed(id=str(asset_id))
-
-        return await idempotent(request, conn, remove)
+        return await removal(request, conn, lambda: svc.delete_asset(conn, user, asset_id), asset_id)

@@ -24,6 +24,7 @@ from backend.api.registry.common import (
     SiteRef,
     Unset,
     patch_fields,
+    removal,
 )
 from backend.domain.models import CurrentUser, Model
 from backend.domain.registry import (
@@ -120,9 +121,4 @@ class BuildingController(Controller):
         building_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Delete a building with no units or assets (409 otherwise)."""
-
-        async def remove() -> Removed:
-            await svc.delete_building(conn, user, building_id)
-            return Removed(id=str(building_id))
-
-        return await idempotent(request, conn, remove)
+        return await removal(request, conn, lambda: svc.delete_building(conn, user, building_id), building_id)

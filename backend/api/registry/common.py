@@ -3,11 +3,16 @@ the fields a PATCH sent."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
+from uuid import UUID
 
+import asyncpg
 import msgspec
+from litestar import Request, Response
 from litestar.params import Parameter
 
+from backend.api.deps import idempotent
 from backend.api.security import requires_role
 from backend.domain.models import Model
 from backend.domain.roles import Role
@@ -44,3 +49,15 @@ def patch_fields(patch_body: msgspec.Struct) -> dict[str, Any]:
         for name in patch_body.__struct_fields__
         if (value := getattr(patch_body, name)) is not UNSET
     }
+
+
+async def removal(
+    request: Request, conn: asyncpg.Connection, remove: Callable[[], Awaitable[Any]], row_id: UUID
+) -> Response[Removed]:
+    """A DELETE: run `remove` once per idempotency key and answer what was removed."""
+
+    async def run() -> Removed:
+        await remove()
+        return Removed(id=str(row_id))
+
+    return await idempotent(request, conn, run)

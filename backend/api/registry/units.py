@@ -27,6 +27,7 @@ from backend.api.registry.common import (
     SiteRef,
     Unset,
     patch_fields,
+    removal,
 )
 from backend.domain.models import CurrentUser, Model
 from backend.domain.personal_data import ResidentView, UnitLookupView, UnitView
@@ -205,12 +206,7 @@ class UnitController(Controller):
         unit_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Delete a unit with no residents and no work orders (409 otherwise)."""
-
-        async def remove() -> Removed:
-            await svc.delete_unit(conn, user, unit_id)
-            return Removed(id=str(unit_id))
-
-        return await idempotent(request, conn, remove)
+        return await removal(request, conn, lambda: svc.delete_unit(conn, user, unit_id), unit_id)
 
     @post("/{unit_id:uuid}/residents", guards=ADMIN_ONLY, summary="Add a resident")
     async def add_resident(
@@ -281,9 +277,4 @@ class ResidentController(Controller):
         resident_id: FromPath[UUID],
     ) -> Response[Removed]:
         """Remove a resident (admins)."""
-
-        async def remove() -> Removed:
-            await svc.remove_resident(conn, user, resident_id)
-            return Removed(id=str(resident_id))
-
-        return await idempotent(request, conn, remove)
+        return await removal(request, conn, lambda: svc.remove_resident(conn, user, resident_id), resident_id)
