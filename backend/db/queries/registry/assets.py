@@ -17,8 +17,6 @@ from backend.db.queries.registry.common import (
 )
 from backend.domain.registry import Asset
 
-# --- assets ---------------------------------------------------------------------------------------
-
 _ASSET = """SELECT id, site_id, building_id, code, name, kind, location, parameters, maintenance_days,
                    installed_on
             FROM assets"""

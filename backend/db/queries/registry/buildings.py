@@ -17,8 +17,6 @@ from backend.db.queries.registry.common import (
 )
 from backend.domain.registry import Building
 
-# --- buildings ------------------------------------------------------------------------------------
-
 _BUILDING = "SELECT id, site_id, code, name, floors FROM buildings"
 
 

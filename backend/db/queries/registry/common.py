@@ -19,9 +19,7 @@ def _json_texts(values: Sequence[Any]) -> list[str]:
     return [_encode_json(v).decode() for v in values]
 
 
-# ----------------------------------------------------------------------------------------------------
 # Reading and writing the registry. `site_ids=None` means every site (admins); otherwise only those sites.
-# ----------------------------------------------------------------------------------------------------
 
 
 class _Filter:

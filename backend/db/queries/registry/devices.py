@@ -16,8 +16,6 @@ from backend.db.queries.registry.common import (
 )
 from backend.domain.registry import Device
 
-# --- devices --------------------------------------------------------------------------------------
-
 _DEVICE = "SELECT id, site_id, asset_id, kind, name, active FROM devices"
 
 

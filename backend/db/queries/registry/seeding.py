@@ -12,10 +12,6 @@ from backend.db.queries.registry.common import (
     _json_texts,
 )
 
-# ----------------------------------------------------------------------------------------------------
-# Bulk ensure-inserts: insert what is missing, leave existing rows alone, return ids by natural key.
-# ----------------------------------------------------------------------------------------------------
-
 
 async def ensure_site(conn: asyncpg.Connection, *, code: str, name: str, timezone: str) -> UUID:
     """The id of the site with this code, creating it when missing."""

@@ -16,8 +16,6 @@ from backend.db.queries.registry.common import (
 )
 from backend.domain.registry import Site
 
-# --- sites ----------------------------------------------------------------------------------------
-
 _SITE = "SELECT id, code, name, timezone, settings FROM sites"
 
 

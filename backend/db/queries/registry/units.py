@@ -17,8 +17,6 @@ from backend.db.queries.registry.common import (
 )
 from backend.domain.registry import Building, Resident, Unit
 
-# --- units and residents --------------------------------------------------------------------------
-
 _UNIT = """SELECT u.id, u.site_id, u.building_id, b.code AS building_code, b.name AS building_name,
                   u.number, u.floor, u.area_m2
            FROM units u JOIN buildings b ON b.id = u.building_id"""
