@@ -338,7 +338,8 @@ async function scheduleReplay() {
 
 /**
  * Queue a mutation and try to send it now. Resolves with {state: 'delivered', body} once the server took it,
- * {state: 'conflict', conflict} when it refused it, or {state: 'queued'} when it waits for the network.
+ * {state: 'conflict', conflict} when it refused it, or {state: 'queued'} when it waits for the network; each
+ * with the outbox entry's `id`, which the outbox's own announcements carry too.
  */
 async function submit(entry) {
   const queued = await enqueue(entry);
@@ -346,23 +347,23 @@ async function submit(entry) {
   if (!navigator.onLine) {
     scheduleReplay();
     waiters.delete(queued.id);
-    return { state: 'queued', entry: queued };
+    return { state: 'queued', entry: queued, id: queued.id };
   }
   const result = await replay().catch(() => ({ state: 'offline', outcomes: [] }));
   const mine = result.outcomes.find((o) => o.id === queued.id);
   if (mine) {
     waiters.delete(queued.id);
-    return mine.type === 'delivered' ? { state: 'delivered', body: mine.body } : { state: 'conflict', conflict: mine.conflict };
+    return mine.type === 'delivered' ? { state: 'delivered', body: mine.body, id: queued.id } : { state: 'conflict', conflict: mine.conflict, id: queued.id };
   }
   const stillQueued = (await pendingEntries()).some((e) => e.id === queued.id);
   if (stillQueued) {
     waiters.delete(queued.id);
     scheduleReplay();
-    return { state: 'queued', entry: queued };
+    return { state: 'queued', entry: queued, id: queued.id };
   }
   // Delivered by another replayer (the service worker); its announcement carries the outcome.
   const message = await outcome;
-  return message.type === 'delivered' ? { state: 'delivered', body: message.body } : { state: 'conflict', conflict: message.conflict };
+  return message.type === 'delivered' ? { state: 'delivered', body: message.body, id: queued.id } : { state: 'conflict', conflict: message.conflict, id: queued.id };
 }
 
 // `stamped`: the body carries clientAt, when it happened on the phone (actions do; a subscription does not).

@@ -35,8 +35,12 @@ let timer = null;
 let pad = null;
 let stopListening = null;
 let rerender = null;
-// True while this view submits an action itself: its own delivery must not trigger a second render.
+// True while this view submits an action itself; the outbox entries it sent, whose later announcements
+// must not trigger a second render.
 let busy = false;
+const ownEntries = new Set();
+// Renders overlap (an answer arrives while the last one still reads): only the latest may draw.
+let generation = 0;
 // Draft writes in order; a render waits for them so it restores the latest keystroke.
 let draftWrites = Promise.resolve();
 // Object URLs of the thumbnails on screen, released on the next render.
@@ -156,6 +160,10 @@ async function showThumbnails(root, job, queued) {
     const photo = (job.photos || []).find((p) => p.id === img.dataset.thumb);
     const url = await photoThumbnail(photo).catch(() => null);
     if (!url) continue;
+    if (!img.isConnected) {
+      URL.revokeObjectURL(url);
+      return;
+    }
     thumbUrls.push(url);
     img.src = url;
   }
@@ -283,6 +291,7 @@ function flash(root, key, params) {
 }
 
 async function afterSubmit(root, id, ctx, result, near) {
+  if (result.id !== undefined) ownEntries.add(result.id);
   busy = false;
   ctx.refreshBanner();
   if (result.state === 'conflict') ctx.refreshConflicts();
@@ -294,11 +303,13 @@ async function afterSubmit(root, id, ctx, result, near) {
 /** Render a job by id. */
 export async function render(root, params, ctx) {
   const id = params[0];
-  clearInterval(timer);
+  const mine = ++generation;
+  clearTimeout(rerender);
   let job;
   try {
     job = await getWorkOrder(id);
   } catch (error) {
+    if (mine !== generation) return;
     const offline = error instanceof OfflineError;
     root.innerHTML = `<p class="card error">${esc(offline ? t('job.unavailableOffline') : error.status === 404 ? t('job.notFound') : t('jobs.failed'))}</p>`;
     return;
@@ -308,6 +319,11 @@ export async function render(root, params, ctx) {
   const photosQueued = await queuedPhotos(id, queued);
   // The unit as kept on the phone (the job list keeps it fresh); read from the server only the first time.
   const unit = job.unitId ? savedUnit(job.unitId) || (await getUnit(job.unitId).catch(() => null)) : null;
+  if (mine !== generation) return;
+  clearInterval(timer);
+  // The field being typed in keeps the cursor across the redraw.
+  const focused = root.contains(document.activeElement) && document.activeElement.id ? document.activeElement : null;
+  const caret = focused && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
   const pending = queuedFor(job, queued);
   const status = pending.status;
   const who = owner(job, unit);
@@ -379,6 +395,13 @@ export async function render(root, params, ctx) {
     <section class="card"><h3>${esc(t('job.history'))}</h3>${historyHtml(job)}</section>
     ${relatedHtml(job)}`;
 
+  if (focused) {
+    const again = root.querySelector(`#${CSS.escape(focused.id)}`);
+    if (again) {
+      again.focus();
+      if (caret && typeof again.selectionStart === 'number') again.setSelectionRange(...caret);
+    }
+  }
   showThumbnails(root, job, photosQueued);
 
   for (const button of root.querySelectorAll('[data-action]')) {
@@ -500,7 +523,7 @@ export async function render(root, params, ctx) {
   // When a queued action for this job is delivered or refused (after the network returns), show the truth.
   if (stopListening) stopListening();
   stopListening = onOutboxMessage((message) => {
-    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy) {
+    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy && !ownEntries.has(message.id)) {
       clearTimeout(rerender);
       rerender = setTimeout(() => render(root, [id], ctx), 300);
     }
