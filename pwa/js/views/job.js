@@ -538,6 +538,7 @@ function forget(id) {
 
 /** Stop timers and release the signature pad and the thumbnails. */
 export function unmount() {
+  generation += 1;
   clearInterval(timer);
   clearTimeout(rerender);
   if (stopListening) stopListening();

@@ -15,6 +15,8 @@ const CLOSED = new Set(['closed', 'cancelled']);
 let timer = null;
 let source = null;
 let refresh = null;
+// Bumped by every render and by unmount: a render still reading when the user has moved on draws nothing.
+let generation = 0;
 
 /** Most urgent first: priority, then the nearest deadline, then the oldest. */
 export function byUrgency(a, b) {
@@ -42,6 +44,7 @@ function markReady(root, id) {
 
 /** Render the list (from the network, or the copy kept on this phone when offline). */
 export async function render(root) {
+  const mine = ++generation;
   root.innerHTML = `<h2>${esc(t('jobs.title'))}</h2><p class="muted">${esc(t('app.loading'))}</p>`;
   let jobs;
   let sync;
@@ -52,11 +55,13 @@ export async function render(root) {
     sync = await myJobs({ onReady: (id) => (drawn ? markReady(root, id) : readyEarly.add(id)) });
     jobs = sync.items;
   } catch (error) {
+    if (mine !== generation) return;
     root.innerHTML = `<h2>${esc(t('jobs.title'))}</h2><p class="card error">${esc(navigator.onLine ? t('jobs.failed') : t('jobs.unavailable'))}</p>`;
     return;
   }
   const queued = await pendingEntries().catch(() => []);
   const kept = await savedJobIds().catch(() => new Set());
+  if (mine !== generation) return;
   jobs = jobs.filter((j) => !CLOSED.has(j.status)).sort(byUrgency);
   const items = jobs.map((job) => {
     const { status } = afterQueued(job, queued);
@@ -96,6 +101,7 @@ export async function render(root) {
 
 /** Stop the countdown timer when leaving the view. */
 export function unmount() {
+  generation += 1;
   clearInterval(timer);
   clearTimeout(refresh);
   if (source) source.close();
