@@ -4,6 +4,7 @@
  */
 
 import { currentToken, logout, me } from './api.js';
+import { forgetJobs } from './device.js';
 import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
 import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
 import { esc, setSiteTimeZone } from './format.js';
@@ -191,6 +192,7 @@ async function start() {
     state.view = null;
     await logout();
     if ('caches' in window) await caches.delete('api-v1');
+    await forgetJobs().catch(() => undefined);
     state.user = null;
     location.hash = '/login';
   });

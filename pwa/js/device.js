@@ -95,6 +95,11 @@ export function clearDraft(jobId) {
   return run('drafts', 'readwrite', (store) => store.delete(jobId));
 }
 
+/** Forget the kept jobs and lists but not the drafts (log out: like queued actions, they wait for the next login). */
+export async function forgetJobs() {
+  for (const store of ['jobs', 'lists']) await run(store, 'readwrite', (s) => s.clear());
+}
+
 /** Forget everything kept here (a different user logs in on this device). */
 export async function clearDevice() {
   for (const store of ['jobs', 'lists', 'drafts']) await run(store, 'readwrite', (s) => s.clear());

@@ -90,14 +90,24 @@ function owner(job, unit) {
   return null;
 }
 
+function clockBadge(c) {
+  if (c.state === 'met_late') return `<span class="badge late">${esc(t('job.clockMetLate', { minutes: c.lateMinutes ?? '' }))}</span>`;
+  if (c.state === 'met' || (c.metAt && c.state !== 'met_late')) return `<span class="badge">${esc(t('job.clockMet'))}</span>`;
+  if (c.state === 'paused' || c.state === 'waived') return `<span class="badge">${esc(tOr(`clockState.${c.state}`, c.state))}</span>`;
+  return `<span class="countdown" data-due="${esc(c.dueAt)}"></span>`;
+}
+
 function clocksHtml(job) {
   return (job.clocks || [])
-    .map((c) => {
-      const met = c.state === 'met' || c.metAt;
-      return `<li>${esc(tOr(`clock.${c.clock}`, c.clock))}: ${esc(formatDateTime(c.dueAt))}
-        ${met ? `<span class="badge">${esc(t('job.clockMet'))}</span>` : `<span class="countdown" data-due="${esc(c.dueAt)}"></span>`}</li>`;
-    })
+    .map((c) => `<li>${esc(tOr(`clock.${c.clock}`, c.clock))}: ${esc(formatDateTime(c.dueAt))} ${clockBadge(c)}</li>`)
     .join('');
+}
+
+// The phone's own time is worth showing only when the action waited on the phone (queued offline).
+const QUEUED_LONGER_THAN_MS = 60_000;
+
+function waitedOnPhone(e) {
+  return e.clientAt && Math.abs(new Date(e.at) - new Date(e.clientAt)) > QUEUED_LONGER_THAN_MS;
 }
 
 function historyHtml(job) {
@@ -108,7 +118,7 @@ function historyHtml(job) {
       (e) => `<li><span class="muted small">${esc(formatDateTime(e.at))}</span>
         ${esc(tOr(`action.${e.action}`, e.action))} → ${esc(tOr(`status.${e.toStatus}`, e.toStatus || ''))}
         ${e.actorName ? `<span class="muted small">· ${esc(e.actorName)}</span>` : ''}
-        ${e.clientAt ? `<span class="muted small">· ${esc(t('job.clientAt', { time: formatDateTime(e.clientAt) }))}</span>` : ''}</li>`,
+        ${waitedOnPhone(e) ? `<span class="muted small">· ${esc(t('job.clientAt', { time: formatDateTime(e.clientAt) }))}</span>` : ''}</li>`,
     )
     .join('')}</ul>`;
 }
