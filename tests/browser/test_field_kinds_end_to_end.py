@@ -58,7 +58,9 @@ async def photo(page, stage: str, tmp_path: Path) -> None:
     count = await page.locator("#photo-thumbs figure").count()
     await page.select_option("#photo-stage", stage)
     await page.set_input_files("#photo-input", str(photo_file(tmp_path)))
-    await wait_until(page, f"document.querySelectorAll(\"#photo-thumbs img[src^='blob:']\").length === {count + 1}")
+    await wait_until(
+        page, f"document.querySelectorAll(\"#photo-thumbs img[src^='blob:']\").length === {count + 1}"
+    )
 
 
 async def technician_works_it(page, job_id: str, tmp_path: Path, *, signs: bool, name: str) -> None:

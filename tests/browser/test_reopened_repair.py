@@ -1,4 +1,4 @@
-"""A repair the owner is unhappy with goes round again: new visit, new evidence, new signature, a second call."""
+"""A repair the owner is unhappy with goes round again: new visit, evidence, signature, a second call."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 async def work_the_visit(page, job_id: str, tmp_path: Path, *, signer: str) -> None:
-    """The technician accepts, arrives, photographs the result, ticks, writes up, completes and has it signed."""
+    """Accept, arrive, photograph the result, tick, write up, complete and have it signed."""
     await page.goto(f"/#/job/{job_id}")
     await page.click("[data-action='accept']")
     await page.click("[data-action='arrive']")
@@ -65,7 +65,10 @@ async def test_an_unsatisfied_callback_sends_the_repair_round_again(
 
     # the agent works in English on a desk-sized screen
     desk = await chromium.new_context(
-        viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="en-US", timezone_id="Asia/Shanghai"
+        viewport={"width": 390, "height": 844},
+        base_url=live_server.url,
+        locale="en-US",
+        timezone_id="Asia/Shanghai",
     )
     agent = await desk.new_page()
     await log_in(agent, "agent")
@@ -97,9 +100,16 @@ async def test_an_unsatisfied_callback_sends_the_repair_round_again(
 
     job_uuid = uuid.UUID(job_id)
     assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", job_uuid) == "closed"
-    assert await db.fetchval("SELECT count(*) FROM superseded_signatures WHERE work_order_id = $1", job_uuid) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM superseded_signatures WHERE work_order_id = $1", job_uuid)
+        == 1
+    )
     assert await db.fetchval("SELECT visit FROM signatures WHERE work_order_id = $1", job_uuid) == 2
-    visits = await db.fetch("SELECT visit FROM photos WHERE work_order_id = $1 AND stage = 'after' ORDER BY visit", job_uuid)
+    visits = await db.fetch(
+        "SELECT visit FROM photos WHERE work_order_id = $1 AND stage = 'after' ORDER BY visit", job_uuid
+    )
     assert [r["visit"] for r in visits] == [1, 2]
-    scores = await db.fetch("SELECT satisfaction FROM callbacks WHERE work_order_id = $1 ORDER BY attempt", job_uuid)
+    scores = await db.fetch(
+        "SELECT satisfaction FROM callbacks WHERE work_order_id = $1 ORDER BY attempt", job_uuid
+    )
     assert [r["satisfaction"] for r in scores] == [2, 5]

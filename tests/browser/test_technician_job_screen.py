@@ -23,7 +23,8 @@ async def ticks(page) -> list[bool]:
 async def draft_says(page, job_id: str, field: str, value: str) -> None:
     """Wait until the phone's draft of the job holds `value` in `field` (a keystroke is kept in moments)."""
     await wait_until(
-        page, f"import('/js/device.js').then((d) => d.loadDraft('{job_id}')).then((x) => x.{field} === {value!r})"
+        page,
+        f"import('/js/device.js').then((d) => d.loadDraft('{job_id}')).then((x) => x.{field} === {value!r})",
     )
 
 
@@ -108,7 +109,9 @@ async def test_a_photo_or_a_reload_never_wipes_what_was_typed(
     assert [r["stage"] for r in stages] == ["before", "after"]
 
 
-async def test_every_listed_job_opens_offline(phone, live_server, db: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_every_listed_job_opens_offline(
+    phone, live_server, db: asyncpg.Connection, tmp_path: Path
+) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         first = await repair_assigned_to(http, "tech1", "A-302 热水器不热")
         second = await repair_assigned_to(http, "tech1", "A-302 阳台门关不上")
