@@ -162,21 +162,25 @@ async function queuedPhotos(id, queued) {
 
 async function showThumbnails(root, job, queued) {
   for (const img of root.querySelectorAll('[data-queued-thumb]')) {
-    const url = URL.createObjectURL(queued[Number(img.dataset.queuedThumb)].file);
+    const { file } = queued[Number(img.dataset.queuedThumb)];
+    if (!file) continue;
+    const url = URL.createObjectURL(file);
     thumbUrls.push(url);
     img.src = url;
   }
-  for (const img of root.querySelectorAll('[data-thumb]')) {
-    const photo = (job.photos || []).find((p) => p.id === img.dataset.thumb);
-    const url = await photoThumbnail(photo).catch(() => null);
-    if (!url) continue;
-    if (!img.isConnected) {
-      URL.revokeObjectURL(url);
-      return;
-    }
-    thumbUrls.push(url);
-    img.src = url;
-  }
+  await Promise.all(
+    [...root.querySelectorAll('[data-thumb]')].map(async (img) => {
+      const photo = (job.photos || []).find((p) => p.id === img.dataset.thumb);
+      const url = await photoThumbnail(photo).catch(() => null);
+      if (!url) return;
+      if (!img.isConnected) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      thumbUrls.push(url);
+      img.src = url;
+    }),
+  );
 }
 
 /**
@@ -301,7 +305,8 @@ function flash(root, key, params) {
 }
 
 async function afterSubmit(root, id, ctx, result, near) {
-  if (result.id !== undefined) ownEntries.add(result.id);
+  // Already drawn from this answer; a queued one is redrawn when the outbox delivers it.
+  if (result.state !== 'queued' && result.id !== undefined) ownEntries.add(result.id);
   busy = false;
   ctx.refreshBanner();
   if (result.state === 'conflict') ctx.refreshConflicts();
