@@ -71,12 +71,15 @@ async function route() {
   }
   if (!VIEWS[name]) name = state.user ? homeFor(state.user) : 'login';
   if (state.view && state.view.unmount) state.view.unmount();
-  state.route = { name, params };
+  const current = { name, params };
+  state.route = current;
   renderNav();
   main.innerHTML = '';
   let module;
   try {
     module = await import(`./views/${VIEWS[name]}.js`);
+    // The user moved on while the module loaded: the newer route draws, this one must not.
+    if (state.route !== current) return;
   } catch {
     main.innerHTML = `<section class="card"><h2>${esc(t(`nav.${name}`))}</h2><p>${esc(t('app.viewUnavailable'))}</p></section>`;
     state.view = null;

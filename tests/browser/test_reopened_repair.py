@@ -80,8 +80,7 @@ async def test_an_unsatisfied_callback_sends_the_repair_round_again(
     assert await db.fetchval("SELECT status FROM work_orders WHERE id = $1", uuid.UUID(job_id)) == "assigned"
 
     # the technician sees why it came back, and the new visit asks for its own evidence and signature
-    await tech.goto("/#/jobs")
-    await tech.goto(f"/#/job/{job_id}")
+    await tech.reload()  # the job as the server has it now
     reopened = tech.locator("#reopened")
     await reopened.wait_for()
     text = await reopened.inner_text()
