@@ -4,6 +4,7 @@
  */
 
 import { currentToken, logout, me } from './api.js';
+import { forgetJobs } from './device.js';
 import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
 import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
 import { esc, setSiteTimeZone } from './format.js';
@@ -71,12 +72,15 @@ async function route() {
   }
   if (!VIEWS[name]) name = state.user ? homeFor(state.user) : 'login';
   if (state.view && state.view.unmount) state.view.unmount();
-  state.route = { name, params };
+  const current = { name, params };
+  state.route = current;
   renderNav();
   main.innerHTML = '';
   let module;
   try {
     module = await import(`./views/${VIEWS[name]}.js`);
+    // The user moved on while the module loaded: the newer route draws, this one must not.
+    if (state.route !== current) return;
   } catch {
     main.innerHTML = `<section class="card"><h2>${esc(t(`nav.${name}`))}</h2><p>${esc(t('app.viewUnavailable'))}</p></section>`;
     state.view = null;
@@ -194,6 +198,7 @@ async function start() {
     followAssignments(null);
     await logout();
     if ('caches' in window) await caches.delete('api-v1');
+    await forgetJobs().catch(() => undefined);
     state.user = null;
     location.hash = '/login';
   });
