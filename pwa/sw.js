@@ -9,7 +9,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v17';
+const SHELL_VERSION = 'shell-v18';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -27,6 +27,7 @@ const SHELL_FILES = [
   '/js/views/login.js',
   '/js/views/jobs.js',
   '/js/views/job.js',
+  '/js/views/complaint.js',
   '/js/views/receipt.js',
   '/js/views/guard.js',
   '/js/views/intake.js',

@@ -13,6 +13,7 @@ const VIEWS = {
   login: 'login',
   jobs: 'jobs',
   job: 'job',
+  complaint: 'complaint',
   receipt: 'receipt',
   alarms: 'guard',
   intake: 'intake',

@@ -50,7 +50,16 @@ function card(item) {
       <div class="row phones">${phones(item)
         .map((p) => `<a class="button secondary" href="tel:${esc(p.phone)}">${esc(t('job.call'))} ${esc(p.who)} ${esc(p.phone)}</a>`)
         .join('') || `<p class="muted" data-no-phone>${esc(t('callbacks.noPhone'))}</p>`}</div>
-      <fieldset class="choice" data-reached-group>
+      ${callbackFieldsHtml(id)}
+      <p class="form-error" data-callback-error role="alert" hidden></p>
+      <div class="actions"><button type="button" data-record>${esc(t('callbacks.record'))}</button></div>
+      <p class="muted small hidden" data-result></p>
+    </section>`;
+}
+
+/** The questions of a follow-up call (reached? satisfaction, comment) for the work order `id`. */
+export function callbackFieldsHtml(id) {
+  return `<fieldset class="choice" data-reached-group>
         <legend>${esc(t('callbacks.reachedQuestion'))}</legend>
         <label class="checklist"><input type="radio" name="reached-${esc(id)}" value="yes" data-reached> ${esc(t('callbacks.reachedYes'))}</label>
         <label class="checklist"><input type="radio" name="reached-${esc(id)}" value="no" data-not-reached> ${esc(t('callbacks.reachedNo'))}</label>
@@ -59,40 +68,47 @@ function card(item) {
         <legend>${esc(t('callbacks.satisfaction'))}</legend>
         ${SCORES.map((n) => `<label class="checklist"><input type="radio" name="score-${esc(id)}" value="${n}" data-score> ${n} · ${esc(t(`satisfaction.${n}`))}</label>`).join('')}
       </fieldset>
-      <label for="comment-${esc(id)}">${esc(t('callbacks.comment'))}</label><input id="comment-${esc(id)}" data-comment>
-      <p class="form-error" data-callback-error role="alert" hidden></p>
-      <div class="actions"><button type="button" data-record>${esc(t('callbacks.record'))}</button></div>
-      <p class="muted small hidden" data-result></p>
-    </section>`;
+      <label for="comment-${esc(id)}">${esc(t('callbacks.comment'))}</label><input id="comment-${esc(id)}" data-comment>`;
+}
+
+/** Show the score questions only once the owner was reached. */
+export function wireCallbackFields(el) {
+  const scores = el.querySelector('[data-satisfaction-group]');
+  for (const radio of el.querySelectorAll('[data-reached], [data-not-reached]')) {
+    radio.addEventListener('change', () => {
+      scores.hidden = !el.querySelector('[data-reached]').checked;
+    });
+  }
+}
+
+/** The callback body from the answers under `el`, or what the agent still has to say (a string). */
+export function readCallback(el) {
+  const reachedYes = el.querySelector('[data-reached]').checked;
+  const reachedNo = el.querySelector('[data-not-reached]').checked;
+  const score = el.querySelector('[data-score]:checked');
+  if (!reachedYes && !reachedNo) return t('callbacks.sayIfReached');
+  if (reachedYes && !score) return t('callbacks.saySatisfaction');
+  return {
+    reached: reachedYes,
+    satisfaction: reachedYes ? Number(score.value) : null,
+    comment: el.querySelector('[data-comment]').value.trim(),
+  };
 }
 
 function wire(cardEl, ctx) {
   const id = cardEl.dataset.callback;
-  const scores = cardEl.querySelector('[data-satisfaction-group]');
   const error = cardEl.querySelector('[data-callback-error]');
   const say = (message) => {
     error.textContent = message;
     error.hidden = !message;
   };
-  for (const radio of cardEl.querySelectorAll(`input[name="reached-${CSS.escape(id)}"]`)) {
-    radio.addEventListener('change', () => {
-      scores.hidden = !cardEl.querySelector('[data-reached]').checked;
-      say('');
-    });
-  }
+  wireCallbackFields(cardEl);
   cardEl.querySelector('[data-record]').addEventListener('click', async (event) => {
-    const reachedYes = cardEl.querySelector('[data-reached]').checked;
-    const reachedNo = cardEl.querySelector('[data-not-reached]').checked;
-    const score = cardEl.querySelector('[data-score]:checked');
-    if (!reachedYes && !reachedNo) return say(t('callbacks.sayIfReached'));
-    if (reachedYes && !score) return say(t('callbacks.saySatisfaction'));
+    const body = readCallback(cardEl);
+    if (typeof body === 'string') return say(body);
     say('');
     event.target.disabled = true;
-    const result = await workOrderAction(id, 'callback', {
-      reached: reachedYes,
-      satisfaction: reachedYes ? Number(score.value) : null,
-      comment: cardEl.querySelector('[data-comment]').value.trim(),
-    });
+    const result = await workOrderAction(id, 'callback', body);
     const out = cardEl.querySelector('[data-result]');
     out.classList.remove('hidden');
     if (result.state === 'conflict') {

@@ -27,6 +27,8 @@ let stopListening = null;
 let rerender = null;
 // True while this view submits an action itself: its own delivery must not trigger a second render.
 let busy = false;
+// A complaint is a desk process with a screen of its own (views/complaint.js); this view hands it over.
+let delegate = null;
 
 /** Scale an image file to at most MAX_PHOTO_EDGE px on its long edge and encode it as JPEG. */
 export async function resizePhoto(file) {
@@ -174,6 +176,10 @@ export async function render(root, params, ctx) {
     root.innerHTML = `<p class="card error">${esc(error.status === 404 ? t('job.notFound') : t('job.unavailableOffline'))}</p>`;
     return;
   }
+  if (job.kind === 'complaint') {
+    delegate = await import('./complaint.js');
+    return delegate.render(root, params, ctx, job);
+  }
   const queued = await pendingEntries().catch(() => []);
   const unit = job.unitId ? await getUnit(job.unitId).catch(() => null) : null;
   const pending = queuedFor(job, queued);
@@ -316,6 +322,8 @@ export async function render(root, params, ctx) {
 
 /** Stop timers and release the signature pad. */
 export function unmount() {
+  if (delegate) delegate.unmount();
+  delegate = null;
   clearInterval(timer);
   clearTimeout(rerender);
   if (stopListening) stopListening();
