@@ -109,3 +109,8 @@ def suggest_priority(kind: str, category: str, text: str = "", *, major: bool = 
     if any(word in lowered for word in SOON_KEYWORDS):
         return min(baseline, 2)
     return baseline
+
+
+# DOMAIN.md "Complaint": a complaint from the same home, about the same member of staff or the same facility
+# within this many days of an earlier one is a repeat, flagged on the complaint and counted in the KPIs.
+REPEAT_COMPLAINT_DAYS = 30

@@ -141,8 +141,17 @@ async def _inform(step: _Step) -> None:
 
 
 async def _escalate(step: _Step) -> None:
+    """The complaint goes up to the supervisor or the manager, who are told at once; going to the manager, or
+    being major, starts the manager's apology call (DOMAIN.md "Complaint", seeds-digest §2.2)."""
     row, to = step.row, str(step.payload.get("to") or "supervisor")
-    roles = ("manager", "supervisor") if to == "manager" else ("supervisor",)
+    roles = ("manager", "supervisor") if to == "manager" or row["major"] else ("supervisor",)
+    step.resolution.update(
+        escalatedTo="manager" if "manager" in roles else "supervisor",
+        escalatedAt=step.now.isoformat(),
+        escalationReason=step.payload.get("reason"),
+    )
+    if "manager" in roles and "managementTask" not in step.resolution:
+        step.resolution["managementTask"] = {"kind": "apology_call", "startedAt": step.now.isoformat()}
     await notify_roles(
         step.conn,
         site_id=row["site_id"],

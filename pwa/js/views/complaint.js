@@ -66,13 +66,13 @@ function recordHtml(job) {
   const contactList = contacts.length
     ? `<ul class="history" id="contacts">${contacts
         .map((e) => `<li data-contact="${esc(e.action)}"><span class="muted small">${esc(formatDateTime(e.at))} · ${esc(label('contact', e.payload.via))} · ${esc(e.actorName || '')}</span><br>
-          ${esc(e.action === 'inform' ? t('complaint.resultTold') : t('complaint.contact'))}：${esc(e.payload.summary || '')}</li>`)
+          ${esc(t(e.action === 'inform' ? 'complaint.resultTold' : 'complaint.contact', { said: e.payload.summary || '' }))}</li>`)
         .join('')}</ul>`
     : `<p class="muted">${esc(t('complaint.noContacts'))}</p>`;
   const escalationList = escalations.length
     ? `<ul class="history" id="escalations">${escalations
         .map((e) => `<li><span class="muted small">${esc(formatDateTime(e.at))} · ${esc(e.actorName || '')}</span><br>
-          ${esc(t('complaint.escalatedTo', { to: label('escalateTo', e.payload.to || 'supervisor') }))}：${esc(label('escalationReason', e.payload.reason))} ${esc(e.payload.note || '')}</li>`)
+          ${esc(t('complaint.escalatedTo', { to: label('escalateTo', e.payload.to || 'supervisor'), reason: label('escalationReason', e.payload.reason) }))} ${esc(e.payload.note || '')}</li>`)
         .join('')}</ul>`
     : '';
   const callbacks = (job.callbacks || [])
