@@ -40,6 +40,7 @@ const SHELL_FILES = [
   '/js/views/dashboard/period.js',
   '/js/views/dashboard/tables.js',
   '/js/views/dashboard/tiles.js',
+  '/js/views/dashboard/escalated.js',
   '/i18n/zh-CN.json',
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',

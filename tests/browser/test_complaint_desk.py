@@ -11,11 +11,13 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import httpx
 import pytest
 from playwright.async_api import Page
 
 from backend.domain.catalogue import label
 from tests.browser.conftest import PHONE_VIEWPORT, log_in, screenshot, wait_until
+from tests.browser.test_technician_offline import api_login, post
 
 pytestmark = pytest.mark.browser
 
@@ -153,3 +155,58 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
         for r in await db.fetch("SELECT action FROM work_order_events WHERE work_order_id = $1 ORDER BY seq", job_id)
     ]
     assert actions == ["created", "assign", "investigate", "reply", "solve", "inform", "callback"]
+
+
+async def test_manual_escalation_and_a_major_complaint_reach_the_managers_screen_live_seed_rule(
+    chromium, phone, live_server, db: asyncpg.Connection
+) -> None:
+    """Digest §2.2: major complaints go to management at once and the manager calls to apologise. The
+    manager's dashboard lists them, and a complaint escalated while it is open appears without a reload."""
+    manager_page = await phone.new_page()
+    await log_in(manager_page, "manager")
+    await manager_page.wait_for_selector("#dash-escalated h3")
+    await wait_until(manager_page, "document.querySelectorAll('[data-escalated]').length === 0")
+
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        agent = await api_login(http, "agent")
+        ordinary = await post(http, "/api/v1/work-orders", agent, {
+            "kind": "complaint", "category": "attitude", "channel": "phone", "title": "保安态度恶劣",
+            "site": "demo", "building": "A", "unitNumber": "304",
+        })  # fmt: skip
+        major = await post(http, "/api/v1/work-orders", agent, {
+            "kind": "complaint", "category": "fee_dispute", "channel": "counter", "title": "业主群体投诉收费",
+            "site": "demo", "building": "B", "unitNumber": "304", "major": True,
+        })  # fmt: skip
+    # the major complaint reaches the manager's screen at once, live
+    await manager_page.locator(f"[data-escalated='{major['id']}']").wait_for(timeout=20_000)
+    assert await manager_page.locator(f"[data-escalated='{ordinary['id']}']").count() == 0
+
+    # the agent escalates the ordinary one by hand, on the complaint screen
+    agent_context = await chromium.new_context(
+        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    try:
+        agent_page = await agent_context.new_page()
+        await log_in(agent_page, "agent")
+        await agent_page.goto(f"/#/job/{ordinary['id']}")
+        await agent_page.wait_for_selector("#form-escalate")
+        await agent_page.select_option("#escalate-reason", "agitated")
+        await agent_page.select_option("#escalate-to", "manager")
+        await agent_page.fill("#escalate-note", "业主情绪激动，要求经理出面")
+        await act(agent_page, "escalate")
+        assert await agent_page.locator("#complaint-escalated").count() == 1
+        assert "业主情绪激动" in await agent_page.inner_text("#escalations")
+    finally:
+        await agent_context.close()
+
+    item = manager_page.locator(f"[data-escalated='{ordinary['id']}']")
+    await item.wait_for(timeout=20_000)
+    text = await item.inner_text()
+    assert "经理致电道歉" in text and "业主情绪激动" in text
+    await screenshot(manager_page, "33-manager-escalated-complaints")
+    told = await db.fetchval(
+        """SELECT count(*) FROM notifications n JOIN users u ON u.id = n.recipient_id
+           WHERE u.username = 'manager' AND n.kind IN ('major_complaint', 'complaint_escalation')"""
+    )
+    assert told == 2
+    assert await manager_page.evaluate("window.__i18nMissing") == []
