@@ -59,7 +59,7 @@ class WorkOrderController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> WorkOrderPage:
-        """Filter by status, kind, assignee, site, overdue, escalated, text; by priority, then nearest due time."""
+        """Filter by status, kind, assignee, site, overdue, escalated, text; by priority, then due time."""
         return await work_orders.list_work_orders(
             conn,
             viewer=user,

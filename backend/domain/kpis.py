@@ -137,13 +137,47 @@ class CallbackKpi(Model, frozen=True):
     complaint_rate: float | None
 
 
+# seeds-digest §7: response speed, attitude and facility maintenance make up 32 %, 28 % and 20 % of the
+# owners' satisfaction; the remaining 20 % is not attributed, so the weighted score uses the three drivers'
+# weights rescaled to their own total (80 %), which keeps it on the 1-5 scale of its parts.
+DRIVER_WEIGHTS = {"speed": 32, "attitude": 28, "quality": 20}
+# NPS: 9-10 promote, 0-6 detract (the standard bands; the seeds name the index, not the bands).
+PROMOTER_FROM = 9
+DETRACTOR_UP_TO = 6
+
+
+def weighted_satisfaction(averages: dict[str, float | None]) -> float | None:
+    """The drivers' averages weighted 32/28/20 (rescaled to 100 %), over the drivers that were answered."""
+    given = {k: v for k, v in averages.items() if v is not None and k in DRIVER_WEIGHTS}
+    if not given:
+        return None
+    total = sum(DRIVER_WEIGHTS[k] for k in given)
+    return round(sum(DRIVER_WEIGHTS[k] * v for k, v in given.items()) / total, 2)
+
+
+def net_promoter_score(promoters: int, detractors: int, answers: int) -> float | None:
+    """Share of promoters minus share of detractors, in points from -100 to 100."""
+    if not answers:
+        return None
+    return round((promoters - detractors) * 100 / answers, 1)
+
+
 class SatisfactionKpi(Model, frozen=True):
-    """Ratings (1–5) given on follow-up calls made in the period."""
+    """Ratings (1–5) given on follow-up calls made in the period; the drivers' averages, their weighted
+    score, and the net promoter score of the 0-10 answers."""
 
     ratings: int
     average: float | None
     satisfied: int
     satisfied_share: float | None
+    speed: float | None = None
+    attitude: float | None = None
+    quality: float | None = None
+    weighted: float | None = None
+    recommend_answers: int = 0
+    promoters: int = 0
+    detractors: int = 0
+    nps: float | None = None
 
 
 class ReopenKpi(Model, frozen=True):

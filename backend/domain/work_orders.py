@@ -97,6 +97,10 @@ class Callback(Model, frozen=True):
     comment: str
     called_at: datetime
     satisfaction: int | None = None
+    speed: int | None = None
+    attitude: int | None = None
+    quality: int | None = None
+    recommend: int | None = None
     called_by: UUID | None = None
     called_by_name: str | None = None
 
@@ -299,11 +303,19 @@ class EscalateRequest(StepRequest, frozen=True, kw_only=True):
     note: LongText = ""
 
 
+Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
 class CallbackRequest(ClientBody, frozen=True):
-    """A follow-up call: reached or not, satisfaction 1-5 when reached, a comment."""
+    """A follow-up call: reached or not; when reached, satisfaction 1-5 and, if the owner answers them, the
+    seeds' drivers (response speed, attitude, quality of the work, 1-5) and willingness to recommend 0-10."""
 
     reached: bool
-    satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)] | None = None
+    satisfaction: Score | None = None
+    speed: Score | None = None
+    attitude: Score | None = None
+    quality: Score | None = None
+    recommend: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
     comment: LongText = ""
     client_at: ClientTime | None = None
 

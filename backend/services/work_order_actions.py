@@ -35,6 +35,7 @@ from backend.domain.workflow import (
     CallbackOutcome,
     Status,
     Transition,
+    callback_answers,
     callback_outcome,
     needs_callback,
     plan_transition,
@@ -168,11 +169,13 @@ async def _callback(step: _Step) -> None:
     reached = bool(step.payload.get("reached"))
     satisfaction = step.payload.get("satisfaction")
     outcome = callback_outcome(reached, satisfaction)
+    answers = callback_answers(reached, step.payload)
     attempt = await callback_q.add_callback(
         step.conn,
         work_order_id=step.work_order_id,
         reached=reached,
         satisfaction=satisfaction,
+        answers=answers,
         comment=str(step.payload.get("comment") or ""),
         called_by=step.actor.id if step.actor else None,
         called_at=step.now,

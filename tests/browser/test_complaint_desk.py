@@ -47,7 +47,9 @@ async def act(page: Page, action: str) -> None:
     """Press an action's button and wait for the screen drawn from the server's answer."""
     before = await page.get_attribute("[data-complaint]", "data-render")
     await page.click(f"[data-act='{action}']")
-    await wait_until(page, f"document.querySelector('[data-complaint]').dataset.render !== '{before}'", 10_000)
+    await wait_until(
+        page, f"document.querySelector('[data-complaint]').dataset.render !== '{before}'", 10_000
+    )
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
@@ -94,7 +96,9 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
         await page.click("[data-act='investigate']")
         error = page.locator("[data-error-for='investigate']")
         assert await error.is_visible()
-        assert await error.inner_text() == ("请填写调查经过与结果" if locale == "zh-CN" else "Write down what the investigation found")
+        assert await error.inner_text() == (
+            "请填写调查经过与结果" if locale == "zh-CN" else "Write down what the investigation found"
+        )
         await page.fill("#findings", "维修单派给了休假的师傅，无人跟进")
         await act(page, "investigate")
         await screenshot(page, f"30-complaint-investigated-{size}-{locale}")
@@ -145,14 +149,17 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
         await context.close()
 
     row = await db.fetchrow(
-        """SELECT w.status, w.resolution, w.channel, (SELECT username FROM users WHERE id = c.called_by) AS caller
+        """SELECT w.status, w.resolution, w.channel,
+                  (SELECT username FROM users WHERE id = c.called_by) AS caller
            FROM work_orders w JOIN callbacks c ON c.work_order_id = w.id WHERE w.id = $1""",
         job_id,
     )
     assert (row["status"], row["channel"], row["caller"]) == ("closed", "phone", "agent2")
     actions = [
         r["action"]
-        for r in await db.fetch("SELECT action FROM work_order_events WHERE work_order_id = $1 ORDER BY seq", job_id)
+        for r in await db.fetch(
+            "SELECT action FROM work_order_events WHERE work_order_id = $1 ORDER BY seq", job_id
+        )
     ]
     assert actions == ["created", "assign", "investigate", "reply", "solve", "inform", "callback"]
 

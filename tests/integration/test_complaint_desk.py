@@ -1,5 +1,6 @@
-"""The complaint desk's rules on the server, each named after the seed rule it checks (seeds-digest §2.2, §3.1,
-§3.2; DOMAIN.md "Complaint"), with the clocks read in the site's zone (Asia/Shanghai) from the injected clock."""
+"""The complaint desk's rules on the server, each named after the seed rule it checks (seeds-digest
+§2.2, §3.1, §3.2; DOMAIN.md "Complaint"), with the clocks read in the site's zone (Asia/Shanghai) from the
+injected clock."""
 
 from __future__ import annotations
 
@@ -148,3 +149,51 @@ async def test_repeat_complaint_from_the_same_unit_within_30_days_is_flagged_see
     clock.advance(timedelta(days=31))
     later = await complaint(client, agent, building="C", unitNumber="202")
     assert "repeatOf" not in later["resolution"]
+
+
+async def handled_complaint(client, db, agent, unit: str) -> str:
+    """A complaint taken, handled by `agent` and its result told: its follow-up call is due."""
+    wo = await complaint(client, agent, building="C", unitNumber=unit)
+    await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "agent")})
+    await act(client, agent, wo["id"], "investigate", {"findings": "属实"})
+    await act(client, agent, wo["id"], "solve", {"solution": "已修复"})
+    r = await act(client, agent, wo["id"], "inform", {"via": "phone", "summary": "已告知"})
+    assert r.status_code == 200, r.text
+    return wo["id"]
+
+
+async def test_callback_drivers_weighted_32_28_20_and_nps_against_hand_worked_numbers_seed_rule(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as, clock: ManualClock
+) -> None:
+    """Digest §7: speed 32 %, attitude 28 %, facility maintenance 20 % of satisfaction (the other 20 % is not
+    attributed, so the weights are rescaled to their 80 %); NPS = promoters (9-10) minus detractors (0-6).
+
+    Hand-worked: speed (5+3+4)/3 = 4.00; attitude (4+4+5)/3 = 4.33; quality (3+5)/2 = 4.00 (one owner not
+    asked); weighted (32*4 + 28*4.333 + 20*4)/80 = 4.12; recommend 10, 6, 8: one promoter, one detractor,
+    NPS 0.0; overall satisfaction (5+4+4)/3 = 4.33.
+    """
+    agent, agent2, manager = await login_as("agent"), await login_as("agent2"), await login_as("manager")
+    answers = [
+        {"satisfaction": 5, "speed": 5, "attitude": 4, "quality": 3, "recommend": 10},
+        {"satisfaction": 4, "speed": 3, "attitude": 4, "quality": 5, "recommend": 6},
+        {"satisfaction": 4, "speed": 4, "attitude": 5, "recommend": 8},
+    ]
+    for unit, given in zip(("401", "402", "403"), answers, strict=True):
+        wo_id = await handled_complaint(client, db, agent, unit)
+        r = await act(client, agent2, wo_id, "callback", {"reached": True, **given})
+        assert r.status_code == 200, r.text
+        assert r.json()["callbacks"][-1]["speed"] == given["speed"]
+    # an owner not reached gave no answers
+    wo_id = await handled_complaint(client, db, agent, "404")
+    refused = await act(client, agent2, wo_id, "callback", {"reached": False, "recommend": 9})
+    assert refused.status_code == 422 and refused.json()["field"] == "recommend"
+
+    today = clock.now().astimezone(SITE_ZONE).date().isoformat()
+    report = await client.get(
+        "/api/v1/reports/kpis", params={"site": "demo", "from": today, "to": today}, headers=manager
+    )
+    assert report.status_code == 200, report.text
+    s = report.json()["satisfaction"]
+    assert (s["ratings"], s["average"]) == (3, 4.33)
+    assert (s["speed"], s["attitude"], s["quality"], s["weighted"]) == (4.0, 4.33, 4.0, 4.12)
+    assert (s["recommendAnswers"], s["promoters"], s["detractors"], s["nps"]) == (3, 1, 1, 0.0)

@@ -17,6 +17,9 @@ import msgspec
 from backend.domain.kpis import (
     CLOCKS,
     COMPLAINT_CALLBACK_DAYS,
+    DETRACTOR_UP_TO,
+    DRIVER_WEIGHTS,
+    PROMOTER_FROM,
     SATISFIED_FROM,
     AlarmCount,
     AlarmKpi,
@@ -33,7 +36,9 @@ from backend.domain.kpis import (
     TechnicianKpi,
     change_rate,
     minutes,
+    net_promoter_score,
     share,
+    weighted_satisfaction,
 )
 from backend.domain.models import SiteRef
 from backend.domain.workflow import ACTIVE_STATUSES, CLOSED_STATUSES, OPEN_STATUSES, priority_code
@@ -203,7 +208,12 @@ async def callback_kpi(
 _SATISFACTION = """
 SELECT count(*) AS ratings,
        avg(cb.satisfaction)::float8 AS average,
-       count(*) FILTER (WHERE cb.satisfaction >= $4) AS satisfied
+       count(*) FILTER (WHERE cb.satisfaction >= $4) AS satisfied,
+       avg(cb.speed)::float8 AS speed, avg(cb.attitude)::float8 AS attitude,
+       avg(cb.quality)::float8 AS quality,
+       count(cb.recommend) AS recommend_answers,
+       count(*) FILTER (WHERE cb.recommend >= $5) AS promoters,
+       count(*) FILTER (WHERE cb.recommend <= $6) AS detractors
 FROM callbacks cb
 WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
 """
@@ -211,12 +221,21 @@ WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisf
 
 async def satisfaction_kpi(conn: asyncpg.Connection, site_id: UUID, period: Period) -> SatisfactionKpi:
     """Average rating and the share satisfied over ratings given in the period."""
-    r = await conn.fetchrow(_SATISFACTION, site_id, period.start, period.end, SATISFIED_FROM)
+    r = await conn.fetchrow(
+        _SATISFACTION, site_id, period.start, period.end, SATISFIED_FROM, PROMOTER_FROM, DETRACTOR_UP_TO
+    )
+    drivers = {k: None if r[k] is None else round(r[k], 2) for k in DRIVER_WEIGHTS}
     return SatisfactionKpi(
         ratings=r["ratings"],
         average=None if r["average"] is None else round(r["average"], 2),
         satisfied=r["satisfied"],
         satisfied_share=share(r["satisfied"], r["ratings"]),
+        **drivers,
+        weighted=weighted_satisfaction(drivers),
+        recommend_answers=r["recommend_answers"],
+        promoters=r["promoters"],
+        detractors=r["detractors"],
+        nps=net_promoter_score(r["promoters"], r["detractors"], r["recommend_answers"]),
     )
 
 

@@ -325,7 +325,7 @@ async def list_callbacks(conn: asyncpg.Connection, work_order_id: UUID) -> list[
     """The follow-up calls made, in order, with who called."""
     rows = await conn.fetch(
         """SELECT c.id, c.attempt, c.reached, c.satisfaction, c.comment, c.called_by, c.called_at,
-                  u.display_name AS called_by_name
+                  c.speed, c.attitude, c.quality, c.recommend, u.display_name AS called_by_name
            FROM callbacks c LEFT JOIN users u ON u.id = c.called_by
            WHERE c.work_order_id = $1 ORDER BY c.attempt""",
         work_order_id,

@@ -1,6 +1,8 @@
 /**
  * The callback queue (回访): who to call, by when, what was done and by whom, and the outcome of each call.
  * Nothing is preselected: the agent records what the owner said, never a default "reached, very satisfied".
+ * A reached owner is also asked the seeds' drivers (response speed, attitude, quality) and 0-10 whether they
+ * would recommend us (NPS); each may be left unasked.
  */
 
 import { listCallbacks, unitLabel, workOrderAction } from '../api.js';
@@ -9,6 +11,9 @@ import { label, refusal, t } from '../i18n.js';
 
 let timer = null;
 const SCORES = [5, 4, 3, 2, 1];
+// The drivers the seeds measured (1-5 each, optional) and willingness to recommend (0-10, NPS).
+const DRIVERS = ['speed', 'attitude', 'quality'];
+const RECOMMEND = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 function tick(root) {
   for (const el of root.querySelectorAll('[data-due]')) {
@@ -68,15 +73,23 @@ export function callbackFieldsHtml(id) {
         <legend>${esc(t('callbacks.satisfaction'))}</legend>
         ${SCORES.map((n) => `<label class="checklist"><input type="radio" name="score-${esc(id)}" value="${n}" data-score> ${n} · ${esc(t(`satisfaction.${n}`))}</label>`).join('')}
       </fieldset>
+      <div data-drivers hidden>
+        ${DRIVERS.map((d) => `<label for="${d}-${esc(id)}">${esc(t(`callbacks.driver.${d}`))}</label>
+        <select id="${d}-${esc(id)}" data-driver="${d}"><option value="">${esc(t('callbacks.notAsked'))}</option>${SCORES.map((n) => `<option value="${n}">${n} · ${esc(t(`satisfaction.${n}`))}</option>`).join('')}</select>`).join('')}
+        <label for="recommend-${esc(id)}">${esc(t('callbacks.recommend'))}</label>
+        <select id="recommend-${esc(id)}" data-recommend><option value="">${esc(t('callbacks.notAsked'))}</option>${RECOMMEND.map((n) => `<option value="${n}">${n}</option>`).join('')}</select>
+      </div>
       <label for="comment-${esc(id)}">${esc(t('callbacks.comment'))}</label><input id="comment-${esc(id)}" data-comment>`;
 }
 
 /** Show the score questions only once the owner was reached. */
 export function wireCallbackFields(el) {
   const scores = el.querySelector('[data-satisfaction-group]');
+  const drivers = el.querySelector('[data-drivers]');
   for (const radio of el.querySelectorAll('[data-reached], [data-not-reached]')) {
     radio.addEventListener('change', () => {
       scores.hidden = !el.querySelector('[data-reached]').checked;
+      drivers.hidden = scores.hidden;
     });
   }
 }
@@ -88,11 +101,15 @@ export function readCallback(el) {
   const score = el.querySelector('[data-score]:checked');
   if (!reachedYes && !reachedNo) return t('callbacks.sayIfReached');
   if (reachedYes && !score) return t('callbacks.saySatisfaction');
-  return {
+  const answer = (select) => (reachedYes && select.value !== '' ? Number(select.value) : null);
+  const body = {
     reached: reachedYes,
     satisfaction: reachedYes ? Number(score.value) : null,
+    recommend: answer(el.querySelector('[data-recommend]')),
     comment: el.querySelector('[data-comment]').value.trim(),
   };
+  for (const select of el.querySelectorAll('[data-driver]')) body[select.dataset.driver] = answer(select);
+  return body;
 }
 
 function wire(cardEl, ctx) {

@@ -86,6 +86,21 @@ function satisfactionTile(satisfaction) {
   );
 }
 
+/** The seeds' drivers weighted 32/28/20, and the net promoter score (docs/REPORTS.md). */
+function driverTiles(satisfaction) {
+  const driver = (v) => (v === null || v === undefined ? '—' : number(v, 2));
+  return [
+    satisfaction.weighted === null || satisfaction.weighted === undefined
+      ? emptyTile('weighted', t('dash.tile.weighted'), t('dash.noRatings'))
+      : tile('weighted', t('dash.tile.weighted'), t('dash.outOfFive', { value: number(satisfaction.weighted, 2) }), [
+          t('dash.weightedDetail', { speed: driver(satisfaction.speed), attitude: driver(satisfaction.attitude), quality: driver(satisfaction.quality) }),
+        ]),
+    satisfaction.recommendAnswers
+      ? tile('nps', t('dash.tile.nps'), number(satisfaction.nps, 1), [t('dash.npsDetail', { count: number(satisfaction.recommendAnswers) })], satisfaction.nps >= 0 ? 'good' : 'bad')
+      : emptyTile('nps', t('dash.tile.nps'), t('dash.noRatings')),
+  ];
+}
+
 function reopenTile(reopen) {
   if (!reopen.completed) return emptyTile('reopen', t('dash.reopen'), t('dash.nothingCompleted'));
   return tile(
@@ -127,6 +142,7 @@ export function tiles(report) {
     stepTile('resolution', t('dash.resolution'), report.resolution),
     ...callbackTiles(report.callback),
     satisfactionTile(report.satisfaction),
+    ...driverTiles(report.satisfaction),
     reopenTile(report.reopen),
     tile('total', t('dash.total'), number(report.total), [t('dash.inPeriod')]),
     tile('open', t('dash.openNow'), number(now.open), [t('dash.rightNow')]),
