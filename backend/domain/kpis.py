@@ -206,6 +206,42 @@ class ComplaintKpi(Model, frozen=True):
     by_category: list[CategoryTrend]
 
 
+class DeskClock(Model, frozen=True):
+    """One of a complaint's clocks over the complaints received in the period: decided (met, or past due),
+    met on time, and the rate."""
+
+    due: int
+    on_time: int
+    rate: float | None
+
+
+class DeskCategory(Model, frozen=True):
+    """Complaints of one category received in the period and their 72 h resolution."""
+
+    category: str
+    received: int
+    resolution: DeskClock
+
+
+class ComplaintDeskKpi(Model, frozen=True):
+    """How the desk handled the complaints received in the period (docs/REPORTS.md "Complaint desk")."""
+
+    received: int
+    handled: int
+    handling_rate: float | None
+    first_reply: DeskClock
+    investigation: DeskClock
+    resolution: DeskClock
+    by_category: list[DeskCategory]
+    repeats: int
+    escalated: int
+
+
+def desk_clock(due: int, on_time: int) -> DeskClock:
+    """A clock's counts and their rate (null when nothing was decided)."""
+    return DeskClock(due=due, on_time=on_time, rate=share(on_time, due))
+
+
 class AlarmCount(Model, frozen=True):
     """Alarms of one code raised in the period."""
 
@@ -286,6 +322,7 @@ class KpiReport(Model, frozen=True):
     satisfaction: SatisfactionKpi
     reopen: ReopenKpi
     complaints: ComplaintKpi
+    desk: ComplaintDeskKpi
     alarms: AlarmKpi
     now: NowKpi
     technicians: list[TechnicianKpi]

@@ -197,3 +197,64 @@ async def test_callback_drivers_weighted_32_28_20_and_nps_against_hand_worked_nu
     assert (s["ratings"], s["average"]) == (3, 4.33)
     assert (s["speed"], s["attitude"], s["quality"], s["weighted"]) == (4.0, 4.33, 4.0, 4.12)
     assert (s["recommendAnswers"], s["promoters"], s["detractors"], s["nps"]) == (3, 1, 1, 0.0)
+
+
+async def test_complaint_desk_kpis_against_hand_worked_numbers_seed_rule(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as, clock: ManualClock
+) -> None:
+    """Digest §3.1 rows 3, 4, 16 as KPIs: first reply within 24 h, same-day investigation, resolution within
+    72 h (also by category), the handling rate, repeats and hand escalations — over complaints received in
+    the period, a clock counting once decided (met, or past due).
+
+    Hand-worked, t0 = today 10:00 in Shanghai, report at t0 + 26 h (tomorrow 12:00):
+    C1 repair_delay, A-501: investigated t0+1h, replied t0+2h, told t0+3h — everything on time, handled.
+    C2 attitude, A-502: investigated and replied t0+25h — reply 1 h late; investigation due at midnight, late.
+    C3 repair_delay, A-501 again at t0+25h: a repeat, escalated by hand; none of its clocks decided yet.
+    received 3, handled 1 (0.3333); first reply 1 of 2; investigation 1 of 2; resolution 1 of 1;
+    repair_delay 2 received, resolution 1 of 1; attitude 1 received, nothing decided; repeats 1, escalated 1.
+    """
+    local_today = clock.now().astimezone(SITE_ZONE).date()
+    clock.set(datetime.combine(local_today, time(10, 0), tzinfo=SITE_ZONE))
+    agent, manager = await login_as("agent"), await login_as("manager")
+    me = await user_id(db, "agent")
+    c1 = await create(client, agent, kind="complaint", category="repair_delay", title="C1",
+                      building="A", unitNumber="501")  # fmt: skip
+    c2 = await create(client, agent, kind="complaint", category="attitude", title="C2",
+                      building="A", unitNumber="502")  # fmt: skip
+    for wo in (c1, c2):
+        await act(client, agent, wo["id"], "assign", {"assigneeId": me})
+    clock.advance(timedelta(hours=1))
+    await act(client, agent, c1["id"], "investigate", {"findings": "属实"})
+    clock.advance(timedelta(hours=1))
+    await act(client, agent, c1["id"], "reply", {"via": "phone", "summary": "致歉"})
+    await act(client, agent, c1["id"], "solve", {"solution": "修复"})
+    clock.advance(timedelta(hours=1))
+    assert (
+        await act(client, agent, c1["id"], "inform", {"via": "phone", "summary": "已告知"})
+    ).status_code == 200
+    clock.advance(timedelta(hours=22))
+    await act(client, agent, c2["id"], "investigate", {"findings": "属实"})
+    await act(client, agent, c2["id"], "reply", {"via": "sms", "summary": "致歉"})
+    c3 = await create(client, agent, kind="complaint", category="repair_delay", title="C3",
+                      building="A", unitNumber="501")  # fmt: skip
+    assert c3["resolution"]["repeatOf"]["id"] == c1["id"]
+    await act(client, agent, c3["id"], "escalate", {"reason": "repeated", "to": "supervisor"})
+    clock.advance(timedelta(hours=1))
+
+    period = {
+        "site": "demo",
+        "from": local_today.isoformat(),
+        "to": (local_today + timedelta(days=1)).isoformat(),
+    }
+    r = await client.get("/api/v1/reports/kpis", params=period, headers=manager)
+    assert r.status_code == 200, r.text
+    desk = r.json()["desk"]
+    assert (desk["received"], desk["handled"], desk["handlingRate"]) == (3, 1, 0.3333)
+    assert desk["firstReply"] == {"due": 2, "onTime": 1, "rate": 0.5}
+    assert desk["investigation"] == {"due": 2, "onTime": 1, "rate": 0.5}
+    assert desk["resolution"] == {"due": 1, "onTime": 1, "rate": 1.0}
+    assert desk["byCategory"] == [
+        {"category": "repair_delay", "received": 2, "resolution": {"due": 1, "onTime": 1, "rate": 1.0}},
+        {"category": "attitude", "received": 1, "resolution": {"due": 0, "onTime": 0, "rate": None}},
+    ]
+    assert (desk["repeats"], desk["escalated"]) == (1, 1)

@@ -25,7 +25,9 @@ from backend.domain.kpis import (
     AlarmKpi,
     CallbackKpi,
     CategoryTrend,
+    ComplaintDeskKpi,
     ComplaintKpi,
+    DeskCategory,
     DigestFacts,
     NowKpi,
     OverdueItem,
@@ -35,6 +37,7 @@ from backend.domain.kpis import (
     StepKpi,
     TechnicianKpi,
     change_rate,
+    desk_clock,
     minutes,
     net_promoter_score,
     share,
@@ -249,6 +252,59 @@ WHERE site_id = $1 AND kind = 'complaint' AND created_at >= $4 AND created_at < 
 GROUP BY category
 ORDER BY count(*) FILTER (WHERE created_at >= $2) DESC, category
 """
+
+
+_DESK = """
+SELECT w.category,
+       count(*) AS received,
+       count(*) FILTER (WHERE w.completed_at IS NOT NULL) AS handled,
+       count(*) FILTER (WHERE w.resolution ? 'repeatOf') AS repeats,
+       count(*) FILTER (WHERE w.resolution ? 'escalatedTo') AS escalated,
+       count(r.met_at IS NOT NULL OR r.due_at <= $4 OR NULL) AS reply_due,
+       count(r.met_at <= r.due_at OR NULL) AS reply_on_time,
+       count(i.met_at IS NOT NULL OR i.due_at <= $4 OR NULL) AS investigate_due,
+       count(i.met_at <= i.due_at OR NULL) AS investigate_on_time,
+       count(z.met_at IS NOT NULL OR z.due_at <= $4 OR NULL) AS resolve_due,
+       count(z.met_at <= z.due_at OR NULL) AS resolve_on_time
+FROM work_orders w
+LEFT JOIN work_order_clocks r ON r.work_order_id = w.id AND r.clock = 'respond'
+LEFT JOIN work_order_clocks i ON i.work_order_id = w.id AND i.clock = 'investigate'
+LEFT JOIN work_order_clocks z ON z.work_order_id = w.id AND z.clock = 'resolve'
+WHERE w.site_id = $1 AND w.kind = 'complaint' AND w.status <> 'cancelled'
+  AND w.created_at >= $2 AND w.created_at < $3
+GROUP BY w.category
+ORDER BY count(*) DESC, w.category
+"""
+
+
+async def complaint_desk_kpi(
+    conn: asyncpg.Connection, site_id: UUID, period: Period, now: datetime
+) -> ComplaintDeskKpi:
+    """First reply, same-day investigation, 72 h resolution (also by category), handling rate, repeats and
+    escalations over the complaints received in the period."""
+    rows = await conn.fetch(_DESK, site_id, period.start, period.end, now)
+
+    def total(column: str) -> int:
+        return sum(r[column] for r in rows)
+
+    return ComplaintDeskKpi(
+        received=total("received"),
+        handled=total("handled"),
+        handling_rate=share(total("handled"), total("received")),
+        first_reply=desk_clock(total("reply_due"), total("reply_on_time")),
+        investigation=desk_clock(total("investigate_due"), total("investigate_on_time")),
+        resolution=desk_clock(total("resolve_due"), total("resolve_on_time")),
+        by_category=[
+            DeskCategory(
+                category=r["category"],
+                received=r["received"],
+                resolution=desk_clock(r["resolve_due"], r["resolve_on_time"]),
+            )
+            for r in rows
+        ],
+        repeats=total("repeats"),
+        escalated=total("escalated"),
+    )
 
 
 async def complaint_kpi(conn: asyncpg.Connection, site_id: UUID, period: Period) -> ComplaintKpi:
