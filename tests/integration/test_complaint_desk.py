@@ -11,7 +11,14 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from backend.domain.clock import ManualClock
-from tests.integration.work_order_evidence import act, create, user_id
+from tests.integration.work_order_evidence import (
+    COMMON_CHECKLIST,
+    act,
+    add_photo,
+    completion,
+    create,
+    user_id,
+)
 
 SITE_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -258,3 +265,45 @@ async def test_complaint_desk_kpis_against_hand_worked_numbers_seed_rule(
         {"category": "attitude", "received": 1, "resolution": {"due": 0, "onTime": 0, "rate": None}},
     ]
     assert (desk["repeats"], desk["escalated"]) == (1, 1)
+
+
+async def finish_field_job(client, db, wo: dict, tech: dict[str, str]) -> dict:
+    """Accept, arrive, photograph and complete a public-area job; returns the completed work order."""
+    for step in ("accept", "arrive"):
+        assert (await act(client, tech, wo["id"], step)).status_code == 200
+    await add_photo(db, wo["id"])
+    r = await act(client, tech, wo["id"], "complete", completion(COMMON_CHECKLIST))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_no_callback_for_a_sensor_raised_emergency_with_nobody_behind_it_seed_rule(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as
+) -> None:
+    """DOMAIN.md "Callbacks": a callback is a call to a person — a sensor-raised emergency with no reporter
+    opens no callback clock, so nothing breaches, escalates or drags the callback KPI down."""
+    agent, tech1 = await login_as("agent"), await login_as("tech1")
+    wo = await create(client, agent, kind="emergency", category="water", channel="sensor",
+                      title="泵房漏水", building=None, unitNumber=None, site="demo", location="2号泵房",
+                      inHome=False)  # fmt: skip
+    done = await finish_field_job(client, db, wo, tech1)
+    assert "callback" not in {c["clock"] for c in done["clocks"]}
+    assert (await client.get("/api/v1/callbacks", headers=agent)).json()["total"] == 0
+
+
+async def test_closing_a_job_settles_its_open_callback_clock_seed_rule(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as
+) -> None:
+    """DOMAIN.md "Callbacks": closing a job settles the follow-up call still owed — waived, off the queue."""
+    agent, tech1, supervisor = await login_as("agent"), await login_as("tech1"), await login_as("supervisor")
+    wo = await create(client, agent, building=None, unitNumber=None, site="demo", location="1栋大堂",
+                      reporterName="王业主", reporterPhone="13900000001", inHome=False)  # fmt: skip
+    done = await finish_field_job(client, db, wo, tech1)
+    assert clock_of(done, "callback")["state"] == "running"
+    assert (await client.get("/api/v1/callbacks", headers=agent)).json()["total"] == 1
+    r = await act(client, supervisor, wo["id"], "close", {"reason": "业主已当面确认"})
+    assert r.json()["status"] == "closed"
+    # nothing is owed any more: the clock is gone or waived, never left running to breach
+    assert all(c["state"] == "waived" for c in r.json()["clocks"] if c["clock"] == "callback")
+    assert r.json()["events"][-1]["payload"]["callbackSettled"] is True
+    assert (await client.get("/api/v1/callbacks", headers=agent)).json()["total"] == 0

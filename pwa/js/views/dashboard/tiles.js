@@ -86,6 +86,27 @@ function satisfactionTile(satisfaction) {
   );
 }
 
+/** A complaint clock over the complaints received (first reply 24 h, same-day investigation, 72 h). */
+function deskClockTile(key, label, clock) {
+  if (!clock.due) return emptyTile(key, label, t('dash.nothingDue'));
+  return tile(key, label, percent(clock.rate), [t('dash.onTimeOf', { onTime: number(clock.onTime), due: number(clock.due) })], rateTone(clock.rate));
+}
+
+function deskTiles(desk) {
+  if (!desk) return [];
+  return [
+    deskClockTile('deskFirstReply', t('dash.tile.firstReply'), desk.firstReply),
+    deskClockTile('deskInvestigation', t('dash.tile.investigation'), desk.investigation),
+    deskClockTile('deskResolution', t('dash.tile.deskResolution'), desk.resolution),
+    desk.received
+      ? tile('deskHandled', t('dash.tile.handled'), percent(desk.handlingRate), [
+          t('dash.handledOf', { handled: number(desk.handled), received: number(desk.received) }),
+          t('dash.repeatsEscalated', { repeats: number(desk.repeats), escalated: number(desk.escalated) }),
+        ], rateTone(desk.handlingRate))
+      : emptyTile('deskHandled', t('dash.tile.handled'), t('dash.noComplaintsReceived')),
+  ];
+}
+
 /** The seeds' drivers weighted 32/28/20, and the net promoter score (docs/REPORTS.md). */
 function driverTiles(satisfaction) {
   const driver = (v) => (v === null || v === undefined ? '—' : number(v, 2));
@@ -141,6 +162,7 @@ export function tiles(report) {
     stepTile('arrival', t('dash.arrival'), report.arrival),
     stepTile('resolution', t('dash.resolution'), report.resolution),
     ...callbackTiles(report.callback),
+    ...deskTiles(report.desk),
     satisfactionTile(report.satisfaction),
     ...driverTiles(report.satisfaction),
     reopenTile(report.reopen),
