@@ -64,8 +64,8 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
     try:
         page = await context.new_page()
         await log_in(page, "agent")
+        await page.wait_for_selector("#intake-form")
         await use_language(page, locale)
-        await page.goto("/#/intake")
         await page.wait_for_selector("#intake-form")
         await page.click("[data-kind='complaint']")
         await page.fill("#lookup-phone", A302_OWNER_PHONE)
@@ -131,11 +131,19 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
         try:
             page2 = await other.new_page()
             await log_in(page2, "agent2")
+            # the app lands on the agent's home after login; only then open the complaint
+            await page2.wait_for_selector("#intake-form")
             await use_language(page2, locale)
+            await page2.wait_for_selector("#intake-form")
             await page2.goto(f"/#/job/{job_id}")
             await page2.wait_for_selector("#form-callback")
             await page2.check("#form-callback [data-reached]")
             await page2.check("#form-callback [data-score][value='5']")
+            # the seeds' drivers and willingness to recommend
+            await page2.select_option("#form-callback [data-driver='speed']", "4")
+            await page2.select_option("#form-callback [data-driver='attitude']", "5")
+            await page2.select_option("#form-callback [data-driver='quality']", "5")
+            await page2.select_option("#form-callback [data-recommend]", "9")
             await page2.fill("#form-callback [data-comment]", "满意，谢谢")
             await screenshot(page2, f"32-complaint-callback-{size}-{locale}")
             await act(page2, "callback")
@@ -155,6 +163,11 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
         job_id,
     )
     assert (row["status"], row["channel"], row["caller"]) == ("closed", "phone", "agent2")
+    answers = await db.fetchrow(
+        "SELECT satisfaction, speed, attitude, quality, recommend FROM callbacks WHERE work_order_id = $1",
+        job_id,
+    )
+    assert tuple(answers) == (5, 4, 5, 5, 9)
     actions = [
         r["action"]
         for r in await db.fetch(
@@ -195,6 +208,7 @@ async def test_manual_escalation_and_a_major_complaint_reach_the_managers_screen
     try:
         agent_page = await agent_context.new_page()
         await log_in(agent_page, "agent")
+        await agent_page.wait_for_selector("#intake-form")
         await agent_page.goto(f"/#/job/{ordinary['id']}")
         await agent_page.wait_for_selector("#form-escalate")
         await agent_page.select_option("#escalate-reason", "agitated")
