@@ -79,7 +79,7 @@ function recordHtml(job) {
     .map((c) => `<li>${esc(formatDateTime(c.calledAt))} · ${esc(c.calledByName || '')} · ${esc(c.reached ? `${c.satisfaction} · ${label('satisfaction', c.satisfaction)}` : t('callbacks.reachedNo'))} ${esc(c.comment || '')}</li>`)
     .join('');
   return `<section class="card"><h3>${esc(t('complaint.record'))}</h3>
-      ${rows.length ? `<dl class="facts">${rows.join('')}</dl>` : ''}
+      ${rows.length ? `<dl class="facts stacked">${rows.join('')}</dl>` : ''}
       <h4>${esc(t('complaint.contacts'))}</h4>${contactList}
       ${escalationList ? `<h4>${esc(t('complaint.escalations'))}</h4>${escalationList}` : ''}
       ${callbacks ? `<h4>${esc(t('callbacks.title'))}</h4><ul class="history">${callbacks}</ul>` : ''}
