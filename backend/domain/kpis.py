@@ -242,6 +242,15 @@ def desk_clock(due: int, on_time: int) -> DeskClock:
     return DeskClock(due=due, on_time=on_time, rate=share(on_time, due))
 
 
+class AppointmentKpi(Model, frozen=True):
+    """Appointments agreed with owners that fell in the period and are decided, and how many were kept."""
+
+    due: int
+    kept: int
+    missed: int
+    rate: float | None
+
+
 class AlarmCount(Model, frozen=True):
     """Alarms of one code raised in the period."""
 
@@ -323,6 +332,7 @@ class KpiReport(Model, frozen=True):
     reopen: ReopenKpi
     complaints: ComplaintKpi
     desk: ComplaintDeskKpi
+    appointments: AppointmentKpi
     alarms: AlarmKpi
     now: NowKpi
     technicians: list[TechnicianKpi]

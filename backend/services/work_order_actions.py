@@ -101,6 +101,30 @@ async def _assign(step: _Step) -> None:
         step.changes["appointment_at"] = msgspec.convert(step.payload["appointmentAt"], datetime)
 
 
+async def _arrive(step: _Step) -> None:
+    """Arrival against the appointment agreed with the owner: a missed one is flagged and the supervisor
+    told (DOMAIN.md "Repair", seeds-digest §3.1 row 18)."""
+    row = step.row
+    late = sla.missed_appointment_minutes(row["appointment_at"], step.credited)
+    if late is None or row["arrived_at"] is not None:
+        return
+    step.resolution["missedAppointment"] = {
+        "appointmentAt": row["appointment_at"].isoformat(),
+        "arrivedAt": step.credited.isoformat(),
+        "lateMinutes": late,
+    }
+    step.event_payload["missedAppointment"] = True
+    await notify_roles(
+        step.conn,
+        site_id=row["site_id"],
+        roles=("supervisor",),
+        kind="missed_appointment",
+        title=f"预约未准时到达 {row['number']}: {row['title']}",
+        body=f"晚到 {late} 分钟",
+        data={"workOrderId": str(row["id"]), "lateMinutes": late},
+    )
+
+
 async def _complete(step: _Step) -> None:
     row = step.row
     checklist = await evidence_q.checklist(step.conn, row["site_id"], row["kind"])
@@ -222,6 +246,7 @@ async def _reopen_after_callback(step: _Step) -> None:
 
 _PAYLOAD_HANDLERS: dict[Action, Callable[[_Step], Awaitable[None]]] = {
     Action.ASSIGN: _assign,
+    Action.ARRIVE: _arrive,
     Action.COMPLETE: _complete,
     Action.INVESTIGATE: _investigate,
     Action.SOLVE: _solve,

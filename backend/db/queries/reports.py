@@ -23,6 +23,7 @@ from backend.domain.kpis import (
     SATISFIED_FROM,
     AlarmCount,
     AlarmKpi,
+    AppointmentKpi,
     CallbackKpi,
     CategoryTrend,
     ComplaintDeskKpi,
@@ -44,6 +45,7 @@ from backend.domain.kpis import (
     weighted_satisfaction,
 )
 from backend.domain.models import SiteRef
+from backend.domain.sla import APPOINTMENT_GRACE
 from backend.domain.workflow import ACTIVE_STATUSES, CLOSED_STATUSES, OPEN_STATUSES, priority_code
 
 # Spelled out as lists: `status = ANY(open)` reads the (site_id, status) index, `<> ALL(final)` cannot.
@@ -304,6 +306,25 @@ async def complaint_desk_kpi(
         ],
         repeats=total("repeats"),
         escalated=total("escalated"),
+    )
+
+
+_APPOINTMENTS = """
+SELECT count(*) AS due, count(*) FILTER (WHERE arrived_at <= appointment_at + $5) AS kept
+FROM work_orders
+WHERE site_id = $1 AND status <> 'cancelled' AND appointment_at >= $2 AND appointment_at < $3
+  AND (arrived_at IS NOT NULL OR appointment_at + $5 <= $4)
+"""
+
+
+async def appointment_kpi(
+    conn: asyncpg.Connection, site_id: UUID, period: Period, now: datetime
+) -> AppointmentKpi:
+    """Appointments in the period that are decided (arrived, or past the agreed time and its grace), kept
+    when the technician arrived by the agreed time plus the grace (sla.APPOINTMENT_GRACE)."""
+    r = await conn.fetchrow(_APPOINTMENTS, site_id, period.start, period.end, now, APPOINTMENT_GRACE)
+    return AppointmentKpi(
+        due=r["due"], kept=r["kept"], missed=r["due"] - r["kept"], rate=share(r["kept"], r["due"])
     )
 
 
