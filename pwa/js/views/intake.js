@@ -48,6 +48,11 @@ function formHtml(staffOptions) {
       <label for="reporter-name">${esc(t('intake.reporterName'))}</label><input id="reporter-name">
       <label for="reporter-phone">${esc(t('intake.reporterPhone'))}</label><input id="reporter-phone" type="tel">
       <label class="checklist" id="in-home-row"><input type="checkbox" id="in-home" checked> ${esc(t('intake.inHome'))}</label>
+      <div id="appointment-row">
+        <label for="appointment-at">${esc(t('intake.appointment'))}</label>
+        <input id="appointment-at" type="datetime-local">
+        <p class="muted small">${esc(t('intake.appointmentHint'))}</p>
+      </div>
       <div id="complaint-fields" hidden>
         <label for="complained-about">${esc(t('intake.complainedAbout'))}</label>
         <select id="complained-about"><option value="">${esc(t('intake.complainedAboutNobody'))}</option>${staffOptions}</select>
@@ -82,6 +87,7 @@ export async function render(root, params, ctx) {
     root.querySelector('#complaint-fields').hidden = kind !== 'complaint';
     // A complaint is handled at the desk: nobody goes into the home for it.
     root.querySelector('#in-home-row').hidden = kind === 'complaint';
+    root.querySelector('#appointment-row').hidden = kind === 'complaint';
   };
 
   const showFieldError = (id, message) => {
@@ -218,6 +224,12 @@ export async function render(root, params, ctx) {
       reporterPhone: root.querySelector('#reporter-phone').value.trim() || null,
       inHome,
     };
+    // The time agreed with the owner (this device's clock and zone); the technician's arrival is held to it.
+    const appointment = root.querySelector('#appointment-at').value;
+    if (appointment && state.kind !== 'complaint') {
+      fields.appointmentRequested = true;
+      fields.appointmentAt = new Date(appointment).toISOString();
+    }
     if (state.kind === 'complaint') {
       fields.major = root.querySelector('#major').checked;
       fields.complainedAboutId = root.querySelector('#complained-about').value || null;

@@ -107,6 +107,18 @@ function deskTiles(desk) {
   ];
 }
 
+/** Appointments agreed with owners that were kept (arrived by the agreed time plus 30 min). */
+function appointmentTile(appointments) {
+  if (!appointments || !appointments.due) return emptyTile('appointments', t('dash.tile.appointments'), t('dash.nothingDue'));
+  return tile(
+    'appointments',
+    t('dash.tile.appointments'),
+    percent(appointments.rate),
+    [t('dash.keptOf', { kept: number(appointments.kept), due: number(appointments.due) })],
+    rateTone(appointments.rate),
+  );
+}
+
 /** The seeds' drivers weighted 32/28/20, and the net promoter score (docs/REPORTS.md). */
 function driverTiles(satisfaction) {
   const driver = (v) => (v === null || v === undefined ? '—' : number(v, 2));
@@ -163,6 +175,7 @@ export function tiles(report) {
     stepTile('resolution', t('dash.resolution'), report.resolution),
     ...callbackTiles(report.callback),
     ...deskTiles(report.desk),
+    appointmentTile(report.appointments),
     satisfactionTile(report.satisfaction),
     ...driverTiles(report.satisfaction),
     reopenTile(report.reopen),
