@@ -74,6 +74,9 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
         await page.select_option("#category", "repair_delay")
         await page.fill("#title", "报修三天没人来")
         await page.fill("#description", "业主来电：卫生间漏水报修后无人上门")
+        # read back to the caller before saving (复述): the summary names the home, the matter, the caller
+        read_back = await page.inner_text("#read-back")
+        assert "报修三天没人来" in read_back and "302" in read_back and A302_OWNER_PHONE in read_back
         await page.click("#intake-submit")
         await page.wait_for_selector("#intake-done a.button")
         await page.click("#intake-done a.button")
