@@ -21,7 +21,13 @@ COMPLAINT_CATEGORIES = (
     "fee_dispute",
     "facilities",
     "transparency",
+    "neighbour_noise",
+    "neighbour_leak",
+    "neighbour_parking",
 )
+# Neighbour disputes (DOMAIN.md "Complaint"): mediated first (先调解、后处理) — the solution of one of these
+# records the mediation with both parties before anything else is decided.
+MEDIATION_FIRST = ("neighbour_noise", "neighbour_leak", "neighbour_parking")
 CHANNELS = ("phone", "counter", "app", "sensor", "patrol", "schedule")
 # Channels a person at the desk may record; "schedule" is for planned maintenance only.
 DESK_CHANNELS = ("phone", "counter", "app", "sensor", "patrol")

@@ -284,12 +284,21 @@ class ContactRequest(StepRequest, frozen=True, kw_only=True):
     summary: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
+class Mediation(Model, frozen=True):
+    """A neighbour dispute's mediation: who met (both parties) and what they agreed."""
+
+    parties: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    agreed: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
 class SolveRequest(StepRequest, frozen=True, kw_only=True):
-    """solve: the written solution, any compensation or fee adjustment, and who approved it."""
+    """solve: the written solution, any compensation or fee adjustment, and who approved it; for a
+    neighbour dispute, the mediation with both parties first."""
 
     solution: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
     compensation: ShortText | None = None
     approved_by: ShortText | None = None
+    mediation: Mediation | None = None
 
 
 EscalationReason = Literal["agitated", "beyond_authority", "legal_risk", "repeated", "media_or_group"]

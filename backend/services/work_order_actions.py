@@ -26,6 +26,7 @@ from backend.db.queries import evidence as evidence_q
 from backend.db.queries import sites as site_q
 from backend.db.queries import work_orders as q
 from backend.domain import completion, sla
+from backend.domain.intake import MEDIATION_FIRST
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import WorkOrderDetail
 from backend.domain.workflow import (
@@ -156,6 +157,15 @@ async def _investigate(step: _Step) -> None:
 
 
 async def _solve(step: _Step) -> None:
+    if step.payload.get("mediation") is not None:
+        step.resolution["mediation"] = msgspec.to_builtins(step.payload["mediation"])
+    if step.row["category"] in MEDIATION_FIRST and "mediation" not in step.resolution:
+        # DOMAIN.md "Complaint": neighbour disputes are mediated first (先调解、后处理)
+        raise ValidationFailed(
+            "a neighbour dispute is mediated with both parties first",
+            field="mediation",
+            code="mediation_required",
+        )
     for key in ("solution", "compensation", "approvedBy"):
         if step.payload.get(key) is not None:
             step.resolution[key] = step.payload[key]

@@ -360,3 +360,29 @@ async def test_missed_appointment_flagged_supervisor_told_and_kept_rate_seed_rul
         headers=manager,
     )
     assert r.json()["appointments"] == {"due": 3, "kept": 1, "missed": 2, "rate": 0.3333}
+
+
+async def test_a_neighbour_dispute_is_mediated_first_seed_rule(
+    client: AsyncTestClient, db: asyncpg.Connection, login_as
+) -> None:
+    """DOMAIN.md "Complaint": neighbour disputes (noise, leaks between floors, parking) are mediated first
+    (先调解、后处理): no solution without a mediation record naming both parties."""
+    agent = await login_as("agent")
+    catalogue = (await client.get("/api/v1/catalogue")).json()
+    assert "neighbour_leak" in catalogue["choices"]["mediationFirst"]
+    wo = await create(client, agent, kind="complaint", category="neighbour_leak", title="楼上漏水到我家",
+                      building="B", unitNumber="602")  # fmt: skip
+    await act(client, agent, wo["id"], "assign", {"assigneeId": await user_id(db, "agent")})
+    await act(client, agent, wo["id"], "investigate", {"findings": "B-702 卫生间防水层破损"})
+    refused = await act(client, agent, wo["id"], "solve", {"solution": "维修防水层"})
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["field"]) == ("mediation_required", "mediation")
+    mediation = {"parties": "B-602 业主、B-702 业主", "agreed": "702 业主承担防水维修，物业协助"}
+    r = await act(client, agent, wo["id"], "solve", {"solution": "维修防水层", "mediation": mediation})
+    assert r.status_code == 200, r.text
+    assert r.json()["resolution"]["mediation"] == mediation
+    # an ordinary complaint needs no mediation
+    other = await complaint(client, agent, building="B", unitNumber="603")
+    await act(client, agent, other["id"], "assign", {"assigneeId": await user_id(db, "agent")})
+    await act(client, agent, other["id"], "investigate", {"findings": "属实"})
+    assert (await act(client, agent, other["id"], "solve", {"solution": "修复"})).status_code == 200

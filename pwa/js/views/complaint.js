@@ -59,6 +59,7 @@ function recordHtml(job) {
   const escalations = (job.events || []).filter((e) => e.action === 'escalate');
   const rows = [];
   if (r.findings) rows.push(`<dt>${esc(t('complaint.findings'))}</dt><dd data-findings>${esc(r.findings)}</dd>`);
+  if (r.mediation) rows.push(`<dt>${esc(t('complaint.mediation'))}</dt><dd data-mediation>${esc(r.mediation.parties)}<br>${esc(r.mediation.agreed)}</dd>`);
   if (r.solution) rows.push(`<dt>${esc(t('complaint.solution'))}</dt><dd data-solution>${esc(r.solution)}</dd>`);
   if (r.compensation) rows.push(`<dt>${esc(t('complaint.compensation'))}</dt><dd>${esc(r.compensation)}</dd>`);
   if (r.approvedBy) rows.push(`<dt>${esc(t('complaint.approvedBy'))}</dt><dd>${esc(r.approvedBy)}</dd>`);
@@ -129,7 +130,12 @@ function formsHtml(job, allowed, staff) {
   }
   if (allowed.has('solve')) {
     const r = job.resolution || {};
+    // A neighbour dispute is mediated first (the server's list of such categories comes with the catalogue).
+    const mediation = (choices().mediationFirst || []).includes(job.category) && !r.mediation;
     parts.push(`<section class="card" id="form-solve"><h3>${esc(t('complaint.solution'))}</h3>
+      ${mediation ? `<p class="muted small">${esc(t('complaint.mediationFirst'))}</p>
+      <label for="mediation-parties">${esc(t('complaint.mediationParties'))}</label><input id="mediation-parties">
+      <label for="mediation-agreed">${esc(t('complaint.mediationAgreed'))}</label><textarea id="mediation-agreed" rows="2"></textarea>` : ''}
       <label for="solution">${esc(t('complaint.solutionLabel'))}</label><textarea id="solution" rows="3">${esc(r.solution || '')}</textarea>
       <label for="compensation">${esc(t('complaint.compensationLabel'))}</label><input id="compensation" value="${esc(r.compensation || '')}">
       <label for="approved-by">${esc(t('complaint.approvedBy'))}</label><input id="approved-by" value="${esc(r.approvedBy || '')}">
@@ -182,7 +188,11 @@ function bodyFor(action, root, job) {
     }
     case 'solve': {
       if (!value(root, '#solution')) return t('complaint.saySolution');
-      return { solution: value(root, '#solution'), compensation: value(root, '#compensation') || null, approvedBy: value(root, '#approved-by') || null };
+      const body = { solution: value(root, '#solution'), compensation: value(root, '#compensation') || null, approvedBy: value(root, '#approved-by') || null };
+      if (value(root, '#mediation-parties') || value(root, '#mediation-agreed')) {
+        body.mediation = { parties: value(root, '#mediation-parties'), agreed: value(root, '#mediation-agreed') };
+      }
+      return body;
     }
     case 'escalate':
       return { reason: value(root, '#escalate-reason'), to: value(root, '#escalate-to'), note: value(root, '#escalate-note') };
