@@ -234,3 +234,36 @@ async def test_manual_escalation_and_a_major_complaint_reach_the_managers_screen
     )
     assert told == 2
     assert await manager_page.evaluate("window.__i18nMissing") == []
+
+
+async def test_a_server_refusal_shows_next_to_its_control_in_chinese_neighbour_dispute_seed_rule(
+    phone, live_server, db: asyncpg.Connection
+) -> None:
+    """先调解、后处理: solving a neighbour dispute without the mediation is refused by the server; the
+    refusal's code is shown in the user's language next to the solve button, then the mediation is kept."""
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        agent = await api_login(http, "agent")
+        wo = await post(http, "/api/v1/work-orders", agent, {
+            "kind": "complaint", "category": "neighbour_noise", "channel": "phone", "title": "楼上夜间噪音",
+            "site": "demo", "building": "C", "unitNumber": "501",
+        })  # fmt: skip
+        agent_id = str(await db.fetchval("SELECT id FROM users WHERE username = 'agent'"))
+        await post(http, f"/api/v1/work-orders/{wo['id']}/assign", agent, {"assigneeId": agent_id})
+        await post(http, f"/api/v1/work-orders/{wo['id']}/investigate", agent, {"findings": "C-601 夜间装修"})
+    page = await phone.new_page()
+    await log_in(page, "agent")
+    await page.wait_for_selector("#intake-form")
+    await page.goto(f"/#/job/{wo['id']}")
+    await page.wait_for_selector("#form-solve #mediation-parties")
+    await page.fill("#solution", "约定装修时间 8:00-18:00")
+    await page.click("[data-act='solve']")
+    error = page.locator("[data-error-for='solve']")
+    await error.wait_for()
+    assert await error.inner_text() == "邻里纠纷须先调解：请记录双方当事人和调解结果"
+    assert await page.locator("#conflicts .conflict").count() == 0  # said once, next to the button
+    await screenshot(page, "34-complaint-mediation-refused")
+    await page.fill("#mediation-parties", "C-501 业主、C-601 业主")
+    await page.fill("#mediation-agreed", "601 夜间停止施工")
+    await act(page, "solve")
+    assert "601 夜间停止施工" in await page.inner_text("[data-mediation]")
+    assert await page.inner_text("#job-status") == "已定方案"
