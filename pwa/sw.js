@@ -10,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v19';
+const SHELL_VERSION = 'shell-v20';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -31,6 +31,7 @@ const SHELL_FILES = [
   '/js/views/login.js',
   '/js/views/jobs.js',
   '/js/views/job.js',
+  '/js/views/complaint.js',
   '/js/views/receipt.js',
   '/js/views/guard.js',
   '/js/views/intake.js',
@@ -43,6 +44,7 @@ const SHELL_FILES = [
   '/js/views/dashboard/period.js',
   '/js/views/dashboard/tables.js',
   '/js/views/dashboard/tiles.js',
+  '/js/views/dashboard/escalated.js',
   '/i18n/zh-CN.json',
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',

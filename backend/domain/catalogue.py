@@ -18,6 +18,7 @@ from backend.domain.intake import (
     CHANNELS,
     COMPLAINT_CATEGORIES,
     DESK_CHANNELS,
+    MEDIATION_FIRST,
     REPAIR_CATEGORIES,
     categories_for,
 )
@@ -111,6 +112,9 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "fee_dispute": ("收费争议", "Fee dispute"),
         "facilities": ("设施管理", "Facilities poorly managed"),
         "transparency": ("信息不透明", "Lack of transparency"),
+        "neighbour_noise": ("邻里纠纷：噪音", "Neighbour dispute: noise"),
+        "neighbour_leak": ("邻里纠纷：楼上漏水", "Neighbour dispute: leak between floors"),
+        "neighbour_parking": ("邻里纠纷：停车", "Neighbour dispute: parking"),
     },
     "channel": {
         "phone": ("电话", "Phone"),
@@ -209,6 +213,10 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
             "The follow-up call is made by someone other than the handler",
         ),
         "callback_not_due": ("该工单当前无需回访", "No follow-up call is due for this job"),
+        "mediation_required": (
+            "邻里纠纷须先调解：请记录双方当事人和调解结果",
+            "A neighbour dispute is mediated first: record both parties and what they agreed",
+        ),
         "reason_required": ("请填写原因", "Give a reason"),
         "field_required": ("请填写此项", "This is required"),
         "field_required.workDone": ("请填写完成了哪些工作", "Say what was done"),
@@ -304,6 +312,7 @@ class Choices(Model, frozen=True):
     priorities: tuple[str, ...]
     contact_via: tuple[str, ...]
     escalation_reasons: tuple[str, ...]
+    mediation_first: tuple[str, ...]
     no_sign_reasons: tuple[str, ...]
     relations: tuple[str, ...]
     stages: tuple[str, ...]
@@ -324,6 +333,7 @@ CATALOGUE = Catalogue(
         priorities=PRIORITY_CODES,
         contact_via=get_args(ContactVia),
         escalation_reasons=get_args(EscalationReason),
+        mediation_first=MEDIATION_FIRST,
         no_sign_reasons=NO_SIGN_REASONS,
         relations=RELATIONS,
         stages=STAGES,

@@ -349,6 +349,21 @@ CLOSES_FROM = 4
 REOPENS_BELOW = 3
 
 
+# The questions a reached owner may answer beyond overall satisfaction (DOMAIN.md "Callbacks").
+CALLBACK_DRIVERS = ("speed", "attitude", "quality")
+CALLBACK_ANSWERS = (*CALLBACK_DRIVERS, "recommend")
+
+
+def callback_answers(reached: bool, payload: Mapping[str, Any]) -> dict[str, int | None]:
+    """The drivers and willingness to recommend given; ValidationFailed when an unreached owner 'answered'."""
+    answers = {name: payload.get(name) for name in CALLBACK_ANSWERS}
+    if not reached:
+        for name, value in answers.items():
+            if value is not None:
+                raise ValidationFailed("no answers without reaching the owner", field=name)
+    return answers
+
+
 def callback_outcome(reached: bool, satisfaction: int | None) -> CallbackOutcome:
     """Classify a call; ValidationFailed when the score does not fit whether the owner was reached."""
     if not reached:

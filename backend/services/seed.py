@@ -66,6 +66,8 @@ DEMO_USERS = (
     DemoUser("manager", "王经理", "manager", phone="13800000001"),
     DemoUser("supervisor", "李主管", "supervisor", phone="13800000002"),
     DemoUser("agent", "张客服", "agent", phone="13800000003"),
+    # a second agent: a complaint's follow-up call is made by someone other than its handler
+    DemoUser("agent2", "林客服", "agent", phone="13800000004"),
     DemoUser("tech1", "刘师傅", "technician", ("water", "electrical"), True, "13800000011"),
     DemoUser("tech2", "陈师傅", "technician", ("elevator", "doors_windows"), True, "13800000012"),
     DemoUser("tech3", "赵师傅", "technician", ("electrical", "structure", "gas"), True, "13800000013"),

@@ -28,6 +28,7 @@ from backend.db.queries import sites as site_q
 from backend.db.queries import work_orders as q
 from backend.domain import completion, sla
 from backend.domain.alerts import assignment_severity
+from backend.domain.intake import MEDIATION_FIRST
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import WorkOrderDetail
 from backend.domain.workflow import (
@@ -37,6 +38,7 @@ from backend.domain.workflow import (
     CallbackOutcome,
     Status,
     Transition,
+    callback_answers,
     callback_outcome,
     needs_callback,
     plan_transition,
@@ -102,6 +104,30 @@ async def _assign(step: _Step) -> None:
         step.changes["appointment_at"] = msgspec.convert(step.payload["appointmentAt"], datetime)
 
 
+async def _arrive(step: _Step) -> None:
+    """Arrival against the appointment agreed with the owner: a missed one is flagged and the supervisor
+    told (DOMAIN.md "Repair", seeds-digest §3.1 row 18)."""
+    row = step.row
+    late = sla.missed_appointment_minutes(row["appointment_at"], step.credited)
+    if late is None or row["arrived_at"] is not None:
+        return
+    step.resolution["missedAppointment"] = {
+        "appointmentAt": row["appointment_at"].isoformat(),
+        "arrivedAt": step.credited.isoformat(),
+        "lateMinutes": late,
+    }
+    step.event_payload["missedAppointment"] = True
+    await notify_roles(
+        step.conn,
+        site_id=row["site_id"],
+        roles=("supervisor",),
+        kind="missed_appointment",
+        title=f"预约未准时到达 {row['number']}: {row['title']}",
+        body=f"晚到 {late} 分钟",
+        data={"workOrderId": str(row["id"]), "lateMinutes": late},
+    )
+
+
 async def _complete(step: _Step) -> None:
     row = step.row
     checklist = await evidence_q.checklist(step.conn, row["site_id"], row["kind"])
@@ -133,6 +159,15 @@ async def _investigate(step: _Step) -> None:
 
 
 async def _solve(step: _Step) -> None:
+    if step.payload.get("mediation") is not None:
+        step.resolution["mediation"] = msgspec.to_builtins(step.payload["mediation"])
+    if step.row["category"] in MEDIATION_FIRST and "mediation" not in step.resolution:
+        # DOMAIN.md "Complaint": neighbour disputes are mediated first (先调解、后处理)
+        raise ValidationFailed(
+            "a neighbour dispute is mediated with both parties first",
+            field="mediation",
+            code="mediation_required",
+        )
     for key in ("solution", "compensation", "approvedBy"):
         if step.payload.get(key) is not None:
             step.resolution[key] = step.payload[key]
@@ -143,8 +178,17 @@ async def _inform(step: _Step) -> None:
 
 
 async def _escalate(step: _Step) -> None:
+    """The complaint goes up to the supervisor or the manager, who are told at once; going to the manager, or
+    being major, starts the manager's apology call (DOMAIN.md "Complaint", seeds-digest §2.2)."""
     row, to = step.row, str(step.payload.get("to") or "supervisor")
-    roles = ("manager", "supervisor") if to == "manager" else ("supervisor",)
+    roles = ("manager", "supervisor") if to == "manager" or row["major"] else ("supervisor",)
+    step.resolution.update(
+        escalatedTo="manager" if "manager" in roles else "supervisor",
+        escalatedAt=step.now.isoformat(),
+        escalationReason=step.payload.get("reason"),
+    )
+    if "manager" in roles and "managementTask" not in step.resolution:
+        step.resolution["managementTask"] = {"kind": "apology_call", "startedAt": step.now.isoformat()}
     await notify_roles(
         step.conn,
         site_id=row["site_id"],
@@ -161,11 +205,13 @@ async def _callback(step: _Step) -> None:
     reached = bool(step.payload.get("reached"))
     satisfaction = step.payload.get("satisfaction")
     outcome = callback_outcome(reached, satisfaction)
+    answers = callback_answers(reached, step.payload)
     attempt = await callback_q.add_callback(
         step.conn,
         work_order_id=step.work_order_id,
         reached=reached,
         satisfaction=satisfaction,
+        answers=answers,
         comment=str(step.payload.get("comment") or ""),
         called_by=step.actor.id if step.actor else None,
         called_at=step.now,
@@ -212,6 +258,7 @@ async def _reopen_after_callback(step: _Step) -> None:
 
 _PAYLOAD_HANDLERS: dict[Action, Callable[[_Step], Awaitable[None]]] = {
     Action.ASSIGN: _assign,
+    Action.ARRIVE: _arrive,
     Action.COMPLETE: _complete,
     Action.INVESTIGATE: _investigate,
     Action.SOLVE: _solve,

@@ -107,7 +107,7 @@ export function me() {
 
 // ---- work orders ----
 
-/** Work orders: filters {status, kind, assignee: 'me', site, overdue: true}. */
+/** Work orders: filters {status, kind, assignee: 'me', site, overdue: true, escalated: true (complaints for management)}. */
 export async function listWorkOrders(filters = {}) {
   const body = await request(`/work-orders${query(filters)}`);
   return Array.isArray(body) ? body : body.items || [];

@@ -15,6 +15,7 @@ const VIEWS = {
   login: 'login',
   jobs: 'jobs',
   job: 'job',
+  complaint: 'complaint',
   receipt: 'receipt',
   alarms: 'guard',
   intake: 'intake',

@@ -257,6 +257,7 @@ async def list_work_orders(
     assignee_id: UUID | None = None,
     unassigned: bool = False,
     overdue: bool = False,
+    escalated: bool = False,
     text: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -279,6 +280,10 @@ async def list_work_orders(
         where.append(f"w.assignee_id = {param(assignee_id)}")
     if unassigned:
         where.append("w.assignee_id IS NULL")
+    if escalated:
+        # management's list: complaints escalated by hand (their record says where to, services/
+        # work_order_actions.py) and major complaints, which go to management at once (DOMAIN.md "Complaint")
+        where.append("w.kind = 'complaint' AND (w.resolution ? 'escalatedTo' OR w.major)")
     if overdue:
         # open work with a running clock past its due time: the dashboard's `now.overdue`, job for job
         where.append(
@@ -320,7 +325,7 @@ async def list_callbacks(conn: asyncpg.Connection, work_order_id: UUID) -> list[
     """The follow-up calls made, in order, with who called."""
     rows = await conn.fetch(
         """SELECT c.id, c.attempt, c.reached, c.satisfaction, c.comment, c.called_by, c.called_at,
-                  u.display_name AS called_by_name
+                  c.speed, c.attitude, c.quality, c.recommend, u.display_name AS called_by_name
            FROM callbacks c LEFT JOIN users u ON u.id = c.called_by
            WHERE c.work_order_id = $1 ORDER BY c.attempt""",
         work_order_id,
@@ -367,4 +372,27 @@ async def bump_version(conn: asyncpg.Connection, work_order_id: UUID, now: datet
            RETURNING version, status""",
         work_order_id,
         now,
+    )
+
+
+async def earlier_complaint(
+    conn: asyncpg.Connection,
+    *,
+    site_id: UUID,
+    since: datetime,
+    unit_id: UUID | None,
+    complained_about_id: UUID | None,
+    asset_id: UUID | None,
+) -> asyncpg.Record | None:
+    """The latest complaint since `since` from the same unit, about the same person or the same asset."""
+    return await conn.fetchrow(
+        """SELECT id, number, created_at FROM work_orders
+           WHERE site_id = $1 AND kind = 'complaint' AND created_at >= $2
+             AND (unit_id = $3 OR complained_about_id = $4 OR asset_id = $5)
+           ORDER BY created_at DESC LIMIT 1""",
+        site_id,
+        since,
+        unit_id,
+        complained_about_id,
+        asset_id,
     )

@@ -50,6 +50,8 @@ function keepDraft(id, fields) {
   draftWrites = draftWrites.then(() => saveDraft(id, fields)).catch(() => undefined);
   return draftWrites;
 }
+// A complaint is a desk process with a screen of its own (views/complaint.js); this view hands it over.
+let delegate = null;
 
 /** Scale an image file to at most MAX_PHOTO_EDGE px on its long edge and encode it as JPEG. */
 export async function resizePhoto(file) {
@@ -329,6 +331,11 @@ export async function render(root, params, ctx) {
     root.innerHTML = `<p class="card error">${esc(offline ? t('job.unavailableOffline') : error.status === 404 ? t('job.notFound') : t('jobs.failed'))}</p>`;
     return;
   }
+  if (job.kind === 'complaint') {
+    if (mine !== generation) return;
+    delegate = await import('./complaint.js');
+    return delegate.render(root, params, ctx, job);
+  }
   await draftWrites;
   const [queued, draft] = await Promise.all([pendingEntries().catch(() => []), loadDraft(id).catch(() => ({}))]);
   const photosQueued = await queuedPhotos(id, queued);
@@ -554,6 +561,8 @@ function forget(id) {
 /** Stop timers and release the signature pad and the thumbnails. */
 export function unmount() {
   generation += 1;
+  if (delegate) delegate.unmount();
+  delegate = null;
   clearInterval(timer);
   clearTimeout(rerender);
   if (stopListening) stopListening();
