@@ -13,6 +13,7 @@ from backend.api.push import PushController
 from backend.api.pwa import service_worker, web_manifest
 from backend.api.registry import REGISTRY_CONTROLLERS
 from backend.api.reports import ReportsController
+from backend.api.rounds import RoundsController
 from backend.api.stream import stream, stream_ticket
 from backend.api.work_order_actions import ACTION_HANDLERS
 from backend.api.work_orders import CallbackController, MaintenancePlanController, WorkOrderController
@@ -37,4 +38,5 @@ ROUTE_HANDLERS: list = [
     ReportsController,
     PersonalDataController,
     *REGISTRY_CONTROLLERS,
+    RoundsController,
 ]
