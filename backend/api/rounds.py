@@ -38,7 +38,6 @@ from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import rounds
 from backend.storage import Storage
 
-
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 

@@ -109,7 +109,8 @@ async def test_a_missed_point_tells_the_supervisor_within_a_minute(
     clock.set(local_today_at(19, 45))
     await db.execute("UPDATE round_schedules SET active = false")
     night = await db.fetchval(
-        "SELECT s.id FROM round_schedules s JOIN round_routes r ON r.id = s.route_id WHERE r.name = '夜间巡逻'"
+        """SELECT s.id FROM round_schedules s JOIN round_routes r ON r.id = s.route_id
+           WHERE r.name = '夜间巡逻'"""
     )
     await db.execute(
         "UPDATE round_schedules SET active = true, next_slot_at = $2 WHERE id = $1", night, local_today_at(20)
@@ -166,7 +167,7 @@ async def test_scans_are_flagged_never_refused_and_land_once(
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "in_progress" and len(r.json()["points"]) == 7
     clock.advance(timedelta(minutes=30))
-    # point 1 at +1 min, then point 3 at +10 (out of order), then point 2 at +10:30 (too fast: a leg is 10 min)
+    # point 1 at +1 min, point 3 at +10 (out of order), point 2 at +10:30 (too fast: a leg is 10 min)
     first = await scan(client, guard, round_id, points[0]["token"], at=start + timedelta(minutes=1), key="k1")
     assert first.status_code == 201 and first.json()["scans"][0]["flags"] == []
     r = await scan(
