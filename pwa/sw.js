@@ -9,7 +9,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v17';
+const SHELL_VERSION = 'shell-v18';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -34,6 +34,7 @@ const SHELL_FILES = [
   '/js/views/callbacks.js',
   '/js/views/assign.js',
   '/js/views/dashboard.js',
+  '/js/views/rounds.js',
   '/js/views/dashboard/charts.js',
   '/js/views/dashboard/numbers.js',
   '/js/views/dashboard/period.js',
@@ -43,6 +44,7 @@ const SHELL_FILES = [
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',
   '/vendor/uplot/uPlot.esm.js',
+  '/vendor/jsqr/jsQR.js',
   '/vendor/uplot/uPlot.min.css',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

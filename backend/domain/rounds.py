@@ -6,6 +6,7 @@ supervisor and the shift report read. Times of day are the site's wall clock.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -132,6 +133,12 @@ def qr_payload(token: str) -> str:
     return QR_PREFIX + token
 
 
+def qr_hash(token: str) -> str:
+    """The sha256 of a point's QR payload: phones get this, not the token, so an offline phone can tell which
+    point it scanned without being able to make up a scan of a point it never reached."""
+    return hashlib.sha256(qr_payload(token).encode()).hexdigest()
+
+
 def token_of(payload: str) -> str | None:
     """The point token a scanned QR payload carries, or None when it is not one of ours."""
     payload = payload.strip()
@@ -179,6 +186,7 @@ class RoutePoint(Model, frozen=True):
     check_point_id: UUID
     name: str
     place: str
+    qr_hash: str
 
 
 class Route(Model, frozen=True):

@@ -19,15 +19,16 @@ const VIEWS = {
   dispatch: 'dispatch',
   callbacks: 'callbacks',
   dashboard: 'dashboard',
+  rounds: 'rounds',
 };
 
 // What each role sees first and in its navigation bar.
 const ROLE_NAV = {
   technician: ['jobs'],
-  guard: ['alarms'],
+  guard: ['alarms', 'rounds'],
   agent: ['intake', 'dispatch', 'callbacks'],
-  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard'],
-  manager: ['dashboard', 'dispatch', 'alarms'],
+  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard', 'rounds'],
+  manager: ['dashboard', 'dispatch', 'alarms', 'rounds'],
   admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
 };
 

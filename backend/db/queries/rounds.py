@@ -15,6 +15,7 @@ from backend.domain.rounds import (
     Route,
     RoutePoint,
     Scan,
+    qr_hash,
     qr_payload,
 )
 
@@ -109,7 +110,11 @@ async def route_points(
 
 def _route_point(r: asyncpg.Record) -> RoutePoint:
     return RoutePoint(
-        position=r["position"], check_point_id=r["check_point_id"], name=r["name"], place=r["place"]
+        position=r["position"],
+        check_point_id=r["check_point_id"],
+        name=r["name"],
+        place=r["place"],
+        qr_hash=qr_hash(r["token"]),
     )
 
 
