@@ -17,11 +17,14 @@ from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.evidence import BLOB_CACHE_CONTROL, _fields, _file_bytes, provide_storage
+from backend.api.security import requires_role
 from backend.api.security_headers import CSP
 from backend.domain.client_input import check_client_day
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
 from backend.domain.rounds import (
+    PLANNER_ROLES,
+    WALKER_ROLES,
     CheckPoint,
     CheckPointCreate,
     Round,
@@ -38,6 +41,9 @@ from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import rounds
 from backend.storage import Storage
 
+# Who lays out and reads rounds, who walks them: checked before any body is read (the service checks again).
+PLANNERS = requires_role(*PLANNER_ROLES)
+WALKERS = requires_role(*WALKER_ROLES)
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -57,7 +63,12 @@ class RoundsController(Controller):
     tags: ClassVar[list[str]] = ["rounds"]
     dependencies: ClassVar[dict[str, Provide]] = {"storage": Provide(provide_storage, sync_to_thread=False)}
 
-    @post("/check-points", status_code=201, summary="Add a check point (its QR token is made here)")
+    @post(
+        "/check-points",
+        status_code=201,
+        summary="Add a check point (its QR token is made here)",
+        guards=[PLANNERS],
+    )
     async def create_check_point(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -70,7 +81,7 @@ class RoundsController(Controller):
             request, conn, lambda: rounds.create_check_point(conn, actor=user, data=data), status=201
         )
 
-    @get("/check-points", summary="Check points of your sites, with their QR payloads")
+    @get("/check-points", summary="Check points of your sites, with their QR payloads", guards=[PLANNERS])
     async def list_check_points(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -80,7 +91,12 @@ class RoundsController(Controller):
         """For supervisors and up."""
         return await rounds.list_check_points(conn, viewer=user, site=site)
 
-    @post("/round-routes", status_code=201, summary="Add a route: ordered points and the expected minutes")
+    @post(
+        "/round-routes",
+        status_code=201,
+        summary="Add a route: ordered points and the expected minutes",
+        guards=[PLANNERS],
+    )
     async def create_route(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -94,7 +110,7 @@ class RoundsController(Controller):
             request, conn, lambda: rounds.create_route(conn, actor=user, site=site, data=data), status=201
         )
 
-    @get("/round-routes", summary="Routes of your sites with their points")
+    @get("/round-routes", summary="Routes of your sites with their points", guards=[WALKERS])
     async def list_routes(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -104,7 +120,11 @@ class RoundsController(Controller):
         """For the people who walk them and those who plan them."""
         return await rounds.list_routes(conn, viewer=user, site=site)
 
-    @get("/round-routes/{route_id:uuid}/qr-sheet", summary="Printable QR codes of a route's points (HTML)")
+    @get(
+        "/round-routes/{route_id:uuid}/qr-sheet",
+        summary="Printable QR codes of a route's points (HTML)",
+        guards=[PLANNERS],
+    )
     async def qr_sheet(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -117,7 +137,12 @@ class RoundsController(Controller):
             page, media_type="text/html", headers={"Cache-Control": "no-store", CSP: rounds.QR_SHEET_POLICY}
         )
 
-    @post("/round-routes/{route_id:uuid}/schedules", status_code=201, summary="Schedule a route")
+    @post(
+        "/round-routes/{route_id:uuid}/schedules",
+        status_code=201,
+        summary="Schedule a route",
+        guards=[PLANNERS],
+    )
     async def create_schedule(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -127,7 +152,7 @@ class RoundsController(Controller):
         route_id: FromPath[UUID],
         data: ScheduleCreate,
     ) -> Response[RoundSchedule]:
-        """everyHours with windowStart/windowEnd ("20:00:00"–"06:00:00"), or fixedTimes, site time."""
+        """everyHours with windowStart/windowEnd ("20:00"–"06:00"), or fixedTimes ["09:00", "15:00"]."""
         return await idempotent(
             request,
             conn,
@@ -135,7 +160,7 @@ class RoundsController(Controller):
             status=201,
         )
 
-    @get("/round-schedules", summary="Schedules of your sites")
+    @get("/round-schedules", summary="Schedules of your sites", guards=[PLANNERS])
     async def list_schedules(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -145,7 +170,7 @@ class RoundsController(Controller):
         """Next slot first."""
         return await rounds.list_schedules(conn, viewer=user, site=site)
 
-    @get("/rounds", summary="Rounds of the last and next twelve hours")
+    @get("/rounds", summary="Rounds of the last and next twelve hours", guards=[WALKERS])
     async def list_rounds(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -161,7 +186,12 @@ class RoundsController(Controller):
             conn, viewer=user, site=site, now=clock.now(), status=status, limit=limit, offset=offset
         )
 
-    @post("/rounds", status_code=201, summary="Start an unscheduled round of a route (id made on the phone)")
+    @post(
+        "/rounds",
+        status_code=201,
+        summary="Start an unscheduled round of a route (id made on the phone)",
+        guards=[WALKERS],
+    )
     async def start_walk(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -175,7 +205,7 @@ class RoundsController(Controller):
             request, conn, lambda: rounds.start_walk(conn, actor=user, data=data, now=clock.now()), status=201
         )
 
-    @get("/rounds/report", summary="The rounds of a shift: done, late, missed, abnormal")
+    @get("/rounds/report", summary="The rounds of a shift: done, late, missed, abnormal", guards=[PLANNERS])
     async def report(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -191,7 +221,7 @@ class RoundsController(Controller):
             raise ValidationFailed(str(e), field="day") from None
         return await rounds.round_report(conn, viewer=user, site=site, day=day, shift=shift)
 
-    @get("/rounds/{round_id:uuid}", summary="A round with its points and scans")
+    @get("/rounds/{round_id:uuid}", summary="A round with its points and scans", guards=[WALKERS])
     async def get_round(
         self,
         conn: NamedDependency[asyncpg.Connection],
@@ -201,7 +231,9 @@ class RoundsController(Controller):
         """For staff of its site."""
         return await rounds.get_round(conn, viewer=user, round_id=round_id)
 
-    @post("/rounds/{round_id:uuid}/start", status_code=200, summary="Start a scheduled round")
+    @post(
+        "/rounds/{round_id:uuid}/start", status_code=200, summary="Start a scheduled round", guards=[WALKERS]
+    )
     async def start_round(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -221,7 +253,12 @@ class RoundsController(Controller):
             ),
         )
 
-    @post("/rounds/{round_id:uuid}/scans", status_code=201, summary="Record a scanned point (multipart)")
+    @post(
+        "/rounds/{round_id:uuid}/scans",
+        status_code=201,
+        summary="Record a scanned point (multipart)",
+        guards=[WALKERS],
+    )
     async def scan(
         self,
         request: Request[CurrentUser, Any, Any],

@@ -38,6 +38,8 @@ PLANNER_ROLES = frozenset({"admin", "manager", "supervisor"})
 WALKER_ROLES = frozenset({"guard", "supervisor", "manager", "admin"})
 
 Result = Literal["normal", "abnormal"]
+# A time of day on the wire: "20:00" (site time).
+TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["20:00"])]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
@@ -73,6 +75,16 @@ def next_slot(schedule: Schedule, tz: ZoneInfo, after: datetime) -> datetime:
             if start >= after:
                 return start.astimezone(UTC)
     raise ValueError("this schedule has no slot within three days")
+
+
+def parse_time_of_day(text: str | None) -> time | None:
+    """ "20:00" as a time."""
+    return None if text is None else time.fromisoformat(text)
+
+
+def time_of_day(value: time | None) -> str | None:
+    """A time as "20:00"."""
+    return None if value is None else value.strftime("%H:%M")
 
 
 def check_schedule(schedule: Schedule) -> str | None:
@@ -204,9 +216,18 @@ class ScheduleCreate(ClientBody, frozen=True):
     """Every N hours inside a window, or fixed times ("HH:MM"), in the site's time zone."""
 
     every_hours: Annotated[int, msgspec.Meta(ge=1, le=24)] | None = None
-    window_start: time | None = None
-    window_end: time | None = None
-    fixed_times: Annotated[list[time], msgspec.Meta(min_length=1, max_length=24)] | None = None
+    window_start: TimeOfDay | None = None
+    window_end: TimeOfDay | None = None
+    fixed_times: Annotated[list[TimeOfDay], msgspec.Meta(min_length=1, max_length=24)] | None = None
+
+    def schedule(self) -> Schedule:
+        """The schedule as the rules read it."""
+        return Schedule(
+            every_hours=self.every_hours,
+            window_start=parse_time_of_day(self.window_start),
+            window_end=parse_time_of_day(self.window_end),
+            fixed_times=tuple(time.fromisoformat(t) for t in self.fixed_times) if self.fixed_times else None,
+        )
 
 
 class RoundSchedule(Model, frozen=True):
@@ -215,9 +236,9 @@ class RoundSchedule(Model, frozen=True):
     id: UUID
     route_id: UUID
     every_hours: int | None
-    window_start: time | None
-    window_end: time | None
-    fixed_times: list[time] | None
+    window_start: str | None
+    window_end: str | None
+    fixed_times: list[str] | None
     next_slot_at: datetime
     active: bool
 

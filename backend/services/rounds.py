@@ -148,12 +148,7 @@ async def create_schedule(
     """A schedule for a route; its first round is the first slot from now."""
     _must_plan(actor)
     route = await _visible_route(conn, actor, route_id)
-    schedule = rules.Schedule(
-        every_hours=data.every_hours,
-        window_start=data.window_start,
-        window_end=data.window_end,
-        fixed_times=tuple(data.fixed_times) if data.fixed_times is not None else None,
-    )
+    schedule = data.schedule()
     wrong = rules.check_schedule(schedule)
     if wrong is not None:
         raise ValidationFailed("give everyHours with windowStart and windowEnd, or fixedTimes", field=wrong)
@@ -161,10 +156,10 @@ async def create_schedule(
     return await q.insert_schedule(
         conn,
         route_id=route_id,
-        every_hours=data.every_hours,
-        window_start=data.window_start,
-        window_end=data.window_end,
-        fixed_times=data.fixed_times,
+        every_hours=schedule.every_hours,
+        window_start=schedule.window_start,
+        window_end=schedule.window_end,
+        fixed_times=schedule.fixed_times,
         next_slot_at=first,
     )
 
@@ -278,6 +273,7 @@ async def _visible_round(conn: asyncpg.Connection, viewer: CurrentUser, round_id
 
 async def get_round(conn: asyncpg.Connection, *, viewer: CurrentUser, round_id: UUID) -> Round:
     """One round with its points and scans."""
+    _must_walk(viewer)
     found = await q.get_round(conn, round_id)
     if found is None or not viewer.may_see_site(found.site_id):
         raise NotFound("no such round", code="round_not_found")

@@ -282,10 +282,17 @@ async def test_planning_rounds_over_http(client: AsyncTestClient, db: asyncpg.Co
     assert bad.status_code == 422 and bad.json()["field"] == "windowStart"
     r = await client.post(
         f"/api/v1/round-routes/{route_id}/schedules",
-        json={"fixedTimes": ["09:00:00", "15:00:00"]},
+        json={"fixedTimes": ["09:00", "15:00"]},
         headers={**supervisor, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert r.status_code == 201, r.text
     assert datetime.fromisoformat(r.json()["nextSlotAt"]).astimezone(SHANGHAI).hour in (9, 15)
+    assert r.json()["fixedTimes"] == ["09:00", "15:00"]
+    bad_time = await client.post(
+        f"/api/v1/round-routes/{route_id}/schedules",
+        json={"fixedTimes": ["25:00"]},
+        headers={**supervisor, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert bad_time.status_code == 400
     listed = (await client.get("/api/v1/round-routes", headers=guard)).json()
     assert {"夜间巡逻", "经理巡视", "北区巡查"} <= {x["name"] for x in listed}

@@ -17,6 +17,7 @@ from backend.domain.rounds import (
     Scan,
     qr_hash,
     qr_payload,
+    time_of_day,
 )
 
 
@@ -151,9 +152,9 @@ def _schedule(r: asyncpg.Record) -> RoundSchedule:
         id=r["id"],
         route_id=r["route_id"],
         every_hours=r["every_hours"],
-        window_start=r["window_start"],
-        window_end=r["window_end"],
-        fixed_times=list(r["fixed_times"]) if r["fixed_times"] is not None else None,
+        window_start=time_of_day(r["window_start"]),
+        window_end=time_of_day(r["window_end"]),
+        fixed_times=[time_of_day(t) for t in r["fixed_times"]] if r["fixed_times"] is not None else None,
         next_slot_at=r["next_slot_at"],
         active=r["active"],
     )
