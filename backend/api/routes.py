@@ -7,6 +7,7 @@ from backend.api.alarms import AlarmController
 from backend.api.auth import AuthController
 from backend.api.catalogue import catalogue
 from backend.api.evidence import EvidenceController
+from backend.api.hazards import MOVE_HANDLERS, HazardController
 from backend.api.health import health, ready
 from backend.api.personal_data import PersonalDataController
 from backend.api.push import PushController
@@ -39,4 +40,6 @@ ROUTE_HANDLERS: list = [
     PersonalDataController,
     *REGISTRY_CONTROLLERS,
     RoundsController,
+    HazardController,
+    *MOVE_HANDLERS,
 ]

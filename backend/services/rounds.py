@@ -40,6 +40,7 @@ from backend.domain.rounds import (
 )
 from backend.domain.sla import credited_time
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backend.services import hazards
 from backend.services.image_decoding import decode_in_pool
 from backend.services.job_health import savepoint_skipped_on_failure
 from backend.services.notifications import notify_roles, publish
@@ -429,15 +430,19 @@ async def record_scan(
     elif row["status"] in ("scheduled", "missed"):
         await q.set_status(conn, round_id, "in_progress" if row["judged_at"] is None else "incomplete")
     if form.result == "abnormal":
-        await notify_roles(
+        # an abnormal finding goes into the hazard ledger at once (登记), with its photo
+        await hazards.register_hazard(
             conn,
             site_id=row["site_id"],
-            roles=("supervisor",),
-            kind="round_abnormal",
-            title=f"巡逻发现异常：{point['name']}",
-            body=form.note,
-            data={"roundId": str(round_id), "scanId": str(scan_id)},
-            dedupe_key=f"round_abnormal:{scan_id}",
+            source="round",
+            place=f"{point['name']}（{point['place']}）" if point["place"] else point["name"],
+            description=form.note or "巡逻发现异常",
+            risk_level="medium",
+            reported_by=actor.id,
+            at=scanned_at,
+            now=now,
+            round_scan_id=scan_id,
+            photo=hashes,
         )
     updated = await get_round(conn, viewer=actor, round_id=round_id)
     await publish(

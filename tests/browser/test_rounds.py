@@ -109,4 +109,4 @@ async def test_a_round_walked_offline_lands_once(
     for s in scans:
         assert offline_from <= s["scanned_at"] <= offline_until, "the phone's time is kept"
         assert s["received_at"] >= offline_until
-    assert await db.fetchval("SELECT count(*) FROM notifications WHERE kind = 'round_abnormal'") == 1
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE kind = 'hazard_registered'") == 1
