@@ -199,7 +199,11 @@ async def test_scans_are_flagged_never_refused_and_land_once(
     # the abnormal finding reached the supervisor, and its photo is served to staff of the site
     assert await db.fetchval("SELECT count(*) FROM notifications WHERE kind = 'hazard_registered'") == 1
     hazard = await db.fetchrow("SELECT * FROM hazards")
-    assert (hazard["source"], hazard["status"], hazard["description"]) == ("round", "registered", "泵房门锁损坏")
+    assert (hazard["source"], hazard["status"], hazard["description"]) == (
+        "round",
+        "registered",
+        "泵房门锁损坏",
+    )
     assert hazard["photo_sha256"] is not None and str(hazard["round_scan_id"]) == third["id"]
     photo = await client.get(f"/api/v1/round-scans/{third['id']}/photo", headers=guard)
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
