@@ -148,6 +148,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/rounds/{round_id}/scans": WALKERS,
     # a finding's photo, like a job's: for staff of the site
     "GET /api/v1/round-scans/{scan_id}/photo": ALL,
+    # docs/SAFETY.md: anyone may register a hazard and read the ledger; the moves by the ledger's table
+    "GET /api/v1/hazards": ALL,
+    "POST /api/v1/hazards": ALL,
+    "GET /api/v1/hazards/counts": ALL,
+    "GET /api/v1/hazards/export.csv": OVERSIGHT,
+    "GET /api/v1/hazards/{hazard_id}": ALL,
+    "GET /api/v1/hazards/{hazard_id}/photo": ALL,
+    "POST /api/v1/hazards/{hazard_id}/analyse": OVERSIGHT,
+    "POST /api/v1/hazards/{hazard_id}/control": OVERSIGHT | {"technician", "guard"},
+    "POST /api/v1/hazards/{hazard_id}/rectify": OVERSIGHT,
+    "POST /api/v1/hazards/{hazard_id}/recheck": OVERSIGHT | {"technician"},
+    "POST /api/v1/hazards/{hazard_id}/recheck-failed": OVERSIGHT | {"technician"},
+    "POST /api/v1/hazards/{hazard_id}/close": frozenset({"supervisor", "manager"}),
 }
 # The live stream never ends; its role rule (every role, filtered by site) is tested in test_stream.py.
 NOT_CALLED = {"GET /api/v1/stream"}
@@ -280,6 +293,7 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
         "POST /api/v1/rounds": {"json": {"id": str(uuid.uuid4()), "routeId": str(estate.ids["route_id"])}},
         "POST /api/v1/rounds/{round_id}/scans": {"data": {"qr": estate.ids["point_qr"], "result": "normal"}},
         "GET /api/v1/rounds/report": {"params": {"day": "2026-12-01"}},  # fixed-date: any day will do
+        "POST /api/v1/hazards": {"json": {"place": "1栋楼梯间", "description": "灯不亮"}},
     }
     if op in bodies:
         return bodies[op]
@@ -325,6 +339,12 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
     ids["route_id"] = route["id"]
     ids["point_id"] = points[0]["id"]
     ids["point_qr"] = f"caretaker:cp:{points[1]['token']}"
+    ids["hazard_id"] = await db.fetchval(
+        """INSERT INTO hazards (number, site_id, source, place, description, risk_level, reported_at)
+           VALUES ('YH-M00001', $1, 'manual', '1栋楼梯间', '灯不亮', 'low', $2) RETURNING id""",
+        site_id,
+        clock.now(),
+    )
     ids["round_id"] = await db.fetchval(
         """INSERT INTO rounds (site_id, route_id, slot_start, slot_end, status)
            VALUES ($1, $2, $3::timestamptz, $3::timestamptz + interval '1 hour', 'scheduled') RETURNING id""",
@@ -346,6 +366,12 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
         points[0]["id"],
         users["guard1"],
         clock.now(),
+        ids["photo_id"],
+    )
+    await db.execute(
+        """UPDATE hazards SET (photo_sha256, thumb_sha256) =
+               (SELECT sha256, thumb_sha256 FROM photos WHERE id = $2) WHERE id = $1""",
+        ids["hazard_id"],
         ids["photo_id"],
     )
     r = await client.post(

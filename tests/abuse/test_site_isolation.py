@@ -131,7 +131,18 @@ async def _round_things(db: asyncpg.Connection, site_id: UUID, guard: UUID, phot
         now,
         photo_id,
     )
-    return {"route_id": route, "round_id": round_id, "scan_id": scan}
+    hazard = await db.fetchval(
+        """INSERT INTO hazards (number, site_id, source, place, description, risk_level, reported_at,
+                                photo_sha256, thumb_sha256)
+           SELECT 'YH-I' || left($1::uuid::text, 8), $1::uuid, 'manual', '隔离', '隔离', 'low', $2,
+                  sha256, thumb_sha256
+           FROM photos WHERE id = $3
+           RETURNING id""",
+        site_id,
+        now,
+        photo_id,
+    )
+    return {"route_id": route, "round_id": round_id, "scan_id": scan, "hazard_id": hazard}
 
 
 async def _demo_site(db: asyncpg.Connection, client: AsyncTestClient, clock: ManualClock) -> SiteThings:
