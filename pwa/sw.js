@@ -35,6 +35,7 @@ const SHELL_FILES = [
   '/js/views/assign.js',
   '/js/views/dashboard.js',
   '/js/views/rounds.js',
+  '/js/views/hazards.js',
   '/js/views/dashboard/charts.js',
   '/js/views/dashboard/numbers.js',
   '/js/views/dashboard/period.js',

@@ -432,6 +432,50 @@ export async function roundQrSheet(routeId) {
   return response.text();
 }
 
+// ---- the hazard ledger (隐患台账) ----
+
+/** The ledger: {items, total, limit, offset}, open hazards first. */
+export function listHazards(filters = {}) {
+  return request(`/hazards${query(filters)}`);
+}
+
+/** One hazard with its history and `allowedActions` for the caller. */
+export function getHazard(id) {
+  return request(`/hazards/${id}`);
+}
+
+/** Open, overdue and closed hazards per risk level. */
+export function hazardCounts(site) {
+  return request(`/hazards/counts${query({ site })}`);
+}
+
+/** Register a hazard: place, description, riskLevel (and workOrderId when found on a job). */
+export function createHazard(fields) {
+  return submit(jsonEntry(`${BASE}/hazards`, fields, 'hazardCreate', null));
+}
+
+/** A move of the ledger: analyse, control, rectify, recheck, recheck_failed, close. */
+export function hazardMove(id, action, fields = {}) {
+  return submit(jsonEntry(`${BASE}/hazards/${id}/${action.replace('_', '-')}`, fields, `hazard.${action}`, null));
+}
+
+async function authorisedBlob(path) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return response.blob();
+}
+
+/** An object URL of a hazard's photo thumbnail (the caller revokes it). */
+export async function hazardPhotoUrl(id) {
+  return URL.createObjectURL(await authorisedBlob(`/hazards/${id}/photo?thumb=true`));
+}
+
+/** The ledger as a CSV file (with BOM). */
+export function hazardsCsv(site) {
+  return authorisedBlob(`/hazards/export.csv${query({ site })}`);
+}
+
 // ---- what the server says a job may do (the views keep no copy of the rules) ----
 
 /** The action a queued outbox entry stands for ('accept', 'photos', 'sign' …). */

@@ -20,15 +20,16 @@ const VIEWS = {
   callbacks: 'callbacks',
   dashboard: 'dashboard',
   rounds: 'rounds',
+  hazards: 'hazards',
 };
 
 // What each role sees first and in its navigation bar.
 const ROLE_NAV = {
-  technician: ['jobs'],
-  guard: ['alarms', 'rounds'],
+  technician: ['jobs', 'hazards'],
+  guard: ['alarms', 'rounds', 'hazards'],
   agent: ['intake', 'dispatch', 'callbacks'],
-  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard', 'rounds'],
-  manager: ['dashboard', 'dispatch', 'alarms', 'rounds'],
+  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard', 'rounds', 'hazards'],
+  manager: ['dashboard', 'dispatch', 'alarms', 'rounds', 'hazards'],
   admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
 };
 
