@@ -508,7 +508,7 @@ async def round_report(
 
 
 def _qr_svg(token: str) -> str:
-    return segno.make(rules.qr_payload(token), error="m").svg_inline(scale=5, border=2, omitsize=True)
+    return segno.make(rules.qr_payload(token), error="m").svg_inline(scale=5, border=2)
 
 
 async def qr_sheet(conn: asyncpg.Connection, *, viewer: CurrentUser, route_id: UUID) -> str:

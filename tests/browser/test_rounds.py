@@ -131,6 +131,15 @@ async def test_a_round_walked_offline_lands_once(
     hazard_id = await db.fetchval("SELECT id FROM hazards")
     await page.click("#logout")
     await log_in(page, "supervisor")
+    # the printable QR sheet of the route, from the app
+    await page.click("[data-nav='rounds']")
+    async with page.expect_popup() as popup_info:
+        await page.click(f"[data-sheet='{route_id}']")
+    sheet = await popup_info.value
+    await sheet.wait_for_selector("figure svg")
+    assert await sheet.locator("figure svg").count() == 7
+    await screenshot(sheet, "rounds-05-qr-sheet")
+    await sheet.close()
     await page.click("[data-nav='hazards']")
     await page.wait_for_selector(f"[data-hazard='{hazard_id}']")
     assert await page.inner_text("[data-count='open']") == "1"

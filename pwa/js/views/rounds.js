@@ -8,7 +8,7 @@
  * point it scanned while offline, but cannot make up a scan of a point it never reached.
  */
 
-import { ApiError, getRound, listRounds, listRoutes, scanPoint, startRound, startWalk } from '../api.js';
+import { ApiError, getRound, listRounds, listRoutes, roundQrSheet, scanPoint, startRound, startWalk } from '../api.js';
 import { esc, formatDateTime } from '../format.js';
 import { t, tOr } from '../i18n.js';
 import { onOutboxMessage, pendingEntries } from '../outbox.js';
@@ -131,6 +131,7 @@ function roundCard(round, user) {
 }
 
 async function renderList(root, ctx) {
+  const planner = ['admin', 'manager', 'supervisor'].includes(ctx.user.role);
   root.innerHTML = `<h2>${esc(t('rounds.title'))}</h2><div id="round-list"><p class="muted">${esc(t('app.loading'))}</p></div>
     <h2>${esc(t('rounds.walkTitle'))}</h2><p class="muted small">${esc(t('rounds.walkHint'))}</p><div id="route-list"></div>`;
   const [page, routes] = await Promise.all([listRounds().catch(() => ({ items: [] })), listRoutes().catch(() => JSON.parse(localStorage.getItem('caretaker.routes') || '[]'))]);
@@ -143,7 +144,8 @@ async function renderList(root, ctx) {
     .map(
       (route) => `<section class="card"><h3>${esc(route.name)}</h3>
         <p class="muted">${esc(t('rounds.routeFacts', { points: route.points.length, minutes: route.expectedMinutes }))}</p>
-        <div class="actions"><button type="button" class="secondary" data-walk="${esc(route.id)}">${esc(t('rounds.startWalk'))}</button></div></section>`,
+        <div class="actions"><button type="button" class="secondary" data-walk="${esc(route.id)}">${esc(t('rounds.startWalk'))}</button>
+        ${planner ? `<button type="button" class="secondary" data-sheet="${esc(route.id)}">${esc(t('rounds.qrSheet'))}</button>` : ''}</div></section>`,
     )
     .join('');
   for (const button of root.querySelectorAll('[data-start]')) {
@@ -152,6 +154,13 @@ async function renderList(root, ctx) {
       keep(round);
       if (round.status === 'scheduled') await startRound(round.id);
       ctx.go(`/rounds/${round.id}`);
+    });
+  }
+  for (const button of root.querySelectorAll('[data-sheet]')) {
+    button.addEventListener('click', async () => {
+      // the printable page opens on its own, to print and stick the codes up at their points
+      const page = await roundQrSheet(button.dataset.sheet);
+      window.open(URL.createObjectURL(new Blob([page], { type: 'text/html' })), '_blank');
     });
   }
   for (const button of root.querySelectorAll('[data-walk]')) {
