@@ -10,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v20';
+const SHELL_VERSION = 'shell-v21';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -39,6 +39,8 @@ const SHELL_FILES = [
   '/js/views/callbacks.js',
   '/js/views/assign.js',
   '/js/views/dashboard.js',
+  '/js/views/rounds.js',
+  '/js/views/hazards.js',
   '/js/views/dashboard/charts.js',
   '/js/views/dashboard/numbers.js',
   '/js/views/dashboard/period.js',
@@ -49,6 +51,7 @@ const SHELL_FILES = [
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',
   '/vendor/uplot/uPlot.esm.js',
+  '/vendor/jsqr/jsQR.js',
   '/vendor/uplot/uPlot.min.css',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

@@ -209,8 +209,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "not_assignee": ("该工单已改派他人", "This job is now assigned to someone else"),
         "role_forbidden": ("您的角色不能执行此操作", "Your role may not do this"),
         "own_work": (
-            "回访须由处理人以外的同事进行",
-            "The follow-up call is made by someone other than the handler",
+            "须由处理人以外的同事进行（回访、隐患复查）",
+            "Someone other than who did the work does this (follow-up call, hazard re-check)",
         ),
         "callback_not_due": ("该工单当前无需回访", "No follow-up call is due for this job"),
         "mediation_required": (
@@ -263,6 +263,18 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
             "这件投诉针对的就是此人，请派给其他同事",
             "The complaint is about this person: give it to someone else",
         ),
+        # rounds and the hazard ledger (docs/SAFETY.md)
+        "round_not_found": ("没有找到该巡逻任务", "No such round"),
+        "route_not_found": ("没有找到该巡逻路线", "No such route"),
+        "round_taken": ("该巡逻任务已由他人执行", "Someone else is walking this round"),
+        "point_not_on_route": ("这个二维码不是本路线的巡逻点", "This code is not a point of this route"),
+        "point_already_scanned": ("这个点本轮已经打过了", "This point is already scanned on this round"),
+        "hazard_not_found": ("没有找到该隐患", "No such hazard"),
+        "hazard_invalid_move": (
+            "隐患状态已变化，此操作不可用",
+            "The hazard has moved on; this is no longer possible",
+        ),
+        "rectification_not_done": ("整改工单尚未完成，不能复查", "The rectification job is not done yet"),
     },
 }
 

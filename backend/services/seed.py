@@ -15,6 +15,7 @@ import asyncpg
 
 from backend.db.queries import registry as q
 from backend.services.passwords import DEMO_PASSWORD, check_new_password, hash_password
+from backend.services.rounds import seed_demo_rounds
 
 SITE_CODE = "demo"
 SITE_NAME = "示范花园"
@@ -249,3 +250,4 @@ async def seed_demo(conn: asyncpg.Connection) -> None:
             for device_id, kind, name in a.devices
         ],
     )
+    await seed_demo_rounds(conn, site_id, SITE_TIMEZONE, asset_ids)

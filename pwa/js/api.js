@@ -485,6 +485,96 @@ export function streamUrl(ticket, lastEventId) {
   return `${BASE}/stream${query({ ticket, lastEventId })}`;
 }
 
+// ---- rounds (巡逻) ----
+
+/** Rounds of the last and next twelve hours (each with its points and scans). */
+export function listRounds(filters = {}) {
+  return request(`/rounds${query(filters)}`);
+}
+
+/** One round with its points and scans. */
+export function getRound(id) {
+  return request(`/rounds/${id}`);
+}
+
+/** The routes the user may walk, each with its points (name, place, qrHash). */
+export function listRoutes() {
+  return request('/round-routes');
+}
+
+/** Start a scheduled round. */
+export function startRound(id, clientAt = new Date().toISOString()) {
+  return submit(jsonEntry(`${BASE}/rounds/${id}/start`, { clientAt }, 'roundStart', null));
+}
+
+/** Start an unscheduled round of a route under an id made here, so scans can follow while offline. */
+export function startWalk(id, routeId, clientAt = new Date().toISOString()) {
+  return submit(jsonEntry(`${BASE}/rounds`, { id, routeId, clientAt }, 'roundStart', null));
+}
+
+/** Record a scanned point: the decoded QR text, normal|abnormal, a note and an optional photo (JPEG blob). */
+export async function scanPoint(roundId, { qr, result, note = '', photo = null }, clientAt = new Date().toISOString()) {
+  const form = new FormData();
+  form.append('qr', qr);
+  form.append('result', result);
+  form.append('note', note);
+  form.append('clientAt', clientAt);
+  if (photo) form.append('file', photo, `finding-${Date.now()}.jpg`);
+  return submit(await multipartEntry(`${BASE}/rounds/${roundId}/scans`, form, clientAt, 'scan', null));
+}
+
+/** The printable QR sheet of a route's points (HTML). */
+export async function roundQrSheet(routeId) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}/round-routes/${routeId}/qr-sheet`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return response.text();
+}
+
+// ---- the hazard ledger (隐患台账) ----
+
+/** The ledger: {items, total, limit, offset}, open hazards first. */
+export function listHazards(filters = {}) {
+  return request(`/hazards${query(filters)}`);
+}
+
+/** One hazard with its history and `allowedActions` for the caller. */
+export function getHazard(id) {
+  return request(`/hazards/${id}`);
+}
+
+/** Open, overdue and closed hazards per risk level. */
+export function hazardCounts(site) {
+  return request(`/hazards/counts${query({ site })}`);
+}
+
+/** Register a hazard: place, description, riskLevel (and workOrderId when found on a job). */
+export function createHazard(fields) {
+  return submit(jsonEntry(`${BASE}/hazards`, fields, 'hazardCreate', null));
+}
+
+/** A move of the ledger: analyse, control, rectify, recheck, recheck_failed, close. */
+export function hazardMove(id, action, fields = {}) {
+  return submit(jsonEntry(`${BASE}/hazards/${id}/${action.replace('_', '-')}`, fields, `hazard.${action}`, null));
+}
+
+async function authorisedBlob(path) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return response.blob();
+}
+
+/** An object URL of a hazard's photo thumbnail (the caller revokes it). */
+export async function hazardPhotoUrl(id) {
+  return URL.createObjectURL(await authorisedBlob(`/hazards/${id}/photo?thumb=true`));
+}
+
+/** The ledger as a CSV file (with BOM). */
+export function hazardsCsv(site) {
+  return authorisedBlob(`/hazards/export.csv${query({ site })}`);
+}
+
 // ---- what the server says a job may do (the views keep no copy of the rules) ----
 
 /** The action a queued outbox entry stands for ('accept', 'photos', 'sign' …). */

@@ -22,15 +22,17 @@ const VIEWS = {
   dispatch: 'dispatch',
   callbacks: 'callbacks',
   dashboard: 'dashboard',
+  rounds: 'rounds',
+  hazards: 'hazards',
 };
 
 // What each role sees first and in its navigation bar.
 const ROLE_NAV = {
-  technician: ['jobs'],
-  guard: ['alarms'],
+  technician: ['jobs', 'hazards'],
+  guard: ['alarms', 'rounds', 'hazards'],
   agent: ['intake', 'dispatch', 'callbacks'],
-  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard'],
-  manager: ['dashboard', 'dispatch', 'alarms'],
+  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard', 'rounds', 'hazards'],
+  manager: ['dashboard', 'dispatch', 'alarms', 'rounds', 'hazards'],
   admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
 };
 
