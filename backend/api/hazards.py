@@ -28,7 +28,7 @@ from backend.domain.hazards import (
 )
 from backend.domain.models import CurrentUser
 from backend.services import hazards
-from backend.storage import Storage
+from backend.services.evidence import Storage
 
 
 class HazardController(Controller):

@@ -39,7 +39,7 @@ from backend.domain.rounds import (
 )
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import rounds
-from backend.storage import Storage
+from backend.services.evidence import Storage
 
 # Who lays out and reads rounds, who walks them: checked before any body is read (the service checks again).
 PLANNERS = requires_role(*PLANNER_ROLES)
