@@ -8,6 +8,7 @@ from backend.api.auth import AuthController
 from backend.api.catalogue import catalogue
 from backend.api.evidence import EvidenceController
 from backend.api.health import health, ready
+from backend.api.owner import OwnerController
 from backend.api.personal_data import PersonalDataController
 from backend.api.push import PushController
 from backend.api.pwa import service_worker, web_manifest
@@ -36,5 +37,6 @@ ROUTE_HANDLERS: list = [
     web_manifest,
     ReportsController,
     PersonalDataController,
+    OwnerController,
     *REGISTRY_CONTROLLERS,
 ]

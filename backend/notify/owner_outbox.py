@@ -93,6 +93,7 @@ class OwnerOutbox:
                     if ref is not None:
                         log.info("owner message %s to %s was sent before a restart (%s)", m.id, shown, ref)
                         await q.mark_sent(conn, m.id, m.attempts, self.clock.now(), ref)
+                        await q.scrub_code_message(conn, m.id)
                         report.found_sent.append(m.id)
                         return
                 result = await self.sms.send(m.recipient, m.kind, ordered_params(m.kind, m.params), m.key)
@@ -106,10 +107,12 @@ class OwnerOutbox:
         now = self.clock.now()
         if result.ok:
             await q.mark_sent(conn, m.id, m.attempts, now, result.ref)
+            await q.scrub_code_message(conn, m.id)
             report.sent.append(m.id)
             log.info("owner message %s (%s) sent to %s", m.id, m.channel, shown)
         elif result.permanent or m.attempts >= MAX_ATTEMPTS:
             await q.mark_failed(conn, m.id, m.attempts, now, result.error or "failed")
+            await q.scrub_code_message(conn, m.id)
             report.failed.append(m.id)
             log.warning("owner message %s to %s failed for good: %s", m.id, shown, result.error)
         else:

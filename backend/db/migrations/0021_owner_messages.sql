@@ -36,3 +36,45 @@ CREATE TABLE owner_messages (
 CREATE INDEX owner_messages_due ON owner_messages (next_attempt_at) WHERE status IN ('pending', 'sending');
 CREATE INDEX owner_messages_case ON owner_messages (work_order_id, created_at) WHERE work_order_id IS NOT NULL;
 CREATE INDEX owner_messages_failed ON owner_messages (site_id, failed_at DESC) WHERE status = 'failed';
+
+-- The owner's page: a link per unit (printed as a QR code), sign-in by one-time SMS code, owner sessions.
+ALTER TABLE units ADD COLUMN owner_link text NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', '');
+CREATE UNIQUE INDEX units_owner_link ON units (owner_link);
+-- the number on the technician's badge (工号), shown to owners instead of any phone number
+ALTER TABLE users ADD COLUMN badge text;
+
+CREATE TABLE owner_codes (
+    id          bigserial PRIMARY KEY,
+    unit_id     uuid NOT NULL REFERENCES units(id),
+    resident_id uuid REFERENCES residents(id),       -- NULL: the number is not registered for the unit
+    phone       text NOT NULL,
+    address     text NOT NULL,
+    salt        bytea NOT NULL,
+    code_hash   bytea,                                -- NULL when no code was sent
+    created_at  timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    wrong       int NOT NULL DEFAULT 0,
+    used_at     timestamptz
+);
+CREATE INDEX owner_codes_phone ON owner_codes (phone, created_at DESC);
+CREATE INDEX owner_codes_address ON owner_codes (address, created_at DESC);
+
+-- every failed sign-in (wrong or expired code): throttling reads it, staff can audit it
+CREATE TABLE owner_sign_in_failures (
+    id          bigserial PRIMARY KEY,
+    phone       text NOT NULL,
+    address     text NOT NULL,
+    reason      text NOT NULL,
+    at          timestamptz NOT NULL
+);
+CREATE INDEX owner_sign_in_failures_address ON owner_sign_in_failures (address, at DESC);
+CREATE INDEX owner_sign_in_failures_phone ON owner_sign_in_failures (phone, at DESC);
+
+CREATE TABLE owner_sessions (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    token_hash  bytea NOT NULL UNIQUE,
+    resident_id uuid NOT NULL REFERENCES residents(id),
+    unit_id     uuid NOT NULL REFERENCES units(id),
+    created_at  timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL
+);

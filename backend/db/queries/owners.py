@@ -223,3 +223,178 @@ async def failed_messages(
         "SELECT count(*) FROM owner_messages WHERE site_id = $1 AND status = 'failed'", site_id
     )
     return list(rows), total
+
+
+# --- the owner's page: unit links, sign-in codes, sessions, the unit's cases ---
+
+
+async def unit_by_link(conn: asyncpg.Connection, link: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT u.id, u.site_id, u.number, u.owner_link, b.name AS building, s.name AS site, s.timezone
+           FROM units u JOIN buildings b ON b.id = u.building_id JOIN sites s ON s.id = u.site_id
+           WHERE u.owner_link = $1""",
+        link,
+    )
+
+
+async def unit_links(conn: asyncpg.Connection, site_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT u.id, u.number, u.owner_link, b.name AS building FROM units u
+           JOIN buildings b ON b.id = u.building_id WHERE u.site_id = $1 ORDER BY b.code, u.number""",
+        site_id,
+    )
+
+
+async def resident_by_phone(conn: asyncpg.Connection, unit_id: UUID, phone: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT id, name, locale FROM residents WHERE unit_id = $1 AND phone = $2
+           ORDER BY created_at LIMIT 1""",
+        unit_id,
+        phone,
+    )
+
+
+async def codes_since(
+    conn: asyncpg.Connection, *, phone: str | None, address: str | None, since: datetime
+) -> int:
+    return await conn.fetchval(
+        """SELECT count(*) FROM owner_codes
+           WHERE created_at >= $3
+             AND (($1::text IS NOT NULL AND phone = $1) OR ($2::text IS NOT NULL AND address = $2))""",
+        phone,
+        address,
+        since,
+    )
+
+
+async def add_code(conn: asyncpg.Connection, **row: Any) -> int:
+    return await conn.fetchval(
+        """INSERT INTO owner_codes
+               (unit_id, resident_id, phone, address, salt, code_hash, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+        row["unit_id"],
+        row["resident_id"],
+        row["phone"],
+        row["address"],
+        row["salt"],
+        row["code_hash"],
+        row["created_at"],
+        row["expires_at"],
+    )
+
+
+async def live_code(
+    conn: asyncpg.Connection, unit_id: UUID, phone: str, now: datetime
+) -> asyncpg.Record | None:
+    """The latest unused, unexpired code for this number and unit (locked: guesses are counted one by one)."""
+    return await conn.fetchrow(
+        """SELECT id, resident_id, salt, code_hash, wrong FROM owner_codes
+           WHERE unit_id = $1 AND phone = $2 AND used_at IS NULL AND expires_at > $3 AND code_hash IS NOT NULL
+           ORDER BY created_at DESC LIMIT 1 FOR UPDATE""",
+        unit_id,
+        phone,
+        now,
+    )
+
+
+async def count_wrong(conn: asyncpg.Connection, code_id: int) -> None:
+    await conn.execute("UPDATE owner_codes SET wrong = wrong + 1 WHERE id = $1", code_id)
+
+
+async def use_code(conn: asyncpg.Connection, code_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE owner_codes SET used_at = $2 WHERE id = $1", code_id, now)
+
+
+async def add_failure(conn: asyncpg.Connection, phone: str, address: str, reason: str, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO owner_sign_in_failures (phone, address, reason, at) VALUES ($1, $2, $3, $4)",
+        phone,
+        address,
+        reason,
+        at,
+    )
+
+
+async def failures_since(
+    conn: asyncpg.Connection, *, phone: str | None, address: str | None, since: datetime
+) -> int:
+    return await conn.fetchval(
+        """SELECT count(*) FROM owner_sign_in_failures
+           WHERE at >= $3
+             AND (($1::text IS NOT NULL AND phone = $1) OR ($2::text IS NOT NULL AND address = $2))""",
+        phone,
+        address,
+        since,
+    )
+
+
+async def add_session(conn: asyncpg.Connection, **row: Any) -> UUID:
+    return await conn.fetchval(
+        """INSERT INTO owner_sessions (token_hash, resident_id, unit_id, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+        row["token_hash"],
+        row["resident_id"],
+        row["unit_id"],
+        row["created_at"],
+        row["expires_at"],
+    )
+
+
+async def session_by_token(
+    conn: asyncpg.Connection, token_hash: bytes, now: datetime
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT s.id, s.resident_id, s.unit_id, u.site_id, r.name, r.locale
+           FROM owner_sessions s JOIN units u ON u.id = s.unit_id JOIN residents r ON r.id = s.resident_id
+           WHERE s.token_hash = $1 AND s.expires_at > $2""",
+        token_hash,
+        now,
+    )
+
+
+_CASE_COLS = """w.id, w.number, w.kind, w.status, w.category, w.title, w.description, w.created_at,
+                w.appointment_at, w.completed_at, w.resolution, w.unit_id, w.site_id,
+                a.display_name AS technician, COALESCE(a.badge, a.username) AS badge,
+                (SELECT c.due_at FROM work_order_clocks c WHERE c.work_order_id = w.id AND c.clock = 'arrive')
+                    AS arrive_by"""
+
+
+async def unit_cases(
+    conn: asyncpg.Connection, unit_id: UUID, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    rows = await conn.fetch(
+        f"""SELECT {_CASE_COLS} FROM work_orders w LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)
+            WHERE w.unit_id = $1 ORDER BY w.created_at DESC, w.id LIMIT $2 OFFSET $3""",  # noqa: E501
+        unit_id,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM work_orders WHERE unit_id = $1", unit_id)
+    return list(rows), total
+
+
+async def unit_case(conn: asyncpg.Connection, unit_id: UUID, work_order_id: UUID) -> asyncpg.Record | None:
+    """One case, only when it is this unit's."""
+    return await conn.fetchrow(
+        f"""SELECT {_CASE_COLS} FROM work_orders w LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)
+            WHERE w.id = $2 AND w.unit_id = $1""",  # noqa: E501
+        unit_id,
+        work_order_id,
+    )
+
+
+async def case_callbacks(conn: asyncpg.Connection, work_order_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT attempt, reached, satisfaction, speed, attitude, quality, recommend, called_at, called_by
+           FROM callbacks WHERE work_order_id = $1 ORDER BY attempt""",
+        work_order_id,
+    )
+
+
+async def scrub_code_message(conn: asyncpg.Connection, message_id: int) -> None:
+    """A sign-in code leaves the outbox's copy once it is out (or given up on): only its hash is kept."""
+    await conn.execute(
+        """UPDATE owner_messages SET body = '(code)', params = params - 'code'
+           WHERE id = $1 AND kind = 'sign_in_code' AND status IN ('sent', 'failed')""",
+        message_id,
+    )
