@@ -164,3 +164,38 @@ def mask_phone(phone: str) -> str:
 def mask_phones_in(text: str) -> str:
     """Every run of 7+ digits in free text (a provider's error message, say) masked."""
     return _DIGITS.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+# Alarms that cut a building's water or power: every resident is told, and told again when it clears.
+OUTAGE_ALARMS: dict[str, tuple[str, str]] = {
+    "PUMP_FAILURE": ("停水", "water supply interrupted"),
+    "PRESSURE_LOW": ("水压不足", "low water pressure"),
+    "TANK_LEVEL_LOW": ("供水紧张", "water supply at risk"),
+    "MAINS_LOSS": ("停电", "power cut"),
+}
+
+
+def outage_words(code: str, locale: str) -> str:
+    zh, en = OUTAGE_ALARMS[code]
+    return en if locale == "en" else zh
+
+
+def with_links(params: dict[str, str], public_url: str) -> dict[str, str]:
+    """Links are queued as paths and sent as full addresses of wherever the app is reached."""
+    base = public_url.rstrip("/")
+    return {k: (f"{base}{v}" if k == "link" and str(v).startswith("/") else v) for k, v in params.items()}
+
+
+def case_message(action: str, *, kind: str, first_reply: bool) -> str | None:
+    """The owner message a work-order action tells, if any (DESIGN of issue 17, "what owners are told")."""
+    if action == "assign":
+        return "technician_assigned"
+    if action == "depart":
+        return "on_the_way"
+    if action == "complete":
+        return "completed"
+    if action == "reply" and kind == "complaint" and first_reply:
+        return "complaint_first_reply"
+    if action == "inform" and kind == "complaint":
+        return "complaint_result"
+    return None

@@ -20,7 +20,7 @@ import asyncpg
 
 from backend.db.queries import owners as q
 from backend.domain.clock import Clock
-from backend.domain.owner_messages import mask_phone, ordered_params
+from backend.domain.owner_messages import mask_phone, ordered_params, render, with_links
 from backend.notify.sms import SendResult
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class OwnerOutbox:
     sms: SmsProvider | None
     email: EmailProvider | None
     batch_size: int = BATCH_SIZE
+    public_url: str = ""
+    """Prefixed to the links messages carry (they are queued as paths)."""
 
     async def run_once(self, conn: asyncpg.Connection) -> OutboxReport:
         report = OutboxReport()
@@ -96,14 +98,16 @@ class OwnerOutbox:
                         await q.scrub_code_message(conn, m.id)
                         report.found_sent.append(m.id)
                         return
-                result = await self.sms.send(m.recipient, m.kind, ordered_params(m.kind, m.params), m.key)
+                params = with_links(m.params, self.public_url)
+                result = await self.sms.send(m.recipient, m.kind, ordered_params(m.kind, params), m.key)
         elif self.email is None:
             result = SendResult(ok=False, error="no SMTP server configured")
         else:
             subject = (
                 m.body.split("】", 1)[0].lstrip("【") if m.locale != "en" else m.body.split("]", 1)[0][1:]
             )
-            result = await self.email.send(m.recipient, subject, m.body, m.key)
+            body = render(m.kind, m.locale, with_links(m.params, self.public_url))
+            result = await self.email.send(m.recipient, subject, body, m.key)
         now = self.clock.now()
         if result.ok:
             await q.mark_sent(conn, m.id, m.attempts, now, result.ref)

@@ -398,3 +398,36 @@ async def scrub_code_message(conn: asyncpg.Connection, message_id: int) -> None:
            WHERE id = $1 AND kind = 'sign_in_code' AND status IN ('sent', 'failed')""",
         message_id,
     )
+
+
+async def case_for_message(conn: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT w.id, w.site_id, w.unit_id, w.kind, w.channel, w.number, w.appointment_at, w.resolution,
+                  s.timezone, a.display_name AS technician, COALESCE(a.badge, a.username) AS badge,
+                  (SELECT c.due_at FROM work_order_clocks c
+                   WHERE c.work_order_id = w.id AND c.clock = 'arrive') AS arrive_by,
+                  (SELECT e.payload FROM work_order_events e WHERE e.work_order_id = w.id
+                   ORDER BY e.seq DESC LIMIT 1) AS last_payload
+           FROM work_orders w JOIN sites s ON s.id = w.site_id
+           LEFT JOIN users a ON a.id = COALESCE(w.assignee_id, w.last_assignee_id)
+           WHERE w.id = $1""",
+        work_order_id,
+    )
+
+
+async def replied_before(conn: asyncpg.Connection, work_order_id: UUID, version: int) -> bool:
+    return await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM work_order_events
+                          WHERE work_order_id = $1 AND action = 'reply' AND seq < $2)""",
+        work_order_id,
+        version,
+    )
+
+
+async def device_building(conn: asyncpg.Connection, device_id: str) -> asyncpg.Record | None:
+    """The building a device's asset stands in (None for site-wide plant)."""
+    return await conn.fetchrow(
+        """SELECT b.id, b.name, b.site_id FROM devices d JOIN assets a ON a.id = d.asset_id
+           JOIN buildings b ON b.id = a.building_id WHERE d.id = $1""",
+        device_id,
+    )
