@@ -21,7 +21,9 @@ import asyncpg
 from backend.db.queries import owners as q
 from backend.domain.clock import Clock
 from backend.domain.owner_messages import mask_phone, ordered_params, render, with_links
-from backend.notify.sms import SendResult
+from backend.notify.email import SmtpConfig, SmtpEmail
+from backend.notify.sms import SendResult, SmsConfig, TencentSms
+from backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +137,50 @@ async def run_forever(outbox: OwnerOutbox, pool: asyncpg.Pool, poll_seconds: flo
         try:
             async with pool.acquire() as conn:
                 report = await outbox.run_once(conn)
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("owner outbox pass failed: %s", exc)
+        except Exception:  # a bad pass must not stop the sender; the rows stay leased and come back
+            log.exception("owner outbox pass failed")
             report = OutboxReport()
         if not (report.sent or report.retried or report.failed or report.found_sent):
             await asyncio.sleep(poll_seconds)
+
+
+def parse_templates(raw: str) -> dict[str, str]:
+    """ "kind=id,kind=id" (CARETAKER_SMS_TEMPLATES) as a dict."""
+    pairs = [item.partition("=") for item in raw.replace(" ", ",").split(",") if item]
+    return {kind.strip(): template.strip() for kind, _, template in pairs if template.strip()}
+
+
+def outbox_from_settings(settings: Settings, clock: Clock) -> OwnerOutbox | None:
+    """The sender this process runs, or None when neither SMS nor SMTP is configured."""
+    sms = None
+    if settings.sms_secret_id and settings.sms_secret_key and settings.sms_app_id:
+        endpoint, protocol = settings.sms_endpoint, "https"
+        if endpoint.startswith(("http://", "https://")):
+            protocol, _, endpoint = endpoint.partition("://")
+        sms = TencentSms(
+            SmsConfig(
+                secret_id=settings.sms_secret_id,
+                secret_key=settings.sms_secret_key,
+                app_id=settings.sms_app_id,
+                sign_name=settings.sms_sign_name or "",
+                templates=parse_templates(settings.sms_templates),
+                region=settings.sms_region,
+                endpoint=endpoint,
+                protocol=protocol,
+            )
+        )
+    email = None
+    if settings.smtp_host:
+        email = SmtpEmail(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_sender,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                start_tls=settings.smtp_starttls,
+            )
+        )
+    if sms is None and email is None:
+        return None
+    return OwnerOutbox(clock=clock, sms=sms, email=email, public_url=settings.reach_url)

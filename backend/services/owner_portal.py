@@ -209,7 +209,8 @@ async def list_cases(
     conn: asyncpg.Connection, owner: asyncpg.Record, limit: int, offset: int
 ) -> dict[str, Any]:
     rows, total = await q.unit_cases(conn, owner["unit_id"], limit, offset)
-    return {"items": [case_view(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    items = [case_view(r, await q.case_callbacks(conn, r["id"])) for r in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 async def get_case(conn: asyncpg.Connection, owner: asyncpg.Record, work_order_id: UUID) -> dict[str, Any]:
