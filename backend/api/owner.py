@@ -9,12 +9,16 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromPath, Parameter
 
+from backend.api.evidence import provide_storage
 from backend.domain.client_input import ClientBody, ClientTime
 from backend.domain.clock import Clock
+from backend.errors import ValidationFailed
 from backend.services import owner_portal
+from backend.storage import Storage
 
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
 Phone = Annotated[str, msgspec.Meta(min_length=7, max_length=20)]
@@ -60,6 +64,7 @@ def _link_base(request: Request[Any, Any, Any]) -> str:
 class OwnerController(Controller):
     path = "/api/v1/owner"
     tags: ClassVar[list[str]] = ["owners"]
+    dependencies: ClassVar[dict[str, Provide]] = {"storage": Provide(provide_storage, sync_to_thread=False)}
 
     @get("/units/{link:str}", summary="The unit a printed link names (site, building, unit number)")
     async def unit(self, link: FromPath[str], conn: NamedDependency[asyncpg.Connection]) -> dict[str, Any]:
@@ -130,6 +135,32 @@ class OwnerController(Controller):
             preferred_at=data.preferred_at,
             clock=clock,
             link_base=_link_base(request),
+        )
+
+    @post("/cases/{case_id:uuid}/photos", status_code=201, summary="Attach a photo of the fault (multipart)")
+    async def photo(
+        self,
+        request: Request[Any, Any, Any],
+        case_id: FromPath[UUID],
+        conn: NamedDependency[asyncpg.Connection],
+        clock: NamedDependency[Clock],
+        storage: NamedDependency[Storage],
+    ) -> dict[str, Any]:
+        """JPEG, PNG or WebP, checked and stripped of location like staff photos; up to 4 per case."""
+        owner = await owner_portal.owner_of(conn, _token(request), clock.now())
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("attach the image as the multipart field `file`", field="file")
+        return await owner_portal.add_photo(
+            conn,
+            storage,
+            owner,
+            case_id,
+            data=await upload.read(),
+            content_type=upload.content_type,
+            filename=upload.filename,
+            now=clock.now(),
         )
 
     @post(

@@ -235,6 +235,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "owner_case_not_found": ("没有这张工单", "No such case"),
         "owner_unit_not_found": ("链接无效", "Link not valid"),
         "owner_bad_phone": ("手机号格式不对", "Not a mobile number"),
+        "owner_too_many_photos": ("每张工单最多上传 4 张照片", "At most 4 photos per case"),
         "alarm_already_acknowledged": ("该报警已被确认", "This alarm is already acknowledged"),
         "alarm_resolved": ("该报警已处理", "This alarm is already resolved"),
         "file_too_large": ("文件太大", "The file is too large"),

@@ -14,18 +14,23 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from backend.db.queries import evidence as evidence_q
 from backend.db.queries import owners as q
+from backend.domain import evidence as evidence_rules
 from backend.domain.clock import Clock
 from backend.domain.intake import COMPLAINT_CATEGORIES, REPAIR_CATEGORIES
 from backend.domain.owner_messages import mask_phone
 from backend.domain.workflow import Action
-from backend.errors import NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from backend.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from backend.services.image_decoding import decode_in_pool
 from backend.services.intake import create_work_order
 from backend.services.messages import queue_message
 from backend.services.work_order_actions import apply_action
+from backend.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,8 @@ WRONG_PER_CODE = 5
 FAILURES_PER_PHONE_HOUR = 10
 FAILURES_PER_ADDRESS_HOUR = 30
 OWNER_KINDS = ("repair", "complaint")
+# Photos an owner may attach to one case (the fault as they see it).
+MAX_OWNER_PHOTOS = 4
 
 
 def _hash_code(salt: bytes, code: str) -> bytes:
@@ -193,6 +200,7 @@ def case_view(case: asyncpg.Record, callbacks: list[asyncpg.Record] | None = Non
         "workDone": resolution.get("workDone") or resolution.get("solution") or None,
         "canRate": False,
         "rating": None,
+        "photos": case["photos"],
     }
     if callbacks is not None:
         reached = [c for c in callbacks if c["reached"]]
@@ -268,6 +276,57 @@ async def report(
             work_order_id=order.id,
         )
     return await get_case(conn, owner, order.id)
+
+
+async def add_photo(
+    conn: asyncpg.Connection,
+    storage: Storage,
+    owner: asyncpg.Record,
+    work_order_id: UUID,
+    *,
+    data: bytes,
+    content_type: str | None,
+    filename: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """An owner's photo of the fault: checked and cleaned like staff photos, kept as a `before` photo of
+    the case with no uploader (staff see it with the job; it never counts toward completion's `after`)."""
+    case = await q.unit_case(conn, owner["unit_id"], work_order_id)
+    if case is None:
+        raise NotFound("no such case", code="owner_case_not_found")
+    if case["status"] in ("closed", "cancelled"):
+        raise Conflict("this case is finished", code="photo_not_allowed")
+    if await q.owner_photo_count(conn, work_order_id) >= MAX_OWNER_PHOTOS:
+        raise ValidationFailed(
+            f"at most {MAX_OWNER_PHOTOS} photos", field="file", code="owner_too_many_photos"
+        )
+    image = await decode_in_pool(
+        evidence_rules.inspect_image,
+        data,
+        content_type=content_type,
+        filename=filename,
+        formats=evidence_rules.PHOTO_FORMATS,
+        max_bytes=evidence_rules.MAX_PHOTO_BYTES,
+        site_timezone=ZoneInfo(case["timezone"]),
+    )
+    await evidence_q.add_blob(conn, image.sha256, image.size, image.media_type)
+    await evidence_q.add_blob(conn, image.thumbnail_sha256, len(image.thumbnail), "image/webp")
+    await evidence_q.add_photo(
+        conn,
+        work_order_id=work_order_id,
+        stage="before",
+        sha256=image.sha256,
+        thumb_sha256=image.thumbnail_sha256,
+        width=image.width,
+        height=image.height,
+        taken_at=image.taken_at,
+        client_at=None,
+        uploaded_by=None,
+        uploaded_at=now,
+    )
+    await storage.put(image.sha256, image.data, image.media_type)
+    await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
+    return await get_case(conn, owner, work_order_id)
 
 
 async def rate(

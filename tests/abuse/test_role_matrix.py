@@ -96,6 +96,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/owner/cases": frozenset(),
     "POST /api/v1/owner/cases": frozenset(),
     "GET /api/v1/owner/cases/{case_id}": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/photos": frozenset(),
     "POST /api/v1/owner/cases/{case_id}/rating": frozenset(),
     "GET /api/v1/reports/kpis": OVERSIGHT,
     "GET /api/v1/reports/work-orders.csv": OVERSIGHT,

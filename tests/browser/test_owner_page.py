@@ -1,16 +1,17 @@
 """The owner's page at phone size: open the unit link, sign in with the code the fake SMS provider
-received, report a leak, see the technician and arrival window after dispatch, see completion, rate it,
-and find the rating as the job's callback; then the same page in English."""
+received, report a leak with a photo, see the technician and arrival window after dispatch, see
+completion, rate it, and find the rating as the job's callback; then the same page in English."""
 
 from __future__ import annotations
 
-import httpx
 import asyncpg
+import httpx
 from playwright.async_api import BrowserContext
 
 from backend.domain.clock import SystemClock
 from backend.notify.owner_outbox import OwnerOutbox
 from backend.notify.sms import SmsConfig, TencentSms
+from tests.abuse.estate import jpeg_bytes
 from tests.browser.conftest import LiveServer, screenshot, wait_until
 from tests.browser.test_technician_offline import api_login, post
 from tests.integration.test_signature import signature_png
@@ -20,7 +21,10 @@ from tests.owners.fake_sms_provider import FakeSmsProvider
 
 
 async def test_an_owner_reports_follows_and_rates_a_leak(
-    phone: BrowserContext, live_server: LiveServer, db: asyncpg.Connection, fake_sms: FakeSmsProvider,  # noqa: F811
+    phone: BrowserContext,
+    live_server: LiveServer,
+    db: asyncpg.Connection,
+    fake_sms: FakeSmsProvider,  # noqa: F811
     sms_config: SmsConfig,  # noqa: F811
 ) -> None:
     home = await db.fetchrow(
@@ -43,10 +47,19 @@ async def test_an_owner_reports_follows_and_rates_a_leak(
 
     await page.select_option("select[name=category]", "water")
     await page.fill("textarea[name=description]", "厨房水槽下面漏水，地上有积水")
+    await page.set_input_files(
+        "input[name=photo]", files=[{"name": "leak.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+    )
     await page.click("#report button[type=submit]")
-    await page.wait_for_selector("li[data-case]")
+    await page.wait_for_selector("[data-field=photos]")
     case_id = await page.get_attribute("li[data-case]", "data-case")
     assert await db.fetchval("SELECT channel FROM work_orders WHERE id = $1::uuid", case_id) == "app"
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM photos WHERE work_order_id = $1::uuid AND stage = 'before'", case_id
+        )
+        == 1
+    )
 
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         agent, tech = await api_login(http, "agent"), await api_login(http, "tech1")
@@ -83,9 +96,8 @@ async def test_an_owner_reports_follows_and_rates_a_leak(
 
         job = (await http.get(f"/api/v1/work-orders/{case_id}", headers=agent)).json()
         [callback] = job["callbacks"]
-        assert (callback["reached"], callback["satisfaction"], callback["attitude"], callback["recommend"]) == (
-            True, 5, 4, 9,
-        )
+        answers = (callback["reached"], callback["satisfaction"], callback["attitude"], callback["recommend"])
+        assert answers == (True, 5, 4, 9)
 
     await page.click("#lang")
     await wait_until(page, "document.documentElement.lang === 'en'")

@@ -12,6 +12,7 @@ from backend.domain.clock import ManualClock
 from backend.notify.owner_outbox import OwnerOutbox
 from backend.notify.sms import SmsConfig, TencentSms
 from backend.services.owner_portal import WRONG_PER_CODE
+from tests.abuse.estate import jpeg_bytes
 from tests.integration.test_signature import signature_png
 from tests.integration.work_order_evidence import act, add_photo, completion, user_id
 from tests.owners.fake_sms_provider import FakeSmsProvider
@@ -182,4 +183,24 @@ async def test_report_dispatch_complete_and_rate_as_the_callback(
     assert staff_view["status"] == "closed"
     # the neighbour cannot rate it either
     r = await client.post(f"{API}/cases/{case['id']}/rating", json={"satisfaction": 1}, headers=other)
+    assert r.status_code == 404
+
+
+async def test_an_owner_attaches_photos_to_their_own_case_only(
+    client: AsyncTestClient, db: asyncpg.Connection, day_clock: ManualClock, fake_sms: FakeSmsProvider,
+    sms_config: SmsConfig,
+) -> None:
+    home, neighbour = await _home(db), await _home(db, 3)
+    owner = await sign_in(client, db, day_clock, sms_config, fake_sms, home)
+    case = (
+        await client.post(
+            f"{API}/cases", json={"kind": "repair", "category": "water", "description": "漏水"}, headers=owner
+        )
+    ).json()
+    upload = {"file": ("leak.jpg", jpeg_bytes(), "image/jpeg")}
+    r = await client.post(f"{API}/cases/{case['id']}/photos", files=upload, headers=owner)
+    assert r.status_code == 201, r.text
+    assert r.json()["photos"] == 1
+    other = await sign_in(client, db, day_clock, sms_config, fake_sms, neighbour)
+    r = await client.post(f"{API}/cases/{case['id']}/photos", files=upload, headers=other)
     assert r.status_code == 404

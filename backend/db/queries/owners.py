@@ -353,6 +353,9 @@ async def session_by_token(
 
 
 _CASE_COLS = """w.id, w.number, w.kind, w.status, w.category, w.title, w.description, w.created_at,
+                (SELECT count(*) FROM photos p WHERE p.work_order_id = w.id AND p.uploaded_by IS NULL)
+                    AS photos,
+                (SELECT s.timezone FROM sites s WHERE s.id = w.site_id) AS timezone,
                 w.appointment_at, w.completed_at, w.resolution, w.unit_id, w.site_id,
                 a.display_name AS technician, COALESCE(a.badge, a.username) AS badge,
                 (SELECT c.due_at FROM work_order_clocks c WHERE c.work_order_id = w.id AND c.clock = 'arrive')
@@ -430,4 +433,10 @@ async def device_building(conn: asyncpg.Connection, device_id: str) -> asyncpg.R
         """SELECT b.id, b.name, b.site_id FROM devices d JOIN assets a ON a.id = d.asset_id
            JOIN buildings b ON b.id = a.building_id WHERE d.id = $1""",
         device_id,
+    )
+
+
+async def owner_photo_count(conn: asyncpg.Connection, work_order_id: UUID) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM photos WHERE work_order_id = $1 AND uploaded_by IS NULL", work_order_id
     )

@@ -57,5 +57,19 @@ export const getCase = (id) => request(`/cases/${id}`);
 export const report = ({ kind, category, description, preferredAt }) =>
   request('/cases', { method: 'POST', json: { kind, category, description, preferredAt: preferredAt || null } });
 
+/** Attach a photo of the fault (multipart field `file`). */
+export async function addPhoto(id, file) {
+  const body = new FormData();
+  body.append('file', file);
+  const response = await fetch(`${BASE}/cases/${id}/photos`, {
+    method: 'POST',
+    headers: { Accept: 'application/json', Authorization: `Bearer ${ownerToken()}` },
+    body,
+  });
+  const result = await response.json();
+  if (!response.ok) throw new OwnerApiError(response.status, result);
+  return result;
+}
+
 /** satisfaction, speed, attitude, quality: 1-5; recommend: 0-10. */
 export const rate = (id, answers) => request(`/cases/${id}/rating`, { method: 'POST', json: answers });

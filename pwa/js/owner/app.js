@@ -93,6 +93,7 @@ function caseCard(c) {
       <div class="row"><strong>${esc(c.number)}</strong>
         <span class="badge" data-field="status">${esc(label('status', c.status))}</span></div>
       <p>${esc(label('category', c.category))} · ${esc(c.description)}</p>
+      ${c.photos ? `<p data-field="photos">${esc(t('owner.photos', { n: c.photos }))}</p>` : ''}
       ${tech}${arrival}${done}${rating}${rateForm}
     </li>`;
 }
@@ -109,6 +110,7 @@ async function renderHome() {
           .join('')}</select></label>
         <label>${esc(t('owner.description'))}<textarea name="description" rows="3" required></textarea></label>
         <label>${esc(t('owner.preferredAt'))}<input name="preferredAt" type="datetime-local"></label>
+        <label>${esc(t('owner.photo'))}<input name="photo" type="file" accept="image/jpeg,image/png,image/webp" capture="environment"></label>
         <button type="submit">${esc(t('owner.reportSend'))}</button>
         <p id="msg" class="hint" role="status"></p>
       </form>
@@ -120,12 +122,14 @@ async function renderHome() {
     const form = new FormData(event.target);
     const preferred = form.get('preferredAt');
     try {
-      await api.report({
+      const created = await api.report({
         kind: 'repair',
         category: form.get('category'),
         description: String(form.get('description') || '').trim(),
         preferredAt: preferred ? new Date(preferred).toISOString() : null,
       });
+      const photo = form.get('photo');
+      if (photo && photo.size) await api.addPhoto(created.id, photo);
       await renderHome();
       view.querySelector('#msg').textContent = t('owner.reported');
     } catch (error) {
