@@ -311,7 +311,7 @@ async def add_photo(
     )
     await evidence_q.add_blob(conn, image.sha256, image.size, image.media_type)
     await evidence_q.add_blob(conn, image.thumbnail_sha256, len(image.thumbnail), "image/webp")
-    await evidence_q.add_photo(
+    photo, _ = await evidence_q.add_photo(
         conn,
         work_order_id=work_order_id,
         stage="before",
@@ -324,6 +324,7 @@ async def add_photo(
         uploaded_by=None,
         uploaded_at=now,
     )
+    await q.mark_owner_photo(conn, photo.id)
     await storage.put(image.sha256, image.data, image.media_type)
     await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
     return await get_case(conn, owner, work_order_id)

@@ -56,7 +56,7 @@ async def test_an_owner_reports_follows_and_rates_a_leak(
     assert await db.fetchval("SELECT channel FROM work_orders WHERE id = $1::uuid", case_id) == "app"
     assert (
         await db.fetchval(
-            "SELECT count(*) FROM photos WHERE work_order_id = $1::uuid AND stage = 'before'", case_id
+            "SELECT count(*) FROM photos WHERE work_order_id = $1::uuid AND by_owner", case_id
         )
         == 1
     )

@@ -201,6 +201,7 @@ async def test_an_owner_attaches_photos_to_their_own_case_only(
     r = await client.post(f"{API}/cases/{case['id']}/photos", files=upload, headers=owner)
     assert r.status_code == 201, r.text
     assert r.json()["photos"] == 1
+    assert await db.fetchval("SELECT count(*) FROM photos WHERE by_owner") == 1
     other = await sign_in(client, db, day_clock, sms_config, fake_sms, neighbour)
     r = await client.post(f"{API}/cases/{case['id']}/photos", files=upload, headers=other)
     assert r.status_code == 404

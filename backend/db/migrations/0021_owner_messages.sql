@@ -78,3 +78,6 @@ CREATE TABLE owner_sessions (
     created_at  timestamptz NOT NULL,
     expires_at  timestamptz NOT NULL
 );
+
+-- photos an owner attached from the owner's page (no staff uploader; shown with the job as the fault)
+ALTER TABLE photos ADD COLUMN by_owner boolean NOT NULL DEFAULT false;

@@ -353,7 +353,7 @@ async def session_by_token(
 
 
 _CASE_COLS = """w.id, w.number, w.kind, w.status, w.category, w.title, w.description, w.created_at,
-                (SELECT count(*) FROM photos p WHERE p.work_order_id = w.id AND p.uploaded_by IS NULL)
+                (SELECT count(*) FROM photos p WHERE p.work_order_id = w.id AND p.by_owner)
                     AS photos,
                 (SELECT s.timezone FROM sites s WHERE s.id = w.site_id) AS timezone,
                 w.appointment_at, w.completed_at, w.resolution, w.unit_id, w.site_id,
@@ -438,5 +438,9 @@ async def device_building(conn: asyncpg.Connection, device_id: str) -> asyncpg.R
 
 async def owner_photo_count(conn: asyncpg.Connection, work_order_id: UUID) -> int:
     return await conn.fetchval(
-        "SELECT count(*) FROM photos WHERE work_order_id = $1 AND uploaded_by IS NULL", work_order_id
+        "SELECT count(*) FROM photos WHERE work_order_id = $1 AND by_owner", work_order_id
     )
+
+
+async def mark_owner_photo(conn: asyncpg.Connection, photo_id: UUID) -> None:
+    await conn.execute("UPDATE photos SET by_owner = true WHERE id = $1", photo_id)
