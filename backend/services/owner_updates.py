@@ -42,7 +42,7 @@ async def after_action(
     params: dict[str, Any] = {"number": case["number"]}
     event = f"wo:{work_order_id}:{action}:{version}"
     if kind == "technician_assigned":
-        if case["technician"] is None:
+        if case["assignee_id"] is None:  # sent back to the pool: nobody is coming yet
             return []
         params.update(
             technician=case["technician"],

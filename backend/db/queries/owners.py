@@ -406,6 +406,7 @@ async def scrub_code_message(conn: asyncpg.Connection, message_id: int) -> None:
 async def case_for_message(conn: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT w.id, w.site_id, w.unit_id, w.kind, w.channel, w.number, w.appointment_at, w.resolution,
+                  w.assignee_id,
                   s.timezone, a.display_name AS technician, COALESCE(a.badge, a.username) AS badge,
                   (SELECT c.due_at FROM work_order_clocks c
                    WHERE c.work_order_id = w.id AND c.clock = 'arrive') AS arrive_by,
