@@ -55,9 +55,7 @@ async def test_an_owner_reports_follows_and_rates_a_leak(
     case_id = await page.get_attribute("li[data-case]", "data-case")
     assert await db.fetchval("SELECT channel FROM work_orders WHERE id = $1::uuid", case_id) == "app"
     assert (
-        await db.fetchval(
-            "SELECT count(*) FROM photos WHERE work_order_id = $1::uuid AND by_owner", case_id
-        )
+        await db.fetchval("SELECT count(*) FROM photos WHERE work_order_id = $1::uuid AND by_owner", case_id)
         == 1
     )
 

@@ -187,7 +187,10 @@ async def test_report_dispatch_complete_and_rate_as_the_callback(
 
 
 async def test_an_owner_attaches_photos_to_their_own_case_only(
-    client: AsyncTestClient, db: asyncpg.Connection, day_clock: ManualClock, fake_sms: FakeSmsProvider,
+    client: AsyncTestClient,
+    db: asyncpg.Connection,
+    day_clock: ManualClock,
+    fake_sms: FakeSmsProvider,
     sms_config: SmsConfig,
 ) -> None:
     home, neighbour = await _home(db), await _home(db, 3)
