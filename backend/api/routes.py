@@ -9,6 +9,7 @@ from backend.api.catalogue import catalogue
 from backend.api.evidence import EvidenceController
 from backend.api.hazards import MOVE_HANDLERS, HazardController
 from backend.api.health import health, ready
+from backend.api.owner import OwnerController
 from backend.api.personal_data import PersonalDataController
 from backend.api.push import PushController
 from backend.api.pwa import service_worker, web_manifest
@@ -38,6 +39,7 @@ ROUTE_HANDLERS: list = [
     web_manifest,
     ReportsController,
     PersonalDataController,
+    OwnerController,
     *REGISTRY_CONTROLLERS,
     RoundsController,
     HazardController,

@@ -238,6 +238,12 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "duplicate": ("重复提交", "Already recorded"),
         "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
         "too_many_requests": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
+        "owner_wrong_code": ("验证码错误或已过期", "Wrong or expired code"),
+        "owner_signed_out": ("请先用手机号登录", "Sign in with your mobile number first"),
+        "owner_case_not_found": ("没有这张工单", "No such case"),
+        "owner_unit_not_found": ("链接无效", "Link not valid"),
+        "owner_bad_phone": ("手机号格式不对", "Not a mobile number"),
+        "owner_too_many_photos": ("每张工单最多上传 4 张照片", "At most 4 photos per case"),
         "alarm_already_acknowledged": ("该报警已被确认", "This alarm is already acknowledged"),
         "alarm_resolved": ("该报警已处理", "This alarm is already resolved"),
         "alarm_resolve_reason_required": (

@@ -45,6 +45,7 @@ from backend.domain.workflow import (
     priority_code,
 )
 from backend.errors import NotFound, ValidationFailed
+from backend.services import owner_updates
 from backend.services.notifications import notify, notify_roles, publish
 from backend.services.work_orders import get_work_order, state_of
 
@@ -418,6 +419,9 @@ async def apply_action(
             await publish(conn, site_id=row["site_id"], type="alarm.updated", data=msgspec.to_builtins(alarm))
     if action in (Action.ASSIGN, Action.REOPEN) and assignee is not None and assignee != actor_id:
         await _tell_assignee(conn, row, assignee, reopened=action == Action.REOPEN)
+    await owner_updates.after_action(
+        conn, work_order_id=work_order_id, action=action.value, version=version, now=now
+    )
     for follow_up in step.after:
         await follow_up()
 

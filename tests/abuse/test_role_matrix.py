@@ -91,6 +91,15 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"GET {WO}/receipt": ALL,
     f"POST {WO}/sign": EVIDENCE,
     f"GET {WO}/verify": PUBLIC,
+    # the owner's page: no staff role; an owner token (tests/owners/test_owner_portal.py) or nothing
+    "GET /api/v1/owner/units/{link}": PUBLIC,
+    "POST /api/v1/owner/codes": PUBLIC,
+    "POST /api/v1/owner/sessions": PUBLIC,
+    "GET /api/v1/owner/cases": frozenset(),
+    "POST /api/v1/owner/cases": frozenset(),
+    "GET /api/v1/owner/cases/{case_id}": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/photos": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/rating": frozenset(),
     "GET /api/v1/reports/kpis": OVERSIGHT,
     "GET /api/v1/reports/work-orders.csv": OVERSIGHT,
     "GET /api/v1/sites": ALL,
@@ -163,7 +172,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/hazards/{hazard_id}/close": frozenset({"supervisor", "manager"}),
 }
 # The live stream never ends; its role rule (every role, filtered by site) is tested in test_stream.py.
-NOT_CALLED = {"GET /api/v1/stream"}
+# The stream needs a ticket; the owner's endpoints take owner tokens, not staff ones, and have their tests.
+NOT_CALLED = {"GET /api/v1/stream"} | {op for op in EXPECTED if " /api/v1/owner/" in op}
 # Called last, each with a session of its own: they end the caller's sessions (test_sessions.py says how).
 ENDS_SESSIONS = ("POST /api/v1/me/password", "POST /api/v1/auth/logout", "POST /api/v1/auth/logout-all")
 
