@@ -40,7 +40,7 @@ class Bench:
 
 
 BENCHES = [
-    Bench("api", (), ("--quick",), 1200),
+    Bench("api", ("--profile",), ("--quick", "--profile"), 1200),
     Bench("alarm_latency", (), ("--quick",), 600),
     Bench("gateway", (), ("--messages", "5000", "--runs", "1", "--alarms", "10"), 1500),
     Bench("kpis", (), ("--work-orders", "10000", "--runs", "5", "--warmup", "1"), 2400),
@@ -104,7 +104,7 @@ def api_rows(output: str, cmd: str) -> list[Row]:
             (
                 f"{r['endpoint']}, {c} connections",
                 f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, {r['rps']:.0f} req/s"
-                f" ({r['requests']} requests)",
+                f" ({r['requests']} requests, wrk); API peak RSS {result.get('caretaker_peak_rss_mib')} MiB",
                 f"hello world: p50 {a['p50_ms']:.1f} ms, {a['rps']:.0f} req/s; "
                 f"one query: p50 {b['p50_ms']:.1f} ms, {b['rps']:.0f} req/s",
                 f"req/s {r['rps'] / a['rps']:.3f} × hello, {r['rps'] / b['rps']:.2f} × one query; "
