@@ -3,6 +3,7 @@ once (a real SSE client over HTTP) and, where the access ended, makes the old to
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -276,3 +277,34 @@ async def test_housekeeping_forgets_long_expired_sessions_and_expired_tickets(
     assert await world.db.fetchval("SELECT count(*) FROM sessions WHERE id = $1", stale) == 0
     assert await world.db.fetchval("SELECT count(*) FROM stream_tickets") == 0
     assert (await world.call("GET", "/api/v1/me", token)).status_code == 200
+
+
+async def test_a_remembered_token_is_refused_once_its_session_ends_elsewhere(world: World) -> None:
+    # the token's user is remembered after its first request; ending the session outside this process
+    # (another API process, an operator) reaches this one only through the NOTIFY
+    token = await login(world.base_url, "tech2")
+    for _ in range(3):
+        assert (await world.call("GET", "/api/v1/me", token)).status_code == 200
+    await world.db.execute("UPDATE sessions SET ended_at = now(), ended_why = 'logout'")
+    statuses = set()
+    for _ in range(200):
+        status = (await world.call("GET", "/api/v1/me", token)).status_code
+        statuses.add(status)
+        if status == 401:
+            break
+        await asyncio.sleep(0.05)
+    assert 401 in statuses
+
+
+async def test_a_remembered_user_carries_the_rights_changed_since(world: World) -> None:
+    token, admin = await login(world.base_url, "tech2"), await login(world.base_url, "admin")
+    assert (await world.call("GET", "/api/v1/me", token)).json()["role"] == "technician"
+    r = await world.call("PATCH", f"/api/v1/users/{await world.user_id('tech2')}", admin, {"role": "guard"})
+    assert r.status_code == 200, r.text
+    roles = []
+    for _ in range(200):
+        roles.append((await world.call("GET", "/api/v1/me", token)).json()["role"])
+        if roles[-1] == "guard":
+            break
+        await asyncio.sleep(0.05)
+    assert roles[-1] == "guard"
