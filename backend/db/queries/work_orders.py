@@ -53,6 +53,15 @@ _CLOCKS = """
     FROM work_order_clocks WHERE work_order_id = ANY($1::uuid[])
 """
 _CLOCK_RANK = {name: i for i, name in enumerate(sla.CLOCK_ORDER)}
+# One work order: its clocks ride along as an array of typed records (one statement, no JSON).
+_SELECT_ONE = _SELECT.replace(
+    "    FROM work_orders w\n",
+    """    , ARRAY(SELECT ROW(c.clock, c.due_at, c.met_at, c.paused_since, c.breached_at, c.escalated_at)
+             FROM work_order_clocks c WHERE c.work_order_id = w.id) AS clock_rows
+    FROM work_orders w
+""",
+    1,
+)
 
 # Row columns that are wire fields as they are; priority, visit and the decisions are added per reader.
 _ROW_FIELDS = tuple(
@@ -62,33 +71,35 @@ _ROW_FIELDS = tuple(
 )
 
 
-def _clock(raw: asyncpg.Record, now: datetime) -> Clock:
-    due, met, paused = raw["due_at"], raw["met_at"], raw["paused_since"]
+def _clock(values: Sequence[Any], now: datetime) -> Clock:
+    """A clock from (clock, due_at, met_at, paused_since, breached_at, escalated_at)."""
+    name, due, met, paused, breached, escalated = values
     state = sla.clock_state(due, met, paused, now)
     late = sla.late_minutes(due, met, now) if state != sla.ClockState.PAUSED else None
     return Clock(
-        clock=raw["clock"],
+        clock=name,
         due_at=due,
         met_at=met,
         paused_since=paused,
-        breached_at=raw["breached_at"],
-        escalated_at=raw["escalated_at"],
+        breached_at=breached,
+        escalated_at=escalated,
         state=state,
         late_minutes=late,
     )
 
 
+def _in_order(clocks: list[Sequence[Any]], now: datetime) -> list[Clock]:
+    last = len(_CLOCK_RANK)
+    return [_clock(c, now) for c in sorted(clocks, key=lambda c: _CLOCK_RANK.get(c[0], last))]
+
+
 async def _clocks_of(conn: asyncpg.Connection, ids: list[UUID], now: datetime) -> dict[UUID, list[Clock]]:
     """Each work order's clocks in the order of sla.CLOCK_ORDER."""
-    found: dict[UUID, list[asyncpg.Record]] = {}
+    found: dict[UUID, list[Sequence[Any]]] = {}
     if ids:
         for r in await conn.fetch(_CLOCKS, ids):
-            found.setdefault(r["work_order_id"], []).append(r)
-    last = len(_CLOCK_RANK)
-    return {
-        wo: [_clock(r, now) for r in sorted(rows, key=lambda r: _CLOCK_RANK.get(r["clock"], last))]
-        for wo, rows in found.items()
-    }
+            found.setdefault(r["work_order_id"], []).append(tuple(r)[1:])
+    return {wo: _in_order(rows, now) for wo, rows in found.items()}
 
 
 async def _stored_all(
@@ -207,6 +218,8 @@ async def lock_work_order(conn: asyncpg.Connection, work_order_id: UUID) -> asyn
     return await conn.fetchrow(
         """SELECT w.*, EXISTS (SELECT 1 FROM work_order_clocks c WHERE c.work_order_id = w.id
                                   AND c.clock = 'callback' AND c.met_at IS NULL) AS callback_due
+                  -- the action credits client times against the latest event: read it in the same trip
+                  , (SELECT max(e.at) FROM work_order_events e WHERE e.work_order_id = w.id) AS last_event_at
            FROM work_orders w WHERE w.id = $1 FOR UPDATE OF w""",
         work_order_id,
     )
@@ -255,8 +268,8 @@ async def get_work_order(
     conn: asyncpg.Connection, work_order_id: UUID, now: datetime
 ) -> StoredWorkOrder | None:
     """One work order with its clocks."""
-    row = await conn.fetchrow(_SELECT + " WHERE w.id = $1", work_order_id)
-    return (await _stored_all(conn, [row], now))[0] if row else None
+    row = await conn.fetchrow(_SELECT_ONE + " WHERE w.id = $1", work_order_id)
+    return _stored(row, _in_order(list(row["clock_rows"]), now)) if row else None
 
 
 async def list_work_orders(
