@@ -41,6 +41,7 @@ class Bench:
 
 BENCHES = [
     Bench("api", ("--profile",), ("--quick", "--profile"), 1200),
+    Bench("growth", (), ("--quick",), 1200),
     Bench("alarm_latency", (), ("--quick",), 600),
     Bench("gateway", (), ("--messages", "5000", "--runs", "1", "--alarms", "10"), 1500),
     Bench("kpis", (), ("--work-orders", "10000", "--runs", "5", "--warmup", "1"), 2400),
@@ -190,6 +191,24 @@ def kpi_rows(output: str, cmd: str) -> list[Row]:
     return rows
 
 
+def growth_rows(output: str, cmd: str) -> list[Row]:
+    """The technician's list at each size of their closed history, against the one-query app."""
+    r = result_line(output)
+    if r is None:
+        return []
+    return [
+        (
+            f"job list, tech1 with {g['closed_jobs']:,} closed jobs, 16 connections",
+            f"{g['rps']:.0f} req/s, p50 {g['p50_ms']:.0f} ms, p99 {g['p99_ms']:.0f} ms;"
+            f" API peak RSS {r['peak_rss_mib']} MiB",
+            f"one query: {g['baseline_rps']:.0f} req/s",
+            f"{g['ratio']:.3f} × one query; cost {g['cost_vs_first']:.2f} × the first step's",
+            cmd,
+        )
+        for g in r["rows"]
+    ]
+
+
 def lighthouse_rows(output: str, cmd: str) -> list[Row]:
     """Scores, or the reason there are none."""
     r = result_line(output)
@@ -204,6 +223,7 @@ def lighthouse_rows(output: str, cmd: str) -> list[Row]:
 
 READERS: dict[str, Callable[[str, str], list[Row]]] = {
     "api": api_rows,
+    "growth": growth_rows,
     "alarm_latency": alarm_rows,
     "gateway": gateway_rows,
     "kpis": kpi_rows,
