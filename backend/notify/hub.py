@@ -47,6 +47,7 @@ RECONNECT_MAX_SECONDS = 5.0
 REPLAY_PAGE = 500
 # The sessions migration's trigger NOTIFYs a user id here whenever that user's access changes.
 ACCESS_CHANNEL = "caretaker_access"
+EVERYONE = "*"
 # Every stream's session is rechecked this often even without a notification: the longest a stream can
 # outlive its token's expiry, or an access change whose NOTIFY was lost. One query per process per period.
 RECHECK_SECONDS = 30.0
@@ -193,11 +194,12 @@ class StreamHub:
             log.warning("ignoring a malformed %s payload: %.40r", STREAM_CHANNEL, payload)
 
     def _on_access(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        try:
-            user_id: UUID | None = UUID(payload)
-        except ValueError:
-            log.warning("malformed %s payload %.40r: rechecking everyone", ACCESS_CHANNEL, payload)
-            user_id = None
+        user_id: UUID | None = None  # '*': everyone (a site added or removed changes every admin's sites)
+        if payload != EVERYONE:
+            try:
+                user_id = UUID(payload)
+            except ValueError:
+                log.warning("malformed %s payload %.40r: rechecking everyone", ACCESS_CHANNEL, payload)
         self._tell_access(user_id)
         self._access.put_nowait(user_id)
 

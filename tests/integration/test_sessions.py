@@ -308,3 +308,31 @@ async def test_a_remembered_user_carries_the_rights_changed_since(world: World) 
             break
         await asyncio.sleep(0.05)
     assert roles[-1] == "guard"
+
+
+async def _me_until(world: World, token: str, done: Callable[[dict], bool]) -> dict:
+    """GET /me until `done` holds (the NOTIFY reaches the app within milliseconds), or give up."""
+    for _ in range(200):
+        me = (await world.call("GET", "/api/v1/me", token)).json()
+        if done(me):
+            break
+        await asyncio.sleep(0.05)
+    return me
+
+
+async def test_a_remembered_user_carries_a_changed_name_duty_and_language(world: World) -> None:
+    token, admin = await login(world.base_url, "tech2"), await login(world.base_url, "admin")
+    before = (await world.call("GET", "/api/v1/me", token)).json()
+    change = {"displayName": "新名字", "onDuty": not before["onDuty"], "locale": "en"}
+    r = await world.call("PATCH", f"/api/v1/users/{await world.user_id('tech2')}", admin, change)
+    assert r.status_code == 200, r.text
+    me = await _me_until(world, token, lambda m: m["locale"] == "en")
+    assert (me["displayName"], me["onDuty"], me["locale"]) == ("新名字", not before["onDuty"], "en")
+
+
+async def test_a_remembered_admin_sees_a_site_added_since(world: World) -> None:
+    admin = await login(world.base_url, "admin")
+    assert (await world.call("GET", "/api/v1/me", admin)).status_code == 200
+    north = await world.db.fetchval("INSERT INTO sites (code, name) VALUES ('north', '北苑') RETURNING id")
+    me = await _me_until(world, admin, lambda m: str(north) in m["siteIds"])
+    assert str(north) in me["siteIds"]
