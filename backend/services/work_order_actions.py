@@ -360,7 +360,9 @@ async def apply_action(
     state = state_of(row, callback_due=row["callback_due"])
     role, actor_id = (actor.role, actor.id) if actor else (SYSTEM_ROLE, None)
     transition = plan_transition(state, action, role=role, actor_id=actor_id, payload=payload)
-    previous_at = await q.last_event_at(conn, work_order_id)
+    previous_at = (
+        row["last_event_at"] if "last_event_at" in row else await q.last_event_at(conn, work_order_id)
+    )
     step = _Step(
         conn=conn,
         row=row,
