@@ -18,7 +18,7 @@ from backend.domain.client_input import ClientBody, ClientTime
 from backend.domain.clock import Clock
 from backend.errors import ValidationFailed
 from backend.services import owner_portal
-from backend.storage import Storage
+from backend.services.evidence import Storage
 
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
 Phone = Annotated[str, msgspec.Meta(min_length=7, max_length=20)]
