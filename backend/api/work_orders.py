@@ -55,6 +55,9 @@ class WorkOrderController(Controller):
         assignee: Annotated[str | None, Parameter(description="me, none or a user id")] = None,
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
         overdue: bool = False,
+        open: Annotated[
+            bool, Parameter(description="only work not yet closed or cancelled (ignored with `status`)")
+        ] = False,
         escalated: Annotated[
             bool, Parameter(description="only complaints for management: escalated by hand, or major")
         ] = False,
@@ -68,6 +71,7 @@ class WorkOrderController(Controller):
             viewer=user,
             now=clock.now(),
             status=status,
+            open_only=open,
             kind=kind,
             assignee=assignee,
             site=site,

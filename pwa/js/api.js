@@ -142,7 +142,7 @@ const MY_JOBS_LIMIT = 200;
  */
 export async function myJobs({ onReady = () => {} } = {}) {
   try {
-    const body = await request(`/work-orders${query({ assignee: 'me', limit: MY_JOBS_LIMIT })}`, { fresh: true });
+    const body = await request(`/work-orders${query({ assignee: 'me', open: 'true', limit: MY_JOBS_LIMIT })}`, { fresh: true });
     const items = Array.isArray(body) ? body : body.items || [];
     await saveList('mine', items).catch(() => undefined);
     keepDetails(items, onReady);
