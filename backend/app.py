@@ -28,6 +28,7 @@ from backend.domain.clock import Clock, SystemClock
 from backend.notify.notifier import start_notifier
 from backend.scheduling import JobContext, start_scheduler
 from backend.services.job_health import JobHealth
+from backend.services.sessions import SessionCache
 from backend.settings import Settings
 from backend.storage import build_storage
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         )
         notifier = await start_notifier(app.state.pool, settings, app.state.clock)
         app.state.vapid, app.state.stream_hub = notifier.vapid, notifier.hub
+        app.state.session_cache = SessionCache(notifier.hub.connected.is_set)
+        notifier.hub.access_listeners.append(app.state.session_cache.forget)
         scheduler = None
         if settings.scheduler_enabled:
             scheduler = start_scheduler(

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from backend.db.queries import idempotency, partitions
 from backend.db.queries import stream as stream_queries
 from backend.domain.clock import Clock
-from backend.services import alarm_response, digest, sessions
+from backend.services import alarm_response, digest, hazards, rounds, sessions
 from backend.services.alarms import watch_device_heartbeats
 from backend.services.escalation import escalate_due_clocks
 from backend.services.job_health import JobHealth, failure, report_fault
@@ -83,6 +83,24 @@ async def forget_old_sessions(ctx: JobContext) -> int:
         return await sessions.forget_old_sessions(conn, SESSION_RETENTION)
 
 
+async def generate_rounds(ctx: JobContext) -> int:
+    """Make the rounds of schedule slots about to start (one per slot: claimed, and unique per slot)."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        return await rounds.generate_rounds(conn, ctx.clock.now())
+
+
+async def judge_ended_rounds(ctx: JobContext) -> int:
+    """Tell the supervisor of points not scanned by their round's slot end (once per round)."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        return await rounds.judge_ended_rounds(conn, ctx.clock.now())
+
+
+async def escalate_overdue_hazards(ctx: JobContext) -> int:
+    """Tell the supervisors and managers of hazards open past their deadline (once per hazard)."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        return await hazards.escalate_overdue_hazards(conn, ctx.clock.now())
+
+
 # (job, seconds between runs). Kept here so one place says what runs how often.
 JOBS: list[tuple[Job, float]] = [
     (watch_device_heartbeats, 15.0),
@@ -94,6 +112,10 @@ JOBS: list[tuple[Job, float]] = [
     (forget_old_sessions, 3600.0),
     (escalate_due_clocks, 5.0),
     (generate_planned_maintenance, 600.0),
+    (generate_rounds, 60.0),
+    # every 20 s: a missed point reaches the supervisor within a minute of its slot's end
+    (judge_ended_rounds, 20.0),
+    (escalate_overdue_hazards, 60.0),
 ]
 
 

@@ -57,6 +57,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_allow_private_endpoints: bool = False
     """Accept Web Push endpoints on private, loopback and link-local addresses (and plain http to them):
     for tests and on-premise push services only; off, a subscription cannot make the server call inside."""
+    sms_secret_id: str | None = None
+    """Tencent Cloud API key id; unset means no SMS is sent (messages wait in the outbox). docs/OWNERS.md"""
+    sms_secret_key: str | None = None
+    sms_app_id: str | None = None
+    """The SMS SDK app id (SmsSdkAppId)."""
+    sms_sign_name: str | None = None
+    """The approved SMS signature (签名), e.g. the company's name."""
+    sms_templates: str = ""
+    """Approved template ids per message kind: "case_received=123456,technician_assigned=123457,…"."""
+    sms_endpoint: str = "sms.tencentcloudapi.com"
+    sms_region: str = "ap-guangzhou"
+    smtp_host: str | None = None
+    """SMTP server for owners' email; unset means no email is sent."""
+    smtp_port: int = 587
+    smtp_sender: str = "noreply@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
 
     @property
     def reach_url(self) -> str:
@@ -102,6 +120,19 @@ _ENV: dict[str, tuple[str, type]] = {
     "CARETAKER_DISPATCHER": ("dispatcher_enabled", bool),
     "CARETAKER_MQTT_CLIENT_ID": ("mqtt_client_id", str),
     "CARETAKER_PUSH_ALLOW_PRIVATE_ENDPOINTS": ("push_allow_private_endpoints", bool),
+    "CARETAKER_SMS_SECRET_ID": ("sms_secret_id", str),
+    "CARETAKER_SMS_SECRET_KEY": ("sms_secret_key", str),
+    "CARETAKER_SMS_APP_ID": ("sms_app_id", str),
+    "CARETAKER_SMS_SIGN_NAME": ("sms_sign_name", str),
+    "CARETAKER_SMS_TEMPLATES": ("sms_templates", str),
+    "CARETAKER_SMS_ENDPOINT": ("sms_endpoint", str),
+    "CARETAKER_SMS_REGION": ("sms_region", str),
+    "CARETAKER_SMTP_HOST": ("smtp_host", str),
+    "CARETAKER_SMTP_PORT": ("smtp_port", int),
+    "CARETAKER_SMTP_SENDER": ("smtp_sender", str),
+    "CARETAKER_SMTP_USERNAME": ("smtp_username", str),
+    "CARETAKER_SMTP_PASSWORD": ("smtp_password", str),
+    "CARETAKER_SMTP_STARTTLS": ("smtp_starttls", bool),
 }
 
 # Variables that once existed: setting one is a mistake worth stopping for, not a silent no-op.

@@ -4,27 +4,31 @@ Three uvicorn processes with the same settings (one worker, uvloop, httptools) o
 a hello-world Litestar app, the same app with one endpoint running a single asyncpg query through a pool, and
 Caretaker on a fresh database (migrated, demo estate, a few thousand generated work orders; tech1 holds 50
 open jobs, tech2 as many assigned jobs as there will be accept requests, so every accept is a first accept).
-The load comes from this process (bench/load.py, closed loop, keep-alive) at each concurrency level in turn.
+The load comes from `wrk` (bench/wrk.py; bench/load.py only warms up) at each concurrency level in turn;
+`--profile` then records the API worker with py-spy under the job list and prints the top of the profile.
 Prints p50/p99 latency and requests/s per endpoint, and Caretaker's ratios to both baselines. Every request
 must answer 2xx; the servers and the database are removed at the end.
 
-    .venv/bin/python bench/api.py [--quick] [--concurrency 16 64] [--requests 3000] [--seconds 20]
+    .venv/bin/python bench/api.py [--quick] [--concurrency 16 64] [--seconds 10] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import uvloop
-from load import LoadResult, Request, run_load
+from load import Request, run_load
 from stack import (
     caretaker_env,
     create_demo_database,
@@ -33,6 +37,7 @@ from stack import (
     running,
     start_uvicorn,
 )
+from wrk import WrkResult, run_wrk
 
 from backend.db.pool import connect
 
@@ -40,6 +45,7 @@ BACKGROUND_WORK_ORDERS = 3000
 TECH1_OPEN_JOBS = 50
 # Requests before measuring (the accept warm-up uses jobs of its own).
 WARMUP_REQUESTS = 100
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # Closed history spread over the technicians, created in the last 90 days.
 GENERATE_HISTORY = """
@@ -120,7 +126,7 @@ def login(base_url: str, username: str) -> str:
 
 
 def accept_requests(job_ids: Iterator[str], token: str) -> Iterator[Request]:
-    """One accept per fresh job, each under its own Idempotency-Key."""
+    """One accept per fresh job, each under its own Idempotency-Key (the warm-up's)."""
     for job_id in job_ids:
         yield Request(
             "POST",
@@ -129,7 +135,7 @@ def accept_requests(job_ids: Iterator[str], token: str) -> Iterator[Request]:
         )
 
 
-def row(label: str, result: LoadResult) -> dict[str, float | int | str]:
+def row(label: str, result: WrkResult) -> dict[str, float | int | str]:
     """One line of the results table, as data."""
     return {
         "endpoint": label,
@@ -139,14 +145,70 @@ def row(label: str, result: LoadResult) -> dict[str, float | int | str]:
         "p99_ms": round(result.p99, 2),
         "rps": round(result.rps, 1),
         "failed": result.failed,
+        "generator": "wrk",
     }
 
 
-async def measure(args: argparse.Namespace) -> list[dict]:
-    """Start the servers, load each endpoint at each concurrency level; the table rows."""
-    accept_per_level = args.requests // 2
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set size (VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def profile_top(collapsed: Path, limit: int = 15) -> dict:
+    """The top of a py-spy collapsed-stack file: functions by own samples, and Caretaker's own functions
+    (backend/) by inclusive samples, each as % of all samples."""
+    own: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        own[_short(frames[-1])] += n
+        for frame in {_short(f) for f in frames if "(backend/" in f or "/backend/" in f}:
+            ours[frame] += n
+
+    def share(counts: Counter[str]) -> list[tuple[str, float]]:
+        return [(name, round(100 * n / max(total, 1), 1)) for name, n in counts.most_common(limit)]
+
+    return {"samples": total, "own": share(own), "backend inclusive": share(ours)}
+
+
+def _short(frame: str) -> str:
+    """`func (/long/path/pkg/file.py:12)` as `func (pkg/file.py:12)`."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({'/'.join(where.rstrip(')').split('/')[-2:])})"
+
+
+def profile(pid: int, port: int, path: str, headers: dict[str, str], seconds: float, out: Path) -> dict:
+    """py-spy (sampling, native off) records the worker while wrk loads `path` at 16 connections."""
+    spy = subprocess.Popen([
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--format", "raw",
+        "--rate", "200", "--duration", str(round(seconds)), "--output", str(out), "--nonblocking",
+    ], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        run_wrk(port, path, concurrency=16, seconds=seconds, headers=headers)
+        spy.wait(timeout=seconds + 60)
+    finally:
+        if spy.poll() is None:
+            spy.kill()
+            spy.wait()
+    return profile_top(out)
+
+
+async def measure(args: argparse.Namespace) -> tuple[list[dict], dict]:
+    """Start the servers, load each endpoint at each concurrency level; the table rows and extras."""
+    # wrk runs for a fixed time: enough fresh jobs for a fast server (1,500 accepts/s) at every level
+    accept_per_level = int(1500 * args.seconds)
     name, db_url = await create_demo_database("ct_bench_api")
     rows: list[dict] = []
+    extras: dict = {}
     try:
         job_ids = iter(await build_data(db_url, accept_per_level * len(args.concurrency) + WARMUP_REQUESTS))
         with ExitStack() as stack:
@@ -159,31 +221,37 @@ async def measure(args: argparse.Namespace) -> list[dict]:
                 running(start_uvicorn("caretaker", "caretaker", caretaker_env(db_url, data_dir), "/health"))
             )
             tech1, tech2 = login(caretaker.base_url, "tech1"), login(caretaker.base_url, "tech2")
-            auth1 = (("Authorization", f"Bearer {tech1}"),)
-            list_request = Request("GET", "/api/v1/work-orders?assignee=me", auth1)
-            accepts = accept_requests(job_ids, tech2)
-            cases = [
-                ("hello world (baseline a)", hello.port, lambda: Request("GET", "/hello"), args.requests),
+            auth1 = {"Authorization": f"Bearer {tech1}"}
+            auth2 = {"Authorization": f"Bearer {tech2}"}
+            list_path = "/api/v1/work-orders?assignee=me"
+            warmups = [
+                ("hello world (baseline a)", hello.port, lambda: Request("GET", "/hello")),
+                ("one asyncpg query (baseline b)", one_query.port, lambda: Request("GET", "/one-row")),
                 (
-                    "one asyncpg query (baseline b)",
-                    one_query.port,
-                    lambda: Request("GET", "/one-row"),
-                    args.requests,
+                    "job list, tech1 (assignee=me)",
+                    caretaker.port,
+                    lambda: Request("GET", list_path, tuple(auth1.items())),
                 ),
-                ("job list, tech1 (assignee=me)", caretaker.port, lambda: list_request, args.requests),
-                ("accept a fresh job, tech2", caretaker.port, accepts, accept_per_level),
+                ("accept a fresh job, tech2", caretaker.port, accept_requests(job_ids, tech2)),
             ]
-            for label, port, source, _ in cases:
+            for label, port, source in warmups:
                 warm = await run_load(
                     "127.0.0.1", port, source, concurrency=4, max_requests=WARMUP_REQUESTS, max_seconds=30
                 )
                 if warm.failed:
                     raise RuntimeError(f"{label}: warm-up answers {dict(warm.statuses)}")
             for concurrency in args.concurrency:
-                for label, port, source, count in cases:
-                    result = await run_load(
-                        "127.0.0.1", port, source, concurrency=concurrency, max_requests=count,
-                        max_seconds=args.seconds,
+                accepts = [f"/api/v1/work-orders/{next(job_ids)}/accept" for _ in range(accept_per_level)]
+                cases = [
+                    ("hello world (baseline a)", hello.port, "/hello", "GET", {}, None),
+                    ("one asyncpg query (baseline b)", one_query.port, "/one-row", "GET", {}, None),
+                    ("job list, tech1 (assignee=me)", caretaker.port, list_path, "GET", auth1, None),
+                    ("accept a fresh job, tech2", caretaker.port, accepts[0], "POST", auth2, accepts),
+                ]
+                for label, port, path, method, headers, paths in cases:
+                    result = run_wrk(
+                        port, path, concurrency=concurrency, seconds=args.seconds, method=method,
+                        headers=headers, paths=paths,
                     )  # fmt: skip
                     rows.append(row(label, result))
                     print(
@@ -193,10 +261,31 @@ async def measure(args: argparse.Namespace) -> list[dict]:
                         flush=True,
                     )
                     if result.failed:
-                        raise RuntimeError(f"{label} at c={concurrency}: answers {dict(result.statuses)}")
+                        raise RuntimeError(
+                            f"{label} at c={concurrency}: {result.non_2xx} non-2xx answers, "
+                            f"{result.socket_errors} socket errors"
+                        )
+            if args.profile:
+                out = RESULTS_DIR / "api-profile-job-list.txt"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                extras["profile_job_list"] = profile(
+                    caretaker.pid, caretaker.port, list_path, auth1, args.seconds, out
+                )
+                print_profile("job list", extras["profile_job_list"])
+            extras["caretaker_peak_rss_mib"] = peak_rss_mib(caretaker.pid)
+            print(f"caretaker API process peak RSS: {extras['caretaker_peak_rss_mib']} MiB")
     finally:
         await drop_database(name)
-    return rows
+    return rows, extras
+
+
+def print_profile(label: str, top: dict) -> None:
+    """The top of a py-spy profile: own samples and inclusive samples, as % of all."""
+    print(f"\npy-spy, {label}: {top['samples']} samples")
+    for kind in ("own", "backend inclusive"):
+        print(f"  top by {kind} time:")
+        for name, pct in top[kind]:
+            print(f"    {pct:5.1f} %  {name}")
 
 
 def ratios(rows: list[dict]) -> list[dict]:
@@ -238,17 +327,18 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="few requests, short time limit")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--requests", type=int, default=3000, help="per endpoint and level (accept: half)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per endpoint and level")
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration per endpoint and level")
+    parser.add_argument("--profile", action="store_true", help="py-spy the API worker under the job list")
     args = parser.parse_args()
     if args.quick:
-        args.requests, args.seconds = 600, 5.0
+        args.seconds = 4.0
     print(f"load average before: {load_average()}", flush=True)
-    rows = uvloop.run(measure(args))
+    rows, extras = uvloop.run(measure(args))
     relative = ratios(rows)
     print_table(rows, relative)
     print(f"load average after: {load_average()}")
-    print("RESULT " + json.dumps({"bench": "api", "rows": rows, "ratios": relative, "load": load_average()}))
+    summary = {"bench": "api", "rows": rows, "ratios": relative, "load": load_average(), **extras}
+    print("RESULT " + json.dumps(summary))
 
 
 if __name__ == "__main__":

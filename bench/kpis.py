@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import platform
+import resource
 import statistics
 import tempfile
 import time
@@ -247,6 +248,9 @@ async def run(args: argparse.Namespace) -> None:
             f"\n{args.runs} runs each after {args.warmup} warm-up; {platform.machine()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
         )
+        # the app runs in this process: its peak RSS is the API's (data generation goes through SQL)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS of this process (the app in-process) {peak:.0f} MiB; load average {os.getloadavg()}")
     finally:
         if args.keep:
             print(f"kept database {name}")

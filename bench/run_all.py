@@ -40,7 +40,8 @@ class Bench:
 
 
 BENCHES = [
-    Bench("api", (), ("--quick",), 1200),
+    Bench("api", ("--profile",), ("--quick", "--profile"), 1200),
+    Bench("growth", (), ("--quick",), 1200),
     Bench("alarm_latency", (), ("--quick",), 600),
     Bench("gateway", (), ("--messages", "5000", "--runs", "1", "--alarms", "10"), 1500),
     Bench("kpis", (), ("--work-orders", "10000", "--runs", "5", "--warmup", "1"), 2400),
@@ -104,7 +105,7 @@ def api_rows(output: str, cmd: str) -> list[Row]:
             (
                 f"{r['endpoint']}, {c} connections",
                 f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, {r['rps']:.0f} req/s"
-                f" ({r['requests']} requests)",
+                f" ({r['requests']} requests, wrk); API peak RSS {result.get('caretaker_peak_rss_mib')} MiB",
                 f"hello world: p50 {a['p50_ms']:.1f} ms, {a['rps']:.0f} req/s; "
                 f"one query: p50 {b['p50_ms']:.1f} ms, {b['rps']:.0f} req/s",
                 f"req/s {r['rps'] / a['rps']:.3f} × hello, {r['rps'] / b['rps']:.2f} × one query; "
@@ -190,6 +191,24 @@ def kpi_rows(output: str, cmd: str) -> list[Row]:
     return rows
 
 
+def growth_rows(output: str, cmd: str) -> list[Row]:
+    """The technician's list at each size of their closed history, against the one-query app."""
+    r = result_line(output)
+    if r is None:
+        return []
+    return [
+        (
+            f"job list, tech1 with {g['closed_jobs']:,} closed jobs, 16 connections",
+            f"{g['rps']:.0f} req/s, p50 {g['p50_ms']:.0f} ms, p99 {g['p99_ms']:.0f} ms;"
+            f" API peak RSS {r['peak_rss_mib']} MiB",
+            f"one query: {g['baseline_rps']:.0f} req/s",
+            f"{g['ratio']:.3f} × one query; cost {g['cost_vs_first']:.2f} × the first step's",
+            cmd,
+        )
+        for g in r["rows"]
+    ]
+
+
 def lighthouse_rows(output: str, cmd: str) -> list[Row]:
     """Scores, or the reason there are none."""
     r = result_line(output)
@@ -204,6 +223,7 @@ def lighthouse_rows(output: str, cmd: str) -> list[Row]:
 
 READERS: dict[str, Callable[[str, str], list[Row]]] = {
     "api": api_rows,
+    "growth": growth_rows,
     "alarm_latency": alarm_rows,
     "gateway": gateway_rows,
     "kpis": kpi_rows,

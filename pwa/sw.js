@@ -1,6 +1,7 @@
 /**
- * Caretaker's service worker: the app shell from a versioned cache, the technician's job list and opened
- * jobs network-first with a cached fallback, and the outbox replayed on `sync` and at start.
+ * Caretaker's service worker: the app shell from a versioned cache, work-order lists and the catalogue
+ * network-first with a cached fallback (marked X-Offline-Copy), and the outbox replayed on `sync` and at
+ * start. A technician's jobs are kept by the page itself (js/device.js).
  *
  * Registered as a module worker so it shares js/outbox.js with the page. Mutations are never cached:
  * they go through the outbox. Served with Cache-Control: no-cache so a new version is picked up at once.
@@ -9,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v19';
+const SHELL_VERSION = 'shell-v24';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -20,6 +21,7 @@ const SHELL_FILES = [
   '/js/app.js',
   '/js/api.js',
   '/js/outbox.js',
+  '/js/device.js',
   '/js/i18n.js',
   '/js/format.js',
   '/js/push.js',
@@ -29,6 +31,7 @@ const SHELL_FILES = [
   '/js/views/login.js',
   '/js/views/jobs.js',
   '/js/views/job.js',
+  '/js/views/complaint.js',
   '/js/views/receipt.js',
   '/js/views/guard.js',
   '/js/views/intake.js',
@@ -36,15 +39,19 @@ const SHELL_FILES = [
   '/js/views/callbacks.js',
   '/js/views/assign.js',
   '/js/views/dashboard.js',
+  '/js/views/rounds.js',
+  '/js/views/hazards.js',
   '/js/views/dashboard/charts.js',
   '/js/views/dashboard/numbers.js',
   '/js/views/dashboard/period.js',
   '/js/views/dashboard/tables.js',
   '/js/views/dashboard/tiles.js',
+  '/js/views/dashboard/escalated.js',
   '/i18n/zh-CN.json',
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',
   '/vendor/uplot/uPlot.esm.js',
+  '/vendor/jsqr/jsQR.js',
   '/vendor/uplot/uPlot.min.css',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
@@ -52,9 +59,11 @@ const SHELL_FILES = [
   '/icons/maskable-512.png',
 ];
 
-// Only what a phone needs to read offline: a technician's list and the jobs they opened, the guard's alarms
-// as last read, the labels of codes.
-const CACHED_API = /^\/api\/v1\/(work-orders(\/[0-9a-f-]{36})?|alarms|catalogue)$/;
+// Only what a phone needs to read offline: a technician's list, the guard's alarms as last read, the labels
+// of codes; a job's detail is kept by the page (js/device.js).
+const CACHED_API = /^\/api\/v1\/(work-orders|alarms|catalogue)$/;
+// Tells the page a response is an old copy, not the server's answer now.
+const OFFLINE_COPY_HEADER = 'X-Offline-Copy';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -91,8 +100,10 @@ async function networkFirst(request) {
     return response;
   } catch (error) {
     const cached = await cache.match(request);
-    if (cached) return cached;
-    throw error;
+    if (!cached) throw error;
+    const headers = new Headers(cached.headers);
+    headers.set(OFFLINE_COPY_HEADER, '1');
+    return new Response(cached.body, { status: cached.status, statusText: cached.statusText, headers });
   }
 }
 

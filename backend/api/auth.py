@@ -55,6 +55,13 @@ def _session_id(request: Request[Any, Token, Any]) -> UUID:
     return named[0]
 
 
+def _forget(request: Request[Any, Any, Any], user_id: UUID) -> None:
+    """This process forgets the user's sessions now; the NOTIFY after the commit tells every process."""
+    cache = request.app.state.get("session_cache")
+    if cache is not None:
+        cache.forget(user_id)
+
+
 class AuthController(Controller):
     """Login, logout (this session or all), password change, and GET /me."""
 
@@ -97,14 +104,20 @@ class AuthController(Controller):
     ) -> SessionsEnded:
         """The token stops working at once and its live streams close; other sessions go on."""
         await sessions.log_out(conn, _session_id(request))
+        _forget(request, request.user.id)
         return SessionsEnded(sessions_ended=1)
 
     @post("/auth/logout-all", status_code=200, summary="Sign out everywhere: end every session of mine")
     async def logout_all(
-        self, conn: NamedDependency[asyncpg.Connection], user: NamedDependency[CurrentUser]
+        self,
+        request: Request[CurrentUser, Token, Any],
+        conn: NamedDependency[asyncpg.Connection],
+        user: NamedDependency[CurrentUser],
     ) -> SessionsEnded:
         """Every token of the caller, this one included, stops working; every live stream of theirs closes."""
-        return SessionsEnded(sessions_ended=await sessions.log_out_everywhere(conn, user.id))
+        ended = await sessions.log_out_everywhere(conn, user.id)
+        _forget(request, user.id)
+        return SessionsEnded(sessions_ended=ended)
 
     @get("/me", summary="The signed-in user")
     async def me(self, user: NamedDependency[CurrentUser], conn: NamedDependency[asyncpg.Connection]) -> Me:
@@ -131,4 +144,5 @@ class AuthController(Controller):
             if refused.code == "wrong_current_password":
                 throttle.failed(user.username, address)
             raise
+        _forget(request, user.id)
         return SessionsEnded(sessions_ended=ended)

@@ -7,12 +7,15 @@ from backend.api.alarms import AlarmController
 from backend.api.auth import AuthController
 from backend.api.catalogue import catalogue
 from backend.api.evidence import EvidenceController
+from backend.api.hazards import MOVE_HANDLERS, HazardController
 from backend.api.health import health, ready
+from backend.api.owner import OwnerController
 from backend.api.personal_data import PersonalDataController
 from backend.api.push import PushController
 from backend.api.pwa import service_worker, web_manifest
 from backend.api.registry import REGISTRY_CONTROLLERS
 from backend.api.reports import ReportsController
+from backend.api.rounds import RoundsController
 from backend.api.stream import stream, stream_ticket
 from backend.api.work_order_actions import ACTION_HANDLERS
 from backend.api.work_orders import CallbackController, MaintenancePlanController, WorkOrderController
@@ -36,5 +39,9 @@ ROUTE_HANDLERS: list = [
     web_manifest,
     ReportsController,
     PersonalDataController,
+    OwnerController,
     *REGISTRY_CONTROLLERS,
+    RoundsController,
+    HazardController,
+    *MOVE_HANDLERS,
 ]

@@ -15,7 +15,7 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from backend.domain.models import CurrentUser
 from backend.errors import Forbidden
-from backend.services.sessions import session_user
+from backend.services.sessions import cached_session_user
 
 # Paths reachable without a token (the PWA's files and /health, /ready opt out on their handlers).
 PUBLIC_PATHS = [
@@ -24,6 +24,8 @@ PUBLIC_PATHS = [
     "^/api/v1/catalogue$",
     "^/api/v1/push/vapid-public-key",
     "^/api/v1/work-orders/[^/]+/verify",
+    # owners sign in with an SMS code and carry an owner token, checked by backend/api/owner.py
+    "^/api/v1/owner/",
 ]
 
 
@@ -41,7 +43,10 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
     named = token_session(token)
     if named is None:
         return None
-    return await session_user(connection.app.state.pool, *named)
+    state = connection.app.state
+    return await cached_session_user(
+        state.get("session_cache"), state.pool, *named, lapses=token.exp.timestamp()
+    )
 
 
 class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):

@@ -56,20 +56,28 @@ class WorkOrderController(Controller):
         assignee: Annotated[str | None, Parameter(description="me, none or a user id")] = None,
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
         overdue: bool = False,
+        open: Annotated[
+            bool, Parameter(description="only work not yet closed or cancelled (ignored with `status`)")
+        ] = False,
+        escalated: Annotated[
+            bool, Parameter(description="only complaints for management: escalated by hand, or major")
+        ] = False,
         q: Annotated[str | None, Parameter(description="number or title contains", max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> WorkOrderPage:
-        """Filter by status, kind, assignee, site, overdue, text; by priority, then nearest due time."""
+        """Filter by status, kind, assignee, site, overdue, escalated, text; by priority, then due time."""
         return await work_orders.list_work_orders(
             conn,
             viewer=user,
             now=clock.now(),
             status=status,
+            open_only=open,
             kind=kind,
             assignee=assignee,
             site=site,
             overdue=overdue,
+            escalated=escalated,
             text=q,
             limit=limit,
             offset=offset,

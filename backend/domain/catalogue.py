@@ -18,6 +18,7 @@ from backend.domain.intake import (
     CHANNELS,
     COMPLAINT_CATEGORIES,
     DESK_CHANNELS,
+    MEDIATION_FIRST,
     REPAIR_CATEGORIES,
     categories_for,
 )
@@ -111,6 +112,9 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "fee_dispute": ("收费争议", "Fee dispute"),
         "facilities": ("设施管理", "Facilities poorly managed"),
         "transparency": ("信息不透明", "Lack of transparency"),
+        "neighbour_noise": ("邻里纠纷：噪音", "Neighbour dispute: noise"),
+        "neighbour_leak": ("邻里纠纷：楼上漏水", "Neighbour dispute: leak between floors"),
+        "neighbour_parking": ("邻里纠纷：停车", "Neighbour dispute: parking"),
     },
     "channel": {
         "phone": ("电话", "Phone"),
@@ -205,10 +209,14 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "not_assignee": ("该工单已改派他人", "This job is now assigned to someone else"),
         "role_forbidden": ("您的角色不能执行此操作", "Your role may not do this"),
         "own_work": (
-            "回访须由处理人以外的同事进行",
-            "The follow-up call is made by someone other than the handler",
+            "须由处理人以外的同事进行（回访、隐患复查）",
+            "Someone other than who did the work does this (follow-up call, hazard re-check)",
         ),
         "callback_not_due": ("该工单当前无需回访", "No follow-up call is due for this job"),
+        "mediation_required": (
+            "邻里纠纷须先调解：请记录双方当事人和调解结果",
+            "A neighbour dispute is mediated first: record both parties and what they agreed",
+        ),
         "reason_required": ("请填写原因", "Give a reason"),
         "field_required": ("请填写此项", "This is required"),
         "field_required.workDone": ("请填写完成了哪些工作", "Say what was done"),
@@ -230,6 +238,12 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "duplicate": ("重复提交", "Already recorded"),
         "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
         "too_many_requests": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
+        "owner_wrong_code": ("验证码错误或已过期", "Wrong or expired code"),
+        "owner_signed_out": ("请先用手机号登录", "Sign in with your mobile number first"),
+        "owner_case_not_found": ("没有这张工单", "No such case"),
+        "owner_unit_not_found": ("链接无效", "Link not valid"),
+        "owner_bad_phone": ("手机号格式不对", "Not a mobile number"),
+        "owner_too_many_photos": ("每张工单最多上传 4 张照片", "At most 4 photos per case"),
         "alarm_already_acknowledged": ("该报警已被确认", "This alarm is already acknowledged"),
         "alarm_resolved": ("该报警已处理", "This alarm is already resolved"),
         "alarm_resolve_reason_required": (
@@ -255,6 +269,18 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
             "这件投诉针对的就是此人，请派给其他同事",
             "The complaint is about this person: give it to someone else",
         ),
+        # rounds and the hazard ledger (docs/SAFETY.md)
+        "round_not_found": ("没有找到该巡逻任务", "No such round"),
+        "route_not_found": ("没有找到该巡逻路线", "No such route"),
+        "round_taken": ("该巡逻任务已由他人执行", "Someone else is walking this round"),
+        "point_not_on_route": ("这个二维码不是本路线的巡逻点", "This code is not a point of this route"),
+        "point_already_scanned": ("这个点本轮已经打过了", "This point is already scanned on this round"),
+        "hazard_not_found": ("没有找到该隐患", "No such hazard"),
+        "hazard_invalid_move": (
+            "隐患状态已变化，此操作不可用",
+            "The hazard has moved on; this is no longer possible",
+        ),
+        "rectification_not_done": ("整改工单尚未完成，不能复查", "The rectification job is not done yet"),
     },
 }
 
@@ -304,6 +330,7 @@ class Choices(Model, frozen=True):
     priorities: tuple[str, ...]
     contact_via: tuple[str, ...]
     escalation_reasons: tuple[str, ...]
+    mediation_first: tuple[str, ...]
     no_sign_reasons: tuple[str, ...]
     relations: tuple[str, ...]
     stages: tuple[str, ...]
@@ -324,6 +351,7 @@ CATALOGUE = Catalogue(
         priorities=PRIORITY_CODES,
         contact_via=get_args(ContactVia),
         escalation_reasons=get_args(EscalationReason),
+        mediation_first=MEDIATION_FIRST,
         no_sign_reasons=NO_SIGN_REASONS,
         relations=RELATIONS,
         stages=STAGES,

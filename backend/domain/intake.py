@@ -23,7 +23,13 @@ COMPLAINT_CATEGORIES = (
     "fee_dispute",
     "facilities",
     "transparency",
+    "neighbour_noise",
+    "neighbour_leak",
+    "neighbour_parking",
 )
+# Neighbour disputes (DOMAIN.md "Complaint"): mediated first (先调解、后处理) — the solution of one of these
+# records the mediation with both parties before anything else is decided.
+MEDIATION_FIRST = ("neighbour_noise", "neighbour_leak", "neighbour_parking")
 CHANNELS = ("phone", "counter", "app", "sensor", "patrol", "schedule")
 # Channels a person at the desk may record; "schedule" is for planned maintenance only.
 DeskChannel = Literal["phone", "counter", "app", "sensor", "patrol"]
@@ -114,3 +120,8 @@ def suggest_priority(kind: str, category: str, text: str = "", *, major: bool = 
     if any(word in lowered for word in SOON_KEYWORDS):
         return min(baseline, 2)
     return baseline
+
+
+# DOMAIN.md "Complaint": a complaint from the same home, about the same member of staff or the same facility
+# within this many days of an earlier one is a repeat, flagged on the complaint and counted in the KPIs.
+REPEAT_COMPLAINT_DAYS = 30

@@ -138,13 +138,47 @@ class CallbackKpi(Model, frozen=True):
     complaint_rate: float | None
 
 
+# seeds-digest §7: response speed, attitude and facility maintenance make up 32 %, 28 % and 20 % of the
+# owners' satisfaction; the remaining 20 % is not attributed, so the weighted score uses the three drivers'
+# weights rescaled to their own total (80 %), which keeps it on the 1-5 scale of its parts.
+DRIVER_WEIGHTS = {"speed": 32, "attitude": 28, "quality": 20}
+# NPS: 9-10 promote, 0-6 detract (the standard bands; the seeds name the index, not the bands).
+PROMOTER_FROM = 9
+DETRACTOR_UP_TO = 6
+
+
+def weighted_satisfaction(averages: dict[str, float | None]) -> float | None:
+    """The drivers' averages weighted 32/28/20 (rescaled to 100 %), over the drivers that were answered."""
+    given = {k: v for k, v in averages.items() if v is not None and k in DRIVER_WEIGHTS}
+    if not given:
+        return None
+    total = sum(DRIVER_WEIGHTS[k] for k in given)
+    return round(sum(DRIVER_WEIGHTS[k] * v for k, v in given.items()) / total, 2)
+
+
+def net_promoter_score(promoters: int, detractors: int, answers: int) -> float | None:
+    """Share of promoters minus share of detractors, in points from -100 to 100."""
+    if not answers:
+        return None
+    return round((promoters - detractors) * 100 / answers, 1)
+
+
 class SatisfactionKpi(Model, frozen=True):
-    """Ratings (1–5) given on follow-up calls made in the period."""
+    """Ratings (1–5) given on follow-up calls made in the period; the drivers' averages, their weighted
+    score, and the net promoter score of the 0-10 answers."""
 
     ratings: int
     average: float | None
     satisfied: int
     satisfied_share: float | None
+    speed: float | None = None
+    attitude: float | None = None
+    quality: float | None = None
+    weighted: float | None = None
+    recommend_answers: int = 0
+    promoters: int = 0
+    detractors: int = 0
+    nps: float | None = None
 
 
 class ReopenKpi(Model, frozen=True):
@@ -171,6 +205,51 @@ class ComplaintKpi(Model, frozen=True):
     total: int
     previous_total: int
     by_category: list[CategoryTrend]
+
+
+class DeskClock(Model, frozen=True):
+    """One of a complaint's clocks over the complaints received in the period: decided (met, or past due),
+    met on time, and the rate."""
+
+    due: int
+    on_time: int
+    rate: float | None
+
+
+class DeskCategory(Model, frozen=True):
+    """Complaints of one category received in the period and their 72 h resolution."""
+
+    category: str
+    received: int
+    resolution: DeskClock
+
+
+class ComplaintDeskKpi(Model, frozen=True):
+    """How the desk handled the complaints received in the period (docs/REPORTS.md "Complaint desk")."""
+
+    received: int
+    handled: int
+    handling_rate: float | None
+    first_reply: DeskClock
+    investigation: DeskClock
+    resolution: DeskClock
+    by_category: list[DeskCategory]
+    repeats: int
+    escalated: int
+
+
+def desk_clock(due: int, on_time: int) -> DeskClock:
+    """A clock's counts and their rate (null when nothing was decided)."""
+    return DeskClock(due=due, on_time=on_time, rate=share(on_time, due))
+
+
+class AppointmentKpi(Model, frozen=True):
+    """Appointments agreed with owners that fell in the period and are decided, and how many were kept."""
+
+    due: int
+    kept: int
+    missed: int
+    rate: float | None
 
 
 class AlarmCount(Model, frozen=True):
@@ -253,6 +332,8 @@ class KpiReport(Model, frozen=True):
     satisfaction: SatisfactionKpi
     reopen: ReopenKpi
     complaints: ComplaintKpi
+    desk: ComplaintDeskKpi
+    appointments: AppointmentKpi
     alarms: AlarmKpi
     now: NowKpi
     technicians: list[TechnicianKpi]

@@ -118,3 +118,15 @@ def credited_time(
     if client_at > received_at:
         return received_at
     return client_at
+
+
+# seeds-digest §3.1 row 18: a missed appointment is a named complaint cause (維修預約後未按時到達). The seeds
+# give no tolerance; Caretaker allows this much after the agreed time before the visit counts as missed.
+APPOINTMENT_GRACE = timedelta(minutes=30)
+
+
+def missed_appointment_minutes(appointment_at: datetime | None, arrived_at: datetime) -> int | None:
+    """Minutes past the agreed time (grace included) when the technician arrived too late, else None."""
+    if appointment_at is None or arrived_at <= appointment_at + APPOINTMENT_GRACE:
+        return None
+    return int((arrived_at - appointment_at).total_seconds() // 60)

@@ -99,6 +99,10 @@ class Callback(Model, frozen=True):
     comment: str
     called_at: datetime
     satisfaction: int | None = None
+    speed: int | None = None
+    attitude: int | None = None
+    quality: int | None = None
+    recommend: int | None = None
     called_by: UUID | None = None
     called_by_name: str | None = None
 
@@ -282,12 +286,21 @@ class ContactRequest(StepRequest, frozen=True, kw_only=True):
     summary: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
+class Mediation(Model, frozen=True):
+    """A neighbour dispute's mediation: who met (both parties) and what they agreed."""
+
+    parties: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    agreed: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
 class SolveRequest(StepRequest, frozen=True, kw_only=True):
-    """solve: the written solution, any compensation or fee adjustment, and who approved it."""
+    """solve: the written solution, any compensation or fee adjustment, and who approved it; for a
+    neighbour dispute, the mediation with both parties first."""
 
     solution: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
     compensation: ShortText | None = None
     approved_by: ShortText | None = None
+    mediation: Mediation | None = None
 
 
 EscalationReason = Literal["agitated", "beyond_authority", "legal_risk", "repeated", "media_or_group"]
@@ -301,11 +314,19 @@ class EscalateRequest(StepRequest, frozen=True, kw_only=True):
     note: LongText = ""
 
 
+Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
 class CallbackRequest(ClientBody, frozen=True):
-    """A follow-up call: reached or not, satisfaction 1-5 when reached, a comment."""
+    """A follow-up call: reached or not; when reached, satisfaction 1-5 and, if the owner answers them, the
+    seeds' drivers (response speed, attitude, quality of the work, 1-5) and willingness to recommend 0-10."""
 
     reached: bool
-    satisfaction: Annotated[int, msgspec.Meta(ge=1, le=5)] | None = None
+    satisfaction: Score | None = None
+    speed: Score | None = None
+    attitude: Score | None = None
+    quality: Score | None = None
+    recommend: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
     comment: LongText = ""
     client_at: ClientTime | None = None
 

@@ -349,6 +349,21 @@ CLOSES_FROM = 4
 REOPENS_BELOW = 3
 
 
+# The questions a reached owner may answer beyond overall satisfaction (DOMAIN.md "Callbacks").
+CALLBACK_DRIVERS = ("speed", "attitude", "quality")
+CALLBACK_ANSWERS = (*CALLBACK_DRIVERS, "recommend")
+
+
+def callback_answers(reached: bool, payload: Mapping[str, Any]) -> dict[str, int | None]:
+    """The drivers and willingness to recommend given; ValidationFailed when an unreached owner 'answered'."""
+    answers = {name: payload.get(name) for name in CALLBACK_ANSWERS}
+    if not reached:
+        for name, value in answers.items():
+            if value is not None:
+                raise ValidationFailed("no answers without reaching the owner", field=name)
+    return answers
+
+
 def callback_outcome(reached: bool, satisfaction: int | None) -> CallbackOutcome:
     """Classify a call; ValidationFailed when the score does not fit whether the owner was reached."""
     if not reached:
@@ -455,8 +470,39 @@ def _check(state: WorkOrderState, action: Action, role: str, actor_id: Any) -> S
     return table[(status, action)]
 
 
+def _decision_key(state: WorkOrderState, role: str, actor_id: Any) -> tuple[Any, ...]:
+    """Everything `_check` reads of a state and its caller (keep the two in step)."""
+    mine = actor_id is not None
+    return (
+        state.flow,
+        state.status,
+        state.callback_due,
+        role,
+        state.assignee_id is None,
+        mine and state.assignee_id == actor_id,
+        mine and actor_id == state.handler_id,
+    )
+
+
+# allowed_actions per decision key: a list of 50 jobs shares a handful of keys, and working each one out
+# raises an exception per refused action. The keys are few (flows x statuses x roles x 16); the bound only
+# guards against statuses the table does not know.
+_ALLOWED: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_ALLOWED_MAX = 4096
+
+
 def allowed_actions(state: WorkOrderState, *, role: str, actor_id: Any) -> list[str]:
     """Every action this caller may take on the work order now, in the order of `Action`."""
+    key = _decision_key(state, role, actor_id)
+    known = _ALLOWED.get(key)
+    if known is None:
+        known = tuple(_allowed_actions(state, role=role, actor_id=actor_id))
+        if len(_ALLOWED) < _ALLOWED_MAX:
+            _ALLOWED[key] = known
+    return list(known)
+
+
+def _allowed_actions(state: WorkOrderState, *, role: str, actor_id: Any) -> list[str]:
     allowed = []
     for action in Action:
         try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -47,6 +47,7 @@ RECONNECT_MAX_SECONDS = 5.0
 REPLAY_PAGE = 500
 # The sessions migration's trigger NOTIFYs a user id here whenever that user's access changes.
 ACCESS_CHANNEL = "caretaker_access"
+EVERYONE = "*"
 # Every stream's session is rechecked this often even without a notification: the longest a stream can
 # outlive its token's expiry, or an access change whose NOTIFY was lost. One query per process per period.
 RECHECK_SECONDS = 30.0
@@ -124,6 +125,9 @@ class StreamHub:
         # user ids whose access changed; None asks for every stream to be rechecked
         self._access: asyncio.Queue[UUID | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        # told at once of each user whose access changed (None: anyone's, e.g. while nobody listened);
+        # the session cache forgets them here, before any stream is rechecked
+        self.access_listeners: list[Callable[[UUID | None], None]] = []
 
     async def start(self) -> None:
         """Start listening; returns once the first LISTEN is in place (or the first attempt failed)."""
@@ -190,10 +194,18 @@ class StreamHub:
             log.warning("ignoring a malformed %s payload: %.40r", STREAM_CHANNEL, payload)
 
     def _on_access(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        try:
-            self._access.put_nowait(UUID(payload))
-        except ValueError:
-            log.warning("ignoring a malformed %s payload: %.40r", ACCESS_CHANNEL, payload)
+        user_id: UUID | None = None  # '*': everyone (a site added or removed changes every admin's sites)
+        if payload != EVERYONE:
+            try:
+                user_id = UUID(payload)
+            except ValueError:
+                log.warning("malformed %s payload %.40r: rechecking everyone", ACCESS_CHANNEL, payload)
+        self._tell_access(user_id)
+        self._access.put_nowait(user_id)
+
+    def _tell_access(self, user_id: UUID | None) -> None:
+        for listener in self.access_listeners:
+            listener(user_id)
 
     async def _recheck_forever(self) -> None:
         while True:
@@ -279,6 +291,7 @@ class StreamHub:
                 log.warning("stream listener lost PostgreSQL (%s); retrying in %.1f s", exc, delay)
             finally:
                 self.connected.clear()
+                self._tell_access(None)
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
             await asyncio.sleep(delay)

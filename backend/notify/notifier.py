@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import asyncpg
@@ -9,6 +11,7 @@ import asyncpg
 from backend.domain.clock import Clock
 from backend.notify.dispatcher import PushDispatcher, PushSender
 from backend.notify.hub import StreamHub
+from backend.notify.owner_outbox import outbox_from_settings, run_forever
 from backend.notify.vapid import VapidKeys, ensure_vapid_keys
 from backend.settings import Settings
 
@@ -20,11 +23,16 @@ class Notifier:
     vapid: VapidKeys
     hub: StreamHub
     dispatcher: PushDispatcher | None
+    owner_outbox: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
         """Stop sending and listening; open SSE streams end."""
         if self.dispatcher is not None:
             await self.dispatcher.stop()
+        if self.owner_outbox is not None:
+            self.owner_outbox.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.owner_outbox
         await self.hub.stop()
 
 
@@ -48,4 +56,9 @@ async def start_notifier(pool: asyncpg.Pool, settings: Settings, clock: Clock) -
             clock,
         )
         dispatcher.start()
-    return Notifier(vapid=vapid, hub=hub, dispatcher=dispatcher)
+    owner_task = None
+    outbox = outbox_from_settings(settings, clock) if settings.scheduler_enabled else None
+    if outbox is not None and settings.dispatcher_enabled:
+        # owners' SMS and email: every API process runs a sender; the outbox keeps each message to one
+        owner_task = asyncio.create_task(run_forever(outbox, pool), name="owner-outbox")
+    return Notifier(vapid=vapid, hub=hub, dispatcher=dispatcher, owner_outbox=owner_task)

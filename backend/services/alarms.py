@@ -33,7 +33,7 @@ from backend.domain.alarms import (
 )
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
-from backend.services import intake, notifications
+from backend.services import intake, notifications, owner_updates
 from backend.services.job_context import JobContext
 from backend.services.job_health import savepoint_skipped_on_failure
 from backend.services.sites import site_for
@@ -175,6 +175,9 @@ async def raise_alarm(
             dedupe_key=f"alarm:{alarm_id}:{history_id}",
         )
         await notifications.publish(conn, site_id=device.site_id, type="alarm.raised", data=alarm_json(alarm))
+        await owner_updates.after_alarm(
+            conn, alarm_id=alarm_id, device_id=device.id, code=spec.code, cleared=False, now=now
+        )
     else:
         await notifications.publish(
             conn, site_id=device.site_id, type="alarm.updated", data=alarm_json(alarm)
@@ -204,6 +207,9 @@ async def clear_alarm(
     alarm = await q.get_alarm(conn, current.id)
     assert alarm is not None
     await notifications.publish(conn, site_id=device.site_id, type="alarm.updated", data=alarm_json(alarm))
+    await owner_updates.after_alarm(
+        conn, alarm_id=current.id, device_id=device.id, code=code, cleared=True, now=now
+    )
     return EventResult(alarm=alarm, outcome="cleared")
 
 

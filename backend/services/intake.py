@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -212,6 +212,18 @@ async def intake_work_order(
     intake.check_home_named(data.kind, in_home, unit_id is not None)
     if data.complained_about_id is not None:
         await _check_complained_about(conn, data, site_id)
+    resolution = None
+    if data.kind == Kind.COMPLAINT:
+        earlier = await q.earlier_complaint(
+            conn,
+            site_id=site_id,
+            since=now - timedelta(days=intake.REPEAT_COMPLAINT_DAYS),
+            unit_id=unit_id,
+            complained_about_id=data.complained_about_id,
+            asset_id=data.asset_id,
+        )
+        if earlier is not None:
+            resolution = {"repeatOf": {"id": str(earlier["id"]), "number": earlier["number"]}}
     return await create_work_order(
         conn,
         actor=actor,
@@ -233,4 +245,5 @@ async def intake_work_order(
         reporter_phone=data.reporter_phone or data.owner_phone,
         appointment_at=data.appointment_at,
         client_at=data.client_at,
+        resolution=resolution,
     )

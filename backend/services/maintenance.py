@@ -1,4 +1,5 @@
 """Planned maintenance: plans per asset (every N days or a crontab) generate work orders ahead of time,
+each listing the checks of its asset kind (backend/domain/maintenance_checks.py);
 exactly once per (plan, period) however many schedulers run: the plan row is claimed with SKIP LOCKED and
 the unique index work_orders_plan_period refuses a second work order for the same period.
 
@@ -16,6 +17,7 @@ import asyncpg
 from apscheduler.triggers.cron import CronTrigger
 
 from backend.db.queries import plans as q
+from backend.domain.maintenance_checks import checks_for
 from backend.domain.models import CurrentUser
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_orders import MaintenancePlan, MaintenancePlanCreate
@@ -119,6 +121,7 @@ async def generate_due(conn: asyncpg.Connection, site_id: UUID, now: datetime) -
 async def _generate_period(conn: asyncpg.Connection, plan: asyncpg.Record, now: datetime) -> int:
     """The work order of the plan's due period (unless another process made it), then the next period."""
     due_on: date = plan["next_due_on"]
+    checks = checks_for(plan["asset_kind"])
     created = 0
     try:
         # a savepoint: a duplicate period (another process got there first) must not abort the batch
@@ -131,13 +134,13 @@ async def _generate_period(conn: asyncpg.Connection, plan: asyncpg.Record, now: 
                 category=CATEGORY_BY_ASSET_KIND.get(plan["asset_kind"], "other"),
                 priority=3,
                 title=f"{plan['title']} ({due_on.isoformat()})",
-                description=f"计划保养，应于 {due_on.isoformat()} 完成",
+                description=f"计划保养，应于 {due_on.isoformat()} 完成。保养内容：" + "；".join(checks),
                 channel="schedule",
                 now=now,
                 asset_id=plan["asset_id"],
                 location=plan["asset_location"] or "",
                 plan_id=plan["id"],
-                resolution={"periodDue": due_on.isoformat()},
+                resolution={"periodDue": due_on.isoformat(), "checks": list(checks)},
                 auto_assign=True,
             )
         created = 1
@@ -151,7 +154,8 @@ async def _generate_period(conn: asyncpg.Connection, plan: asyncpg.Record, now: 
 
 
 async def generate_planned_maintenance(ctx: JobContext) -> int:
-    """Scheduler job (every 10 min): default elevator plans where missing, then the work orders now due."""
+    """Scheduler job (every 10 min): a plan for every asset with an interval that has none (elevators always),
+    then the work orders now due."""
     now = ctx.clock.now()
     async with ctx.pool.acquire() as conn:
         sites = await q.planning_sites(conn)
@@ -166,9 +170,7 @@ async def generate_planned_maintenance(ctx: JobContext) -> int:
             continue
         try:
             async with ctx.pool.acquire() as conn, conn.transaction():
-                await q.create_default_elevator_plans(
-                    conn, site.id, now, ELEVATOR_INTERVAL_DAYS, DEFAULT_LEAD_DAYS
-                )
+                await q.create_default_plans(conn, site.id, now, ELEVATOR_INTERVAL_DAYS, DEFAULT_LEAD_DAYS)
             async with ctx.pool.acquire() as conn, conn.transaction():
                 created += await generate_due(conn, site.id, now)
         except Exception as exc:

@@ -56,6 +56,8 @@ async def kpi_report(
         satisfaction=await q.satisfaction_kpi(conn, target.id, period),
         reopen=summary.reopen,
         complaints=await q.complaint_kpi(conn, target.id, period),
+        desk=await q.complaint_desk_kpi(conn, target.id, period, now),
+        appointments=await q.appointment_kpi(conn, target.id, period, now),
         alarms=await q.alarm_kpi(conn, target.id, period),
         now=await q.now_kpi(conn, target.id, now, OVERDUE_LIST_LIMIT),
         technicians=await q.technician_kpis(conn, target.id, period, now),

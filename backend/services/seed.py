@@ -15,6 +15,7 @@ import asyncpg
 
 from backend.db.queries.registry import seeding as q
 from backend.services.passwords import DEMO_PASSWORD, check_new_password, hash_password
+from backend.services.rounds import seed_demo_rounds
 
 SITE_CODE = "demo"
 SITE_NAME = "示范花园"
@@ -66,6 +67,8 @@ DEMO_USERS = (
     DemoUser("manager", "王经理", "manager", phone="13800000001"),
     DemoUser("supervisor", "李主管", "supervisor", phone="13800000002"),
     DemoUser("agent", "张客服", "agent", phone="13800000003"),
+    # a second agent: a complaint's follow-up call is made by someone other than its handler
+    DemoUser("agent2", "林客服", "agent", phone="13800000004"),
     DemoUser("tech1", "刘师傅", "technician", ("water", "electrical"), True, "13800000011"),
     DemoUser("tech2", "陈师傅", "technician", ("elevator", "doors_windows"), True, "13800000012"),
     DemoUser("tech3", "赵师傅", "technician", ("electrical", "structure", "gas"), True, "13800000013"),
@@ -247,3 +250,4 @@ async def seed_demo(conn: asyncpg.Connection) -> None:
             for device_id, kind, name in a.devices
         ],
     )
+    await seed_demo_rounds(conn, site_id, SITE_TIMEZONE, asset_ids)

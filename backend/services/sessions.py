@@ -1,16 +1,18 @@
 """Sessions that can be ended: login opens one, logout and password changes end them, and the live stream
 opens with a single-use ticket instead of a bearer token in its URL.
 
-A bearer token names its session (`jti`); every request checks that the session is open and its user
-active (one indexed lookup). Whatever changes a user's access makes PostgreSQL NOTIFY `caretaker_access`
-with the user id (a trigger, in the sessions migration), which is what ends open streams at once.
+A bearer token names its session (`jti`); a request checks that the session is open and its user active
+(one indexed lookup), and the answer is remembered per session until the token lapses (`SessionCache`).
+Whatever changes a user's access makes PostgreSQL NOTIFY `caretaker_access` with the user id (a trigger, in
+the sessions migration): that ends open streams at once and makes every API process forget the user.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 from uuid import UUID
@@ -38,6 +40,75 @@ class EndedWhy(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a secret
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
     DEACTIVATED = "deactivated"
+
+
+# A bound on remembered sessions (each a few hundred bytes); past it the cache starts again empty.
+SESSION_CACHE_MAX = 20_000
+
+
+class SessionCache:
+    """The user of each open session, remembered until its token lapses so that a request needs no query.
+
+    Revocation is still honoured: the live-stream hub's LISTEN connection hands every `caretaker_access`
+    notification to `forget` (the user's sessions are dropped, their next request reads afresh), and while
+    that connection is down (`live()` false) nothing is remembered or served from memory, because changes
+    would go unseen. What this process ends itself (logout, password change) is forgotten at once too. A
+    lookup that began before a `forget` does not store its answer (`generation`), so a read racing a
+    revocation cannot put the old user back.
+    """
+
+    def __init__(self, live: Callable[[], bool], max_entries: int = SESSION_CACHE_MAX) -> None:
+        self._live = live
+        self._max = max_entries
+        self._users: dict[UUID, tuple[CurrentUser, float]] = {}  # session id -> (user, lapses at)
+        self.generation = 0
+
+    def get(self, session_id: UUID, user_id: UUID) -> CurrentUser | None:
+        """The remembered user of an open session, or None (look it up)."""
+        found = self._users.get(session_id) if self._live() else None
+        if found is None:
+            return None
+        user, lapses = found
+        if time.time() >= lapses or user.id != user_id:
+            self._users.pop(session_id, None)
+            return None
+        return user
+
+    def put(self, session_id: UUID, user: CurrentUser, lapses: float, generation: int) -> None:
+        """Remember a user read while the cache was at `generation`, until the unix time `lapses`."""
+        if generation != self.generation or not self._live():
+            return
+        if len(self._users) >= self._max:
+            self._users.clear()
+        self._users[session_id] = (user, lapses)
+
+    def forget(self, user_id: UUID | None) -> None:
+        """Forget a user's sessions (None: everyone's) — their access changed."""
+        self.generation += 1
+        if user_id is None:
+            self._users.clear()
+            return
+        for session_id in [s for s, (u, _) in self._users.items() if u.id == user_id]:
+            del self._users[session_id]
+
+
+async def cached_session_user(
+    cache: SessionCache | None,
+    pool: asyncpg.Pool,
+    session_id: UUID,
+    user_id: UUID,
+    lapses: float,
+) -> CurrentUser | None:
+    """`session_user`, answered from the cache when it can be; the token lapses at unix time `lapses`."""
+    if cache is None:
+        return await q.session_user(pool, session_id, user_id)
+    user = cache.get(session_id, user_id)
+    if user is None:
+        generation = cache.generation
+        user = await q.session_user(pool, session_id, user_id)
+        if user is not None:
+            cache.put(session_id, user, lapses, generation)
+    return user
 
 
 async def start_session(conn: asyncpg.Connection, user_id: UUID, ttl_seconds: int) -> UUID:

@@ -28,6 +28,7 @@ from backend.db.queries import sites as site_q
 from backend.db.queries import work_orders as q
 from backend.domain import completion, sla
 from backend.domain.alerts import assignment_severity
+from backend.domain.intake import MEDIATION_FIRST
 from backend.domain.models import CurrentUser
 from backend.domain.work_orders import WorkOrderDetail
 from backend.domain.workflow import (
@@ -37,12 +38,14 @@ from backend.domain.workflow import (
     CallbackOutcome,
     Status,
     Transition,
+    callback_answers,
     callback_outcome,
     needs_callback,
     plan_transition,
     priority_code,
 )
 from backend.errors import NotFound, ValidationFailed
+from backend.services import owner_updates
 from backend.services.notifications import notify, notify_roles, publish
 from backend.services.work_orders import get_work_order, state_of
 
@@ -102,6 +105,30 @@ async def _assign(step: _Step) -> None:
         step.changes["appointment_at"] = msgspec.convert(step.payload["appointmentAt"], datetime)
 
 
+async def _arrive(step: _Step) -> None:
+    """Arrival against the appointment agreed with the owner: a missed one is flagged and the supervisor
+    told (DOMAIN.md "Repair", seeds-digest §3.1 row 18)."""
+    row = step.row
+    late = sla.missed_appointment_minutes(row["appointment_at"], step.credited)
+    if late is None or row["arrived_at"] is not None:
+        return
+    step.resolution["missedAppointment"] = {
+        "appointmentAt": row["appointment_at"].isoformat(),
+        "arrivedAt": step.credited.isoformat(),
+        "lateMinutes": late,
+    }
+    step.event_payload["missedAppointment"] = True
+    await notify_roles(
+        step.conn,
+        site_id=row["site_id"],
+        roles=("supervisor",),
+        kind="missed_appointment",
+        title=f"预约未准时到达 {row['number']}: {row['title']}",
+        body=f"晚到 {late} 分钟",
+        data={"workOrderId": str(row["id"]), "lateMinutes": late},
+    )
+
+
 async def _complete(step: _Step) -> None:
     row = step.row
     checklist = await evidence_q.checklist(step.conn, row["site_id"], row["kind"])
@@ -133,6 +160,15 @@ async def _investigate(step: _Step) -> None:
 
 
 async def _solve(step: _Step) -> None:
+    if step.payload.get("mediation") is not None:
+        step.resolution["mediation"] = msgspec.to_builtins(step.payload["mediation"])
+    if step.row["category"] in MEDIATION_FIRST and "mediation" not in step.resolution:
+        # DOMAIN.md "Complaint": neighbour disputes are mediated first (先调解、后处理)
+        raise ValidationFailed(
+            "a neighbour dispute is mediated with both parties first",
+            field="mediation",
+            code="mediation_required",
+        )
     for key in ("solution", "compensation", "approvedBy"):
         if step.payload.get(key) is not None:
             step.resolution[key] = step.payload[key]
@@ -143,8 +179,17 @@ async def _inform(step: _Step) -> None:
 
 
 async def _escalate(step: _Step) -> None:
+    """The complaint goes up to the supervisor or the manager, who are told at once; going to the manager, or
+    being major, starts the manager's apology call (DOMAIN.md "Complaint", seeds-digest §2.2)."""
     row, to = step.row, str(step.payload.get("to") or "supervisor")
-    roles = ("manager", "supervisor") if to == "manager" else ("supervisor",)
+    roles = ("manager", "supervisor") if to == "manager" or row["major"] else ("supervisor",)
+    step.resolution.update(
+        escalatedTo="manager" if "manager" in roles else "supervisor",
+        escalatedAt=step.now.isoformat(),
+        escalationReason=step.payload.get("reason"),
+    )
+    if "manager" in roles and "managementTask" not in step.resolution:
+        step.resolution["managementTask"] = {"kind": "apology_call", "startedAt": step.now.isoformat()}
     await notify_roles(
         step.conn,
         site_id=row["site_id"],
@@ -161,11 +206,13 @@ async def _callback(step: _Step) -> None:
     reached = bool(step.payload.get("reached"))
     satisfaction = step.payload.get("satisfaction")
     outcome = callback_outcome(reached, satisfaction)
+    answers = callback_answers(reached, step.payload)
     attempt = await callback_q.add_callback(
         step.conn,
         work_order_id=step.work_order_id,
         reached=reached,
         satisfaction=satisfaction,
+        answers=answers,
         comment=str(step.payload.get("comment") or ""),
         called_by=step.actor.id if step.actor else None,
         called_at=step.now,
@@ -212,6 +259,7 @@ async def _reopen_after_callback(step: _Step) -> None:
 
 _PAYLOAD_HANDLERS: dict[Action, Callable[[_Step], Awaitable[None]]] = {
     Action.ASSIGN: _assign,
+    Action.ARRIVE: _arrive,
     Action.COMPLETE: _complete,
     Action.INVESTIGATE: _investigate,
     Action.SOLVE: _solve,
@@ -312,7 +360,9 @@ async def apply_action(
     state = state_of(row, callback_due=row["callback_due"])
     role, actor_id = (actor.role, actor.id) if actor else (SYSTEM_ROLE, None)
     transition = plan_transition(state, action, role=role, actor_id=actor_id, payload=payload)
-    previous_at = await q.last_event_at(conn, work_order_id)
+    previous_at = (
+        row["last_event_at"] if "last_event_at" in row else await q.last_event_at(conn, work_order_id)
+    )
     step = _Step(
         conn=conn,
         row=row,
@@ -371,6 +421,9 @@ async def apply_action(
             await publish(conn, site_id=row["site_id"], type="alarm.updated", data=msgspec.to_builtins(alarm))
     if action in (Action.ASSIGN, Action.REOPEN) and assignee is not None and assignee != actor_id:
         await _tell_assignee(conn, row, assignee, reopened=action == Action.REOPEN)
+    await owner_updates.after_action(
+        conn, work_order_id=work_order_id, action=action.value, version=version, now=now
+    )
     for follow_up in step.after:
         await follow_up()
 

@@ -33,6 +33,7 @@ from backend.domain.work_orders import (
     WorkOrderPage,
 )
 from backend.domain.workflow import (
+    OPEN_STATUSES,
     Action,
     Kind,
     Status,
@@ -193,10 +194,12 @@ async def list_work_orders(
     viewer: CurrentUser,
     now: datetime,
     status: str | None = None,
+    open_only: bool = False,
     kind: str | None = None,
     assignee: str | None = None,
     site: str | None = None,
     overdue: bool = False,
+    escalated: bool = False,
     text: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -204,6 +207,9 @@ async def list_work_orders(
     """The viewer's work orders, filtered, most urgent first."""
     site_ids = await site_ids_for(conn, viewer, site)
     statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
+    if open_only and not statuses:
+        # A technician's list: their history (which grows without end) is never read for it.
+        statuses = sorted(s.value for s in OPEN_STATUSES)
     for s in statuses or ():
         if s not in Status.__members__.values():
             raise ValidationFailed(f"unknown status {s}", field="status")
@@ -229,6 +235,7 @@ async def list_work_orders(
         assignee_id=assignee_id,
         unassigned=unassigned,
         overdue=overdue,
+        escalated=escalated,
         text=text or None,
         limit=limit,
         offset=offset,

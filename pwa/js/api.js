@@ -1,11 +1,12 @@
 /**
  * The HTTP API as the PWA sees it: every endpoint path and wire field name lives here, nowhere else.
  *
- * Reads go straight to the network (the service worker falls back to its cache for the job list and the
- * jobs a technician opened). Every mutation goes through the outbox with its Idempotency-Key and clientAt,
+ * Reads go straight to the network. A technician's list and every job read are kept on the device
+ * (device.js) and read from there when the network is away; the service worker keeps other lists. Every mutation goes through the outbox with its Idempotency-Key and clientAt,
  * so it is sent exactly once whether the phone is online now or later.
  */
 
+import { clearDevice, saveJob, savedJob, savedList, saveList } from './device.js';
 import { enqueue, getToken, onOutboxMessage, pendingEntries, replay, setToken } from './outbox.js';
 
 const BASE = '/api/v1';
@@ -27,7 +28,13 @@ export async function currentToken() {
   return tokenCache;
 }
 
-async function request(path, { method = 'GET', json, headers = {} } = {}) {
+// Set by the service worker on a response it answered from its cache because the network was away.
+const OFFLINE_COPY_HEADER = 'X-Offline-Copy';
+
+/** Thrown when the network is away (or the service worker could only offer an old copy). */
+export class OfflineError extends Error {}
+
+async function request(path, { method = 'GET', json, headers = {}, fresh = false } = {}) {
   const token = await currentToken();
   const init = { method, headers: { Accept: 'application/json', ...headers } };
   if (token) init.headers.Authorization = `Bearer ${token}`;
@@ -35,7 +42,13 @@ async function request(path, { method = 'GET', json, headers = {} } = {}) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
   }
-  const response = await fetch(`${BASE}${path}`, init);
+  let response;
+  try {
+    response = await fetch(`${BASE}${path}`, init);
+  } catch {
+    throw new OfflineError('offline');
+  }
+  if (fresh && response.headers.get(OFFLINE_COPY_HEADER)) throw new OfflineError('offline');
   if (response.status === 204) return null;
   const isJson = (response.headers.get('content-type') || '').includes('json');
   const body = isJson ? await response.json() : await response.text();
@@ -53,11 +66,18 @@ function query(params) {
 
 // ---- auth ----
 
+const DEVICE_USER_KEY = 'caretaker.deviceUser';
+
 /** Log in; remembers the token for the page and for the service worker's replays. */
 export async function login(username, password) {
   const result = await request('/auth/login', { method: 'POST', json: { username, password } });
   tokenCache = result.token;
   await setToken(result.token);
+  // Another person's jobs and drafts never stay on a phone handed over.
+  if (localStorage.getItem(DEVICE_USER_KEY) !== result.user.id) {
+    await clearDevice().catch(() => undefined);
+    localStorage.setItem(DEVICE_USER_KEY, result.user.id);
+  }
   return result.user;
 }
 
@@ -87,7 +107,7 @@ export function me() {
 
 // ---- work orders ----
 
-/** Work orders: filters {status, kind, assignee: 'me', site, overdue: true}. */
+/** Work orders: filters {status, kind, assignee: 'me', site, overdue: true, escalated: true (complaints for management)}. */
 export async function listWorkOrders(filters = {}) {
   const body = await request(`/work-orders${query(filters)}`);
   return Array.isArray(body) ? body : body.items || [];
@@ -96,9 +116,62 @@ export async function listWorkOrders(filters = {}) {
 /**
  * One work order with events, clocks, photos, signature, callbacks, the checklist for its place, the history
  * of its unit and asset, and what the caller may do: `allowedActions`, `requirements`, `transitions`.
+ * Every copy read is kept on the device; with no network the kept copy is returned, marked `offlineCopy`
+ * with its `savedAt` (an OfflineError when there is none).
  */
-export function getWorkOrder(id) {
-  return request(`/work-orders/${id}`);
+export async function getWorkOrder(id) {
+  try {
+    const job = await request(`/work-orders/${id}`, { fresh: true });
+    await saveJob(job).catch(() => undefined);
+    return job;
+  } catch (error) {
+    if (!(error instanceof OfflineError)) throw error;
+    const saved = await savedJob(id).catch(() => undefined);
+    if (!saved) throw error;
+    return { ...saved.job, offlineCopy: true, savedAt: saved.savedAt };
+  }
+}
+
+// The technician's open jobs, as many as anyone carries.
+const MY_JOBS_LIMIT = 200;
+
+/**
+ * The caller's own jobs, {items, syncedAt, offline}. Online, the list and then every listed job's detail and
+ * unit are read and kept on the device (`ready` ids come back through onReady as each one is stored), so
+ * any of them opens later without a signal. Offline, the kept list and when it was read.
+ */
+export async function myJobs({ onReady = () => {} } = {}) {
+  try {
+    const body = await request(`/work-orders${query({ assignee: 'me', open: 'true', limit: MY_JOBS_LIMIT })}`, { fresh: true });
+    const items = Array.isArray(body) ? body : body.items || [];
+    await saveList('mine', items).catch(() => undefined);
+    keepDetails(items, onReady);
+    return { items, syncedAt: new Date().toISOString(), offline: false };
+  } catch (error) {
+    if (!(error instanceof OfflineError)) throw error;
+    const saved = await savedList('mine').catch(() => undefined);
+    if (!saved) throw error;
+    return { items: saved.items, syncedAt: saved.syncedAt, offline: true };
+  }
+}
+
+async function keepDetails(items, onReady) {
+  // One at a time: a weak signal and the server both prefer it to a burst of parallel reads.
+  for (const item of items) {
+    try {
+      const kept = await savedJob(item.id).catch(() => undefined);
+      if (kept && kept.job.version === item.version && kept.job.status === item.status) {
+        onReady(item.id);
+        continue;
+      }
+      const job = await getWorkOrder(item.id);
+      if (job.offlineCopy) return;
+      if (job.unitId) await getUnit(job.unitId).catch(() => null);
+      onReady(item.id);
+    } catch {
+      return;
+    }
+  }
 }
 
 /**
@@ -118,6 +191,14 @@ export async function suggestions(id, { limit = 50, offset = 0 } = {}) {
 export async function listCallbacks({ site, limit = 200, offset = 0 } = {}) {
   const body = await request(`/callbacks${query({ site, limit, offset })}`);
   return Array.isArray(body) ? { items: body, total: body.length, limit, offset } : body;
+}
+
+/** A photo's small preview (`thumbUrl` of a work order's photo) as an object URL for an <img>. */
+export async function photoThumbnail(photo) {
+  const token = await currentToken();
+  const response = await fetch(photo.thumbUrl, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return URL.createObjectURL(await response.blob());
 }
 
 /** The printable service record's URL (HTML). */
@@ -140,16 +221,25 @@ export async function receiptHtml(id, lang) {
  * are still there when the technician opens the job again in a basement.
  */
 export async function getUnit(id) {
-  const key = `caretaker.unit.${id}`;
   try {
     const unit = await request(`/units/${id}`);
-    localStorage.setItem(key, JSON.stringify(unit));
+    localStorage.setItem(unitKey(id), JSON.stringify(unit));
     return unit;
   } catch (error) {
-    const saved = localStorage.getItem(key);
-    if (saved) return JSON.parse(saved);
+    const saved = savedUnit(id);
+    if (saved) return saved;
     throw error;
   }
+}
+
+function unitKey(id) {
+  return `caretaker.unit.${id}`;
+}
+
+/** The unit as last read on this device (the job list keeps it fresh), or null. */
+export function savedUnit(id) {
+  const saved = localStorage.getItem(unitKey(id));
+  return saved ? JSON.parse(saved) : null;
 }
 
 /**
@@ -257,7 +347,8 @@ async function scheduleReplay() {
 
 /**
  * Queue a mutation and try to send it now. Resolves with {state: 'delivered', body} once the server took it,
- * {state: 'conflict', conflict} when it refused it, or {state: 'queued'} when it waits for the network.
+ * {state: 'conflict', conflict} when it refused it, or {state: 'queued'} when it waits for the network; each
+ * with the outbox entry's `id`, which the outbox's own announcements carry too.
  */
 async function submit(entry) {
   const queued = await enqueue(entry);
@@ -265,23 +356,23 @@ async function submit(entry) {
   if (!navigator.onLine) {
     scheduleReplay();
     waiters.delete(queued.id);
-    return { state: 'queued', entry: queued };
+    return { state: 'queued', entry: queued, id: queued.id };
   }
   const result = await replay().catch(() => ({ state: 'offline', outcomes: [] }));
   const mine = result.outcomes.find((o) => o.id === queued.id);
   if (mine) {
     waiters.delete(queued.id);
-    return mine.type === 'delivered' ? { state: 'delivered', body: mine.body } : { state: 'conflict', conflict: mine.conflict };
+    return mine.type === 'delivered' ? { state: 'delivered', body: mine.body, id: queued.id } : { state: 'conflict', conflict: mine.conflict, id: queued.id };
   }
   const stillQueued = (await pendingEntries()).some((e) => e.id === queued.id);
   if (stillQueued) {
     waiters.delete(queued.id);
     scheduleReplay();
-    return { state: 'queued', entry: queued };
+    return { state: 'queued', entry: queued, id: queued.id };
   }
   // Delivered by another replayer (the service worker); its announcement carries the outcome.
   const message = await outcome;
-  return message.type === 'delivered' ? { state: 'delivered', body: message.body } : { state: 'conflict', conflict: message.conflict };
+  return message.type === 'delivered' ? { state: 'delivered', body: message.body, id: queued.id } : { state: 'conflict', conflict: message.conflict, id: queued.id };
 }
 
 // `stamped`: the body carries clientAt, when it happened on the phone (actions do; a subscription does not).
@@ -393,6 +484,96 @@ export async function streamTicket() {
 /** The live stream's URL for a ticket, resuming after `lastEventId` when given. No bearer token in it. */
 export function streamUrl(ticket, lastEventId) {
   return `${BASE}/stream${query({ ticket, lastEventId })}`;
+}
+
+// ---- rounds (巡逻) ----
+
+/** Rounds of the last and next twelve hours (each with its points and scans). */
+export function listRounds(filters = {}) {
+  return request(`/rounds${query(filters)}`);
+}
+
+/** One round with its points and scans. */
+export function getRound(id) {
+  return request(`/rounds/${id}`);
+}
+
+/** The routes the user may walk, each with its points (name, place, qrHash). */
+export function listRoutes() {
+  return request('/round-routes');
+}
+
+/** Start a scheduled round. */
+export function startRound(id, clientAt = new Date().toISOString()) {
+  return submit(jsonEntry(`${BASE}/rounds/${id}/start`, { clientAt }, 'roundStart', null));
+}
+
+/** Start an unscheduled round of a route under an id made here, so scans can follow while offline. */
+export function startWalk(id, routeId, clientAt = new Date().toISOString()) {
+  return submit(jsonEntry(`${BASE}/rounds`, { id, routeId, clientAt }, 'roundStart', null));
+}
+
+/** Record a scanned point: the decoded QR text, normal|abnormal, a note and an optional photo (JPEG blob). */
+export async function scanPoint(roundId, { qr, result, note = '', photo = null }, clientAt = new Date().toISOString()) {
+  const form = new FormData();
+  form.append('qr', qr);
+  form.append('result', result);
+  form.append('note', note);
+  form.append('clientAt', clientAt);
+  if (photo) form.append('file', photo, `finding-${Date.now()}.jpg`);
+  return submit(await multipartEntry(`${BASE}/rounds/${roundId}/scans`, form, clientAt, 'scan', null));
+}
+
+/** The printable QR sheet of a route's points (HTML). */
+export async function roundQrSheet(routeId) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}/round-routes/${routeId}/qr-sheet`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return response.text();
+}
+
+// ---- the hazard ledger (隐患台账) ----
+
+/** The ledger: {items, total, limit, offset}, open hazards first. */
+export function listHazards(filters = {}) {
+  return request(`/hazards${query(filters)}`);
+}
+
+/** One hazard with its history and `allowedActions` for the caller. */
+export function getHazard(id) {
+  return request(`/hazards/${id}`);
+}
+
+/** Open, overdue and closed hazards per risk level. */
+export function hazardCounts(site) {
+  return request(`/hazards/counts${query({ site })}`);
+}
+
+/** Register a hazard: place, description, riskLevel (and workOrderId when found on a job). */
+export function createHazard(fields) {
+  return submit(jsonEntry(`${BASE}/hazards`, fields, 'hazardCreate', null));
+}
+
+/** A move of the ledger: analyse, control, rectify, recheck, recheck_failed, close. */
+export function hazardMove(id, action, fields = {}) {
+  return submit(jsonEntry(`${BASE}/hazards/${id}/${action.replace('_', '-')}`, fields, `hazard.${action}`, null));
+}
+
+async function authorisedBlob(path) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return response.blob();
+}
+
+/** An object URL of a hazard's photo thumbnail (the caller revokes it). */
+export async function hazardPhotoUrl(id) {
+  return URL.createObjectURL(await authorisedBlob(`/hazards/${id}/photo?thumb=true`));
+}
+
+/** The ledger as a CSV file (with BOM). */
+export function hazardsCsv(site) {
+  return authorisedBlob(`/hazards/export.csv${query({ site })}`);
 }
 
 // ---- what the server says a job may do (the views keep no copy of the rules) ----

@@ -4,6 +4,7 @@
  */
 
 import { currentToken, logout, me } from './api.js';
+import { forgetJobs } from './device.js';
 import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
 import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
 import { esc, setSiteTimeZone } from './format.js';
@@ -14,21 +15,24 @@ const VIEWS = {
   login: 'login',
   jobs: 'jobs',
   job: 'job',
+  complaint: 'complaint',
   receipt: 'receipt',
   alarms: 'guard',
   intake: 'intake',
   dispatch: 'dispatch',
   callbacks: 'callbacks',
   dashboard: 'dashboard',
+  rounds: 'rounds',
+  hazards: 'hazards',
 };
 
 // What each role sees first and in its navigation bar.
 const ROLE_NAV = {
-  technician: ['jobs'],
-  guard: ['alarms'],
+  technician: ['jobs', 'hazards'],
+  guard: ['alarms', 'rounds', 'hazards'],
   agent: ['intake', 'dispatch', 'callbacks'],
-  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard'],
-  manager: ['dashboard', 'dispatch', 'alarms'],
+  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard', 'rounds', 'hazards'],
+  manager: ['dashboard', 'dispatch', 'alarms', 'rounds', 'hazards'],
   admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
 };
 
@@ -71,12 +75,15 @@ async function route() {
   }
   if (!VIEWS[name]) name = state.user ? homeFor(state.user) : 'login';
   if (state.view && state.view.unmount) state.view.unmount();
-  state.route = { name, params };
+  const current = { name, params };
+  state.route = current;
   renderNav();
   main.innerHTML = '';
   let module;
   try {
     module = await import(`./views/${VIEWS[name]}.js`);
+    // The user moved on while the module loaded: the newer route draws, this one must not.
+    if (state.route !== current) return;
   } catch {
     main.innerHTML = `<section class="card"><h2>${esc(t(`nav.${name}`))}</h2><p>${esc(t('app.viewUnavailable'))}</p></section>`;
     state.view = null;
@@ -194,6 +201,7 @@ async function start() {
     followAssignments(null);
     await logout();
     if ('caches' in window) await caches.delete('api-v1');
+    await forgetJobs().catch(() => undefined);
     state.user = null;
     location.hash = '/login';
   });

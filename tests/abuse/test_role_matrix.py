@@ -36,6 +36,8 @@ WORKER = frozenset({"technician"})  # the assignee's own steps on a repair job
 # DOMAIN.md "Complaint": the handler may be anyone but a guard; the desk may escalate what it does not handle.
 HANDLER = ALL - {"guard"}
 ADMIN = frozenset({"admin"})  # DESIGN.md: registry CRUD for admins
+# docs/SAFETY.md: guards walk rounds, and so may the people above them; supervisors and up lay them out.
+WALKERS = frozenset({"admin", "manager", "supervisor", "guard"})
 # Going on or off duty: oneself (the technician here changes their own) or a supervisor and up.
 DUTY = frozenset({"admin", "manager", "supervisor", "technician"})
 
@@ -89,6 +91,15 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"GET {WO}/receipt": ALL,
     f"POST {WO}/sign": EVIDENCE,
     f"GET {WO}/verify": PUBLIC,
+    # the owner's page: no staff role; an owner token (tests/owners/test_owner_portal.py) or nothing
+    "GET /api/v1/owner/units/{link}": PUBLIC,
+    "POST /api/v1/owner/codes": PUBLIC,
+    "POST /api/v1/owner/sessions": PUBLIC,
+    "GET /api/v1/owner/cases": frozenset(),
+    "POST /api/v1/owner/cases": frozenset(),
+    "GET /api/v1/owner/cases/{case_id}": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/photos": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/rating": frozenset(),
     "GET /api/v1/reports/kpis": OVERSIGHT,
     "GET /api/v1/reports/work-orders.csv": OVERSIGHT,
     "GET /api/v1/sites": ALL,
@@ -131,9 +142,38 @@ EXPECTED: dict[str, frozenset[str]] = {
     "PATCH /api/v1/users/{user_id}": ADMIN,
     "DELETE /api/v1/users/{user_id}": ADMIN,
     "POST /api/v1/users/{user_id}/duty": DUTY,
+    "GET /api/v1/check-points": OVERSIGHT,
+    "POST /api/v1/check-points": OVERSIGHT,
+    "GET /api/v1/round-routes": WALKERS,
+    "POST /api/v1/round-routes": OVERSIGHT,
+    "GET /api/v1/round-routes/{route_id}/qr-sheet": OVERSIGHT,
+    "POST /api/v1/round-routes/{route_id}/schedules": OVERSIGHT,
+    "GET /api/v1/round-schedules": OVERSIGHT,
+    "GET /api/v1/rounds": WALKERS,
+    "POST /api/v1/rounds": WALKERS,
+    "GET /api/v1/rounds/report": OVERSIGHT,
+    "GET /api/v1/rounds/{round_id}": WALKERS,
+    "POST /api/v1/rounds/{round_id}/start": WALKERS,
+    "POST /api/v1/rounds/{round_id}/scans": WALKERS,
+    # a finding's photo, like a job's: for staff of the site
+    "GET /api/v1/round-scans/{scan_id}/photo": ALL,
+    # docs/SAFETY.md: anyone may register a hazard and read the ledger; the moves by the ledger's table
+    "GET /api/v1/hazards": ALL,
+    "POST /api/v1/hazards": ALL,
+    "GET /api/v1/hazards/counts": ALL,
+    "GET /api/v1/hazards/export.csv": OVERSIGHT,
+    "GET /api/v1/hazards/{hazard_id}": ALL,
+    "GET /api/v1/hazards/{hazard_id}/photo": ALL,
+    "POST /api/v1/hazards/{hazard_id}/analyse": OVERSIGHT,
+    "POST /api/v1/hazards/{hazard_id}/control": OVERSIGHT | {"technician", "guard"},
+    "POST /api/v1/hazards/{hazard_id}/rectify": OVERSIGHT,
+    "POST /api/v1/hazards/{hazard_id}/recheck": OVERSIGHT | {"technician"},
+    "POST /api/v1/hazards/{hazard_id}/recheck-failed": OVERSIGHT | {"technician"},
+    "POST /api/v1/hazards/{hazard_id}/close": frozenset({"supervisor", "manager"}),
 }
 # The live stream never ends; its role rule (every role, filtered by site) is tested in test_stream.py.
-NOT_CALLED = {"GET /api/v1/stream"}
+# The stream needs a ticket; the owner's endpoints take owner tokens, not staff ones, and have their tests.
+NOT_CALLED = {"GET /api/v1/stream"} | {op for op in EXPECTED if " /api/v1/owner/" in op}
 # Called last, each with a session of its own: they end the caller's sessions (test_sessions.py says how).
 ENDS_SESSIONS = ("POST /api/v1/me/password", "POST /api/v1/auth/logout", "POST /api/v1/auth/logout-all")
 
@@ -207,6 +247,7 @@ def _png() -> bytes:
 def _body(op: str, estate: Estate) -> dict[str, Any]:
     """Request arguments that would succeed for an allowed role (so a refusal is about the role)."""
     tech1 = str(estate.users["tech1"])
+    point = str(estate.ids["point_id"])
     # a public address (a private one is refused); storing a subscription makes no request to it
     push_endpoint = f"https://8.8.8.8/push/{estate.ids['work_order_id']}"
     bodies: dict[str, dict[str, Any]] = {
@@ -254,6 +295,15 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
         "GET /api/v1/units/lookup": {"params": {"building": "A", "number": "101"}},
         "GET /api/v1/reports/kpis": {"params": {"site": "demo"}},
         "POST /api/v1/users/{user_id}/duty": {"json": {"onDuty": True}},
+        "POST /api/v1/check-points": {"json": {"site": "demo", "name": f"点 {uuid.uuid4().hex[:8]}"}},
+        "POST /api/v1/round-routes": {
+            "json": {"name": f"路线 {uuid.uuid4().hex[:8]}", "expectedMinutes": 30, "checkPointIds": [point]}
+        },
+        "POST /api/v1/round-routes/{route_id}/schedules": {"json": {"fixedTimes": ["09:00"]}},
+        "POST /api/v1/rounds": {"json": {"id": str(uuid.uuid4()), "routeId": str(estate.ids["route_id"])}},
+        "POST /api/v1/rounds/{round_id}/scans": {"data": {"qr": estate.ids["point_qr"], "result": "normal"}},
+        "GET /api/v1/rounds/report": {"params": {"day": "2026-12-01"}},  # fixed-date: any day will do
+        "POST /api/v1/hazards": {"json": {"place": "1栋楼梯间", "description": "灯不亮"}},
     }
     if op in bodies:
         return bodies[op]
@@ -289,11 +339,51 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
         "alarm_id": await raise_alarm(db, "elev-a2", "ELEVATOR_STOPPED", clock.now()),
     }
     estate = Estate(db=db, ids=ids, users=users)
+    # A round of the seeded night route, started by guard1, with one scan whose photo is the job's photo.
+    route = await db.fetchrow("SELECT id FROM round_routes WHERE name = '夜间巡逻'")
+    points = await db.fetch(
+        """SELECT c.id, c.token FROM round_route_points rp JOIN check_points c ON c.id = rp.check_point_id
+           WHERE rp.route_id = $1 ORDER BY rp.position""",
+        route["id"],
+    )
+    ids["route_id"] = route["id"]
+    ids["point_id"] = points[0]["id"]
+    ids["point_qr"] = f"caretaker:cp:{points[1]['token']}"
+    ids["hazard_id"] = await db.fetchval(
+        """INSERT INTO hazards (number, site_id, source, place, description, risk_level, reported_at)
+           VALUES ('YH-M00001', $1, 'manual', '1栋楼梯间', '灯不亮', 'low', $2) RETURNING id""",
+        site_id,
+        clock.now(),
+    )
+    ids["round_id"] = await db.fetchval(
+        """INSERT INTO rounds (site_id, route_id, slot_start, slot_end, status)
+           VALUES ($1, $2, $3::timestamptz, $3::timestamptz + interval '1 hour', 'scheduled') RETURNING id""",
+        site_id,
+        route["id"],
+        clock.now(),
+    )
     # The job every read endpoint looks at: tech1's, with a real uploaded photo, completed and signed.
     job = await make_work_order(db, site_id=site_id, status="on_site", assignee_id=users["tech1"])
     ids["work_order_id"] = job
     ids["photo_id"] = await upload_photo(client, await bearer_for(db, users["tech1"]), job)
     await db.execute("UPDATE work_orders SET status = 'completed' WHERE id = $1", job)
+    ids["scan_id"] = await db.fetchval(
+        """INSERT INTO round_scans (round_id, check_point_id, position, scanned_by, scanned_at, received_at,
+                                    result, photo_sha256, thumb_sha256)
+           SELECT $1, $2, 1, $3, $4, $4, 'abnormal', sha256, thumb_sha256 FROM photos WHERE id = $5
+           RETURNING id""",
+        ids["round_id"],
+        points[0]["id"],
+        users["guard1"],
+        clock.now(),
+        ids["photo_id"],
+    )
+    await db.execute(
+        """UPDATE hazards SET (photo_sha256, thumb_sha256) =
+               (SELECT sha256, thumb_sha256 FROM photos WHERE id = $2) WHERE id = $1""",
+        ids["hazard_id"],
+        ids["photo_id"],
+    )
     r = await client.post(
         f"/api/v1/work-orders/{job}/sign",
         json={"noSignReason": "owner_absent"},

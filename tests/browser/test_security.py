@@ -100,8 +100,9 @@ async def test_the_app_works_under_its_content_security_policy(
     await tech.wait_for_selector("[data-action='arrive']")
     await tech.click("[data-action='arrive']")
     await tech.wait_for_selector("#photo-input", state="attached")
+    await tech.select_option("#photo-stage", "after")  # on arrival "before" is offered
     await tech.set_input_files("#photo-input", str(photo_file(tmp_path)))
-    await tech.wait_for_selector("#view .photos")
+    await tech.wait_for_selector("#view .photos img[src^='blob:']")
     for box in await tech.locator("input[name='check']").all():
         await box.check()
     await tech.fill("#cause", "阀芯老化")

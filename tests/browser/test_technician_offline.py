@@ -118,6 +118,9 @@ async def test_offline_job_is_synced_exactly_once_with_offline_times(
     await page.wait_for_selector("[data-action='arrive']")
     await page.click("[data-action='arrive']")
     await page.wait_for_selector("#photo-input", state="attached")
+    # on arrival the stage offered is "before"; this job's one photo shows the finished work
+    assert await page.input_value("#photo-stage") == "before"
+    await page.select_option("#photo-stage", "after")
     await page.set_input_files("#photo-input", str(photo_file(tmp_path)))
     await page.wait_for_selector("text=张照片待上传")
     for box in await page.locator("input[name='check']").all():

@@ -25,6 +25,8 @@ async def test_elevators_get_a_plan_and_one_work_order_per_period(
     db: asyncpg.Connection, db_url: str
 ) -> None:
     assert (generate_planned_maintenance, 600.0) in JOBS
+    # this test follows the elevators; every other kind is in test_every_asset_kind_with_an_interval
+    await db.execute("UPDATE assets SET maintenance_days = NULL WHERE kind <> 'elevator'")
     clock = ManualClock(START)
     pool = await create_pool(db_url, min_size=4, max_size=8)
     ctx = JobContext(pool=pool, clock=clock)
@@ -51,6 +53,56 @@ async def test_elevators_get_a_plan_and_one_work_order_per_period(
     assert {p["next_due_on"] for p in await db.fetch("SELECT next_due_on FROM maintenance_plans")} == {
         FIRST_DUE + timedelta(days=15)
     }
+
+
+async def test_every_asset_kind_with_an_interval_gets_one_job_per_period_with_two_schedulers(
+    db: asyncpg.Connection, db_url: str
+) -> None:
+    # the demo estate: elevators every 15 days, pumps and the generator 30, switchgear 90, water tanks 180
+    intervals = {
+        r["kind"]: r["days"]
+        for r in await db.fetch("SELECT DISTINCT kind, maintenance_days AS days FROM assets")
+    }
+    assert intervals == {"elevator": 15, "pump": 30, "generator": 30, "switchgear": 90, "water_tank": 180}
+    clock = ManualClock(START)
+    pools = [await create_pool(db_url, min_size=2, max_size=4) for _ in range(2)]
+    contexts = [JobContext(pool=p, clock=clock) for p in pools]
+
+    async def both() -> int:
+        return sum(
+            await asyncio.gather(*(generate_planned_maintenance(c) for c in contexts for _ in range(2)))
+        )
+
+    try:
+        assert await both() == 0
+        plans = await db.fetch(
+            "SELECT a.kind, p.interval_days FROM maintenance_plans p JOIN assets a ON a.id = p.asset_id"
+        )
+        assert len(plans) == 13 and all(p["interval_days"] == intervals[p["kind"]] for p in plans)
+        made = {}
+        # day by day over 200 days: each plan's periods come due one after another
+        for _ in range(200):
+            clock.advance(timedelta(days=1))
+            await both()
+        for r in await db.fetch(
+            """SELECT a.kind, count(*) AS n,
+                      count(DISTINCT (w.asset_id, w.resolution->>'periodDue')) AS periods
+               FROM work_orders w JOIN assets a ON a.id = w.asset_id WHERE w.plan_id IS NOT NULL
+               GROUP BY a.kind"""
+        ):
+            made[r["kind"]] = (r["n"], r["periods"])
+    finally:
+        for p in pools:
+            await p.close()
+    # one job per period and asset, no more: (200 + lead 2) days from a first period one interval out
+    per_asset = {kind: (200 + 2) // days for kind, days in intervals.items()}
+    counts = {"elevator": 6, "pump": 2, "generator": 1, "switchgear": 2, "water_tank": 2}
+    assert made == {kind: (per_asset[kind] * counts[kind],) * 2 for kind in counts}
+    checks = await db.fetchval(
+        """SELECT w.resolution->'checks' FROM work_orders w JOIN assets a ON a.id = w.asset_id
+           WHERE a.kind = 'generator' LIMIT 1"""
+    )
+    assert "空载试运行 15 分钟" in checks
 
 
 async def test_the_database_refuses_a_second_order_for_one_period(

@@ -3,6 +3,7 @@ once (a real SSE client over HTTP) and, where the access ended, makes the old to
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -276,3 +277,62 @@ async def test_housekeeping_forgets_long_expired_sessions_and_expired_tickets(
     assert await world.db.fetchval("SELECT count(*) FROM sessions WHERE id = $1", stale) == 0
     assert await world.db.fetchval("SELECT count(*) FROM stream_tickets") == 0
     assert (await world.call("GET", "/api/v1/me", token)).status_code == 200
+
+
+async def test_a_remembered_token_is_refused_once_its_session_ends_elsewhere(world: World) -> None:
+    # the token's user is remembered after its first request; ending the session outside this process
+    # (another API process, an operator) reaches this one only through the NOTIFY
+    token = await login(world.base_url, "tech2")
+    for _ in range(3):
+        assert (await world.call("GET", "/api/v1/me", token)).status_code == 200
+    await world.db.execute("UPDATE sessions SET ended_at = now(), ended_why = 'logout'")
+    statuses = set()
+    for _ in range(200):
+        status = (await world.call("GET", "/api/v1/me", token)).status_code
+        statuses.add(status)
+        if status == 401:
+            break
+        await asyncio.sleep(0.05)
+    assert 401 in statuses
+
+
+async def test_a_remembered_user_carries_the_rights_changed_since(world: World) -> None:
+    token, admin = await login(world.base_url, "tech2"), await login(world.base_url, "admin")
+    assert (await world.call("GET", "/api/v1/me", token)).json()["role"] == "technician"
+    r = await world.call("PATCH", f"/api/v1/users/{await world.user_id('tech2')}", admin, {"role": "guard"})
+    assert r.status_code == 200, r.text
+    roles = []
+    for _ in range(200):
+        roles.append((await world.call("GET", "/api/v1/me", token)).json()["role"])
+        if roles[-1] == "guard":
+            break
+        await asyncio.sleep(0.05)
+    assert roles[-1] == "guard"
+
+
+async def _me_until(world: World, token: str, done: Callable[[dict], bool]) -> dict:
+    """GET /me until `done` holds (the NOTIFY reaches the app within milliseconds), or give up."""
+    for _ in range(200):
+        me = (await world.call("GET", "/api/v1/me", token)).json()
+        if done(me):
+            break
+        await asyncio.sleep(0.05)
+    return me
+
+
+async def test_a_remembered_user_carries_a_changed_name_duty_and_language(world: World) -> None:
+    token, admin = await login(world.base_url, "tech2"), await login(world.base_url, "admin")
+    before = (await world.call("GET", "/api/v1/me", token)).json()
+    change = {"displayName": "新名字", "onDuty": not before["onDuty"], "locale": "en"}
+    r = await world.call("PATCH", f"/api/v1/users/{await world.user_id('tech2')}", admin, change)
+    assert r.status_code == 200, r.text
+    me = await _me_until(world, token, lambda m: m["locale"] == "en")
+    assert (me["displayName"], me["onDuty"], me["locale"]) == ("新名字", not before["onDuty"], "en")
+
+
+async def test_a_remembered_admin_sees_a_site_added_since(world: World) -> None:
+    admin = await login(world.base_url, "admin")
+    assert (await world.call("GET", "/api/v1/me", admin)).status_code == 200
+    north = await world.db.fetchval("INSERT INTO sites (code, name) VALUES ('north', '北苑') RETURNING id")
+    me = await _me_until(world, admin, lambda m: str(north) in m["siteIds"])
+    assert str(north) in me["siteIds"]

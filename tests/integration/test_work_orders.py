@@ -115,6 +115,22 @@ async def test_cancel_needs_a_reason_and_a_supervisor(client: AsyncTestClient, l
     assert r.json()["current"] == {"status": "cancelled", "assigneeId": None, "version": 2}
 
 
+
+async def test_open_list_leaves_out_closed_and_cancelled_work(client: AsyncTestClient, login_as) -> None:
+    """The technician's list asks `open=true`: work already finished is never read for it."""
+    agent, supervisor = await login_as("agent"), await login_as("supervisor")
+    kept = await create(client, agent)
+    gone = await create(client, agent)
+    assert (await act(client, supervisor, gone["id"], "cancel", {"reason": "业主撤回"})).status_code == 200
+    everything = await client.get(API, headers=agent, params={"limit": 200})
+    assert gone["id"] in {w["id"] for w in everything.json()["items"]}
+    r = await client.get(API, headers=agent, params={"open": "true", "limit": 200})
+    assert r.status_code == 200
+    listed = {w["id"]: w["status"] for w in r.json()["items"]}
+    assert kept["id"] in listed and gone["id"] not in listed
+    assert not {"closed", "cancelled"} & set(listed.values())
+
+
 def _wire_time(when: datetime) -> str:
     """An instant as the API writes it: UTC, whole seconds, `Z`."""
     return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from backend.domain import workflow
 from backend.domain.workflow import (
     Action,
     CallbackOutcome,
@@ -319,3 +320,26 @@ def test_the_phone_is_told_the_next_steps_of_its_own_job() -> None:
     graph = reachable_transitions(complaint, role="agent", actor_id=me)
     assert "depart" not in {a for steps in graph.values() for a in steps}
     assert graph["solved"]["inform"] == "completed"
+
+
+@pytest.mark.parametrize(("kind", "in_home", "paths", "roles"), CASES, ids=IDS)
+def test_remembered_allowed_actions_equal_a_fresh_decision_for_every_caller(
+    kind: str, in_home: bool, paths: dict, roles: dict
+) -> None:
+    """Lists remember allowed actions per decision; any fact the decision reads but the memory key missed
+    would show here as one state answered with another's actions."""
+    me, other = uuid.uuid4(), uuid.uuid4()
+    people = [None, me, other]
+    for status, role, due, assignee, last, actor in itertools.product(
+        Status, ROLES, [True, False], people, people, [me, None]
+    ):
+        state = WorkOrderState(
+            kind=kind,
+            status=status.value,
+            in_home=in_home,
+            assignee_id=assignee,
+            last_assignee_id=last,
+            callback_due=due,
+        )
+        fresh = workflow._allowed_actions(state, role=role, actor_id=actor)
+        assert allowed_actions(state, role=role, actor_id=actor) == fresh, (status, role, due, assignee, last)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -17,6 +17,7 @@ async def add_callback(
     work_order_id: UUID,
     reached: bool,
     satisfaction: int | None,
+    answers: Mapping[str, int | None],
     comment: str,
     called_by: UUID | None,
     called_at: datetime,
@@ -24,8 +25,9 @@ async def add_callback(
     """Record one call attempt, numbered per work order (the caller holds the row lock); returns it."""
     return await conn.fetchval(
         """INSERT INTO callbacks
-               (work_order_id, attempt, reached, satisfaction, comment, called_by, called_at)
-           SELECT $1, COALESCE(max(attempt), 0) + 1, $2, $3, $4, $5, $6
+               (work_order_id, attempt, reached, satisfaction, comment, called_by, called_at,
+                speed, attitude, quality, recommend)
+           SELECT $1, COALESCE(max(attempt), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10
            FROM callbacks WHERE work_order_id = $1
            RETURNING attempt""",
         work_order_id,
@@ -34,6 +36,10 @@ async def add_callback(
         comment,
         called_by,
         called_at,
+        answers.get("speed"),
+        answers.get("attitude"),
+        answers.get("quality"),
+        answers.get("recommend"),
     )
 
 

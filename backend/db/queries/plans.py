@@ -95,21 +95,21 @@ async def planning_sites(conn: asyncpg.Connection) -> list[PlanningSite]:
     return [PlanningSite(**dict(r)) for r in rows]
 
 
-async def create_default_elevator_plans(
-    conn: asyncpg.Connection, site_id: UUID, now: datetime, interval_days: int, lead_days: int
+async def create_default_plans(
+    conn: asyncpg.Connection, site_id: UUID, now: datetime, elevator_days: int, lead_days: int
 ) -> int:
-    """A plan every `interval_days` for each of the site's elevators that has none; the first due one period
-    from today."""
+    """A plan for each of the site's assets that has a maintenance interval (elevators: `elevator_days` when
+    they have none) and no plan yet; the first due one interval from today."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", DEFAULT_PLANS_LOCK)
     result = await conn.execute(
         """INSERT INTO maintenance_plans (site_id, asset_id, title, interval_days, lead_days, next_due_on)
            SELECT a.site_id, a.id, a.name || ' 例行保养', COALESCE(a.maintenance_days, $2), $3,
                   ($1::timestamptz AT TIME ZONE s.timezone)::date + COALESCE(a.maintenance_days, $2)
            FROM assets a JOIN sites s ON s.id = a.site_id
-           WHERE a.site_id = $4 AND a.kind = 'elevator'
+           WHERE a.site_id = $4 AND (a.kind = 'elevator' OR a.maintenance_days IS NOT NULL)
              AND NOT EXISTS (SELECT 1 FROM maintenance_plans p WHERE p.asset_id = a.id)""",
         now,
-        interval_days,
+        elevator_days,
         lead_days,
         site_id,
     )

@@ -17,12 +17,18 @@ import msgspec
 from backend.domain.kpis import (
     CLOCKS,
     COMPLAINT_CALLBACK_DAYS,
+    DETRACTOR_UP_TO,
+    DRIVER_WEIGHTS,
+    PROMOTER_FROM,
     SATISFIED_FROM,
     AlarmCount,
     AlarmKpi,
+    AppointmentKpi,
     CallbackKpi,
     CategoryTrend,
+    ComplaintDeskKpi,
     ComplaintKpi,
+    DeskCategory,
     DigestFacts,
     NowKpi,
     OverdueItem,
@@ -32,10 +38,14 @@ from backend.domain.kpis import (
     StepKpi,
     TechnicianKpi,
     change_rate,
+    desk_clock,
     minutes,
+    net_promoter_score,
     share,
+    weighted_satisfaction,
 )
 from backend.domain.models import SiteRef
+from backend.domain.sla import APPOINTMENT_GRACE
 from backend.domain.workflow import ACTIVE_STATUSES, CLOSED_STATUSES, OPEN_STATUSES, priority_code
 
 # Spelled out as lists: `status = ANY(open)` reads the (site_id, status) index, `<> ALL(final)` cannot.
@@ -203,7 +213,12 @@ async def callback_kpi(
 _SATISFACTION = """
 SELECT count(*) AS ratings,
        avg(cb.satisfaction)::float8 AS average,
-       count(*) FILTER (WHERE cb.satisfaction >= $4) AS satisfied
+       count(*) FILTER (WHERE cb.satisfaction >= $4) AS satisfied,
+       avg(cb.speed)::float8 AS speed, avg(cb.attitude)::float8 AS attitude,
+       avg(cb.quality)::float8 AS quality,
+       count(cb.recommend) AS recommend_answers,
+       count(*) FILTER (WHERE cb.recommend >= $5) AS promoters,
+       count(*) FILTER (WHERE cb.recommend <= $6) AS detractors
 FROM callbacks cb
 WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisfaction IS NOT NULL
 """
@@ -211,12 +226,21 @@ WHERE cb.site_id = $1 AND cb.called_at >= $2 AND cb.called_at < $3 AND cb.satisf
 
 async def satisfaction_kpi(conn: asyncpg.Connection, site_id: UUID, period: Period) -> SatisfactionKpi:
     """Average rating and the share satisfied over ratings given in the period."""
-    r = await conn.fetchrow(_SATISFACTION, site_id, period.start, period.end, SATISFIED_FROM)
+    r = await conn.fetchrow(
+        _SATISFACTION, site_id, period.start, period.end, SATISFIED_FROM, PROMOTER_FROM, DETRACTOR_UP_TO
+    )
+    drivers = {k: None if r[k] is None else round(r[k], 2) for k in DRIVER_WEIGHTS}
     return SatisfactionKpi(
         ratings=r["ratings"],
         average=None if r["average"] is None else round(r["average"], 2),
         satisfied=r["satisfied"],
         satisfied_share=share(r["satisfied"], r["ratings"]),
+        **drivers,
+        weighted=weighted_satisfaction(drivers),
+        recommend_answers=r["recommend_answers"],
+        promoters=r["promoters"],
+        detractors=r["detractors"],
+        nps=net_promoter_score(r["promoters"], r["detractors"], r["recommend_answers"]),
     )
 
 
@@ -230,6 +254,78 @@ WHERE site_id = $1 AND kind = 'complaint' AND created_at >= $4 AND created_at < 
 GROUP BY category
 ORDER BY count(*) FILTER (WHERE created_at >= $2) DESC, category
 """
+
+
+_DESK = """
+SELECT w.category,
+       count(*) AS received,
+       count(*) FILTER (WHERE w.completed_at IS NOT NULL) AS handled,
+       count(*) FILTER (WHERE w.resolution ? 'repeatOf') AS repeats,
+       count(*) FILTER (WHERE w.resolution ? 'escalatedTo') AS escalated,
+       count(r.met_at IS NOT NULL OR r.due_at <= $4 OR NULL) AS reply_due,
+       count(r.met_at <= r.due_at OR NULL) AS reply_on_time,
+       count(i.met_at IS NOT NULL OR i.due_at <= $4 OR NULL) AS investigate_due,
+       count(i.met_at <= i.due_at OR NULL) AS investigate_on_time,
+       count(z.met_at IS NOT NULL OR z.due_at <= $4 OR NULL) AS resolve_due,
+       count(z.met_at <= z.due_at OR NULL) AS resolve_on_time
+FROM work_orders w
+LEFT JOIN work_order_clocks r ON r.work_order_id = w.id AND r.clock = 'respond'
+LEFT JOIN work_order_clocks i ON i.work_order_id = w.id AND i.clock = 'investigate'
+LEFT JOIN work_order_clocks z ON z.work_order_id = w.id AND z.clock = 'resolve'
+WHERE w.site_id = $1 AND w.kind = 'complaint' AND w.status <> 'cancelled'
+  AND w.created_at >= $2 AND w.created_at < $3
+GROUP BY w.category
+ORDER BY count(*) DESC, w.category
+"""
+
+
+async def complaint_desk_kpi(
+    conn: asyncpg.Connection, site_id: UUID, period: Period, now: datetime
+) -> ComplaintDeskKpi:
+    """First reply, same-day investigation, 72 h resolution (also by category), handling rate, repeats and
+    escalations over the complaints received in the period."""
+    rows = await conn.fetch(_DESK, site_id, period.start, period.end, now)
+
+    def total(column: str) -> int:
+        return sum(r[column] for r in rows)
+
+    return ComplaintDeskKpi(
+        received=total("received"),
+        handled=total("handled"),
+        handling_rate=share(total("handled"), total("received")),
+        first_reply=desk_clock(total("reply_due"), total("reply_on_time")),
+        investigation=desk_clock(total("investigate_due"), total("investigate_on_time")),
+        resolution=desk_clock(total("resolve_due"), total("resolve_on_time")),
+        by_category=[
+            DeskCategory(
+                category=r["category"],
+                received=r["received"],
+                resolution=desk_clock(r["resolve_due"], r["resolve_on_time"]),
+            )
+            for r in rows
+        ],
+        repeats=total("repeats"),
+        escalated=total("escalated"),
+    )
+
+
+_APPOINTMENTS = """
+SELECT count(*) AS due, count(*) FILTER (WHERE arrived_at <= appointment_at + $5) AS kept
+FROM work_orders
+WHERE site_id = $1 AND status <> 'cancelled' AND appointment_at >= $2 AND appointment_at < $3
+  AND (arrived_at IS NOT NULL OR appointment_at + $5 <= $4)
+"""
+
+
+async def appointment_kpi(
+    conn: asyncpg.Connection, site_id: UUID, period: Period, now: datetime
+) -> AppointmentKpi:
+    """Appointments in the period that are decided (arrived, or past the agreed time and its grace), kept
+    when the technician arrived by the agreed time plus the grace (sla.APPOINTMENT_GRACE)."""
+    r = await conn.fetchrow(_APPOINTMENTS, site_id, period.start, period.end, now, APPOINTMENT_GRACE)
+    return AppointmentKpi(
+        due=r["due"], kept=r["kept"], missed=r["due"] - r["kept"], rate=share(r["kept"], r["due"])
+    )
 
 
 async def complaint_kpi(conn: asyncpg.Connection, site_id: UUID, period: Period) -> ComplaintKpi:

@@ -1,6 +1,8 @@
 /**
  * The callback queue (回访): who to call, by when, what was done and by whom, and the outcome of each call.
  * Nothing is preselected: the agent records what the owner said, never a default "reached, very satisfied".
+ * A reached owner is also asked the seeds' drivers (response speed, attitude, quality) and 0-10 whether they
+ * would recommend us (NPS); each may be left unasked.
  */
 
 import { listCallbacks, unitLabel, workOrderAction } from '../api.js';
@@ -9,6 +11,9 @@ import { label, refusal, t } from '../i18n.js';
 
 let timer = null;
 const SCORES = [5, 4, 3, 2, 1];
+// The drivers the seeds measured (1-5 each, optional) and willingness to recommend (0-10, NPS).
+const DRIVERS = ['speed', 'attitude', 'quality'];
+const RECOMMEND = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 function tick(root) {
   for (const el of root.querySelectorAll('[data-due]')) {
@@ -50,7 +55,16 @@ function card(item) {
       <div class="row phones">${phones(item)
         .map((p) => `<a class="button secondary" href="tel:${esc(p.phone)}">${esc(t('job.call'))} ${esc(p.who)} ${esc(p.phone)}</a>`)
         .join('') || `<p class="muted" data-no-phone>${esc(t('callbacks.noPhone'))}</p>`}</div>
-      <fieldset class="choice" data-reached-group>
+      ${callbackFieldsHtml(id)}
+      <p class="form-error" data-callback-error role="alert" hidden></p>
+      <div class="actions"><button type="button" data-record>${esc(t('callbacks.record'))}</button></div>
+      <p class="muted small hidden" data-result></p>
+    </section>`;
+}
+
+/** The questions of a follow-up call (reached? satisfaction, comment) for the work order `id`. */
+export function callbackFieldsHtml(id) {
+  return `<fieldset class="choice" data-reached-group>
         <legend>${esc(t('callbacks.reachedQuestion'))}</legend>
         <label class="checklist"><input type="radio" name="reached-${esc(id)}" value="yes" data-reached> ${esc(t('callbacks.reachedYes'))}</label>
         <label class="checklist"><input type="radio" name="reached-${esc(id)}" value="no" data-not-reached> ${esc(t('callbacks.reachedNo'))}</label>
@@ -59,40 +73,59 @@ function card(item) {
         <legend>${esc(t('callbacks.satisfaction'))}</legend>
         ${SCORES.map((n) => `<label class="checklist"><input type="radio" name="score-${esc(id)}" value="${n}" data-score> ${n} · ${esc(t(`satisfaction.${n}`))}</label>`).join('')}
       </fieldset>
-      <label for="comment-${esc(id)}">${esc(t('callbacks.comment'))}</label><input id="comment-${esc(id)}" data-comment>
-      <p class="form-error" data-callback-error role="alert" hidden></p>
-      <div class="actions"><button type="button" data-record>${esc(t('callbacks.record'))}</button></div>
-      <p class="muted small hidden" data-result></p>
-    </section>`;
+      <div data-drivers hidden>
+        ${DRIVERS.map((d) => `<label for="${d}-${esc(id)}">${esc(t(`callbacks.driver.${d}`))}</label>
+        <select id="${d}-${esc(id)}" data-driver="${d}"><option value="">${esc(t('callbacks.notAsked'))}</option>${SCORES.map((n) => `<option value="${n}">${n} · ${esc(t(`satisfaction.${n}`))}</option>`).join('')}</select>`).join('')}
+        <label for="recommend-${esc(id)}">${esc(t('callbacks.recommend'))}</label>
+        <select id="recommend-${esc(id)}" data-recommend><option value="">${esc(t('callbacks.notAsked'))}</option>${RECOMMEND.map((n) => `<option value="${n}">${n}</option>`).join('')}</select>
+      </div>
+      <label for="comment-${esc(id)}">${esc(t('callbacks.comment'))}</label><input id="comment-${esc(id)}" data-comment>`;
+}
+
+/** Show the score questions only once the owner was reached. */
+export function wireCallbackFields(el) {
+  const scores = el.querySelector('[data-satisfaction-group]');
+  const drivers = el.querySelector('[data-drivers]');
+  for (const radio of el.querySelectorAll('[data-reached], [data-not-reached]')) {
+    radio.addEventListener('change', () => {
+      scores.hidden = !el.querySelector('[data-reached]').checked;
+      drivers.hidden = scores.hidden;
+    });
+  }
+}
+
+/** The callback body from the answers under `el`, or what the agent still has to say (a string). */
+export function readCallback(el) {
+  const reachedYes = el.querySelector('[data-reached]').checked;
+  const reachedNo = el.querySelector('[data-not-reached]').checked;
+  const score = el.querySelector('[data-score]:checked');
+  if (!reachedYes && !reachedNo) return t('callbacks.sayIfReached');
+  if (reachedYes && !score) return t('callbacks.saySatisfaction');
+  const answer = (select) => (reachedYes && select.value !== '' ? Number(select.value) : null);
+  const body = {
+    reached: reachedYes,
+    satisfaction: reachedYes ? Number(score.value) : null,
+    recommend: answer(el.querySelector('[data-recommend]')),
+    comment: el.querySelector('[data-comment]').value.trim(),
+  };
+  for (const select of el.querySelectorAll('[data-driver]')) body[select.dataset.driver] = answer(select);
+  return body;
 }
 
 function wire(cardEl, ctx) {
   const id = cardEl.dataset.callback;
-  const scores = cardEl.querySelector('[data-satisfaction-group]');
   const error = cardEl.querySelector('[data-callback-error]');
   const say = (message) => {
     error.textContent = message;
     error.hidden = !message;
   };
-  for (const radio of cardEl.querySelectorAll(`input[name="reached-${CSS.escape(id)}"]`)) {
-    radio.addEventListener('change', () => {
-      scores.hidden = !cardEl.querySelector('[data-reached]').checked;
-      say('');
-    });
-  }
+  wireCallbackFields(cardEl);
   cardEl.querySelector('[data-record]').addEventListener('click', async (event) => {
-    const reachedYes = cardEl.querySelector('[data-reached]').checked;
-    const reachedNo = cardEl.querySelector('[data-not-reached]').checked;
-    const score = cardEl.querySelector('[data-score]:checked');
-    if (!reachedYes && !reachedNo) return say(t('callbacks.sayIfReached'));
-    if (reachedYes && !score) return say(t('callbacks.saySatisfaction'));
+    const body = readCallback(cardEl);
+    if (typeof body === 'string') return say(body);
     say('');
     event.target.disabled = true;
-    const result = await workOrderAction(id, 'callback', {
-      reached: reachedYes,
-      satisfaction: reachedYes ? Number(score.value) : null,
-      comment: cardEl.querySelector('[data-comment]').value.trim(),
-    });
+    const result = await workOrderAction(id, 'callback', body);
     const out = cardEl.querySelector('[data-result]');
     out.classList.remove('hidden');
     if (result.state === 'conflict') {

@@ -13,6 +13,7 @@ import { dayLabel, number } from './dashboard/numbers.js';
 import { daysBetween, periodOf, PRESET_DAYS, rememberChoice, savedChoice } from './dashboard/period.js';
 import { complaintTrend, overdueList, technicianTable } from './dashboard/tables.js';
 import { tiles } from './dashboard/tiles.js';
+import { mountEscalated, unmountEscalated } from './dashboard/escalated.js';
 
 // A slow answer for an earlier choice must not overwrite the one the manager is looking at.
 let loadSeq = 0;
@@ -145,6 +146,7 @@ export async function render(root, params, ctx) {
       <button type="button" class="secondary" id="dash-csv">${esc(t('dash.csv'))}</button>
       <button type="button" class="secondary" id="dash-refresh">${esc(t('app.refresh'))}</button></div>
     <p class="muted small" id="dash-csv-note" role="status" aria-live="polite" hidden></p>
+    <section class="card" id="dash-escalated"></section>
     ${filters(sites, choice)}
     <div id="dash-body"><p class="muted">${esc(t('app.loading'))}</p></div>`;
 
@@ -156,6 +158,7 @@ export async function render(root, params, ctx) {
   };
   root.querySelector('#dash-site').addEventListener('change', (event) => {
     choice.site = event.target.value;
+    mountEscalated(root.querySelector('#dash-escalated'), choice.site);
     load(root, sites, choice);
   });
   for (const button of root.querySelectorAll('[data-preset]')) {
@@ -195,11 +198,12 @@ export async function render(root, params, ctx) {
   });
   root.querySelector('#dash-refresh').addEventListener('click', () => load(root, sites, choice));
   root.querySelector('#dash-csv').addEventListener('click', () => downloadCsv(root, sites, choice));
-  await load(root, sites, choice);
+  await Promise.all([mountEscalated(root.querySelector('#dash-escalated'), choice.site), load(root, sites, choice)]);
 }
 
 /** Free the charts and the wide layout when leaving the screen. */
 export function unmount() {
+  unmountEscalated();
   destroyCharts();
   loadSeq += 1;
   document.getElementById('view').classList.remove('dashboard-view');

@@ -5,7 +5,7 @@
  */
 
 import { createWorkOrder, listUsers, lookupUnits, unitLabel } from '../api.js';
-import { esc } from '../format.js';
+import { esc, formatDateTime } from '../format.js';
 import { choices, label, refusal, t } from '../i18n.js';
 import { dismissConflict, listConflicts } from '../outbox.js';
 import { renderAssign } from './assign.js';
@@ -48,11 +48,20 @@ function formHtml(staffOptions) {
       <label for="reporter-name">${esc(t('intake.reporterName'))}</label><input id="reporter-name">
       <label for="reporter-phone">${esc(t('intake.reporterPhone'))}</label><input id="reporter-phone" type="tel">
       <label class="checklist" id="in-home-row"><input type="checkbox" id="in-home" checked> ${esc(t('intake.inHome'))}</label>
+      <div id="appointment-row">
+        <label for="appointment-at">${esc(t('intake.appointment'))}</label>
+        <input id="appointment-at" type="datetime-local">
+        <p class="muted small">${esc(t('intake.appointmentHint'))}</p>
+      </div>
       <div id="complaint-fields" hidden>
         <label for="complained-about">${esc(t('intake.complainedAbout'))}</label>
         <select id="complained-about"><option value="">${esc(t('intake.complainedAboutNobody'))}</option>${staffOptions}</select>
         <label class="checklist"><input type="checkbox" id="major"> ${esc(t('intake.major'))}</label>
       </div>
+      <section class="read-back" aria-live="polite">
+        <h4>${esc(t('intake.readBack'))}</h4>
+        <p id="read-back" class="muted"></p>
+      </section>
       <p id="intake-error" class="form-error" role="alert" hidden></p>
       <div class="actions"><button type="submit" id="intake-submit">${esc(t('intake.submit'))}</button></div>
     </form>`;
@@ -82,6 +91,8 @@ export async function render(root, params, ctx) {
     root.querySelector('#complaint-fields').hidden = kind !== 'complaint';
     // A complaint is handled at the desk: nobody goes into the home for it.
     root.querySelector('#in-home-row').hidden = kind === 'complaint';
+    root.querySelector('#appointment-row').hidden = kind === 'complaint';
+    readBack();
   };
 
   const showFieldError = (id, message) => {
@@ -104,6 +115,7 @@ export async function render(root, params, ctx) {
     showFieldError('#unit-error', '');
     const resident = (unit.residents || [])[0];
     fillContact(resident ? resident.name || '' : '', resident ? resident.phone || '' : '');
+    readBack();
   };
 
   const showFound = (found) => {
@@ -179,7 +191,26 @@ export async function render(root, params, ctx) {
       });
     }
     root.querySelector('#intake-form').addEventListener('submit', submit);
+    // DOMAIN.md "Repair" 1: repeat it back to the caller — the summary to read out before pressing the button.
+    root.querySelector('#intake-form').addEventListener('input', readBack);
+    root.querySelector('#intake-form').addEventListener('change', readBack);
+    readBack();
   };
+
+  function readBack() {
+    const value = (id) => (root.querySelector(id) ? root.querySelector(id).value.trim() : '');
+    const appointment = state.kind !== 'complaint' && value('#appointment-at') ? formatDateTime(new Date(value('#appointment-at')).toISOString()) : '';
+    const parts = [
+      label('kind', state.kind),
+      state.unit ? unitLabel(state.unit) : '',
+      value('#reporter-name'),
+      value('#reporter-phone'),
+      label('category', value('#category')),
+      value('#title'),
+      appointment ? t('intake.readBackAppointment', { time: appointment }) : '',
+    ].filter(Boolean);
+    root.querySelector('#read-back').textContent = value('#title') ? parts.join(' · ') : t('intake.readBackEmpty');
+  }
 
   const showRecorded = async (created) => {
     const box = root.querySelector('#intake-recorded');
@@ -218,6 +249,12 @@ export async function render(root, params, ctx) {
       reporterPhone: root.querySelector('#reporter-phone').value.trim() || null,
       inHome,
     };
+    // The time agreed with the owner (this device's clock and zone); the technician's arrival is held to it.
+    const appointment = root.querySelector('#appointment-at').value;
+    if (appointment && state.kind !== 'complaint') {
+      fields.appointmentRequested = true;
+      fields.appointmentAt = new Date(appointment).toISOString();
+    }
     if (state.kind === 'complaint') {
       fields.major = root.querySelector('#major').checked;
       fields.complainedAboutId = root.querySelector('#complained-about').value || null;

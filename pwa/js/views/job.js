@@ -1,22 +1,32 @@
 /**
- * One job, on site: facts, tap-to-call, the action buttons its status allows, photos (resized on the phone),
- * the checklist, completion, the owner's signature (signature_pad) or the reason nobody signed, and history.
+ * One job, on site: facts, tap-to-call, a control for exactly each action the server allows the caller
+ * (`allowedActions`), photos (resized on the phone, shown as thumbnails, queued ones too), the checklist,
+ * completion, the owner's signature (signature_pad) or the reason nobody signed, and history.
  *
  * Works offline: actions are queued in the outbox and their effect is shown at once (marked as waiting).
+ * Whatever is typed, ticked or drawn is kept as a draft on the phone (device.js) and restored on every
+ * render, so a photo, a reload or a lost signal never wipes it; the draft goes once the completion is queued.
  */
 
 import SignaturePad from '../../vendor/signature_pad/signature_pad.js';
-import { afterQueued, currentGeo, getUnit, getWorkOrder, nextDeadline, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
+import { afterQueued, currentGeo, entryAction, getUnit, getWorkOrder, nextDeadline, OfflineError, photoThumbnail, savedUnit, signWorkOrder, unitLabel, uploadPhoto, workOrderAction } from '../api.js';
+import { clearDraft, loadDraft, saveDraft } from '../device.js';
 import { countdown, esc, formatDateTime } from '../format.js';
-import { currentLocale, t, tOr } from '../i18n.js';
+import { currentLocale, refusal, t, tOr } from '../i18n.js';
 import { onOutboxMessage, pendingEntries } from '../outbox.js';
+import { renderAssign } from './assign.js';
 
 // Photos larger than this are scaled down on the phone: enough to read a meter, cheap on a weak signal.
 const MAX_PHOTO_EDGE = 1600;
 const JPEG_QUALITY = 0.85;
 
-// The steps shown as buttons at the top; which of them appear is the server's `allowedActions`.
-const STEP_BUTTONS = ['accept', 'decline', 'depart', 'arrive', 'pause', 'resume'];
+// How each action the server may allow is offered; which of them appear is the server's `allowedActions`.
+// Steps are sent as they are; these ask for a reason first; complete and sign have their own forms below.
+const REASON_ACTIONS = new Set(['decline', 'pause', 'cancel', 'reopen']);
+const OWN_FORM = new Set(['complete', 'sign']);
+// A complaint's steps are worked on its own screen; the follow-up call on the callbacks screen.
+const COMPLAINT_STEPS = new Set(['investigate', 'reply', 'solve', 'inform', 'escalate']);
+const SECONDARY = new Set(['decline', 'pause', 'cancel']);
 const RELATIONS = ['owner', 'tenant', 'family', 'agent'];
 const NO_SIGN_REASONS = ['owner_absent', 'public_area', 'refused', 'other'];
 const STAGES = ['before', 'during', 'after'];
@@ -25,8 +35,23 @@ let timer = null;
 let pad = null;
 let stopListening = null;
 let rerender = null;
-// True while this view submits an action itself: its own delivery must not trigger a second render.
+// True while this view submits an action itself; the outbox entries it sent, whose later announcements
+// must not trigger a second render.
 let busy = false;
+const ownEntries = new Set();
+// Renders overlap (an answer arrives while the last one still reads): only the latest may draw.
+let generation = 0;
+// Draft writes in order; a render waits for them so it restores the latest keystroke.
+let draftWrites = Promise.resolve();
+// Object URLs of the thumbnails on screen, released on the next render.
+let thumbUrls = [];
+
+function keepDraft(id, fields) {
+  draftWrites = draftWrites.then(() => saveDraft(id, fields)).catch(() => undefined);
+  return draftWrites;
+}
+// A complaint is a desk process with a screen of its own (views/complaint.js); this view hands it over.
+let delegate = null;
 
 /** Scale an image file to at most MAX_PHOTO_EDGE px on its long edge and encode it as JPEG. */
 export async function resizePhoto(file) {
@@ -67,14 +92,24 @@ function owner(job, unit) {
   return null;
 }
 
+function clockBadge(c) {
+  if (c.state === 'met_late') return `<span class="badge late">${esc(t('job.clockMetLate', { minutes: c.lateMinutes ?? '' }))}</span>`;
+  if (c.state === 'met' || (c.metAt && c.state !== 'met_late')) return `<span class="badge">${esc(t('job.clockMet'))}</span>`;
+  if (c.state === 'paused' || c.state === 'waived') return `<span class="badge">${esc(tOr(`clockState.${c.state}`, c.state))}</span>`;
+  return `<span class="countdown" data-due="${esc(c.dueAt)}"></span>`;
+}
+
 function clocksHtml(job) {
   return (job.clocks || [])
-    .map((c) => {
-      const met = c.state === 'met' || c.metAt;
-      return `<li>${esc(tOr(`clock.${c.clock}`, c.clock))}: ${esc(formatDateTime(c.dueAt))}
-        ${met ? `<span class="badge">${esc(t('job.clockMet'))}</span>` : `<span class="countdown" data-due="${esc(c.dueAt)}"></span>`}</li>`;
-    })
+    .map((c) => `<li>${esc(tOr(`clock.${c.clock}`, c.clock))}: ${esc(formatDateTime(c.dueAt))} ${clockBadge(c)}</li>`)
     .join('');
+}
+
+// The phone's own time is worth showing only when the action waited on the phone (queued offline).
+const QUEUED_LONGER_THAN_MS = 60_000;
+
+function waitedOnPhone(e) {
+  return e.clientAt && Math.abs(new Date(e.at) - new Date(e.clientAt)) > QUEUED_LONGER_THAN_MS;
 }
 
 function historyHtml(job) {
@@ -85,7 +120,7 @@ function historyHtml(job) {
       (e) => `<li><span class="muted small">${esc(formatDateTime(e.at))}</span>
         ${esc(tOr(`action.${e.action}`, e.action))} → ${esc(tOr(`status.${e.toStatus}`, e.toStatus || ''))}
         ${e.actorName ? `<span class="muted small">· ${esc(e.actorName)}</span>` : ''}
-        ${e.clientAt ? `<span class="muted small">· ${esc(t('job.clientAt', { time: formatDateTime(e.clientAt) }))}</span>` : ''}</li>`,
+        ${waitedOnPhone(e) ? `<span class="muted small">· ${esc(t('job.clientAt', { time: formatDateTime(e.clientAt) }))}</span>` : ''}</li>`,
     )
     .join('')}</ul>`;
 }
@@ -98,45 +133,162 @@ function relatedHtml(job) {
     .join('')}</ul></section>`;
 }
 
-function photosHtml(job) {
-  const photos = job.photos || [];
-  if (!photos.length) return '';
-  return `<div class="photos">${photos
-    .map((p) => `<span class="muted small">${esc(tOr(`stage.${p.stage}`, p.stage))}</span>`)
-    .join(' ')}</div>`;
+/** The photos of the job and those waiting in the outbox ({stage, file}), as thumbnails filled in later. */
+function photosHtml(job, queuedPhotos) {
+  const figures = [
+    ...(job.photos || []).map(
+      (p) => `<figure><img alt="${esc(tOr(`stage.${p.stage}`, p.stage))}" data-thumb="${esc(p.id)}">
+        <figcaption>${esc(tOr(`stage.${p.stage}`, p.stage))}${p.visit !== job.visit ? ` · ${esc(t('job.visitN', { visit: p.visit }))}` : ''}</figcaption></figure>`,
+    ),
+    ...queuedPhotos.map(
+      (p, i) => `<figure class="pending"><img alt="${esc(tOr(`stage.${p.stage}`, p.stage))}" data-queued-thumb="${i}">
+        <figcaption>${esc(tOr(`stage.${p.stage}`, p.stage))} · ${esc(t('jobs.pending'))}</figcaption></figure>`,
+    ),
+  ];
+  return figures.length ? `<div class="photos" id="photo-thumbs">${figures.join('')}</div>` : '';
 }
 
-function checklistHtml(job) {
+/** The photos queued on this phone for the job: the stage and the JPEG, read back from the outbox entry. */
+async function queuedPhotos(id, queued) {
+  const photos = [];
+  for (const entry of queued.filter((q) => q.jobId === id && entryAction(q) === 'photos')) {
+    try {
+      const form = await new Response(entry.body, { headers: { 'Content-Type': entry.headers['Content-Type'] } }).formData();
+      photos.push({ stage: form.get('stage'), file: form.get('file') });
+    } catch {
+      // An entry that cannot be read back still counts as waiting (the badge says so).
+    }
+  }
+  return photos;
+}
+
+async function showThumbnails(root, job, queued) {
+  for (const img of root.querySelectorAll('[data-queued-thumb]')) {
+    const { file } = queued[Number(img.dataset.queuedThumb)];
+    if (!file) continue;
+    const url = URL.createObjectURL(file);
+    thumbUrls.push(url);
+    img.src = url;
+  }
+  await Promise.all(
+    [...root.querySelectorAll('[data-thumb]')].map(async (img) => {
+      const photo = (job.photos || []).find((p) => p.id === img.dataset.thumb);
+      const url = await photoThumbnail(photo).catch(() => null);
+      if (!url) return;
+      if (!img.isConnected) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      thumbUrls.push(url);
+      img.src = url;
+    }),
+  );
+}
+
+/**
+ * The stage a new photo most likely is: "before" on arrival, "after" once this visit has a before photo
+ * (taken or queued) or the work done is being written.
+ */
+function likelyStage(job, queued, draft) {
+  const before = [...(job.photos || []).filter((p) => p.visit === job.visit), ...queued].some((p) => p.stage === 'before');
+  return before || (draft.workDone || '').trim() ? 'after' : 'before';
+}
+
+function checklistHtml(job, draft) {
   const items = job.checklist || [];
   if (!items.length) return `<p class="muted">${esc(t('job.noChecklist'))}</p>`;
   const done = (job.resolution && job.resolution.checklist) || {};
+  const ticked = draft.checklist || {};
   return items
-    .map(
-      (item) => `<label><input type="checkbox" name="check" value="${esc(item.code)}" ${done[item.code] || item.done ? 'checked' : ''}>
-        <span>${esc(checklistLabel(item))}${item.required === false ? ` <span class="muted small">(${esc(t('job.optional'))})</span>` : ''}</span></label>`,
-    )
+    .map((item) => {
+      const on = item.code in ticked ? ticked[item.code] : done[item.code] || item.done;
+      return `<label><input type="checkbox" name="check" value="${esc(item.code)}" ${on ? 'checked' : ''}>
+        <span>${esc(checklistLabel(item))}${item.required === false ? ` <span class="muted small">(${esc(t('job.optional'))})</span>` : ''}</span></label>`;
+    })
     .join('');
 }
 
-function signatureHtml(job, pending) {
+function errorSlot(name) {
+  return `<p class="field-error" data-error-for="${name}" role="alert" hidden></p>`;
+}
+
+function signatureHtml(job, pending, draft) {
   if (job.signature || pending.signature) {
     const s = job.signature || {};
     return `<p class="badge">${esc(pending.signature && !job.signature ? t('job.signaturePending') : t('job.signed', { name: s.signerName || tOr(`noSign.${s.noSignReason}`, '') }))}</p>`;
   }
+  const relation = draft.relation || RELATIONS[0];
+  const reason = draft.noSignReason || NO_SIGN_REASONS[0];
   return `
     <label for="signer-name">${esc(t('job.signerName'))}</label>
-    <input id="signer-name" autocomplete="off">
+    <input id="signer-name" autocomplete="off" value="${esc(draft.signerName || '')}">
     <label for="signer-relation">${esc(t('job.relation'))}</label>
-    <select id="signer-relation">${RELATIONS.map((r) => `<option value="${r}">${esc(t(`relation.${r}`))}</option>`).join('')}</select>
+    <select id="signer-relation">${RELATIONS.map((r) => `<option value="${r}" ${r === relation ? 'selected' : ''}>${esc(t(`relation.${r}`))}</option>`).join('')}</select>
     <label>${esc(t('job.signHere'))}</label>
     <canvas class="signature-pad" id="signature-pad" aria-label="${esc(t('job.signHere'))}"></canvas>
     <div class="actions">
       <button type="button" class="secondary" id="sign-clear">${esc(t('job.signClear'))}</button>
-      <button type="button" id="sign-save">${esc(t('job.signSave'))}</button>
+      <button type="button" id="sign-save" data-offers="sign">${esc(t('job.signSave'))}</button>
     </div>
+    ${errorSlot('sign')}
     <label for="no-sign-reason">${esc(t('job.noSignReason'))}</label>
-    <div class="row"><select id="no-sign-reason" class="grow">${NO_SIGN_REASONS.map((r) => `<option value="${r}">${esc(t(`noSign.${r}`))}</option>`).join('')}</select>
+    <div class="row"><select id="no-sign-reason" class="grow">${NO_SIGN_REASONS.map((r) => `<option value="${r}" ${r === reason ? 'selected' : ''}>${esc(t(`noSign.${r}`))}</option>`).join('')}</select>
     <button type="button" class="secondary" id="no-sign-save">${esc(t('job.noSignSave'))}</button></div>`;
+}
+
+/** Why the job came back, for the visit it started: the reason and the owner's score and words. */
+function reopenedHtml(job) {
+  const r = job.reopened;
+  if (!r || r.visit !== job.visit || ['closed', 'cancelled'].includes(job.status)) return '';
+  return `<section class="card reopened" id="reopened"><h3>${esc(t('job.reopenedTitle', { visit: r.visit }))}</h3>
+    ${r.satisfaction ? `<p><strong>${esc(t('job.reopenedScore', { score: r.satisfaction }))}</strong></p>` : ''}
+    ${r.comment ? `<p>“${esc(r.comment)}”</p>` : ''}
+    ${r.reason ? `<p class="muted small">${esc(t('job.reopenedReason', { reason: r.reason }))}</p>` : ''}
+    <p class="muted small">${esc(t('job.reopenedAgain'))}</p></section>`;
+}
+
+/** The control for each allowed action that has no form of its own, in the server's order. */
+function actionControls(job, allowed) {
+  return [...allowed]
+    .filter((a) => !OWN_FORM.has(a))
+    .map((a) => {
+      const text = esc(t(`action.${a}`));
+      if (a === 'callback') return `<a class="button secondary" data-offers="callback" href="#/callbacks">${text}</a>`;
+      if (COMPLAINT_STEPS.has(a)) return `<a class="button secondary" data-offers="${a}" href="#/complaint/${esc(job.id)}">${text}</a>`;
+      return `<button type="button" data-offers="${a}" data-action="${a}" class="${SECONDARY.has(a) ? 'secondary' : ''}">${text}</button>`;
+    })
+    .join('');
+}
+
+/** Show a refusal in the user's language next to the control it concerns (the field the server names). */
+function showRefusal(root, problem, near) {
+  const slot = root.querySelector(`[data-error-for="${problem.field}"]`) || root.querySelector(`[data-error-for="${near}"]`);
+  if (!slot) return flash(root, 'job.refused', { detail: refusal(problem) });
+  slot.textContent = refusal(problem);
+  slot.hidden = false;
+}
+
+function clearRefusals(root) {
+  for (const slot of root.querySelectorAll('[data-error-for]')) slot.hidden = true;
+}
+
+/**
+ * What the completion still lacks, read from the server's `requirements` for this job (fields, after photos
+ * of this visit including those queued here, required checks): the same refusals the server would give.
+ */
+function shortfalls(job, root, queued) {
+  const req = job.requirements || {};
+  const missing = [];
+  const inputs = { workDone: '#work-done', cause: '#cause' };
+  for (const field of req.fields || []) {
+    const input = inputs[field] && root.querySelector(inputs[field]);
+    if (input && !input.value.trim()) missing.push({ code: 'field_required', field });
+  }
+  const afterQueuedHere = queued.filter((p) => p.stage === 'after').length;
+  if ((req.afterPhotosTaken || 0) + afterQueuedHere < (req.afterPhotos || 0)) missing.push({ code: 'after_photo_required', field: 'photos' });
+  const ticked = new Set([...root.querySelectorAll('input[name="check"]:checked')].map((box) => box.value));
+  if ((req.checklist || []).some((code) => !ticked.has(code))) missing.push({ code: 'checklist_incomplete', field: 'checklist' });
+  return missing;
 }
 
 function tickCountdowns(root) {
@@ -154,47 +306,66 @@ function flash(root, key, params) {
   box.classList.remove('hidden');
 }
 
-async function afterSubmit(root, id, ctx, result) {
+async function afterSubmit(root, id, ctx, result, near) {
+  // Already drawn from this answer; a queued one is redrawn when the outbox delivers it.
+  if (result.state !== 'queued' && result.id !== undefined) ownEntries.add(result.id);
   busy = false;
   ctx.refreshBanner();
   if (result.state === 'conflict') ctx.refreshConflicts();
   await render(root, [id], ctx);
   if (result.state === 'queued') flash(root, 'job.queued');
-  if (result.state === 'conflict') flash(root, 'job.refused', { detail: result.conflict.detail || '' });
+  if (result.state === 'conflict') showRefusal(root, result.conflict, near);
 }
 
 /** Render a job by id. */
 export async function render(root, params, ctx) {
   const id = params[0];
-  clearInterval(timer);
+  const mine = ++generation;
+  clearTimeout(rerender);
   let job;
   try {
     job = await getWorkOrder(id);
   } catch (error) {
-    root.innerHTML = `<p class="card error">${esc(error.status === 404 ? t('job.notFound') : t('job.unavailableOffline'))}</p>`;
+    if (mine !== generation) return;
+    const offline = error instanceof OfflineError;
+    root.innerHTML = `<p class="card error">${esc(offline ? t('job.unavailableOffline') : error.status === 404 ? t('job.notFound') : t('jobs.failed'))}</p>`;
     return;
   }
-  const queued = await pendingEntries().catch(() => []);
-  const unit = job.unitId ? await getUnit(job.unitId).catch(() => null) : null;
+  if (job.kind === 'complaint') {
+    if (mine !== generation) return;
+    delegate = await import('./complaint.js');
+    return delegate.render(root, params, ctx, job);
+  }
+  await draftWrites;
+  const [queued, draft] = await Promise.all([pendingEntries().catch(() => []), loadDraft(id).catch(() => ({}))]);
+  const photosQueued = await queuedPhotos(id, queued);
+  // The unit as kept on the phone (the job list keeps it fresh); read from the server only the first time.
+  const unit = job.unitId ? savedUnit(job.unitId) || (await getUnit(job.unitId).catch(() => null)) : null;
+  if (mine !== generation) return;
+  clearInterval(timer);
+  // The field being typed in keeps the cursor across the redraw.
+  const focused = root.contains(document.activeElement) && document.activeElement.id ? document.activeElement : null;
+  const caret = focused && typeof focused.selectionStart === 'number' ? [focused.selectionStart, focused.selectionEnd] : null;
   const pending = queuedFor(job, queued);
   const status = pending.status;
   const who = owner(job, unit);
   const deadline = nextDeadline(job);
-  const buttons = STEP_BUTTONS.filter((a) => pending.allowed.has(a))
-    .map((a) => `<button type="button" data-action="${a}" class="${a === 'decline' || a === 'pause' ? 'secondary' : ''}">${esc(t(`action.${a}`))}</button>`)
-    .join('');
-  // The completion form while the server would take a completion; the signature while it would take one.
-  const onSite = pending.allowed.has('complete') || status === 'paused';
+  // The forms while the job is being worked on site; the completion button only while the server takes it.
+  const onSite = pending.allowed.has('complete') || ['on_site', 'paused'].includes(status);
   const canSign = pending.allowed.has('sign') || pending.signature;
   const showReceipt = ['completed', 'signed', 'closed'].includes(job.status);
+  const stage = likelyStage(job, photosQueued, draft);
+  for (const url of thumbUrls) URL.revokeObjectURL(url);
+  thumbUrls = [];
 
   root.innerHTML = `
     <section class="card">
-      <div class="row"><span class="badge p${esc(job.priority)}">P${esc(job.priority)}</span>
+      <div class="row"><span class="badge ${esc(String(job.priority).toLowerCase())}">${esc(job.priority)}</span>
         <span class="badge">${esc(tOr(`kind.${job.kind}`, job.kind))}</span>
         <span class="badge" id="job-status">${esc(tOr(`status.${status}`, status))}</span>
         ${pending.actions.length ? `<span class="badge pending">${esc(t('jobs.pending'))}</span>` : ''}</div>
       <h2>${esc(job.title)}</h2>
+      ${job.offlineCopy ? `<p class="muted small" id="offline-copy">${esc(t('job.offlineCopy', { time: formatDateTime(job.savedAt) }))}</p>` : ''}
       ${deadline ? `<p class="countdown" data-due="${esc(deadline.dueAt)}"></p>` : ''}
       <dl class="facts">
         <dt>${esc(t('job.number'))}</dt><dd>${esc(job.number || '')}</dd>
@@ -205,45 +376,94 @@ export async function render(root, params, ctx) {
         <dt>${esc(t('job.description'))}</dt><dd>${esc(job.description || '—')}</dd>
       </dl>
       <p id="job-message" class="banner queued hidden" role="status"></p>
-      <div class="actions">${buttons}</div>
+      <div class="actions" id="job-actions">${actionControls(job, pending.allowed)}</div>
+      ${errorSlot('steps')}
+      <div id="assign-box"></div>
     </section>
+    ${reopenedHtml(job)}
     ${
-      onSite
-        ? `<section class="card"><h3>${esc(t('job.photos'))}</h3>
-      ${photosHtml(job)}
+      onSite || (job.photos || []).length || photosQueued.length
+        ? `<section class="card" id="photos-card"><h3>${esc(t('job.photos'))}</h3>
+      ${photosHtml(job, photosQueued)}
       ${pending.photos ? `<p class="badge pending">${esc(t('job.photosPending', { count: pending.photos }))}</p>` : ''}
-      <label for="photo-stage">${esc(t('job.photoStage'))}</label>
-      <select id="photo-stage">${STAGES.map((s) => `<option value="${s}" ${s === 'after' ? 'selected' : ''}>${esc(t(`stage.${s}`))}</option>`).join('')}</select>
+      ${
+        onSite
+          ? `<label for="photo-stage">${esc(t('job.photoStage'))}</label>
+      <select id="photo-stage">${STAGES.map((s) => `<option value="${s}" ${s === stage ? 'selected' : ''}>${esc(t(`stage.${s}`))}</option>`).join('')}</select>
       <label class="button secondary" for="photo-input">${esc(t('job.takePhoto'))}</label>
       <input id="photo-input" class="hidden" type="file" accept="image/*" capture="environment">
-    </section>
-    <section class="card checklist"><h3>${esc(t('job.checklist'))}</h3>${checklistHtml(job)}
-      <label for="cause">${esc(t('job.cause'))}</label><input id="cause">
-      <label for="work-done">${esc(t('job.workDone'))}</label><textarea id="work-done" rows="2"></textarea>
-      <div class="actions"><button type="button" id="complete">${esc(t('action.complete'))}</button></div>
+      ${errorSlot('photos')}`
+          : ''
+      }
     </section>`
         : ''
     }
-    ${canSign ? `<section class="card"><h3>${esc(t('job.signature'))}</h3>${signatureHtml(job, pending)}</section>` : ''}
+    ${
+      onSite
+        ? `<section class="card checklist"><h3>${esc(t('job.checklist'))}</h3>${checklistHtml(job, draft)}
+      ${errorSlot('checklist')}
+      <label for="cause">${esc(t('job.cause'))}</label><input id="cause" value="${esc(draft.cause || '')}">
+      ${errorSlot('cause')}
+      <label for="work-done">${esc(t('job.workDone'))}</label><textarea id="work-done" rows="2">${esc(draft.workDone || '')}</textarea>
+      ${errorSlot('workDone')}
+      ${pending.allowed.has('complete') ? `<div class="actions"><button type="button" id="complete" data-offers="complete">${esc(t('action.complete'))}</button></div>` : ''}
+      ${errorSlot('complete')}
+    </section>`
+        : ''
+    }
+    ${canSign ? `<section class="card"><h3>${esc(t('job.signature'))}</h3>${signatureHtml(job, pending, draft)}</section>` : ''}
     ${showReceipt ? `<section class="card"><a class="button secondary" href="#/receipt/${esc(job.id)}">${esc(t('job.receipt'))}</a></section>` : ''}
     <section class="card"><h3>${esc(t('job.clocks'))}</h3><ul class="history">${clocksHtml(job) || `<li class="muted">—</li>`}</ul></section>
     <section class="card"><h3>${esc(t('job.history'))}</h3>${historyHtml(job)}</section>
     ${relatedHtml(job)}`;
 
+  if (focused) {
+    const again = root.querySelector(`#${CSS.escape(focused.id)}`);
+    if (again) {
+      again.focus();
+      if (caret && typeof again.selectionStart === 'number') again.setSelectionRange(...caret);
+    }
+  }
+  showThumbnails(root, job, photosQueued);
+
   for (const button of root.querySelectorAll('[data-action]')) {
     button.addEventListener('click', async () => {
       const action = button.dataset.action;
+      clearRefusals(root);
+      if (action === 'assign') {
+        renderAssign(root.querySelector('#assign-box'), job, job.siteId, (result) => {
+          if (result.state !== 'conflict') afterSubmit(root, id, ctx, result, 'steps');
+        });
+        return;
+      }
       const fields = { geo: await currentGeo(500) };
-      if (action === 'decline') {
-        const reason = prompt(t('job.declineReason'));
-        if (!reason) return;
-        fields.reason = reason;
+      if (REASON_ACTIONS.has(action)) {
+        const reason = prompt(t('job.reasonFor', { action: t(`action.${action}`) }));
+        if (!reason || !reason.trim()) return;
+        fields.reason = reason.trim();
       }
       button.disabled = true;
       busy = true;
       const result = await workOrderAction(id, action, fields);
-      await afterSubmit(root, id, ctx, result);
+      await afterSubmit(root, id, ctx, result, 'steps');
     });
+  }
+
+  // Every keystroke and tick goes to the draft at once.
+  const checklistState = () => Object.fromEntries([...root.querySelectorAll('input[name="check"]')].map((box) => [box.value, box.checked]));
+  const remember = {
+    '#cause': () => ({ cause: root.querySelector('#cause').value }),
+    '#work-done': () => ({ workDone: root.querySelector('#work-done').value }),
+    '#signer-name': () => ({ signerName: root.querySelector('#signer-name').value }),
+    '#signer-relation': () => ({ relation: root.querySelector('#signer-relation').value }),
+    '#no-sign-reason': () => ({ noSignReason: root.querySelector('#no-sign-reason').value }),
+  };
+  for (const [selector, fields] of Object.entries(remember)) {
+    const input = root.querySelector(selector);
+    if (input) input.addEventListener(input.tagName === 'SELECT' ? 'change' : 'input', () => keepDraft(id, fields()));
+  }
+  for (const box of root.querySelectorAll('input[name="check"]')) {
+    box.addEventListener('change', () => keepDraft(id, { checklist: checklistState() }));
   }
 
   const photoInput = root.querySelector('#photo-input');
@@ -251,28 +471,38 @@ export async function render(root, params, ctx) {
     photoInput.addEventListener('change', async () => {
       const file = photoInput.files[0];
       if (!file) return;
+      clearRefusals(root);
       const clientAt = new Date().toISOString();
       busy = true;
       const jpeg = await resizePhoto(file);
       const result = await uploadPhoto(id, jpeg, root.querySelector('#photo-stage').value, clientAt);
-      await afterSubmit(root, id, ctx, result);
+      await afterSubmit(root, id, ctx, result, 'photos');
     });
   }
 
   const complete = root.querySelector('#complete');
   if (complete) {
     complete.addEventListener('click', async () => {
-      const checklist = {};
-      for (const box of root.querySelectorAll('input[name="check"]')) checklist[box.value] = box.checked;
+      clearRefusals(root);
+      const missing = shortfalls(job, root, photosQueued);
+      if (missing.length) {
+        for (const problem of missing) showRefusal(root, problem, 'complete');
+        root.querySelector(`[data-error-for="${missing[0].field}"]`)?.scrollIntoView({ block: 'center' });
+        return;
+      }
       complete.disabled = true;
       busy = true;
       const result = await workOrderAction(id, 'complete', {
         geo: await currentGeo(500),
-        checklist,
+        checklist: checklistState(),
         cause: root.querySelector('#cause').value.trim(),
         workDone: root.querySelector('#work-done').value.trim(),
       });
-      await afterSubmit(root, id, ctx, result);
+      // Sent or waiting in the outbox: the typed words travel with it and the draft has served.
+      if (result.state !== 'conflict') {
+        draftWrites = draftWrites.then(() => saveDraft(id, { checklist: undefined, cause: '', workDone: '' })).catch(() => undefined);
+      }
+      await afterSubmit(root, id, ctx, result, 'complete');
     });
   }
 
@@ -284,20 +514,29 @@ export async function render(root, params, ctx) {
     canvas.height = canvas.offsetHeight * ratio;
     canvas.getContext('2d').scale(ratio, ratio);
     pad = new SignaturePad(canvas, { penColor: '#000000', backgroundColor: '#ffffff', minWidth: 1, maxWidth: 3 });
-    root.querySelector('#sign-clear').addEventListener('click', () => pad.clear());
+    if (draft.strokes && draft.strokes.length) pad.fromData(draft.strokes);
+    pad.addEventListener('endStroke', () => keepDraft(id, { strokes: pad.toData() }));
+    root.querySelector('#sign-clear').addEventListener('click', () => {
+      pad.clear();
+      keepDraft(id, { strokes: [] });
+    });
     root.querySelector('#sign-save').addEventListener('click', async () => {
+      clearRefusals(root);
       const signerName = root.querySelector('#signer-name').value.trim();
       if (!signerName) return flash(root, 'job.signerNameRequired');
       if (pad.isEmpty()) return flash(root, 'job.signatureRequired');
       busy = true;
       const png = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
       const result = await signWorkOrder(id, { png, signerName, relation: root.querySelector('#signer-relation').value });
-      await afterSubmit(root, id, ctx, result);
+      if (result.state !== 'conflict') await forget(id);
+      await afterSubmit(root, id, ctx, result, 'sign');
     });
     root.querySelector('#no-sign-save').addEventListener('click', async () => {
+      clearRefusals(root);
       busy = true;
       const result = await signWorkOrder(id, { noSignReason: root.querySelector('#no-sign-reason').value });
-      await afterSubmit(root, id, ctx, result);
+      if (result.state !== 'conflict') await forget(id);
+      await afterSubmit(root, id, ctx, result, 'sign');
     });
   }
 
@@ -306,20 +545,30 @@ export async function render(root, params, ctx) {
   // When a queued action for this job is delivered or refused (after the network returns), show the truth.
   if (stopListening) stopListening();
   stopListening = onOutboxMessage((message) => {
-    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy) {
+    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy && !ownEntries.has(message.id)) {
       clearTimeout(rerender);
       rerender = setTimeout(() => render(root, [id], ctx), 300);
     }
   });
 }
 
+/** The visit is signed (or why not is recorded): nothing of it is left to keep. */
+function forget(id) {
+  draftWrites = draftWrites.then(() => clearDraft(id)).catch(() => undefined);
+  return draftWrites;
+}
 
-/** Stop timers and release the signature pad. */
+/** Stop timers and release the signature pad and the thumbnails. */
 export function unmount() {
+  generation += 1;
+  if (delegate) delegate.unmount();
+  delegate = null;
   clearInterval(timer);
   clearTimeout(rerender);
   if (stopListening) stopListening();
   stopListening = null;
   if (pad) pad.off();
   pad = null;
+  for (const url of thumbUrls) URL.revokeObjectURL(url);
+  thumbUrls = [];
 }

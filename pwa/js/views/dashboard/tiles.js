@@ -86,6 +86,54 @@ function satisfactionTile(satisfaction) {
   );
 }
 
+/** A complaint clock over the complaints received (first reply 24 h, same-day investigation, 72 h). */
+function deskClockTile(key, label, clock) {
+  if (!clock.due) return emptyTile(key, label, t('dash.nothingDue'));
+  return tile(key, label, percent(clock.rate), [t('dash.onTimeOf', { onTime: number(clock.onTime), due: number(clock.due) })], rateTone(clock.rate));
+}
+
+function deskTiles(desk) {
+  if (!desk) return [];
+  return [
+    deskClockTile('deskFirstReply', t('dash.tile.firstReply'), desk.firstReply),
+    deskClockTile('deskInvestigation', t('dash.tile.investigation'), desk.investigation),
+    deskClockTile('deskResolution', t('dash.tile.deskResolution'), desk.resolution),
+    desk.received
+      ? tile('deskHandled', t('dash.tile.handled'), percent(desk.handlingRate), [
+          t('dash.handledOf', { handled: number(desk.handled), received: number(desk.received) }),
+          t('dash.repeatsEscalated', { repeats: number(desk.repeats), escalated: number(desk.escalated) }),
+        ], rateTone(desk.handlingRate))
+      : emptyTile('deskHandled', t('dash.tile.handled'), t('dash.noComplaintsReceived')),
+  ];
+}
+
+/** Appointments agreed with owners that were kept (arrived by the agreed time plus 30 min). */
+function appointmentTile(appointments) {
+  if (!appointments || !appointments.due) return emptyTile('appointments', t('dash.tile.appointments'), t('dash.nothingDue'));
+  return tile(
+    'appointments',
+    t('dash.tile.appointments'),
+    percent(appointments.rate),
+    [t('dash.keptOf', { kept: number(appointments.kept), due: number(appointments.due) })],
+    rateTone(appointments.rate),
+  );
+}
+
+/** The seeds' drivers weighted 32/28/20, and the net promoter score (docs/REPORTS.md). */
+function driverTiles(satisfaction) {
+  const driver = (v) => (v === null || v === undefined ? '—' : number(v, 2));
+  return [
+    satisfaction.weighted === null || satisfaction.weighted === undefined
+      ? emptyTile('weighted', t('dash.tile.weighted'), t('dash.noRatings'))
+      : tile('weighted', t('dash.tile.weighted'), t('dash.outOfFive', { value: number(satisfaction.weighted, 2) }), [
+          t('dash.weightedDetail', { speed: driver(satisfaction.speed), attitude: driver(satisfaction.attitude), quality: driver(satisfaction.quality) }),
+        ]),
+    satisfaction.recommendAnswers
+      ? tile('nps', t('dash.tile.nps'), number(satisfaction.nps, 1), [t('dash.npsDetail', { count: number(satisfaction.recommendAnswers) })], satisfaction.nps >= 0 ? 'good' : 'bad')
+      : emptyTile('nps', t('dash.tile.nps'), t('dash.noRatings')),
+  ];
+}
+
 function reopenTile(reopen) {
   if (!reopen.completed) return emptyTile('reopen', t('dash.reopen'), t('dash.nothingCompleted'));
   return tile(
@@ -126,7 +174,10 @@ export function tiles(report) {
     stepTile('arrival', t('dash.arrival'), report.arrival),
     stepTile('resolution', t('dash.resolution'), report.resolution),
     ...callbackTiles(report.callback),
+    ...deskTiles(report.desk),
+    appointmentTile(report.appointments),
     satisfactionTile(report.satisfaction),
+    ...driverTiles(report.satisfaction),
     reopenTile(report.reopen),
     tile('total', t('dash.total'), number(report.total), [t('dash.inPeriod')]),
     tile('open', t('dash.openNow'), number(now.open), [t('dash.rightNow')]),
