@@ -25,7 +25,7 @@ from backend.api.registry.common import (
     Unset,
     patch_fields,
 )
-from backend.api.security import requires_role
+from backend.api.security import forget_user, requires_role
 from backend.domain.models import CurrentUser, Model
 from backend.domain.registry import (
     StaffMember,
@@ -157,6 +157,7 @@ class UserController(Controller):
             changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
         ):
             raise Conflict("admins cannot lock themselves out", code="self_lockout")
+        forget_user(request, user_id)
         return await idempotent(
             request, conn, lambda: users_svc.update_user(conn, user_id, changes, site_codes=site_codes)
         )
@@ -172,6 +173,7 @@ class UserController(Controller):
         """Accounts are never deleted (the audit trail names them); this switches one off, tokens too."""
         if user_id == user.id:
             raise Conflict("admins cannot lock themselves out", code="self_lockout")
+        forget_user(request, user_id)
         return await idempotent(request, conn, lambda: users_svc.deactivate(conn, user_id))
 
     @post("/{user_id:uuid}/duty", status_code=200, summary="Go on or off duty")
@@ -191,4 +193,5 @@ class UserController(Controller):
             await users_svc.get_user(conn, user, user_id)
             return await users_svc.set_on_duty(conn, user_id, data.on_duty)
 
+        forget_user(request, user_id)
         return await idempotent(request, conn, change)
