@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import Body
 from litestar.security.jwt import Token
 
-from backend.api.security import token_session
+from backend.api.security import forget_user, token_session
 from backend.domain.models import CurrentUser, Me, Model
 from backend.errors import Unauthorized, ValidationFailed
 from backend.services import sessions
@@ -53,13 +53,6 @@ def _session_id(request: Request[Any, Token, Any]) -> UUID:
     if named is None:  # the middleware already refused such tokens; this keeps the type honest
         raise Unauthorized("the token names no session", code="invalid_token")
     return named[0]
-
-
-def _forget(request: Request[Any, Any, Any], user_id: UUID) -> None:
-    """This process forgets the user's sessions now; the NOTIFY after the commit tells every process."""
-    cache = request.app.state.get("session_cache")
-    if cache is not None:
-        cache.forget(user_id)
 
 
 class AuthController(Controller):
@@ -104,7 +97,7 @@ class AuthController(Controller):
     ) -> SessionsEnded:
         """The token stops working at once and its live streams close; other sessions go on."""
         await sessions.log_out(conn, _session_id(request))
-        _forget(request, request.user.id)
+        forget_user(request, request.user.id)
         return SessionsEnded(sessions_ended=1)
 
     @post("/auth/logout-all", status_code=200, summary="Sign out everywhere: end every session of mine")
@@ -116,7 +109,7 @@ class AuthController(Controller):
     ) -> SessionsEnded:
         """Every token of the caller, this one included, stops working; every live stream of theirs closes."""
         ended = await sessions.log_out_everywhere(conn, user.id)
-        _forget(request, user.id)
+        forget_user(request, user.id)
         return SessionsEnded(sessions_ended=ended)
 
     @get("/me", summary="The signed-in user")
@@ -144,5 +137,5 @@ class AuthController(Controller):
             if refused.code == "wrong_current_password":
                 throttle.failed(user.username, address)
             raise
-        _forget(request, user.id)
+        forget_user(request, user.id)
         return SessionsEnded(sessions_ended=ended)

@@ -16,6 +16,7 @@ from litestar.params import FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.openapi import PhotoUpload, SignatureUpload
+from backend.api.paging import Limit, Offset, Page, page_of
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP, RECEIPT_POLICY
 from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
@@ -149,9 +150,11 @@ class EvidenceController(Controller):
         work_order_id: FromPath[UUID],
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
-    ) -> list[Photo]:
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[Photo]:
         """Metadata and URLs of the photos, before → during → after."""
-        return await evidence.list_photos(conn, work_order_id, user)
+        return page_of(await evidence.list_photos(conn, work_order_id, user), limit, offset)
 
     @get("/photos/{photo_id:uuid}", summary="A photo's original bytes")
     async def photo(

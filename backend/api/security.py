@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
@@ -94,3 +95,11 @@ def requires_role(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], 
 
     guard.__name__ = f"requires_role_{'_'.join(sorted(allowed))}"
     return guard
+
+
+def forget_user(request: Request[Any, Any, Any], user_id: UUID) -> None:
+    """This process forgets the user's remembered sessions now, so its next request reads them afresh; the
+    NOTIFY at commit tells every other process (backend/services/sessions.py `SessionCache`)."""
+    cache = request.app.state.get("session_cache")
+    if cache is not None:
+        cache.forget(user_id)

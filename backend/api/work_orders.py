@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.openapi import STATUS_LIST
+from backend.api.paging import Limit, Offset, Page, page_of
 from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import ClientTime, plain_datetime
@@ -120,9 +121,12 @@ class WorkOrderController(Controller):
         user: NamedDependency[CurrentUser],
         clock: NamedDependency[Clock],
         work_order_id: FromPath[UUID],
-    ) -> list[TechnicianSuggestion]:
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[TechnicianSuggestion]:
         """Skilled in the category first, then the fewest open jobs."""
-        return await work_orders.suggest_technicians(conn, work_order_id, user, now=clock.now())
+        ranked = await work_orders.suggest_technicians(conn, work_order_id, user, now=clock.now())
+        return page_of(ranked, limit, offset)
 
 
 class CallbackController(Controller):
@@ -170,9 +174,11 @@ class MaintenancePlanController(Controller):
         conn: NamedDependency[asyncpg.Connection],
         user: NamedDependency[CurrentUser],
         site: str | None = None,
-    ) -> list[MaintenancePlan]:
-        """Every plan of the caller's sites (or one site)."""
-        return await maintenance.list_plans(conn, viewer=user, site=site)
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[MaintenancePlan]:
+        """The plans of the caller's sites (or one site), a page at a time."""
+        return page_of(await maintenance.list_plans(conn, viewer=user, site=site), limit, offset)
 
     @post("/", summary="Create a maintenance plan")
     async def create_plan(

@@ -16,8 +16,8 @@ from uuid import UUID
 import asyncpg
 
 from backend.db.queries import personal_data as q
-from backend.db.queries import registry as registry_q
 from backend.db.queries import unit_lookup as lookup_q
+from backend.db.queries.registry import units as units_q
 from backend.domain import personal_data as rules
 from backend.domain.models import CurrentUser
 from backend.domain.personal_data import (
@@ -139,7 +139,7 @@ async def owners(
     """The first resident on file (the owner where there is one) of each unit, as the viewer may see them;
     a showing in full is logged like any other."""
     units = await lookup_q.units_by_id(conn, list(set(unit_ids)))
-    residents = await registry_q.residents_of(conn, [u.id for u in units])
+    residents = await units_q.residents_of(conn, [u.id for u in units])
     firsts = [
         UnitWithResidents(**_unit_fields(u), residents=residents[u.id][:1]) for u in units if residents[u.id]
     ]
@@ -152,7 +152,7 @@ async def resident(
 ) -> ResidentView:
     """One resident of the viewer's sites as the viewer may see them."""
     found = await registry.get_resident(conn, viewer, resident_id)
-    home = await registry_q.get_unit(conn, found.unit_id)
+    home = await units_q.get_unit(conn, found.unit_id)
     if home is None:
         raise NotFound("no such resident", code="resident_not_found")
     shown = await _show(

@@ -15,9 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 import msgspec
 
-from backend.db.queries import registry as q
 from backend.db.queries import sites as sites_q
 from backend.db.queries import unit_lookup as lookup_q
+from backend.db.queries.registry import assets as assets_q
+from backend.db.queries.registry import buildings as buildings_q
+from backend.db.queries.registry import devices as devices_q
+from backend.db.queries.registry import sites as registry_sites_q
+from backend.db.queries.registry import units as units_q
 from backend.domain import personal_data
 from backend.domain.models import CurrentUser
 from backend.domain.registry import (
@@ -76,7 +80,7 @@ def _check_timezone(timezone: str) -> None:
 
 async def _find_site(conn: asyncpg.Connection, ref: str) -> Site | None:
     found = await sites_q.find_site(conn, ref)
-    return await q.get_site(conn, found.id) if found else None
+    return await registry_sites_q.get_site(conn, found.id) if found else None
 
 
 async def resolve_site(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
@@ -91,7 +95,9 @@ async def list_sites(
     conn: asyncpg.Connection, viewer: CurrentUser, *, q_text: str | None, limit: int, offset: int
 ) -> tuple[list[Site], int]:
     """The viewer's sites."""
-    return await q.list_sites(conn, site_ids=_scope(viewer), q=q_text, limit=limit, offset=offset)
+    return await registry_sites_q.list_sites(
+        conn, site_ids=_scope(viewer), q=q_text, limit=limit, offset=offset
+    )
 
 
 async def create_site(conn: asyncpg.Connection, *, code: str, name: str, timezone: str) -> Site:
@@ -99,7 +105,7 @@ async def create_site(conn: asyncpg.Connection, *, code: str, name: str, timezon
     if not SITE_CODE_PATTERN.match(code):
         raise ValidationFailed("code must be 1-32 lower-case letters, digits or '-'", field="code")
     _check_timezone(timezone)
-    return await q.insert_site(conn, code=code, name=name, timezone=timezone)
+    return await registry_sites_q.insert_site(conn, code=code, name=name, timezone=timezone)
 
 
 async def update_site(
@@ -111,7 +117,7 @@ async def update_site(
         _check_timezone(changes["timezone"])
     if "settings" in changes:
         changes = {**changes, "settings": settings_to_store(changes["settings"])}
-    site = await q.update_site(conn, site_id, changes)
+    site = await registry_sites_q.update_site(conn, site_id, changes)
     if site is None:
         raise NotFound("no such site", code="site_not_found")
     return site
@@ -126,7 +132,7 @@ async def _site_filter(conn: asyncpg.Connection, viewer: CurrentUser, ref: str |
 
 async def get_building(conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID) -> Building:
     """One building of the viewer's sites."""
-    building = await q.get_building(conn, building_id)
+    building = await buildings_q.get_building(conn, building_id)
     _require_visible(viewer, building.site_id if building else None, "building")
     assert building is not None
     return building
@@ -143,7 +149,7 @@ async def list_buildings(
 ) -> tuple[list[Building], int]:
     """Buildings of the viewer's sites."""
     site_id = await _site_filter(conn, viewer, site)
-    return await q.list_buildings(
+    return await buildings_q.list_buildings(
         conn, site_ids=_scope(viewer), site_id=site_id, q=q_text, limit=limit, offset=offset
     )
 
@@ -153,7 +159,7 @@ async def create_building(
 ) -> Building:
     """A new building on a site."""
     site_row = await _site_for_write(conn, viewer, site)
-    return await q.insert_building(conn, site_id=site_row.id, code=code, name=name, floors=floors)
+    return await buildings_q.insert_building(conn, site_id=site_row.id, code=code, name=name, floors=floors)
 
 
 async def update_building(
@@ -161,7 +167,7 @@ async def update_building(
 ) -> Building:
     """Change a building's code, name or floors."""
     await get_building(conn, viewer, building_id)
-    updated = await q.update_building(conn, building_id, changes)
+    updated = await buildings_q.update_building(conn, building_id, changes)
     assert updated is not None
     return updated
 
@@ -169,7 +175,7 @@ async def update_building(
 async def delete_building(conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID) -> None:
     """Delete an empty building (Conflict while units or assets are in it)."""
     await get_building(conn, viewer, building_id)
-    await q.delete_building(conn, building_id)
+    await buildings_q.delete_building(conn, building_id)
 
 
 async def _site_for_write(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
@@ -185,14 +191,14 @@ async def _site_for_write(conn: asyncpg.Connection, viewer: CurrentUser, ref: st
 
 async def get_unit(conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID) -> UnitWithResidents:
     """One unit of the viewer's sites with its residents."""
-    unit = await q.get_unit(conn, unit_id)
+    unit = await units_q.get_unit(conn, unit_id)
     _require_visible(viewer, unit.site_id if unit else None, "unit")
     assert unit is not None
     return (await _with_residents(conn, [unit]))[0]
 
 
 async def _with_residents(conn: asyncpg.Connection, units: Sequence[Unit]) -> list[UnitWithResidents]:
-    residents = await q.residents_of(conn, [u.id for u in units])
+    residents = await units_q.residents_of(conn, [u.id for u in units])
     return [UnitWithResidents(**_fields(u), residents=residents[u.id]) for u in units]
 
 
@@ -219,7 +225,7 @@ async def list_units(
     if search_residents and q_text and PHONE_LIKE.match(q_text):
         digits = personal_data.phone_digits(q_text)
         phone_tail = digits if len(digits) >= personal_data.MIN_PHONE_DIGITS else None
-    return await q.list_units(
+    return await units_q.list_units(
         conn,
         site_ids=_scope(viewer),
         site_id=site_id,
@@ -267,11 +273,13 @@ async def lookup_units(
                 field="phone",
                 code="phone_too_short",
             )
-        units = await q.find_units(conn, site_ids=site_ids, building=None, number=None, phone_tail=phone_tail)
+        units = await units_q.find_units(
+            conn, site_ids=site_ids, building=None, number=None, phone_tail=phone_tail
+        )
         return UnitLookupResult(understood=None, found=await _with_residents(conn, units), near=[])
     if address is None:
         try:
-            units = await q.find_units(
+            units = await units_q.find_units(
                 conn, site_ids=site_ids, building=str(UUID(building or "")), number=number, phone_tail=None
             )
             return UnitLookupResult(understood=None, found=await _with_residents(conn, units), near=[])
@@ -331,10 +339,10 @@ async def create_unit(
     area_m2: float | None,
 ) -> UnitWithResidents:
     """A new unit in a building."""
-    building = await q.get_building(conn, building_id)
+    building = await buildings_q.get_building(conn, building_id)
     if building is None or not viewer.may_see_site(building.site_id):
         raise ValidationFailed("unknown building", field="buildingId")
-    unit = await q.insert_unit(conn, building=building, number=number, floor=floor, area_m2=area_m2)
+    unit = await units_q.insert_unit(conn, building=building, number=number, floor=floor, area_m2=area_m2)
     return UnitWithResidents(**_fields(unit), residents=[])
 
 
@@ -343,14 +351,14 @@ async def update_unit(
 ) -> UnitWithResidents:
     """Change a unit's number, floor or area."""
     await get_unit(conn, viewer, unit_id)
-    await q.update_unit(conn, unit_id, changes)
+    await units_q.update_unit(conn, unit_id, changes)
     return await get_unit(conn, viewer, unit_id)
 
 
 async def delete_unit(conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID) -> None:
     """Delete a unit nobody lives in and no work order names (Conflict otherwise)."""
     await get_unit(conn, viewer, unit_id)
-    await q.delete_unit(conn, unit_id)
+    await units_q.delete_unit(conn, unit_id)
 
 
 async def add_resident(
@@ -366,14 +374,14 @@ async def add_resident(
     """Someone moves in (or an owner is recorded)."""
     _check_kind(relation, RESIDENT_RELATIONS, "relation")
     unit = await get_unit(conn, viewer, unit_id)
-    return await q.insert_resident(
+    return await units_q.insert_resident(
         conn, unit=unit, name=name, phone=phone, relation=relation, vulnerable=vulnerable
     )
 
 
 async def get_resident(conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID) -> Resident:
     """One resident of the viewer's sites."""
-    resident = await q.get_resident(conn, resident_id)
+    resident = await units_q.get_resident(conn, resident_id)
     _require_visible(viewer, resident.site_id if resident else None, "resident")
     assert resident is not None
     return resident
@@ -386,7 +394,7 @@ async def update_resident(
     if "relation" in changes:
         _check_kind(changes["relation"], RESIDENT_RELATIONS, "relation")
     await get_resident(conn, viewer, resident_id)
-    updated = await q.update_resident(conn, resident_id, changes)
+    updated = await units_q.update_resident(conn, resident_id, changes)
     assert updated is not None
     return updated
 
@@ -394,7 +402,7 @@ async def update_resident(
 async def remove_resident(conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID) -> None:
     """Someone moved out."""
     await get_resident(conn, viewer, resident_id)
-    await q.delete_resident(conn, resident_id)
+    await units_q.delete_resident(conn, resident_id)
 
 
 # --- assets ---------------------------------------------------------------------------------------
@@ -402,7 +410,7 @@ async def remove_resident(conn: asyncpg.Connection, viewer: CurrentUser, residen
 
 async def get_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID) -> Asset:
     """One asset of the viewer's sites."""
-    asset = await q.get_asset(conn, asset_id)
+    asset = await assets_q.get_asset(conn, asset_id)
     _require_visible(viewer, asset.site_id if asset else None, "asset")
     assert asset is not None
     return asset
@@ -423,7 +431,7 @@ async def list_assets(
     if kind is not None:
         _check_kind(kind, ASSET_KINDS, "kind")
     site_id = await _site_filter(conn, viewer, site)
-    return await q.list_assets(
+    return await assets_q.list_assets(
         conn,
         site_ids=_scope(viewer),
         site_id=site_id,
@@ -438,7 +446,7 @@ async def list_assets(
 async def _check_building_of_site(conn: asyncpg.Connection, building_id: UUID | None, site_id: UUID) -> None:
     if building_id is None:
         return
-    building = await q.get_building(conn, building_id)
+    building = await buildings_q.get_building(conn, building_id)
     if building is None or building.site_id != site_id:
         raise ValidationFailed("the building is not one of the asset's site", field="buildingId")
 
@@ -450,7 +458,7 @@ async def create_asset(
     _check_kind(fields["kind"], ASSET_KINDS, "kind")
     site_row = await _site_for_write(conn, viewer, site)
     await _check_building_of_site(conn, fields.get("building_id"), site_row.id)
-    return await q.insert_asset(conn, site_id=site_row.id, fields=fields)
+    return await assets_q.insert_asset(conn, site_id=site_row.id, fields=fields)
 
 
 async def update_asset(
@@ -461,7 +469,7 @@ async def update_asset(
     if "kind" in changes:
         _check_kind(changes["kind"], ASSET_KINDS, "kind")
     await _check_building_of_site(conn, changes.get("building_id"), asset.site_id)
-    updated = await q.update_asset(conn, asset_id, changes)
+    updated = await assets_q.update_asset(conn, asset_id, changes)
     assert updated is not None
     return updated
 
@@ -469,7 +477,7 @@ async def update_asset(
 async def delete_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID) -> None:
     """Delete an asset nothing refers to (Conflict while devices, work orders or plans do)."""
     await get_asset(conn, viewer, asset_id)
-    await q.delete_asset(conn, asset_id)
+    await assets_q.delete_asset(conn, asset_id)
 
 
 # --- devices --------------------------------------------------------------------------------------
@@ -477,7 +485,7 @@ async def delete_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: 
 
 async def get_device(conn: asyncpg.Connection, viewer: CurrentUser, device_id: str) -> Device:
     """One device of the viewer's sites."""
-    device = await q.get_device(conn, device_id) if DEVICE_ID_PATTERN.match(device_id) else None
+    device = await devices_q.get_device(conn, device_id) if DEVICE_ID_PATTERN.match(device_id) else None
     _require_visible(viewer, device.site_id if device else None, "device")
     assert device is not None
     return device
@@ -499,7 +507,7 @@ async def list_devices(
     if kind is not None:
         _check_kind(kind, DEVICE_KINDS, "kind")
     site_id = await _site_filter(conn, viewer, site)
-    return await q.list_devices(
+    return await devices_q.list_devices(
         conn,
         site_ids=_scope(viewer),
         site_id=site_id,
@@ -515,7 +523,7 @@ async def list_devices(
 async def _check_asset_of_site(conn: asyncpg.Connection, asset_id: UUID | None, site_id: UUID) -> None:
     if asset_id is None:
         return
-    asset = await q.get_asset(conn, asset_id)
+    asset = await assets_q.get_asset(conn, asset_id)
     if asset is None or asset.site_id != site_id:
         raise ValidationFailed("the asset is not one of the device's site", field="assetId")
 
@@ -536,7 +544,7 @@ async def create_device(
     _check_kind(kind, DEVICE_KINDS, "kind")
     site_row = await _site_for_write(conn, viewer, site)
     await _check_asset_of_site(conn, asset_id, site_row.id)
-    return await q.insert_device(
+    return await devices_q.insert_device(
         conn, device_id=device_id, site_id=site_row.id, asset_id=asset_id, kind=kind, name=name
     )
 
@@ -549,7 +557,7 @@ async def update_device(
     if "kind" in changes:
         _check_kind(changes["kind"], DEVICE_KINDS, "kind")
     await _check_asset_of_site(conn, changes.get("asset_id"), device.site_id)
-    updated = await q.update_device(conn, device_id, changes)
+    updated = await devices_q.update_device(conn, device_id, changes)
     assert updated is not None
     return updated
 

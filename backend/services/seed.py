@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from backend.db.queries import registry as q
+from backend.db.queries.registry import seeding as q
 from backend.services.passwords import DEMO_PASSWORD, check_new_password, hash_password
 from backend.services.rounds import seed_demo_rounds
 

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.db.queries import registry as registry_q
 from backend.db.queries import staff as q
+from backend.db.queries.registry import sites as registry_sites_q
 from backend.domain.models import CurrentUser
 from backend.domain.registry import SKILLS, StaffMember
 from backend.domain.roles import ALL_ROLES, Role
@@ -37,7 +37,7 @@ def _check_skills(skills: Sequence[str]) -> list[str]:
 
 async def _site_ids(conn: asyncpg.Connection, site_codes: Sequence[str], role: str) -> list[UUID]:
     codes = list(dict.fromkeys(site_codes))
-    found = await registry_q.site_ids_by_code(conn, codes)
+    found = await registry_sites_q.site_ids_by_code(conn, codes)
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise ValidationFailed(f"unknown sites: {', '.join(unknown)}", field="sites")

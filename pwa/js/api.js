@@ -175,12 +175,13 @@ async function keepDetails(items, onReady) {
 }
 
 /**
- * On-duty technicians ranked for a job, best first: [{userId, displayName, skills, skilled, openJobs, nearby,
- * reasons: [{code: skilled|not_skilled|nearby|open_jobs, skill, count}]}]; whom a complaint is about is left out.
+ * On-duty technicians ranked for a job, best first. The wire is a page {items: [{userId, displayName, skills,
+ * skilled, openJobs, nearby, reasons: [{code: skilled|not_skilled|nearby|open_jobs, skill, count}]}], total,
+ * limit, offset}; this answers the items. Whom a complaint is about is left out.
  */
-export async function suggestions(id) {
-  const body = await request(`/work-orders/${id}/suggestions`);
-  return Array.isArray(body) ? body : body.items || [];
+export async function suggestions(id, { limit = 50, offset = 0 } = {}) {
+  const body = await request(`/work-orders/${id}/suggestions${query({ limit, offset })}`);
+  return body.items;
 }
 
 /**

@@ -12,7 +12,7 @@ from tests.integration.work_order_evidence import API, act, create, user_id
 async def _suggestions(client: AsyncTestClient, headers: dict[str, str], job_id: str) -> dict[str, dict]:
     r = await client.get(f"{API}/{job_id}/suggestions", headers=headers)
     assert r.status_code == 200, r.text
-    return {s["username"]: s for s in r.json()}
+    return {s["username"]: s for s in r.json()["items"]}
 
 
 def _reasons(suggestion: dict) -> list[dict]:
@@ -75,7 +75,7 @@ async def test_a_complaint_cannot_go_to_the_person_it_is_about(
     r = await act(client, supervisor, complaint["id"], "assign", {"assigneeId": tech2})
     assert r.status_code == 422, r.text
     assert (r.json()["code"], r.json()["field"]) == ("assignee_complained_about", "assigneeId")
-    offered = (await client.get(f"{API}/{complaint['id']}/suggestions", headers=agent)).json()
+    offered = (await client.get(f"{API}/{complaint['id']}/suggestions", headers=agent)).json()["items"]
     assert offered and tech2 not in [s["userId"] for s in offered]
     # a complaint needs no trade: no technician is "not skilled" for it
     assert [r["code"] for s in offered for r in s["reasons"]] == ["open_jobs"] * len(offered)

@@ -160,5 +160,10 @@ async def test_plans_over_http(client: AsyncTestClient, db: asyncpg.Connection, 
     )
     assert r.status_code == 422
     listed = (await client.get("/api/v1/maintenance-plans", headers=supervisor)).json()
-    assert [p["title"] for p in listed] == ["水泵月度保养"]
+    assert [p["title"] for p in listed["items"]] == ["水泵月度保养"]
+    assert (listed["total"], listed["limit"], listed["offset"]) == (1, 50, 0)
+    beyond = (await client.get("/api/v1/maintenance-plans?offset=1", headers=supervisor)).json()
+    assert (beyond["items"], beyond["total"]) == ([], 1)
+    too_many = await client.get("/api/v1/maintenance-plans?limit=201", headers=supervisor)
+    assert too_many.status_code == 400, too_many.text
     assert (await client.get("/api/v1/maintenance-plans", headers=await login_as("agent"))).status_code == 403

@@ -96,7 +96,7 @@ async def test_what_each_role_sees_of_a_vulnerable_owner_outside_an_emergency(
     # the same rule for one resident and for a unit's residents
     guard = await login_as("guard1")
     assert_masked((await client.get(f"/api/v1/residents/{row['resident_id']}", headers=guard)).json(), row)
-    (listed,) = (await client.get(f"/api/v1/units/{row['unit_id']}/residents", headers=guard)).json()
+    (listed,) = (await client.get(f"/api/v1/units/{row['unit_id']}/residents", headers=guard)).json()["items"]
     assert_masked(listed, row)
 
 

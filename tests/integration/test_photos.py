@@ -310,6 +310,18 @@ async def test_only_the_assignee_or_a_supervisor_may_add_photos(client, db, logi
     assert supervisor.status_code == 201
 
 
+async def test_a_work_orders_photos_are_listed_a_page_at_a_time(client, db, login_as, idem) -> None:
+    wo = await make_work_order(db, assignee="tech1")
+    tech = await login_as("tech1")
+    for seed in range(3):
+        assert (await upload(client, {**tech, **idem()}, wo, jpeg(seed=seed))).status_code == 201
+    whole = (await client.get(f"/api/v1/work-orders/{wo}/photos", headers=tech)).json()
+    assert (len(whole["items"]), whole["total"], whole["limit"], whole["offset"]) == (3, 3, 50, 0)
+    tail = (await client.get(f"/api/v1/work-orders/{wo}/photos?limit=2&offset=2", headers=tech)).json()
+    assert [p["id"] for p in tail["items"]] == [whole["items"][2]["id"]] and tail["total"] == 3
+    assert (await client.get(f"/api/v1/work-orders/{wo}/photos?limit=0", headers=tech)).status_code == 400
+
+
 async def test_another_sites_photos_are_invisible(client, db, login_as, idem) -> None:
     wo = await make_work_order(db, site_code=await other_site(db), assignee=None)
     admin = await login_as("admin")  # admins look after every site

@@ -123,7 +123,9 @@ async def test_unit_detail_and_residents(client: AsyncTestClient, login_as: Logi
     r = await client.get(f"/api/v1/units/{unit['id']}", headers=headers)
     assert r.status_code == 200
     assert (r.json()["buildingCode"], r.json()["number"]) == ("A", "304")
-    residents = (await client.get(f"/api/v1/units/{unit['id']}/residents", headers=headers)).json()
+    page = (await client.get(f"/api/v1/units/{unit['id']}/residents", headers=headers)).json()
+    assert (page["total"], page["limit"], page["offset"]) == (1, 50, 0)
+    residents = page["items"]
     assert len(residents) == 1
     assert residents[0]["unitId"] == unit["id"]
 

@@ -97,16 +97,19 @@ async def test_suggestions_rank_skill_then_workload(
     lift = await create(client, agent, category="elevator", title="电梯门关不上")
     r = await client.get(f"{API}/{lift['id']}/suggestions", headers=agent)
     assert r.status_code == 200
-    ranking = [s["username"] for s in r.json()]
-    assert ranking[0] == "tech2" and set(ranking) == {"tech1", "tech2", "tech3"}
+    ranking = [s["username"] for s in r.json()["items"]]
+    assert ranking[0] == "tech2" and set(ranking) == {"tech1", "tech2", "tech3"} and r.json()["total"] == 3
+    second_only = await client.get(f"{API}/{lift['id']}/suggestions?limit=1&offset=1", headers=agent)
+    assert [s["username"] for s in second_only.json()["items"]] == ranking[1:2]
     # electrical: tech1 and tech3 are skilled; give tech1 a job and tech3 moves ahead
     tech1 = await user_id(db, "tech1")
     first = await create(client, agent, category="electrical", title="开关跳闸")
     assert (await act(client, agent, first["id"], "assign", {"assigneeId": tech1})).status_code == 200
     second = await create(client, agent, category="electrical", title="灯不亮")
     r = await client.get(f"{API}/{second['id']}/suggestions", headers=agent)
-    assert [s["username"] for s in r.json()][:2] == ["tech3", "tech1"]
-    assert r.json()[1]["openJobs"] == 1 and r.json()[2]["skilled"] is False
+    ranked = r.json()["items"]
+    assert [s["username"] for s in ranked][:2] == ["tech3", "tech1"]
+    assert ranked[1]["openJobs"] == 1 and ranked[2]["skilled"] is False
     assert (
         await client.get(f"{API}/{second['id']}/suggestions", headers=await login_as("tech1"))
     ).status_code == 403

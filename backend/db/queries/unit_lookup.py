@@ -7,7 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.db.queries.registry import _BUILDING, _UNIT, _building, _unit
+from backend.db.queries.registry.buildings import _BUILDING, _building
+from backend.db.queries.registry.units import _UNIT, _unit
 from backend.domain.registry import Building, Unit
 
 # A room number with a stairwell prefix ("2-1201") is at most this much longer than the room alone.
