@@ -140,6 +140,7 @@ async def test_a_photo_or_a_reload_never_wipes_what_was_typed(
         "SELECT stage FROM photos WHERE work_order_id = $1 ORDER BY uploaded_at", uuid.UUID(job["id"])
     )
     assert [r["stage"] for r in stages] == ["before", "after"]
+    assert await page.evaluate("window.__i18nMissing") == []
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
@@ -187,6 +188,7 @@ async def test_every_listed_job_opens_offline(
     assert words["queued"] in await page.inner_text("#banner")
     await screenshot(page, f"34-job-opened-offline-{language}")
     assert unit_reads == [], "the job page reads the unit kept on the phone"
+    assert await page.evaluate("window.__i18nMissing") == []
 
     await phone.set_offline(False)
     await wait_until(page, "document.getElementById('banner').hidden === true", timeout=SYNC_SECONDS * 1000)
