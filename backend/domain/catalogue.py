@@ -198,7 +198,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "skilled": ("对口专业", "Skilled in"),
         "not_skilled": ("非对口专业", "Not skilled in"),
         "nearby": ("正在本楼作业", "Working in this building now"),
-        "open_jobs": ("在办 {count} 单", "{count} open jobs"),
+        "open_jobs": ("在办 {count} 单", "Open jobs: {count}"),
     },
     # Refusals: the server's `code`, shown in the user's language next to the control that caused it.
     "error": {
