@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from litestar import Litestar
@@ -25,6 +25,7 @@ from litestar.typing import FieldDefinition
 from backend.api.problems import PROBLEM_RESPONSES
 from backend.domain.client_input import EARLIEST_CLIENT_TIME, LATEST_CLIENT_TIME
 from backend.domain.evidence import NO_SIGN_REASONS, RELATIONS, STAGES
+from backend.domain.rounds import Result as ScanResult
 from backend.domain.workflow import Kind, Status
 
 BEARER = "BearerToken"
@@ -147,6 +148,47 @@ NO_SIGNATURE = Schema(
     properties={"noSignReason": _text(64, NO_SIGN_REASONS), "clientAt": client_time_schema()},
     additional_properties=False,
 )
+
+# A round's scan (backend/api/rounds.py): the decoded code and the finding, with an optional photo.
+SCAN_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["qr"],
+    properties={
+        "qr": Schema(type=OpenAPIType.STRING, min_length=1, max_length=200),
+        "result": _text(16, get_args(ScanResult)),
+        "note": Schema(type=OpenAPIType.STRING, max_length=1000),
+        "clientAt": client_time_schema(),
+        "file": _image("optional photo of what was found: JPEG, PNG or WebP, up to 15 MB"),
+    },
+    additional_properties=False,
+)
+# An owner's photo of their case (backend/api/owner.py).
+OWNER_PHOTO_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["file"],
+    properties={"file": _image("JPEG, PNG or WebP, up to 15 MB")},
+    additional_properties=False,
+)
+
+
+def _multipart(schema: Schema) -> RequestBody:
+    return RequestBody(required=True, content={"multipart/form-data": OpenAPIMediaType(schema=schema)})
+
+
+@dataclass
+class ScanUpload(Operation):
+    """A scan's operation: a multipart form."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _multipart(SCAN_FORM)
+
+
+@dataclass
+class OwnerPhotoUpload(Operation):
+    """An owner's photo upload: a multipart form."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _multipart(OWNER_PHOTO_FORM)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.evidence import provide_storage
+from backend.api.openapi import OwnerPhotoUpload
 from backend.domain.client_input import ClientBody, ClientTime
 from backend.domain.clock import Clock
 from backend.errors import ValidationFailed
@@ -137,7 +138,12 @@ class OwnerController(Controller):
             link_base=_link_base(request),
         )
 
-    @post("/cases/{case_id:uuid}/photos", status_code=201, summary="Attach a photo of the fault (multipart)")
+    @post(
+        "/cases/{case_id:uuid}/photos",
+        status_code=201,
+        summary="Attach a photo of the fault (multipart)",
+        operation_class=OwnerPhotoUpload,
+    )
     async def photo(
         self,
         request: Request[Any, Any, Any],

@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import idempotent
 from backend.api.evidence import BLOB_CACHE_CONTROL, _fields, _file_bytes, provide_storage
+from backend.api.openapi import ScanUpload
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP
 from backend.domain.client_input import check_client_day
@@ -258,6 +259,7 @@ class RoundsController(Controller):
         status_code=201,
         summary="Record a scanned point (multipart)",
         guards=[WALKERS],
+        operation_class=ScanUpload,
     )
     async def scan(
         self,
