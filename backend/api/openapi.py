@@ -80,12 +80,15 @@ def _add_missing_bounds(prop: Schema, info: Any) -> None:
             prop.minimum = 0
         if info.gt == 0 and prop.exclusive_minimum is None:
             prop.exclusive_minimum = 0
-    if isinstance(info, msgspec.inspect.ListType) and isinstance(info.item_type, msgspec.inspect.StrType):
+    item = info.item_type if isinstance(info, msgspec.inspect.ListType) else None
+    if isinstance(item, msgspec.inspect.Metadata):  # a text type with examples or a description
+        item = item.type
+    if isinstance(item, msgspec.inspect.StrType):
         arrays = [prop, *(s for s in prop.one_of or () if isinstance(s, Schema))]
         for items in (a.items for a in arrays if isinstance(a.items, Schema)):
-            items.min_length = items.min_length or info.item_type.min_length
-            items.max_length = items.max_length or info.item_type.max_length
-            items.pattern = items.pattern or info.item_type.pattern
+            items.min_length = items.min_length or item.min_length
+            items.max_length = items.max_length or item.max_length
+            items.pattern = items.pattern or item.pattern
     if isinstance(info, msgspec.inspect.DictType) and isinstance(info.key_type, msgspec.inspect.StrType):
         key = info.key_type
         if key.min_length or key.max_length or key.pattern:
