@@ -38,7 +38,7 @@ class SignIn(ClientBody, frozen=True):
 
 
 class OwnerReport(ClientBody, frozen=True):
-    kind: str
+    kind: owner_portal.OwnerKind
     category: Annotated[str, msgspec.Meta(max_length=40)]
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     preferred_at: ClientTime | None = None

@@ -12,7 +12,7 @@ import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,8 @@ CODES_PER_ADDRESS_HOUR = 20
 WRONG_PER_CODE = 5
 FAILURES_PER_PHONE_HOUR = 10
 FAILURES_PER_ADDRESS_HOUR = 30
-OWNER_KINDS = ("repair", "complaint")
+OwnerKind = Literal["repair", "complaint"]
+OWNER_KINDS: tuple[str, ...] = get_args(OwnerKind)
 # Photos an owner may attach to one case (the fault as they see it).
 MAX_OWNER_PHOTOS = 4
 
