@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend.db.queries.rows import insert_once, one_page, struct_of
 from backend.domain.alarm_ladder import ack_due, reached_role
 from backend.domain.alarms import Alarm, AlarmDetail, AlarmEvent, AlarmWorkOrder, ThresholdRule
 from backend.domain.site_settings import read_site_settings
@@ -97,17 +98,8 @@ async def record_device_event(
     now: datetime,
 ) -> bool:
     """Remember (device, eventId); False when it was seen before (a redelivery: change nothing)."""
-    inserted = await conn.fetchval(
-        """INSERT INTO device_events (device_id, event_id, code, state, ts, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id, event_id) DO NOTHING RETURNING true""",
-        device_id,
-        event_id,
-        code,
-        state,
-        ts,
-        now,
-    )
-    return bool(inserted)
+    values = dict(device_id=device_id, event_id=event_id, code=code, state=state, ts=ts, received_at=now)
+    return await insert_once(conn, "device_events", values, "(device_id, event_id)")
 
 
 async def lock_device_code(conn: asyncpg.Connection, device_id: str, code: str) -> None:
@@ -262,15 +254,17 @@ async def list_alarms(
     """One page of the alarms of these sites (None: every site), newest first, and how many there are."""
     where = "($1::uuid[] IS NULL OR a.site_id = ANY($1::uuid[])) AND ($2::boolean IS NULL OR a.active = $2)"
     sites = list(site_ids) if site_ids is not None else None
-    rows = await conn.fetch(
-        f"""SELECT {_ALARM_COLUMNS} FROM {_ALARM_FROM} WHERE {where}
-            ORDER BY a.last_seen_at DESC, a.id LIMIT $3 OFFSET $4""",
-        sites,
-        active,
+    rows, total = await one_page(
+        conn,
+        _ALARM_COLUMNS,
+        _ALARM_FROM,
+        where,
+        "a.last_seen_at DESC, a.id",
+        (sites, active),
         limit,
         offset,
+        count_from="alarms a",
     )
-    total = await conn.fetchval(f"SELECT count(*) FROM alarms a WHERE {where}", sites, active)
     return [_alarm(r) for r in rows], total
 
 
@@ -301,16 +295,7 @@ async def threshold_rules_for(
     )
     rules: dict[tuple[UUID, str], list[ThresholdRule]] = {}
     for r in rows:
-        rules.setdefault((r["site_id"], r["device_kind"]), []).append(
-            ThresholdRule(
-                metric=r["metric"],
-                code=r["code"],
-                direction=r["direction"],
-                raise_at=r["raise_at"],
-                clear_at=r["clear_at"],
-                hold_seconds=r["hold_seconds"],
-            )
-        )
+        rules.setdefault((r["site_id"], r["device_kind"]), []).append(struct_of(ThresholdRule, r))
     return rules
 
 

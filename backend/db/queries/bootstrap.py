@@ -25,3 +25,12 @@ async def shared_secret(conn: asyncpg.Connection, name: str, candidate: str) -> 
 async def device_ids(conn: asyncpg.Connection) -> list[str]:
     """Every registered device's MQTT identity (the embedded broker gives each its own login)."""
     return [row["id"] for row in await conn.fetch("SELECT id FROM devices WHERE active ORDER BY id")]
+
+
+async def owner_link_of_phone(conn: asyncpg.Connection, phone: str) -> str | None:
+    """The owner's-page link of the unit where this phone is registered (the first, if several)."""
+    return await conn.fetchval(
+        """SELECT u.owner_link FROM units u JOIN residents r ON r.unit_id = u.id
+           WHERE r.phone = $1 ORDER BY u.id LIMIT 1""",
+        phone,
+    )

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries.rows import struct_of
 from backend.domain.work_orders import CallbackDue
 
 
@@ -83,20 +84,10 @@ async def callback_queue(
         offset,
     )
     items = [
-        CallbackDue(
+        struct_of(
+            CallbackDue,
+            r,
             work_order_id=r["id"],
-            number=r["number"],
-            kind=r["kind"],
-            status=r["status"],
-            title=r["title"],
-            site_id=r["site_id"],
-            due_at=r["due_at"],
-            attempts=r["attempts"],
-            unit_id=r["unit_id"],
-            unit_label=r["unit_label"],
-            reporter_name=r["reporter_name"],
-            reporter_phone=r["reporter_phone"],
-            assignee_name=r["assignee_name"],
             resolution=dict(r["resolution"] or {}),
         )
         for r in rows

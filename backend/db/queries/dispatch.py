@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries.rows import struct_of
 from backend.domain.work_orders import TechnicianSuggestion, suggestion_reasons
 
 # First key of the two-key advisory locks that serialise auto-assignment per site ("DSPT").
@@ -60,14 +61,11 @@ async def rank_technicians(
         excluding,
     )
     return [
-        TechnicianSuggestion(
+        struct_of(
+            TechnicianSuggestion,
+            r,
             user_id=r["id"],
-            username=r["username"],
-            display_name=r["display_name"],
             skills=list(r["skills"]),
-            skilled=r["skilled"],
-            open_jobs=r["open_jobs"],
-            nearby=r["nearby"],
             reasons=suggestion_reasons(
                 category, skilled=r["skilled"], open_jobs=r["open_jobs"], nearby=r["nearby"]
             ),
@@ -94,3 +92,18 @@ async def assignable_user(conn: asyncpg.Connection, user_id: UUID, site_id: UUID
         user_id,
         site_id,
     )
+
+
+async def escalation_candidates(conn: asyncpg.Connection, site_id: UUID) -> list[asyncpg.Record]:
+    """The site's active supervisors and managers: (id, role, display_name, on_duty)."""
+    return await conn.fetch(
+        """SELECT u.id, u.role, u.display_name, u.on_duty FROM users u
+           JOIN user_sites us ON us.user_id = u.id AND us.site_id = $1
+           WHERE u.active AND u.role IN ('supervisor', 'manager')""",
+        site_id,
+    )
+
+
+async def display_name(conn: asyncpg.Connection, user_id: UUID) -> str | None:
+    """A member of staff's name as the screens show it."""
+    return await conn.fetchval("SELECT display_name FROM users WHERE id = $1", user_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -110,7 +109,7 @@ async def add_event(
         actor_id,
         at,
         client_at,
-        json.dumps(payload or {}, ensure_ascii=False, default=str),
+        payload or {},  # the connection's codec writes it as a JSON object
     )
 
 
@@ -152,18 +151,20 @@ async def list_hazards(
     overdue_at: datetime | None,
     limit: int,
     offset: int,
+    found_on_work_order_id: UUID | None = None,
 ) -> tuple[list[asyncpg.Record], int]:
-    """The ledger: open first, then by risk and age; and how many match."""
+    """The ledger: open first, then by risk and age; and how many match (of one job's findings if given)."""
     where = """WHERE h.site_id = ANY($1::uuid[]) AND ($2::text[] IS NULL OR h.status = ANY($2::text[]))
-               AND ($3::timestamptz IS NULL OR (h.status <> 'closed' AND h.due_at < $3))"""
-    args = (list(site_ids), list(statuses) if statuses else None, overdue_at)
+               AND ($3::timestamptz IS NULL OR (h.status <> 'closed' AND h.due_at < $3))
+               AND ($4::uuid IS NULL OR h.found_on_work_order_id = $4)"""
+    args = (list(site_ids), list(statuses) if statuses else None, overdue_at, found_on_work_order_id)
     total = await conn.fetchval("SELECT count(*) FROM hazards h " + where, *args)
     rows = await conn.fetch(
         _HAZARD
         + where
         + """ ORDER BY (h.status = 'closed'),
                        array_position(ARRAY['major','high','medium','low'], h.risk_level),
-                       h.reported_at DESC LIMIT $4 OFFSET $5""",
+                       h.reported_at DESC LIMIT $5 OFFSET $6""",
         *args,
         limit,
         offset,

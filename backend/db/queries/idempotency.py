@@ -6,6 +6,8 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries.rows import insert_once
+
 
 async def claim_key(conn: asyncpg.Connection, user_id: UUID, key: str, request: str) -> asyncpg.Record | None:
     """Claim the key for this request; returns the earlier row if the key was used before.
@@ -13,14 +15,9 @@ async def claim_key(conn: asyncpg.Connection, user_id: UUID, key: str, request: 
     With a unique key, a concurrent INSERT waits for the first transaction to finish, so two
     identical requests in flight resolve to one effect.
     """
-    inserted = await conn.fetchval(
-        """INSERT INTO idempotency_keys (user_id, key, request) VALUES ($1, $2, $3)
-           ON CONFLICT (user_id, key) DO NOTHING RETURNING true""",
-        user_id,
-        key,
-        request,
-    )
-    if inserted:
+    if await insert_once(
+        conn, "idempotency_keys", dict(user_id=user_id, key=key, request=request), "(user_id, key)"
+    ):
         return None
     return await conn.fetchrow(
         "SELECT request, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2", user_id, key

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend.db.queries.rows import one_page, struct_of
 from backend.domain.personal_data import EmergencyScope, PersonalDataRead
 from backend.domain.registry import Resident, Unit
 from backend.domain.workflow import CLOSED_STATUSES, DONE_STATUSES
@@ -102,25 +103,13 @@ async def vulnerable_residents(
     homes = []
     for r in rows:
         area = r["area_m2"]
-        unit = Unit(
+        unit = struct_of(
+            Unit,
+            r,
             id=r["unit_id"],
-            site_id=r["site_id"],
-            building_id=r["building_id"],
-            building_code=r["building_code"],
-            building_name=r["building_name"],
-            number=r["number"],
-            floor=r["floor"],
             area_m2=float(area) if area is not None else None,
         )
-        resident = Resident(
-            id=r["id"],
-            site_id=r["site_id"],
-            unit_id=r["unit_id"],
-            name=r["name"],
-            phone=r["phone"],
-            relation=r["relation"],
-            vulnerable=r["vulnerable"],
-        )
+        resident = struct_of(Resident, r)
         homes.append(VulnerableHome(unit=unit, resident=resident))
     return homes, total
 
@@ -180,21 +169,18 @@ async def list_reads(
                AND ($3::uuid IS NULL OR p.unit_id = $3) AND ($4::timestamptz IS NULL OR p.read_at >= $4)
                AND ($5::timestamptz IS NULL OR p.read_at < $5)"""
     args = [list(site_ids) if site_ids is not None else None, user_id, unit_id, since, until]
-    total = await conn.fetchval(f"SELECT count(*) FROM personal_data_reads p WHERE {where}", *args)
-    rows = await conn.fetch(
-        f"""SELECT p.id, p.read_at, p.user_id, us.username, us.display_name, p.role, p.site_id, p.unit_id,
-                   -- the unit may have been removed since; the log still names its id
-                   b.code || '-' || un.number AS unit_label,
-                   p.resident_id, p.fields, p.reason, p.endpoint
-            FROM personal_data_reads p
-            JOIN users us ON us.id = p.user_id
-            LEFT JOIN units un ON un.id = p.unit_id
-            LEFT JOIN buildings b ON b.id = un.building_id
-            WHERE {where}
-            ORDER BY p.read_at DESC, p.id DESC
-            LIMIT $6 OFFSET $7""",
-        *args,
+    rows, total = await one_page(
+        conn,
+        """p.id, p.read_at, p.user_id, us.username, us.display_name, p.role, p.site_id, p.unit_id,
+           -- the unit may have been removed since; the log still names its id
+           b.code || '-' || un.number AS unit_label, p.resident_id, p.fields, p.reason, p.endpoint""",
+        """personal_data_reads p JOIN users us ON us.id = p.user_id
+           LEFT JOIN units un ON un.id = p.unit_id LEFT JOIN buildings b ON b.id = un.building_id""",
+        where,
+        "p.read_at DESC, p.id DESC",
+        args,
         limit,
         offset,
+        count_from="personal_data_reads p",
     )
     return [PersonalDataRead(**dict(r)) for r in rows], total

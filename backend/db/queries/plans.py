@@ -7,8 +7,8 @@ from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
+from backend.db.queries.rows import struct_of
 from backend.domain.work_orders import MaintenancePlan
 
 # One lock id for "create the default plans": two schedulers must not both create one for the same elevator.
@@ -16,17 +16,7 @@ DEFAULT_PLANS_LOCK = 0x43A2_7E01
 
 
 def _plan(r: asyncpg.Record) -> MaintenancePlan:
-    return MaintenancePlan(
-        id=r["id"],
-        site_id=r["site_id"],
-        asset_id=r["asset_id"],
-        title=r["title"],
-        interval_days=r["interval_days"],
-        cron=r["cron"],
-        lead_days=r["lead_days"],
-        next_due_on=r["next_due_on"],
-        active=r["active"],
-    )
+    return struct_of(MaintenancePlan, r)
 
 
 async def list_plans(conn: asyncpg.Connection, site_ids: Sequence[UUID]) -> list[MaintenancePlan]:
@@ -79,20 +69,6 @@ async def insert_plan(
         next_due_on,
     )
     return _plan(row)
-
-
-class PlanningSite(msgspec.Struct, frozen=True):
-    """A site as the planner walks them, one at a time."""
-
-    id: UUID
-    code: str
-    timezone: str
-
-
-async def planning_sites(conn: asyncpg.Connection) -> list[PlanningSite]:
-    """Every site, with the time zone its days are counted in."""
-    rows = await conn.fetch("SELECT id, code, timezone FROM sites ORDER BY code")
-    return [PlanningSite(**dict(r)) for r in rows]
 
 
 async def create_default_plans(

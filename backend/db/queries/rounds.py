@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries.rows import insert_once, struct_of
 from backend.domain.rounds import (
     CheckPoint,
     Round,
@@ -22,15 +23,7 @@ from backend.domain.rounds import (
 
 
 def _point(r: asyncpg.Record) -> CheckPoint:
-    return CheckPoint(
-        id=r["id"],
-        site_id=r["site_id"],
-        name=r["name"],
-        place=r["place"],
-        asset_id=r["asset_id"],
-        qr=qr_payload(r["token"]),
-        active=r["active"],
-    )
+    return struct_of(CheckPoint, r, qr=qr_payload(r["token"]))
 
 
 async def insert_check_point(
@@ -110,13 +103,7 @@ async def route_points(
 
 
 def _route_point(r: asyncpg.Record) -> RoutePoint:
-    return RoutePoint(
-        position=r["position"],
-        check_point_id=r["check_point_id"],
-        name=r["name"],
-        place=r["place"],
-        qr_hash=qr_hash(r["token"]),
-    )
+    return struct_of(RoutePoint, r, qr_hash=qr_hash(r["token"]))
 
 
 async def get_route_row(conn: asyncpg.Connection, route_id: UUID) -> asyncpg.Record | None:
@@ -134,29 +121,16 @@ async def list_routes(conn: asyncpg.Connection, site_ids: Sequence[UUID]) -> lis
         "SELECT * FROM round_routes WHERE site_id = ANY($1::uuid[]) ORDER BY name", list(site_ids)
     )
     points = await route_points(conn, [r["id"] for r in rows])
-    return [
-        Route(
-            id=r["id"],
-            site_id=r["site_id"],
-            name=r["name"],
-            expected_minutes=r["expected_minutes"],
-            active=r["active"],
-            points=[_route_point(p) for p in points[r["id"]]],
-        )
-        for r in rows
-    ]
+    return [struct_of(Route, r, points=[_route_point(p) for p in points[r["id"]]]) for r in rows]
 
 
 def _schedule(r: asyncpg.Record) -> RoundSchedule:
-    return RoundSchedule(
-        id=r["id"],
-        route_id=r["route_id"],
-        every_hours=r["every_hours"],
+    return struct_of(
+        RoundSchedule,
+        r,
         window_start=time_of_day(r["window_start"]),
         window_end=time_of_day(r["window_end"]),
         fixed_times=[time_of_day(t) for t in r["fixed_times"]] if r["fixed_times"] is not None else None,
-        next_slot_at=r["next_slot_at"],
-        active=r["active"],
     )
 
 
@@ -225,17 +199,8 @@ async def insert_scheduled_round(
     end: datetime,
 ) -> bool:
     """The round of a schedule's slot; False when it exists already (the unique slot refuses a second)."""
-    made = await conn.fetchval(
-        """INSERT INTO rounds (site_id, route_id, schedule_id, slot_start, slot_end)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (schedule_id, slot_start) DO NOTHING RETURNING true""",
-        site_id,
-        route_id,
-        schedule_id,
-        start,
-        end,
-    )
-    return bool(made)
+    values = dict(site_id=site_id, route_id=route_id, schedule_id=schedule_id, slot_start=start, slot_end=end)
+    return await insert_once(conn, "rounds", values, "(schedule_id, slot_start)")
 
 
 async def set_next_slot(conn: asyncpg.Connection, schedule_id: UUID, at: datetime) -> None:
@@ -314,20 +279,7 @@ async def scans_of(conn: asyncpg.Connection, round_ids: Sequence[UUID]) -> dict[
 
 
 def _scan(r: asyncpg.Record) -> Scan:
-    return Scan(
-        id=r["id"],
-        round_id=r["round_id"],
-        check_point_id=r["check_point_id"],
-        position=r["position"],
-        name=r["name"],
-        scanned_by=r["scanned_by"],
-        scanned_at=r["scanned_at"],
-        received_at=r["received_at"],
-        result=r["result"],
-        note=r["note"],
-        has_photo=r["photo_sha256"] is not None,
-        flags=list(r["flags"]),
-    )
+    return struct_of(Scan, r, has_photo=r["photo_sha256"] is not None, flags=list(r["flags"]))
 
 
 async def insert_scan(
@@ -385,21 +337,7 @@ async def rounds_by_rows(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record
     points = await route_points(conn, list({r["route_id"] for r in rows}))
     scans = await scans_of(conn, [r["id"] for r in rows])
     return [
-        Round(
-            id=r["id"],
-            site_id=r["site_id"],
-            route_id=r["route_id"],
-            route_name=r["route_name"],
-            schedule_id=r["schedule_id"],
-            slot_start=r["slot_start"],
-            slot_end=r["slot_end"],
-            status=r["status"],
-            started_by=r["started_by"],
-            started_at=r["started_at"],
-            finished_at=r["finished_at"],
-            points=[_route_point(p) for p in points[r["route_id"]]],
-            scans=scans[r["id"]],
-        )
+        struct_of(Round, r, points=[_route_point(p) for p in points[r["route_id"]]], scans=scans[r["id"]])
         for r in rows
     ]
 
@@ -477,3 +415,88 @@ async def report_rows(
             end,
         )
     )
+
+
+async def site_supervisors_by_locale(conn: asyncpg.Connection, site_id: UUID) -> dict[str, list[UUID]]:
+    """The site's active supervisors, grouped by the language they read."""
+    grouped: dict[str, list[UUID]] = {}
+    for r in await conn.fetch(
+        """SELECT u.id, u.locale FROM users u JOIN user_sites us ON us.user_id = u.id
+           WHERE us.site_id = $1 AND u.active AND u.role = 'supervisor' ORDER BY u.username""",
+        site_id,
+    ):
+        grouped.setdefault(r["locale"], []).append(r["id"])
+    return grouped
+
+
+async def get_check_point(conn: asyncpg.Connection, point_id: UUID) -> asyncpg.Record | None:
+    """A point's row (any site; the caller checks)."""
+    return await conn.fetchrow("SELECT * FROM check_points WHERE id = $1", point_id)
+
+
+async def update_check_point(
+    conn: asyncpg.Connection, point_id: UUID, *, name: str | None, place: str | None, active: bool | None
+) -> CheckPoint | None:
+    """Change what is given; None when another point of the site has that name."""
+    try:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                """UPDATE check_points SET name = COALESCE($2, name), place = COALESCE($3, place),
+                          active = COALESCE($4, active)
+                   WHERE id = $1 RETURNING *""",
+                point_id,
+                name,
+                place,
+                active,
+            )
+    except asyncpg.UniqueViolationError:
+        return None
+    return _point(row)
+
+
+async def update_route(
+    conn: asyncpg.Connection,
+    route_id: UUID,
+    *,
+    name: str | None,
+    expected_minutes: int | None,
+    active: bool | None,
+) -> bool:
+    """Change what is given; False when another route of the site has that name."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """UPDATE round_routes SET name = COALESCE($2, name),
+                          expected_minutes = COALESCE($3, expected_minutes), active = COALESCE($4, active)
+                   WHERE id = $1""",
+                route_id,
+                name,
+                expected_minutes,
+                active,
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def get_schedule_row(conn: asyncpg.Connection, schedule_id: UUID) -> asyncpg.Record | None:
+    """A schedule with its route's site and time zone (locked: the scheduler skips it meanwhile)."""
+    return await conn.fetchrow(
+        """SELECT sc.*, r.site_id, s.timezone FROM round_schedules sc
+           JOIN round_routes r ON r.id = sc.route_id JOIN sites s ON s.id = r.site_id
+           WHERE sc.id = $1 FOR UPDATE OF sc""",
+        schedule_id,
+    )
+
+
+async def set_schedule_active(
+    conn: asyncpg.Connection, schedule_id: UUID, active: bool, next_slot_at: datetime
+) -> RoundSchedule:
+    """Switch a schedule on or off, with the next slot it will make a round for."""
+    row = await conn.fetchrow(
+        "UPDATE round_schedules SET active = $2, next_slot_at = $3 WHERE id = $1 RETURNING *",
+        schedule_id,
+        active,
+        next_slot_at,
+    )
+    return _schedule(row)

@@ -23,6 +23,12 @@ async def get_site(conn: asyncpg.Connection, site_id: UUID) -> SiteRef | None:
     return SiteRef(**dict(row)) if row else None
 
 
+async def all_sites(conn: asyncpg.Connection) -> list[SiteRef]:
+    """Every site, by code."""
+    rows = await conn.fetch(_SITE + " ORDER BY code")
+    return [SiteRef(**dict(r)) for r in rows]
+
+
 async def site_zones(conn: asyncpg.Connection, site_ids: list[UUID]) -> dict[UUID, str]:
     """Each site's time zone."""
     rows = await conn.fetch("SELECT id, timezone FROM sites WHERE id = ANY($1::uuid[])", site_ids)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries.rows import struct_of
 from backend.domain.registry import StaffMember
 from backend.errors import Conflict
 
@@ -19,18 +20,7 @@ _STAFF = """
 
 
 def _staff(row: asyncpg.Record) -> StaffMember:
-    return StaffMember(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        phone=row["phone"],
-        skills=list(row["skills"]),
-        on_duty=row["on_duty"],
-        active=row["active"],
-        locale=row["locale"],
-        site_ids=list(row["site_ids"]),
-    )
+    return struct_of(StaffMember, row, skills=list(row["skills"]), site_ids=list(row["site_ids"]))
 
 
 async def get_staff(conn: asyncpg.Connection, user_id: UUID) -> StaffMember | None:

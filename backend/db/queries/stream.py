@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend.db.queries.rows import struct_of
+
 
 class StreamEvent(msgspec.Struct, frozen=True):
     """One recorded live event: its id is the SSE event id clients resume from."""
@@ -24,13 +26,10 @@ class StreamEvent(msgspec.Struct, frozen=True):
 
 def _event(row: asyncpg.Record) -> StreamEvent:
     roles = row["roles"]
-    return StreamEvent(
-        id=row["id"],
-        site_id=row["site_id"],
-        type=row["type"],
+    return struct_of(
+        StreamEvent,
+        row,
         roles=tuple(roles) if roles is not None else None,
-        data=row["data"],
-        at=row["at"],
     )
 
 

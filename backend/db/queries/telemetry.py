@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,12 @@ class TelemetryRow(msgspec.Struct, frozen=True):
     metrics: dict[str, Any]
 
 
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    # An async iterable, not a file: asyncpg reads a file source through the default thread pool, a hop to
+    # another thread and back for every batch, which showed as the top of the gateway's profile.
+    yield data
+
+
 async def copy_telemetry(conn: asyncpg.Connection, rows: Sequence[TelemetryRow]) -> int:
     """Store readings with COPY (several times faster than INSERT); PostgreSQL routes them to partitions."""
     if not rows:
@@ -48,7 +54,7 @@ async def copy_telemetry(conn: asyncpg.Connection, rows: Sequence[TelemetryRow])
         )
     await conn.copy_to_table(
         "telemetry",
-        source=io.BytesIO(buffer.getvalue().encode()),
+        source=_once(buffer.getvalue().encode()),
         columns=["device_id", "ts", "seq", "metrics"],
         format="csv",
     )

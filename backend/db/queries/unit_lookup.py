@@ -7,8 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.db.queries.registry.buildings import _BUILDING, _building
-from backend.db.queries.registry.units import _UNIT, _unit
+from backend.db.queries.registry.tables import BUILDINGS, UNITS
 from backend.domain.registry import Building, Unit
 
 # A room number with a stairwell prefix ("2-1201") is at most this much longer than the room alone.
@@ -18,8 +17,10 @@ MAX_UNITS = 50
 
 async def buildings_of(conn: asyncpg.Connection, site_ids: Sequence[UUID]) -> list[Building]:
     """Every building of these sites (an estate has tens, not thousands)."""
-    rows = await conn.fetch(_BUILDING + " WHERE site_id = ANY($1::uuid[]) ORDER BY code", list(site_ids))
-    return [_building(r) for r in rows]
+    rows = await conn.fetch(
+        BUILDINGS.select + " WHERE site_id = ANY($1::uuid[]) ORDER BY code", list(site_ids)
+    )
+    return [BUILDINGS.read(r) for r in rows]
 
 
 async def units_numbered(
@@ -31,7 +32,7 @@ async def units_numbered(
 ) -> list[Unit]:
     """Units with one of these numbers, in these buildings (None: any building of the sites)."""
     rows = await conn.fetch(
-        _UNIT
+        UNITS.select
         + """ WHERE u.site_id = ANY($1::uuid[]) AND u.number = ANY($3::text[])
                 AND ($2::uuid[] IS NULL OR u.building_id = ANY($2::uuid[]))
               -- the most specific number first: a stairwell-room match before the room alone
@@ -41,7 +42,7 @@ async def units_numbered(
         list(numbers),
         MAX_UNITS,
     )
-    return [_unit(r) for r in rows]
+    return [UNITS.read(r) for r in rows]
 
 
 async def near_candidates(
@@ -50,7 +51,7 @@ async def near_candidates(
     """Units a near miss could be: this room in any building or stairwell of the sites, and any unit of the
     buildings said whose number is about as long as the room (one slip keeps the length within one)."""
     rows = await conn.fetch(
-        _UNIT
+        UNITS.select
         + """ WHERE u.site_id = ANY($1::uuid[])
                 AND (u.number = $3 OR u.number LIKE '%-' || $3
                      OR (u.building_id = ANY($2::uuid[])
@@ -61,10 +62,10 @@ async def near_candidates(
         room,
         _PREFIX_ROOM,
     )
-    return [_unit(r) for r in rows]
+    return [UNITS.read(r) for r in rows]
 
 
 async def units_by_id(conn: asyncpg.Connection, unit_ids: Sequence[UUID]) -> list[Unit]:
     """These units, those that still exist."""
-    rows = await conn.fetch(_UNIT + " WHERE u.id = ANY($1::uuid[])", list(unit_ids))
-    return [_unit(r) for r in rows]
+    rows = await conn.fetch(UNITS.select + " WHERE u.id = ANY($1::uuid[])", list(unit_ids))
+    return [UNITS.read(r) for r in rows]

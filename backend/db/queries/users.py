@@ -6,6 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries.rows import struct_of
 from backend.domain.models import CurrentUser
 
 # The signed-in user as every request sees it; sessions.py narrows it to an open session.
@@ -20,16 +21,7 @@ USER_WITH_SITES = """
 
 
 def current_user_from_row(row: asyncpg.Record) -> CurrentUser:
-    return CurrentUser(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        site_ids=tuple(row["site_ids"]),
-        skills=tuple(row["skills"]),
-        on_duty=row["on_duty"],
-        locale=row["locale"],
-    )
+    return struct_of(CurrentUser, row, site_ids=tuple(row["site_ids"]), skills=tuple(row["skills"]))
 
 
 async def get_active_user(conn: asyncpg.Connection | asyncpg.Pool, user_id: UUID) -> CurrentUser | None:

@@ -12,7 +12,7 @@ import msgspec
 
 from backend.domain import sla
 from backend.domain.work_orders import Callback, Clock, Event, HistoryItem, WorkOrder
-from backend.domain.workflow import CLOSED_STATUSES, priority_code
+from backend.domain.workflow import AWAITING_ARRIVAL, CLOSED_STATUSES, OPEN_STATUSES, priority_code
 from backend.errors import Conflict
 
 
@@ -22,6 +22,7 @@ class StoredWorkOrder(msgspec.Struct, frozen=True, kw_only=True):
     facts: dict[str, Any]  # the wire fields of WorkOrder, as read
     clocks: list[Clock]
     after_photos_taken: int  # 'after' photos of the current visit
+    asset_kind: str | None = None  # the kind of the job's asset (what a maintenance visit checks)
 
     @property
     def callback_due(self) -> bool:
@@ -29,10 +30,13 @@ class StoredWorkOrder(msgspec.Struct, frozen=True, kw_only=True):
         return any(c.clock == sla.ClockName.CALLBACK and c.met_at is None for c in self.clocks)
 
 
+OPEN = {s.value for s in OPEN_STATUSES}
+
 _SELECT = """
     SELECT w.*,
            b.name || ' ' || u.number AS unit_label,
            s.name AS asset_name,
+           s.kind AS asset_kind,
            a.display_name AS assignee_name,
            ca.display_name AS complained_about_name,
            (SELECT count(*) FROM photos p
@@ -113,7 +117,12 @@ def _stored(row: asyncpg.Record, clocks: list[Clock]) -> StoredWorkOrder:
     facts = {f: row[f] for f in _ROW_FIELDS}
     facts["priority"] = priority_code(row["priority"])
     facts["visit"] = row["reopen_count"] + 1
-    return StoredWorkOrder(facts=facts, clocks=clocks, after_photos_taken=row["after_photos_taken"])
+    return StoredWorkOrder(
+        facts=facts,
+        clocks=clocks,
+        after_photos_taken=row["after_photos_taken"],
+        asset_kind=row["asset_kind"],
+    )
 
 
 async def get_unit(conn: asyncpg.Connection, unit_id: UUID) -> asyncpg.Record | None:
@@ -299,6 +308,11 @@ async def list_work_orders(
 
     if statuses:
         where.append(f"w.status = ANY({param(list(statuses))}::text[])")
+        if set(statuses) == OPEN:
+            # also spelled as the open-jobs index's own predicate: on a generic plan the parameter above
+            # proves nothing, and a technician's open list would read their whole history through the
+            # other index
+            where.append("w.status NOT IN ('closed', 'cancelled')")
     if kind is not None:
         where.append(f"w.kind = {param(kind)}")
     if assignee_id is not None:
@@ -428,4 +442,14 @@ async def earlier_complaint(
         unit_id,
         complained_about_id,
         asset_id,
+    )
+
+
+async def appointments_without_arrival(conn: asyncpg.Connection, *, before: datetime) -> list[asyncpg.Record]:
+    """Open jobs whose appointment was before `before` and that nobody has arrived at yet."""
+    return await conn.fetch(
+        """SELECT id, site_id, number, title, appointment_at FROM work_orders
+           WHERE appointment_at < $1 AND arrived_at IS NULL AND status = ANY($2::text[])""",
+        before,
+        sorted(AWAITING_ARRIVAL),
     )

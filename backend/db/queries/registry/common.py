@@ -1,17 +1,21 @@
-"""What the registry's queries share: filters, pages, SET clauses, constraint errors, deleting by id."""
+"""What the registry's queries share: one description per table, and reading, listing, inserting, changing
+and deleting rows by it; filters, pages, SET clauses, constraint errors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
+from backend.db.queries.rows import struct_of
 from backend.errors import Conflict, ValidationFailed
 
 _encode_json = msgspec.json.Encoder().encode
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 def _json_texts(values: Sequence[Any]) -> list[str]:
@@ -99,15 +103,110 @@ def _raise_for(e: asyncpg.PostgresError, what: str) -> None:
     raise e
 
 
-# The tables a row of the registry may be deleted from by its id (the name never comes from a request).
-_DELETABLE = frozenset({"buildings", "units", "residents", "assets"})
+@dataclass(frozen=True)
+class Table(Generic[R]):
+    """How one registry table is read, listed and written. Table and column names come from here, never from
+    a request."""
+
+    name: str
+    """The table: buildings, units, residents, assets, devices, sites."""
+    what: str
+    """What a row is called in errors: building, unit …"""
+    row: type[R]
+    """The Struct a row reads into."""
+    fields: str
+    """The SELECT list, a column for each field of `row`."""
+    source: str = ""
+    """What to select from, when more than the table (a join naming the table's columns `u.id` …)."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """The columns a row is written with, each with its SQL cast ("" for none); what a client may change
+    is what the API's update body names."""
+    search: tuple[str, ...] = ()
+    """The columns a list's `q` looks in."""
+    order: str = "site_id, code"
+    key: str = "id"
+    """The row's id in `source`; a list is limited to the caller's sites by `site_key`."""
+    site_key: str = "site_id"
+    deletable: bool = False
+    """Whether a row may be deleted (devices and sites are deactivated or kept)."""
+
+    @property
+    def select(self) -> str:
+        """SELECT every field FROM the table (or its join)."""
+        return f"SELECT {self.fields} FROM {self.source or self.name}"
+
+    def read(self, record: asyncpg.Record) -> R:
+        """The Struct of a row."""
+        return struct_of(self.row, record)
 
 
-async def delete_row(conn: asyncpg.Connection, table: str, row_id: UUID, what: str) -> bool:
-    """Delete one row by id; False when there was none; a row still referenced is a Conflict (`in_use`)."""
-    assert table in _DELETABLE
+async def get_row(conn: asyncpg.Connection, table: Table[R], row_id: Any) -> R | None:
+    """One row by id, or None."""
+    record = await conn.fetchrow(f"{table.select} WHERE {table.key} = $1", row_id)
+    return table.read(record) if record else None
+
+
+async def list_rows(
+    conn: asyncpg.Connection,
+    table: Table[R],
+    *,
+    site_ids: Sequence[UUID] | None,
+    equal: dict[str, Any],
+    q: str | None,
+    limit: int,
+    offset: int,
+    f: _Filter | None = None,
+) -> tuple[list[R], int]:
+    """One page of the rows of the caller's sites (`site_ids`, None: all) whose columns are `equal` to the
+    filters given (a None is no filter) and that match `q`, and how many there are in all. A table with a
+    search of its own passes its filter as `f` and no `q`."""
+    f = f or _Filter()
+    f.sites(table.site_key, site_ids)
+    for column, value in equal.items():
+        if value is not None:
+            f.add(f"{column} = {{}}", value)
+    f.search(table.search, q)
+    rows, total = await _page(
+        conn, table.select, f"FROM {table.source or table.name}", f, table.order, limit, offset
+    )
+    return [table.read(r) for r in rows], total
+
+
+async def insert_row(conn: asyncpg.Connection, table: Table[R], fields: dict[str, Any], label: str) -> R:
+    """A new row from `fields` (by column name); `label` names it in a Conflict or a refusal."""
+    names = list(fields)
+    placeholders = ", ".join(f"${i + 1}{table.columns.get(n, '')}" for i, n in enumerate(names))
     try:
-        return await conn.execute(f"DELETE FROM {table} WHERE id = $1", row_id) == "DELETE 1"
+        row_id = await conn.fetchval(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders}) RETURNING id",
+            *fields.values(),
+        )
     except asyncpg.PostgresError as e:
-        _raise_for(e, what)
+        _raise_for(e, label)
+        raise
+    row = await get_row(conn, table, row_id)
+    assert row is not None
+    return row
+
+
+async def update_row(
+    conn: asyncpg.Connection, table: Table[R], row_id: Any, changes: dict[str, Any]
+) -> R | None:
+    """Change some columns of a row; the row as it stands afterwards, or None when there is none."""
+    if changes:
+        sets, args = _set_clause(changes, table.columns, 2)
+        try:
+            await conn.execute(f"UPDATE {table.name} SET {sets} WHERE id = $1", row_id, *args)
+        except asyncpg.PostgresError as e:
+            _raise_for(e, table.what)
+    return await get_row(conn, table, row_id)
+
+
+async def delete_row(conn: asyncpg.Connection, table: Table[Any], row_id: UUID) -> bool:
+    """Delete one row by id; False when there was none; a row still referenced is a Conflict (`in_use`)."""
+    assert table.deletable
+    try:
+        return await conn.execute(f"DELETE FROM {table.name} WHERE id = $1", row_id) == "DELETE 1"
+    except asyncpg.PostgresError as e:
+        _raise_for(e, table.what)
         raise
