@@ -95,3 +95,12 @@ ALARM_CODES: dict[str, AlarmSpec] = {
 }  # fmt: skip
 
 DEVICE_OFFLINE = "DEVICE_OFFLINE"
+
+# Which emergency plan (backend/domain/emergency.py) an alarm's emergency work order runs as its checklist.
+EMERGENCY_SCENARIO: dict[str, str] = {
+    "ELEVATOR_ENTRAPMENT": "entrapment",
+    "WATER_LEAK": "flooding",
+    "PUMP_FAILURE": "flooding",
+    "MAINS_LOSS": "power_cut",
+    "GENERATOR_FAILURE": "power_cut",
+}

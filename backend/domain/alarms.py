@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.domain.models import Model
+from backend.domain.models import Model, Page
 
 
 class AlarmWorkOrder(Model, frozen=True):
@@ -65,13 +65,10 @@ class Alarm(Model, frozen=True):
     work_order: AlarmWorkOrder | None = None
 
 
-class AlarmPage(Model, frozen=True):
+class AlarmPage(Page[Alarm], frozen=True):
     """One page of alarms, newest first."""
 
     items: list[Alarm]
-    total: int
-    limit: int
-    offset: int
 
 
 class AlarmEvent(Model, frozen=True):

@@ -23,6 +23,7 @@ from backend.domain.intake import (
     categories_for,
 )
 from backend.domain.models import Model
+from backend.domain.owner_messages import KINDS as OWNER_KINDS
 from backend.domain.sla import ClockName, ClockState
 from backend.domain.work_orders import ContactVia, EscalationReason
 from backend.domain.workflow import PRIORITY_CODES, SYSTEM_EVENTS, Action, Kind, Priority, Status
@@ -71,6 +72,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "reopen": ("重新打开", "Reopen"),
         "cancel": ("取消", "Cancel"),
         "close": ("关闭", "Close"),
+        "apology_call_done": ("经理致歉已完成", "Apology call made"),
         # events the system writes
         "created": ("创建", "Created"),
         "sla_breached": ("逾期", "Deadline missed"),
@@ -138,6 +140,11 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "repeated": ("重复投诉", "Repeated complaint"),
         "media_or_group": ("媒体或群体投诉", "Media or group complaint"),
     },
+    # suggestions and praise recorded at the desk or filed by an owner (建议/表扬)
+    "feedbackKind": {
+        "suggestion": ("建议", "Suggestion"),
+        "praise": ("表扬", "Praise"),
+    },
     "escalateTo": {
         "supervisor": ("主管", "Supervisor"),
         "manager": ("经理", "Manager"),
@@ -200,6 +207,42 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "nearby": ("正在本楼作业", "Working in this building now"),
         "open_jobs": ("在办 {count} 单", "Open jobs: {count}"),
     },
+    # What owners are told (backend/domain/owner_messages.py), as staff see it in a case's history.
+    "ownerMessage": {
+        "case_received": ("已受理通知", "Case received"),
+        "technician_assigned": ("派工通知", "Technician assigned"),
+        "arrival_changed": ("上门时间变更", "Arrival changed"),
+        "on_the_way": ("师傅出发通知", "On the way"),
+        "completed": ("完工通知", "Work completed"),
+        "rating_request": ("评价邀请", "Rating request"),
+        "complaint_first_reply": ("投诉首次回复", "First reply to a complaint"),
+        "complaint_result": ("投诉处理结果", "Complaint outcome"),
+        "staff_reply": ("客服回复", "Reply from the office"),
+        "building_outage": ("停水停电通知", "Water or power cut"),
+        "building_restored": ("恢复通知", "Supply restored"),
+        "sign_in_code": ("登录验证码", "Sign-in code"),
+        "planned_outage": ("计划停水停电停梯通知", "Planned water, power or lift stop"),
+        "confirm": ("业主确认完工", "Owner confirmed the work is done"),
+        "message": ("业主留言", "Message from the owner"),
+    },
+    "ownerMessageStatus": {
+        "pending": ("待发送", "Waiting"),
+        "sending": ("发送中", "Sending"),
+        "sent": ("已发送", "Sent"),
+        "failed": ("发送失败", "Failed"),
+        "suppressed": ("未发送（已关闭或业主退订）", "Not sent (switched off or opted out)"),
+        "received": ("业主发来", "From the owner"),
+    },
+    "outageKind": {
+        "water": ("计划停水", "Planned water cut"),
+        "power": ("计划停电", "Planned power cut"),
+        "lift": ("计划停梯", "Planned lift stop"),
+    },
+    "ownerMessageChannel": {
+        "sms": ("短信", "SMS"),
+        "email": ("邮件", "Email"),
+        "page": ("业主页面", "Owner's page"),
+    },
     # Refusals: the server's `code`, shown in the user's language next to the control that caused it.
     "error": {
         "invalid_transition": (
@@ -213,6 +256,10 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
             "Someone other than who did the work does this (follow-up call, hazard re-check)",
         ),
         "callback_not_due": ("该工单当前无需回访", "No follow-up call is due for this job"),
+        "apology_not_due": ("该投诉没有待办的致歉电话", "No apology call is owed on this complaint"),
+        "manager_only": ("重大投诉须由经理处理", "On a major complaint only a manager may do this"),
+        "feedback_answered": ("该意见已答复", "This feedback has already been answered"),
+        "praised_not_staff": ("被表扬人须为本小区员工", "The person praised must be staff of this site"),
         "mediation_required": (
             "邻里纠纷须先调解：请记录双方当事人和调解结果",
             "A neighbour dispute is mediated first: record both parties and what they agreed",
@@ -244,6 +291,26 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "owner_unit_not_found": ("链接无效", "Link not valid"),
         "owner_bad_phone": ("手机号格式不对", "Not a mobile number"),
         "owner_too_many_photos": ("每张工单最多上传 4 张照片", "At most 4 photos per case"),
+        "owner_confirm_not_done": ("工作尚未完成，完工后才能确认", "The work is not finished yet"),
+        "owner_too_many_messages": ("留言太频繁，请一小时后再试", "Too many messages; try again in an hour"),
+        "owner_reply_no_home": (
+            "此工单没有对应房屋，无人可回复",
+            "This case has no home: nobody to reply to",
+        ),
+        "owner_reply_no_recipient": (
+            "该房屋没有登记手机或邮箱",
+            "Nobody of this home has a phone or email on file",
+        ),
+        "owner_message_not_found": ("没有找到该消息", "No such message"),
+        "owner_message_code": (
+            "验证码不重发，请业主重新获取",
+            "A sign-in code is not sent again: the owner asks for a new one",
+        ),
+        "owner_message_not_failed": ("该消息已重新发送", "This message is already being sent again"),
+        "building_not_found": ("没有找到该楼栋", "No such building"),
+        "planned_outage_not_found": ("没有找到该计划停水停电", "No such planned cut"),
+        "planned_outage_restored": ("已经通知恢复", "Already restored"),
+        "outage_not_found": ("该停水停电已结束", "This outage is over"),
         "alarm_already_acknowledged": ("该报警已被确认", "This alarm is already acknowledged"),
         "alarm_resolved": ("该报警已处理", "This alarm is already resolved"),
         "alarm_resolve_reason_required": (
@@ -281,6 +348,15 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
             "The hazard has moved on; this is no longer possible",
         ),
         "rectification_not_done": ("整改工单尚未完成，不能复查", "The rectification job is not done yet"),
+        "name_taken": ("这个名称已被使用", "That name is already used"),
+        "check_point_not_found": ("没有找到该巡逻点", "No such check point"),
+        "schedule_not_found": ("没有找到该巡逻计划", "No such schedule"),
+        # the quarterly safety check
+        "safety_check_not_found": ("没有找到该季度检查", "No such safety check"),
+        "safety_check_point_not_found": ("本次检查没有这一项", "No such point on this check"),
+        "safety_check_point_answered": ("这一项已经检查过了", "This point of the check is answered already"),
+        "finding_needs_note": ("请描述问题或拍照", "Say what is wrong or take a photo"),
+        "finding_needs_risk": ("请选择风险等级", "Choose the risk level"),
     },
 }
 
@@ -296,6 +372,7 @@ def _check_complete() -> None:
         "priority": {p.code for p in Priority},
         "category": set(REPAIR_CATEGORIES) | set(COMPLAINT_CATEGORIES),
         "channel": set(CHANNELS),
+        "ownerMessage": set(OWNER_KINDS) | {"confirm", "message"},
     }
     for group, codes in expected.items():
         missing = codes - set(_LABELS[group])

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from backend.domain.maintenance_checks import check_items_for
 from backend.domain.models import Model
 from backend.domain.workflow import FINISHING_ACTION, Flow, Kind, flow_of
 
@@ -79,6 +80,19 @@ def applicable_checklist(items: Iterable[ChecklistItem], *, in_home: bool) -> li
     )
 
 
+def job_checklist(
+    kind: str, *, asset_kind: str | None, kind_checklist: Iterable[ChecklistItem]
+) -> list[ChecklistItem]:
+    """The whole checklist of one job: a maintenance job on an asset checks what its asset kind's visit
+    checks (backend/domain/maintenance_checks.py, all required, anywhere); any other job its kind's list."""
+    if kind == Kind.MAINTENANCE and asset_kind is not None:
+        return [
+            ChecklistItem(code=code, label_zh=zh, label_en=en, required=True, position=i + 1)
+            for i, (code, zh, en) in enumerate(check_items_for(asset_kind))
+        ]
+    return list(kind_checklist)
+
+
 def requirements(
     *,
     kind: str,
@@ -86,11 +100,14 @@ def requirements(
     visit: int,
     checklist: Iterable[ChecklistItem],
     after_photos_taken: int,
+    asset_kind: str | None = None,
 ) -> Requirements:
-    """The finishing action's requirements for this job and visit; `checklist` is the kind's whole list."""
+    """The finishing action's requirements for this job and visit; `checklist` is the work-order kind's
+    whole list, `asset_kind` the kind of the job's asset (a maintenance job checks that kind's items)."""
     flow = flow_of(kind, in_home)
     evidence = kind in EVIDENCE_KINDS
-    required = [i.code for i in applicable_checklist(checklist, in_home=in_home) if i.required]
+    items = job_checklist(kind, asset_kind=asset_kind, kind_checklist=checklist)
+    required = [i.code for i in applicable_checklist(items, in_home=in_home) if i.required]
     return Requirements(
         action=FINISHING_ACTION[flow].value,
         visit=visit,

@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from backend.domain.client_input import ClientBody, ClientTime, LongText
-from backend.domain.models import Model
+from backend.domain.models import Model, Page
 
 
 class HazardStatus(StrEnum):
@@ -163,16 +163,15 @@ class Hazard(Model, frozen=True):
     has_photo: bool
     overdue: bool
     allowed_actions: list[str]
+    # the job a technician found it on (source `job`)
+    found_on_work_order_id: UUID | None = None
     events: list[HazardEvent] = msgspec.field(default_factory=list)
 
 
-class HazardPage(Model, frozen=True):
+class HazardPage(Page[Hazard], frozen=True):
     """A page of the ledger."""
 
     items: list[Hazard]
-    total: int
-    limit: int
-    offset: int
 
 
 class HazardCounts(Model, frozen=True):

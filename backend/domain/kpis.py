@@ -69,6 +69,38 @@ def period_between(from_date: date, to_date: date, timezone: str) -> Period:
     )
 
 
+# A closed day's rollup (migration 0024) is computed only this long after the day ended at the site, so a
+# write whose transaction began before midnight has committed by then (writes to today leave rollups alone).
+ROLLUP_SETTLE = timedelta(minutes=5)
+
+
+class DayRange(Model, frozen=True):
+    """A stretch of a report period: a closed site-local `day`, which may be read from its daily rollup, or
+    `day` None for the open edge (today and later days), read from the raw tables. `start` inclusive, `end`
+    exclusive: the same instants as the period's own boundaries."""
+
+    day: date | None
+    start: datetime
+    end: datetime
+
+
+def period_ranges(period: Period, now: datetime, settle: timedelta = ROLLUP_SETTLE) -> list[DayRange]:
+    """The period cut into its closed days (ended at least `settle` before `now`) and one open edge."""
+    zone = ZoneInfo(period.timezone)
+    ranges: list[DayRange] = []
+    day = period.from_date
+    start = period.start
+    while day <= period.to_date:
+        end = _local_midnight(day + timedelta(days=1), zone)
+        if end + settle > now:
+            break
+        ranges.append(DayRange(day=day, start=start, end=end))
+        day, start = day + timedelta(days=1), end
+    if start < period.end:
+        ranges.append(DayRange(day=None, start=start, end=period.end))
+    return ranges
+
+
 def parse_day(raw: str | None, field: str) -> date | None:
     """An ISO date from a query parameter, or None when absent; a bad value names its field."""
     if raw is None or raw == "":
@@ -243,6 +275,16 @@ def desk_clock(due: int, on_time: int) -> DeskClock:
     return DeskClock(due=due, on_time=on_time, rate=share(on_time, due))
 
 
+class FeedbackKpi(Model, frozen=True):
+    """Suggestions and praise received in the period, and how many were answered (docs/REPORTS.md)."""
+
+    suggestions: int
+    praise: int
+    total: int
+    answered: int
+    answered_rate: float | None
+
+
 class AppointmentKpi(Model, frozen=True):
     """Appointments agreed with owners that fell in the period and are decided, and how many were kept."""
 
@@ -250,6 +292,41 @@ class AppointmentKpi(Model, frozen=True):
     kept: int
     missed: int
     rate: float | None
+
+
+class PromiseKpi(Model, frozen=True):
+    """Promises to owners due in the period and decided (kept, or past due): kept on time, kept late,
+    broken (past due and still not kept); rate = kept on time / decided."""
+
+    due: int
+    kept_on_time: int
+    kept_late: int
+    broken: int
+    rate: float | None
+
+
+class CampaignOutcomes(Model, frozen=True):
+    """One callback campaign's calls worked in the period (an outcome recorded then): reached, no answer,
+    refused; reach rate = reached / worked; satisfaction the mean 1-5 score of those reached who gave one;
+    follow-ups the jobs raised from a problem heard; open the calls owed and not worked at report time."""
+
+    campaign: str
+    worked: int
+    reached: int
+    no_answer: int
+    refused: int
+    reach_rate: float | None
+    satisfaction_average: float | None
+    rated: int
+    follow_ups: int
+    open: int
+
+
+class CampaignKpi(Model, frozen=True):
+    """The callback campaigns beyond single jobs: the monthly routine sample and the move-in call."""
+
+    routine_sample: CampaignOutcomes
+    move_in: CampaignOutcomes
 
 
 class AlarmCount(Model, frozen=True):
@@ -333,7 +410,10 @@ class KpiReport(Model, frozen=True):
     reopen: ReopenKpi
     complaints: ComplaintKpi
     desk: ComplaintDeskKpi
+    feedback: FeedbackKpi
     appointments: AppointmentKpi
+    promises: PromiseKpi
+    campaigns: CampaignKpi
     alarms: AlarmKpi
     now: NowKpi
     technicians: list[TechnicianKpi]

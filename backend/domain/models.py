@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import msgspec
 
+T = TypeVar("T")
+
 
 class Model(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
     """Base: camelCase JSON, keyword construction; a body with a field nobody knows is refused, naming it."""
+
+
+class Page(Model, Generic[T], frozen=True):
+    """One page of a list: {items, total, limit, offset}, the one wire shape of every list. A list with a
+    name of its own in the API document subclasses it and names its items again, for the document's sake
+    (`class AlarmPage(Page[Alarm]): items: list[Alarm]`)."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
 
 
 class CurrentUser(Model, frozen=True):

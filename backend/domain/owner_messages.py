@@ -88,11 +88,25 @@ KINDS: dict[str, MessageKind] = {
             "[{site}] The outcome of your complaint {number}: {result}",
         ),
         MessageKind(
+            "staff_reply",
+            ("site", "number", "reply"),
+            False,
+            "【{site}】单号{number}：{reply}",
+            "[{site}] {number}: {reply}",
+        ),
+        MessageKind(
             "building_outage",
             ("site", "building", "what"),
             True,
             "【{site}】{building}{what}，物业正在处理，请注意安全。",
             "[{site}] {building}: {what}. The management office is on it.",
+        ),
+        MessageKind(
+            "planned_outage",
+            ("site", "building", "what", "window"),
+            False,
+            "【{site}】{building}计划于{window}{what}，请提前做好准备。",
+            "[{site}] {building}: planned {what}, {window}. Please prepare.",
         ),
         MessageKind(
             "building_restored",
@@ -161,6 +175,16 @@ def mask_phone(phone: str) -> str:
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
 
 
+def mask_email(address: str) -> str:
+    """o***@example.com: the domain and a first letter, for staff screens."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_recipient(channel: str, recipient: str) -> str:
+    return mask_phone(recipient) if channel == "sms" else mask_email(recipient)
+
+
 def mask_phones_in(text: str) -> str:
     """Every run of 7+ digits in free text (a provider's error message, say) masked."""
     return _DIGITS.sub(lambda m: mask_phone(m.group(0)), text)
@@ -199,3 +223,69 @@ def case_message(action: str, *, kind: str, first_reply: bool) -> str | None:
     if action == "inform" and kind == "complaint":
         return "complaint_result"
     return None
+
+
+def assignment_message(told: dict[str, str] | None, *, technician: str, window: str) -> str | None:
+    """What an assignment tells the owner, given what they were last told about who comes and when
+    (`told`: the technician and window of the last technician_assigned or arrival_changed, None if never):
+    a new technician is announced; the same one at another time is an arrival change; the same one at the
+    same time tells nothing new."""
+    if told is None or told.get("technician") != technician:
+        return "technician_assigned"
+    if told.get("window") != window:
+        return "arrival_changed"
+    return None
+
+
+# Replies staff send to owners by SMS are kept short: the provider's template takes one parameter of text.
+STAFF_REPLY_MAX = 60
+
+
+# A planned outage's kind in the words of its notice.
+PLANNED_WORDS: dict[str, tuple[str, str]] = {
+    "water": ("停水", "water cut"),
+    "power": ("停电", "power cut"),
+    "lift": ("停梯", "lift stop"),
+}
+
+# A planned outage appears on the guard's visit list this long before it starts, until it is restored.
+PLANNED_VISIT_LEAD = timedelta(hours=1)
+
+
+def planned_words(kind: str, locale: str) -> str:
+    zh, en = PLANNED_WORDS[kind]
+    return en if locale == "en" else zh
+
+
+def planned_window_text(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
+    """ "12-05 09:00至12-05 13:00" in the site's time (the notice's window)."""
+    zone = ZoneInfo(timezone)
+    return f"{starts_at.astimezone(zone):%m-%d %H:%M}至{ends_at.astimezone(zone):%m-%d %H:%M}"
+
+
+def planned_on_visit_list(starts_at: datetime, restored: bool, now: datetime) -> bool:
+    """Whether the guard should be visiting for a planned outage now."""
+    return not restored and now >= starts_at - PLANNED_VISIT_LEAD
+
+
+# Work an owner may confirm as done (a complaint has a result, not work to confirm).
+OWNER_CONFIRMABLE_STATUSES = frozenset({"completed", "signed", "closed"})
+
+
+def owner_may_confirm(*, status: str, kind: str, confirmed: bool) -> bool:
+    """Whether the owner's page offers "confirm the work is done" on a case."""
+    return not confirmed and status in OWNER_CONFIRMABLE_STATUSES and kind != "complaint"
+
+
+# What an owner writes to staff about a case from the owner's page (docs/OWNERS.md "Writing to staff").
+OWNER_NOTE_MAX = 500
+# Messages one owner may write in an hour (all cases together): enough to talk, too few to flood the desk.
+OWNER_NOTES_PER_HOUR = 10
+# Cases no technician works on any more: an owner's message about one goes to the desk instead.
+OWNER_NOTE_DESK_STATUSES = frozenset({"completed", "signed", "closed", "cancelled"})
+
+
+def owner_note_goes_to_handler(*, status: str, has_handler: bool) -> bool:
+    """Whether an owner's message is told to the case's handler (its assignee) rather than the site's
+    agents: only while the case is being worked and someone holds it."""
+    return has_handler and status not in OWNER_NOTE_DESK_STATUSES

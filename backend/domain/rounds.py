@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from backend.domain.client_input import ClientBody, ClientTime, ShortText
-from backend.domain.models import Model
+from backend.domain.models import Model, Page
 
 # The QR code carries this prefix and the point's random token; anything else is not one of our points.
 QR_PREFIX = "caretaker:cp:"
@@ -133,6 +133,27 @@ def scan_flags(
     return flags
 
 
+def judged_notice(
+    route_name: str, *, missed: Sequence[str], late: Sequence[str], locale: str
+) -> tuple[str, str]:
+    """The supervisor's notice of a judged round, titled by what happened: points never scanned are missed
+    (漏巡), points scanned after the slot's end are late (迟巡). (title, body) in the reader's language."""
+    if locale == "en":
+        parts = [f"{len(missed)} missed"] if missed else []
+        parts += [f"{len(late)} late"] if late else []
+        lines = [f"Missed: {', '.join(missed)}"] if missed else []
+        lines += [f"Late: {', '.join(late)}"] if late else []
+        return (
+            f"{route_name}: {', '.join(parts)} point{'s' if len(missed) + len(late) > 1 else ''}",
+            "\n".join(lines),
+        )
+    parts = [f"漏巡 {len(missed)} 个点"] if missed else []
+    parts += [f"迟巡 {len(late)} 个点"] if late else []
+    lines = [f"漏巡：{'、'.join(missed)}"] if missed else []
+    lines += [f"迟巡：{'、'.join(late)}"] if late else []
+    return f"{route_name} {'，'.join(parts)}", "\n".join(lines)
+
+
 def shift_bounds(day: date, shift: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The UTC start and end of a shift that begins on a local day."""
     starts, length = SHIFTS[shift]
@@ -171,6 +192,14 @@ class CheckPointCreate(ClientBody, frozen=True):
     asset_id: UUID | None = None
 
 
+class CheckPointUpdate(ClientBody, frozen=True):
+    """A point's changes: what is given changes (its QR token never does, so the printed code stays good)."""
+
+    name: Name | None = None
+    place: ShortText | None = None
+    active: bool | None = None
+
+
 class CheckPoint(Model, frozen=True):
     """A check point with the payload its QR code carries."""
 
@@ -189,6 +218,15 @@ class RouteCreate(ClientBody, frozen=True):
     name: Name
     expected_minutes: Annotated[int, msgspec.Meta(ge=1, le=720)]
     check_point_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class RouteUpdate(ClientBody, frozen=True):
+    """A route's changes. Its points stay as they are (past rounds are read against them): another walking
+    order is a new route, and the old one is switched off."""
+
+    name: Name | None = None
+    expected_minutes: Annotated[int, msgspec.Meta(ge=1, le=720)] | None = None
+    active: bool | None = None
 
 
 class RoutePoint(Model, frozen=True):
@@ -228,6 +266,12 @@ class ScheduleCreate(ClientBody, frozen=True):
             window_end=parse_time_of_day(self.window_end),
             fixed_times=tuple(time.fromisoformat(t) for t in self.fixed_times) if self.fixed_times else None,
         )
+
+
+class ScheduleUpdate(ClientBody, frozen=True):
+    """Switch a schedule off, or on again (its next round is then the first slot from now)."""
+
+    active: bool
 
 
 class RoundSchedule(Model, frozen=True):
@@ -296,13 +340,10 @@ class Round(Model, frozen=True):
     scans: list[Scan]
 
 
-class RoundPage(Model, frozen=True):
+class RoundPage(Page[Round], frozen=True):
     """A page of rounds."""
 
     items: list[Round]
-    total: int
-    limit: int
-    offset: int
 
 
 class RoundReportLine(Model, frozen=True):

@@ -130,3 +130,18 @@ def missed_appointment_minutes(appointment_at: datetime | None, arrived_at: date
     if appointment_at is None or arrived_at <= appointment_at + APPOINTMENT_GRACE:
         return None
     return int((arrived_at - appointment_at).total_seconds() // 60)
+
+
+# An appointment is agreed for a visit ahead: not in the past, and not further out than a desk can promise.
+APPOINTMENT_HORIZON = timedelta(days=60)
+
+
+def appointment_refusal(appointment_at: datetime, now: datetime, *, kind: str) -> str | None:
+    """Why an appointment time cannot be agreed for a job of `kind` now, or None when it can."""
+    if kind == "complaint":
+        return "a complaint has no visit to agree a time for"
+    if appointment_at < now:
+        return "the appointment agreed with the owner must lie ahead"
+    if appointment_at > now + APPOINTMENT_HORIZON:
+        return f"an appointment is agreed at most {APPOINTMENT_HORIZON.days} days ahead"
+    return None

@@ -11,7 +11,8 @@ import msgspec
 from backend.domain.client_input import ClientBody, ClientTime, Code, LongText, ShortText
 from backend.domain.completion import ChecklistItem, Requirements
 from backend.domain.intake import DeskChannel, DeskKind
-from backend.domain.models import Model
+from backend.domain.models import Model, Page
+from backend.domain.promises import Promise
 from backend.domain.registry import SKILLS
 from backend.domain.workflow import Kind, Status
 
@@ -177,18 +178,54 @@ class WorkOrderDetail(WorkOrder, frozen=True, kw_only=True):
     reopened: Reopened | None = None
     unit_history: list[HistoryItem] = msgspec.field(default_factory=list)
     asset_history: list[HistoryItem] = msgspec.field(default_factory=list)
+    promises: list[Promise] = msgspec.field(default_factory=list)
+    """Promises made to the owner on this case (承诺), oldest first, each with its state now."""
+    may_promise: bool = False
+    """Whether the caller may record a promise: someone reported the case, the role speaks with owners."""
 
 
-class WorkOrderPage(Model, frozen=True):
+class WorkOrderPage(Page[WorkOrder], frozen=True):
     """One page of a list, most urgent first."""
 
     items: list[WorkOrder]
-    total: int
-    limit: int
-    offset: int
 
 
 PriorityCode = Literal["P1", "P2", "P3", "P4"]
+
+
+class JobListClock(Model, frozen=True):
+    """A clock as the job list shows it: which one, when it is due, and whether it still runs."""
+
+    clock: str
+    due_at: datetime
+    state: str
+    met_at: datetime | None = None
+
+
+class JobListItem(Model, frozen=True):
+    """One of the caller's open jobs as their list shows it (the detail, GET /work-orders/{id}, carries the
+    rest: description, reporter, evidence, what the caller may do)."""
+
+    id: UUID
+    number: str
+    kind: Kind
+    status: Status
+    priority: PriorityCode
+    title: str
+    location: str
+    version: int
+    created_at: datetime
+    unit_label: str | None = None
+    clocks: list[JobListClock] = msgspec.field(default_factory=list)
+
+
+class JobListPage(Model, frozen=True):
+    """One page of the caller's open jobs, most urgent first."""
+
+    items: list[JobListItem]
+    total: int
+    limit: int
+    offset: int
 
 
 class WorkOrderCreate(ClientBody, frozen=True):
@@ -314,6 +351,15 @@ class EscalateRequest(StepRequest, frozen=True, kw_only=True):
     note: LongText = ""
 
 
+class ApologyCallRequest(StepRequest, frozen=True, kw_only=True):
+    """apology_call_done: the manager's apology call was made — how, what was said, and who called (the
+    one recording it when left out)."""
+
+    via: ContactVia
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    called_by: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 
@@ -392,13 +438,10 @@ class CallbackDue(Model, frozen=True):
     """The home's owner on file, when the caller's role may call them: the desk always may."""
 
 
-class CallbackPage(Model, frozen=True):
+class CallbackPage(Page[CallbackDue], frozen=True):
     """One page of the follow-up call queue."""
 
     items: list[CallbackDue]
-    total: int
-    limit: int
-    offset: int
 
 
 class MaintenancePlan(Model, frozen=True):

@@ -13,7 +13,7 @@ Nothing here touches the database.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -60,6 +60,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     CANCEL = "cancel"
     CLOSE = "close"
+    APOLOGY_CALL_DONE = "apology_call_done"
 
 
 class Kind(StrEnum):
@@ -114,6 +115,8 @@ ACTIVE_STATUSES = frozenset(
 )
 # Work done: a follow-up call may be due.
 DONE_STATUSES = frozenset({Status.COMPLETED, Status.SIGNED, Status.CLOSED})
+# Still to be reached: an appointment can be missed in these (arrival not yet recorded is checked too).
+AWAITING_ARRIVAL = OPEN_STATUSES - DONE_STATUSES
 
 
 class Flow(StrEnum):
@@ -185,6 +188,8 @@ _COMPLAINT: dict[tuple[Status, Action], Status | None] = {
     (S.COMPLETED, A.REOPEN): S.INVESTIGATING,
     (S.CLOSED, A.REOPEN): S.INVESTIGATING,
     **{(s, A.CANCEL): S.CANCELLED for s in (S.NEW, *_COMPLAINT_OPEN)},
+    # the management task started by an escalation is marked done whenever the call was made
+    **{(s, A.APOLOGY_CALL_DONE): s for s in (S.NEW, *_COMPLAINT_OPEN, S.COMPLETED, S.CLOSED)},
 }
 
 TRANSITIONS: Mapping[Flow, Mapping[tuple[Status, Action], Status | None]] = {
@@ -209,12 +214,14 @@ class Permission:
     """Who may take an action: anyone of `roles`, or the assignee when their role is in `assignee_roles`.
 
     `not_by_handler` keeps the one who did the work from judging it (a complaint's callback is made by
-    someone other than its handler, DOMAIN.md).
+    someone other than its handler, DOMAIN.md). `roles_if_major` narrows the roles on a major complaint.
     """
 
     roles: frozenset[str] = frozenset()
     assignee_roles: frozenset[str] = frozenset()
     not_by_handler: bool = False
+    roles_if_major: frozenset[str] | None = None
+    """When set, the only roles that may take the action on a major complaint."""
 
     @property
     def all_roles(self) -> frozenset[str]:
@@ -245,6 +252,10 @@ _COMPLAINT_PERMISSIONS: dict[Action, Permission] = {
     },
     # by hand, when the handler or the desk sees the owner cannot be calmed or the matter is beyond them
     A.ESCALATE: Permission(roles=DESK_ROLES, assignee_roles=ASSIGNEE_ROLES[Flow.COMPLAINT]),
+    # the apology call is the manager's; a supervisor may record it for a complaint that is not major
+    A.APOLOGY_CALL_DONE: Permission(
+        roles=OVERSIGHT_ROLES, roles_if_major=frozenset({Role.MANAGER, Role.ADMIN})
+    ),
 }
 PERMISSIONS: Mapping[Flow, Mapping[Action, Permission]] = {
     Flow.IN_HOME: _FIELD_PERMISSIONS,
@@ -308,6 +319,8 @@ EFFECTS: Mapping[Action, Effects] = {
     A.REOPEN: Effects(new_visit=True, reason_required=True),
     A.CANCEL: Effects(reason_required=True),
     A.CLOSE: Effects(),
+    # the manager's apology call is a contact with the owner: when nobody replied yet, it is the first reply
+    A.APOLOGY_CALL_DONE: Effects(meets=ClockName.RESPOND, stamps="responded_at"),
 }
 
 # The actions that finish the work of each flow (their requirements are the job's `requirements`).
@@ -392,6 +405,9 @@ class WorkOrderState:
     callback_due: bool = False
     complained_about_id: Any = None
     """The member of staff a complaint is about: never its handler."""
+    major: bool = False
+    apology_due: bool = False
+    """An escalation started the manager's apology call and it is not recorded as made yet."""
 
     @property
     def flow(self) -> Flow:
@@ -444,6 +460,8 @@ def _check(state: WorkOrderState, action: Action, role: str, actor_id: Any) -> S
         raise _Refusal(
             Forbidden(f"the {role} role may not {action} a {state.kind} work order", code="role_forbidden")
         )
+    if state.major and permission.roles_if_major is not None and role not in permission.roles_if_major:
+        raise _Refusal(Forbidden(f"on a major complaint only a manager may {action}", code="manager_only"))
     try:
         status = Status(state.status)
     except ValueError:
@@ -453,6 +471,8 @@ def _check(state: WorkOrderState, action: Action, role: str, actor_id: Any) -> S
         raise _Refusal(stale(state, f"cannot {action} a {state.kind} work order that is {state.status}"))
     if action == A.CALLBACK and not state.callback_due:
         raise _Refusal(stale(state, "no follow-up call is due for this work order", "callback_not_due"))
+    if action == A.APOLOGY_CALL_DONE and not state.apology_due:
+        raise _Refusal(stale(state, "no apology call is owed on this complaint", "apology_not_due"))
     if permission.not_by_handler and actor_id is not None and actor_id == state.handler_id:
         raise _Refusal(
             Forbidden("the follow-up call is made by someone other than the handler", code="own_work")
@@ -477,6 +497,8 @@ def _decision_key(state: WorkOrderState, role: str, actor_id: Any) -> tuple[Any,
         state.flow,
         state.status,
         state.callback_due,
+        state.major,
+        state.apology_due,
         role,
         state.assignee_id is None,
         mine and state.assignee_id == actor_id,
@@ -602,3 +624,50 @@ def plan_transition(
             target = S.NEW
     assert target is not None
     return Transition(action, status, target, assignee, EFFECTS[action])
+
+
+# ---- escalation by hand (DOMAIN.md "Complaint") ----------------------------------------------------------
+
+# Where an escalated complaint can go, lowest first: a level with nobody at the site goes to the next one.
+ESCALATION_LEVELS = ("supervisor", "manager")
+
+
+def escalation_level(to: str, major: bool) -> str:
+    """The level a complaint goes up to: the manager when asked or when it is major, else the supervisor."""
+    return "manager" if to == "manager" or major else "supervisor"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A member of the site's staff who could take an escalated complaint over."""
+
+    id: Any
+    role: str
+    name: str
+    on_duty: bool = False
+
+
+def escalation_handler(level: str, people: list[Candidate], *, not_id: Any = None) -> Candidate | None:
+    """Who holds the complaint after it went up to `level`: a person of the site in that role, the one on
+    duty when the roster says so, else the first by name (code-point order, then id); nobody in that role
+    at the site: the level above. Never the person the complaint is about (`not_id`). None: nobody fits,
+    and the handler stays."""
+    for role in ESCALATION_LEVELS[ESCALATION_LEVELS.index(level) :]:
+        fit = [p for p in people if p.role == role and str(p.id) != str(not_id)]
+        if fit:
+            return min(fit, key=lambda p: (not p.on_duty, p.name, str(p.id)))
+    return None
+
+
+def escalated(transition: Transition, handler_id: Any) -> Transition:
+    """The escalation hands the complaint to whoever it went up to; one that nobody held yet is assigned."""
+    if handler_id is None:
+        return transition
+    to_status = S.ASSIGNED if transition.to_status == S.NEW else transition.to_status
+    return replace(transition, assignee_id=handler_id, to_status=to_status)
+
+
+def apology_due(resolution: Mapping[str, Any] | None) -> bool:
+    """Whether an escalation started the manager's apology call and it is not recorded as made yet."""
+    task = (resolution or {}).get("managementTask") or {}
+    return task.get("kind") == "apology_call" and not task.get("doneAt")
