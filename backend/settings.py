@@ -68,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Approved template ids per message kind: "case_received=123456,technician_assigned=123457,…"."""
     sms_endpoint: str = "sms.tencentcloudapi.com"
     sms_region: str = "ap-guangzhou"
+    sms_to_terminal: bool = False
+    """Print each SMS on the terminal instead (set by `caretaker up` when no SMS account is configured)."""
     smtp_host: str | None = None
     """SMTP server for owners' email; unset means no email is sent."""
     smtp_port: int = 587
@@ -127,6 +129,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "CARETAKER_SMS_TEMPLATES": ("sms_templates", str),
     "CARETAKER_SMS_ENDPOINT": ("sms_endpoint", str),
     "CARETAKER_SMS_REGION": ("sms_region", str),
+    "CARETAKER_SMS_TO_TERMINAL": ("sms_to_terminal", bool),
     "CARETAKER_SMTP_HOST": ("smtp_host", str),
     "CARETAKER_SMTP_PORT": ("smtp_port", int),
     "CARETAKER_SMTP_SENDER": ("smtp_sender", str),

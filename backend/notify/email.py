@@ -1,9 +1,12 @@
-"""Email over SMTP with aiosmtplib. The Message-ID is the outbox key, so a resend after a crash threads
-onto (and is deduplicated by most mail clients against) the first."""
+"""Email over SMTP with aiosmtplib, one step at a time so the outbox can mark the moment the message is
+handed over (just before DATA): a sender that dies after that is not sent again (SMTP has no way to ask
+whether the server kept it, and a server that has the whole message has almost always kept it). The
+Message-ID is the outbox key, so a resend threads onto the first."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -31,7 +34,16 @@ class SmtpEmail:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
 
-    async def send(self, address: str, subject: str, body: str, message_key: str) -> SendResult:
+    async def send(
+        self,
+        address: str,
+        subject: str,
+        body: str,
+        message_key: str,
+        before_data: Callable[[], Awaitable[None]] | None = None,
+    ) -> SendResult:
+        """Send one message; `before_data` runs (and must be durable) after the server took the sender
+        and recipient, before the message itself goes. An error after that point is `in_doubt`."""
         msg = EmailMessage()
         msg["From"] = self.config.sender
         msg["To"] = address
@@ -39,19 +51,37 @@ class SmtpEmail:
         domain = self.config.sender.rpartition("@")[2] or "localhost"
         msg["Message-ID"] = f"<{message_key}@{domain}>"
         msg.set_content(body)
+        handed_over = False
+        smtp = aiosmtplib.SMTP(
+            hostname=self.config.host,
+            port=self.config.port,
+            username=self.config.username,
+            password=self.config.password,
+            start_tls=self.config.start_tls,
+            timeout=self.config.timeout,
+        )
         try:
-            await aiosmtplib.send(
-                msg,
-                hostname=self.config.host,
-                port=self.config.port,
-                username=self.config.username,
-                password=self.config.password,
-                start_tls=self.config.start_tls,
-                timeout=self.config.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await smtp.connect()
+            try:
+                await smtp.mail(self.config.sender)
+                await smtp.rcpt(address)
+                if before_data is not None:
+                    await before_data()
+                handed_over = True
+                await smtp.data(msg.as_bytes())
+            finally:
+                try:
+                    await smtp.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    smtp.close()
+        except aiosmtplib.SMTPRecipientRefused as exc:
             return SendResult(ok=False, error=str(exc)[:500], permanent=True)
+        except aiosmtplib.SMTPResponseException as exc:
+            # the server answered: 5xx will not change, 4xx may; either way it did not keep the message
+            log.warning("email %s refused: %s", message_key, exc.code)
+            return SendResult(ok=False, error=f"{exc.code} {exc.message}"[:500], permanent=exc.code >= 500)
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("email %s not sent: %s", message_key, type(exc).__name__)
-            return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            return SendResult(ok=False, error=error, in_doubt=handed_over)
         return SendResult(ok=True, ref=message_key)

@@ -1,10 +1,12 @@
 """The live-stream hub: one LISTEN connection per API process feeding every SSE client of that process.
 
 NOTIFY carries only a stream_events id; the hub reads the rows (so payload size does not matter) and hands
-each event to the clients allowed to see it. Every client has a bounded queue: a client too slow to keep up
-is dropped rather than allowed to hold up the others — it reconnects with Last-Event-ID and replays what it
-missed from the table. When the listening connection dies (PostgreSQL restarted, network cut) the hub
-reconnects and catches up from the last id it saw, so a restart loses nothing for connected clients.
+each event to the clients allowed to see it. It reads them on the listening connection itself, not from the
+API's pool: an alarm reaches the screens even while every pooled connection is busy with requests. Every
+client has a bounded queue: a client too slow to keep up is dropped rather than allowed to hold up the
+others — it reconnects with Last-Event-ID and replays what it missed from the table. When the listening
+connection dies (PostgreSQL restarted, network cut) the hub reconnects and catches up from the last id it
+saw, so a restart loses nothing for connected clients.
 
 A stream lives only as long as the access it was opened with. The same connection LISTENs on
 `caretaker_access` (a trigger NOTIFYs a user's id when their role, activity, password, sites or sessions
@@ -125,6 +127,9 @@ class StreamHub:
         # user ids whose access changed; None asks for every stream to be rechecked
         self._access: asyncio.Queue[UUID | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        # the listening connection while it is up, and its turn-taking (one statement at a time)
+        self._listener: asyncpg.Connection | None = None
+        self._listener_lock = asyncio.Lock()
         # told at once of each user whose access changed (None: anyone's, e.g. while nobody listened);
         # the session cache forgets them here, before any stream is rechecked
         self.access_listeners: list[Callable[[UUID | None], None]] = []
@@ -241,13 +246,20 @@ class StreamHub:
             while not self._ids.empty():
                 ids.add(self._ids.get_nowait())
             try:
-                events = await q.events_by_ids(self.pool, sorted(ids))
+                events = await self._read_events(sorted(ids))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning(
                     "stream hub could not read events %s; clients will catch up on reconnect", sorted(ids)
                 )
                 continue
             self._broadcast(events)
+
+    async def _read_events(self, ids: list[int]) -> list[StreamEvent]:
+        listener = self._listener
+        if listener is None:
+            return await q.events_by_ids(self.pool, ids)
+        async with self._listener_lock:
+            return await q.events_by_ids(listener, ids)
 
     async def _catch_up(self) -> None:
         # everything committed while we were not listening (ids only grow, so "after the last seen" is it)
@@ -277,19 +289,22 @@ class StreamHub:
                     await self._catch_up()
                     # access may have changed while nobody listened
                     self._access.put_nowait(None)
+                self._listener = conn
                 self.connected.set()
                 delay = RECONNECT_MIN_SECONDS
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), timeout=LISTENER_CHECK_SECONDS)
                     if not lost.is_set():
-                        await conn.execute("SELECT 1")
+                        async with self._listener_lock:
+                            await conn.execute("SELECT 1")
                 log.warning("stream listener connection closed; reconnecting")
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("stream listener lost PostgreSQL (%s); retrying in %.1f s", exc, delay)
             finally:
+                self._listener = None
                 self.connected.clear()
                 self._tell_access(None)
                 if conn is not None and not conn.is_closed():

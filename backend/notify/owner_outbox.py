@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,7 +21,7 @@ import asyncpg
 
 from backend.db.queries import owners as q
 from backend.domain.clock import Clock
-from backend.domain.owner_messages import mask_phone, ordered_params, render, with_links
+from backend.domain.owner_messages import KINDS, mask_phone, ordered_params, render, with_links
 from backend.notify.email import SmtpConfig, SmtpEmail
 from backend.notify.sms import SendResult, SmsConfig, TencentSms
 from backend.settings import Settings
@@ -43,7 +44,27 @@ class SmsProvider(Protocol):
 
 
 class EmailProvider(Protocol):
-    async def send(self, address: str, subject: str, body: str, message_key: str) -> SendResult: ...
+    async def send(
+        self,
+        address: str,
+        subject: str,
+        body: str,
+        message_key: str,
+        before_data: Callable[[], Awaitable[None]] | None = None,
+    ) -> SendResult: ...
+
+
+class TerminalSms:
+    """`caretaker up` with no SMS account: each SMS is printed on its terminal instead of sent, so the demo's
+    owners can sign in with the code they are "sent". Never used once an SMS account is configured."""
+
+    async def send(self, phone: str, kind: str, params: list[str], session_context: str) -> SendResult:
+        text = render(kind, "zh-CN", dict(zip(KINDS[kind].params, params, strict=False)))
+        print(f"[demo SMS to {mask_phone(phone)}] {text}", flush=True)
+        return SendResult(ok=True, ref="terminal")
+
+    async def was_sent(self, phone: str, session_context: str, since: datetime) -> str | None:
+        return None  # nothing is lost by printing a demo message twice
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -104,13 +125,33 @@ class OwnerOutbox:
                 result = await self.sms.send(m.recipient, m.kind, ordered_params(m.kind, params), m.key)
         elif self.email is None:
             result = SendResult(ok=False, error="no SMTP server configured")
+        elif m.in_doubt and m.handed_over:
+            # its sender died after handing the message to the SMTP server: SMTP cannot be asked whether
+            # the server kept it, and sending again is what "once" forbids
+            log.warning(
+                "owner message %s to %s was handed over before a restart: not sent again", m.id, shown
+            )
+            await q.mark_sent(conn, m.id, m.attempts, self.clock.now(), "handed over; unconfirmed")
+            report.found_sent.append(m.id)
+            return
         else:
             subject = (
                 m.body.split("】", 1)[0].lstrip("【") if m.locale != "en" else m.body.split("]", 1)[0][1:]
             )
             body = render(m.kind, m.locale, with_links(m.params, self.public_url))
-            result = await self.email.send(m.recipient, subject, body, m.key)
+
+            async def handing_over() -> None:
+                await q.mark_handed_over(conn, m.id, m.attempts, self.clock.now())
+
+            result = await self.email.send(m.recipient, subject, body, m.key, before_data=handing_over)
         now = self.clock.now()
+        if result.in_doubt:
+            log.warning(
+                "owner message %s to %s: connection lost after handing over, not sent again", m.id, shown
+            )
+            await q.mark_sent(conn, m.id, m.attempts, now, f"handed over; unconfirmed ({result.error})"[:200])
+            report.found_sent.append(m.id)
+            return
         if result.ok:
             await q.mark_sent(conn, m.id, m.attempts, now, result.ref)
             await q.scrub_code_message(conn, m.id)
@@ -181,6 +222,8 @@ def outbox_from_settings(settings: Settings, clock: Clock) -> OwnerOutbox | None
                 start_tls=settings.smtp_starttls,
             )
         )
+    if sms is None and settings.sms_to_terminal:
+        sms = TerminalSms()
     if sms is None and email is None:
         return None
     return OwnerOutbox(clock=clock, sms=sms, email=email, public_url=settings.reach_url)

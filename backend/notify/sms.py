@@ -49,6 +49,8 @@ class SendResult:
     error: str | None = None
     permanent: bool = False
     """A refusal that no retry will change (unknown template, invalid number)."""
+    in_doubt: bool = False
+    """The connection broke after the message was handed over: it may have been kept (never resent)."""
 
 
 # Provider codes a retry cannot fix.

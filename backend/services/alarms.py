@@ -33,7 +33,7 @@ from backend.domain.alarms import (
 )
 from backend.domain.models import CurrentUser
 from backend.errors import NotFound, ValidationFailed
-from backend.services import intake, notifications, owner_updates
+from backend.services import emergency, intake, notifications, owner_updates
 from backend.services.job_context import JobContext
 from backend.services.job_health import savepoint_skipped_on_failure
 from backend.services.sites import site_for
@@ -234,7 +234,8 @@ async def _open_work_order(
         category=category,
         priority=priority,
         title=f"{spec.label_zh}:{device.name}",
-        description=f"{spec.code} from device {device.id}",
+        # in the estate's words, like the title: the code itself is for machines, not for the technician
+        description=f"设备报警：{spec.label_zh}（{device.name}，设备编号 {device.id}）",
         channel="sensor",
         asset_id=device.asset_id,
         alarm_id=alarm_id,
@@ -243,6 +244,16 @@ async def _open_work_order(
         now=now,
         auto_assign=True,
     )
+    if kind == "emergency":
+        # the scenario's plan becomes the job's timed checklist, on the guard's console and the job screen
+        await emergency.start_plan(
+            conn,
+            site_id=device.site_id,
+            work_order_id=order.id,
+            alarm_id=alarm_id,
+            alarm_code=spec.code,
+            now=now,
+        )
     return order.id
 
 

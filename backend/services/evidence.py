@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -21,7 +20,7 @@ from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_orders import Photo
 from backend.domain.workflow import Status
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from backend.services.image_decoding import decode_in_pool
+from backend.services.photos import inspect_photo, inspect_upload, store_photo
 from backend.services.work_order_actions import perform_action
 from backend.services.work_orders import photo_view
 from backend.storage import Storage
@@ -105,18 +104,7 @@ async def upload_photo(
             code="photo_not_allowed",
             extra={"currentStatus": target.status},
         )
-    # Decoding takes a while and holds a whole bitmap: off the event loop, in the bounded pool.
-    image = await decode_in_pool(
-        rules.inspect_image,
-        data,
-        content_type=content_type,
-        filename=filename,
-        formats=rules.PHOTO_FORMATS,
-        max_bytes=rules.MAX_PHOTO_BYTES,
-        site_timezone=ZoneInfo(target.site_timezone),
-    )
-    await q.add_blob(conn, image.sha256, image.size, image.media_type)
-    await q.add_blob(conn, image.thumbnail_sha256, len(image.thumbnail), "image/webp")
+    image = await inspect_photo(conn, data, content_type, filename, target.site_timezone)
     photo, _ = await q.add_photo(
         conn,
         work_order_id=work_order_id,
@@ -130,9 +118,7 @@ async def upload_photo(
         uploaded_by=actor.id,
         uploaded_at=now,
     )
-    # the cleaned original: the upload without location, device and other personal metadata
-    await storage.put(image.sha256, image.data, image.media_type)
-    await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
+    await store_photo(storage, image)
     return photo_view(photo)
 
 
@@ -231,15 +217,14 @@ async def sign_work_order(
 
     image: rules.InspectedImage | None = None
     if signature_png is not None:
-        image = await decode_in_pool(
-            rules.inspect_image,
+        image = await inspect_upload(
+            conn,
             signature_png,
-            content_type=content_type,
-            filename=filename,
+            content_type,
+            filename,
             formats=rules.SIGNATURE_FORMATS,
             max_bytes=rules.MAX_SIGNATURE_BYTES,
         )
-        await q.add_blob(conn, image.sha256, image.size, image.media_type)
 
     signature = rules.RecordSignature(
         sha256=image.sha256 if image else None,

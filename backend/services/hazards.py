@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from backend.db.queries import hazards as q
+from backend.db.queries.rows import struct_of
 from backend.domain import hazards as rules
 from backend.domain.hazards import Hazard, HazardCounts, HazardCreate, HazardEvent, HazardMove, HazardPage
 from backend.domain.models import CurrentUser
@@ -97,23 +98,9 @@ def _view(
         has_photo=row["photo_sha256"] is not None,
         overdue=rules.is_overdue(row["status"], row["due_at"], now),
         allowed_actions=rules.allowed_actions(row["status"], viewer.role),
-        events=[
-            HazardEvent(
-                action=e["action"],
-                from_status=e["from_status"],
-                to_status=e["to_status"],
-                actor_name=e["actor_name"],
-                at=e["at"],
-                payload=json_payload(e["payload"]),
-            )
-            for e in events or []
-        ],
+        found_on_work_order_id=row["found_on_work_order_id"],
+        events=[struct_of(HazardEvent, e, payload=dict(e["payload"] or {})) for e in events or []],
     )
-
-
-def json_payload(value: Any) -> dict:
-    """A jsonb column as a dict (asyncpg hands it over as text unless a codec is set)."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else dict(value or {})
 
 
 async def register_hazard(
@@ -223,6 +210,7 @@ async def list_hazards(
     now: datetime,
     limit: int,
     offset: int,
+    work_order_id: UUID | None = None,
 ) -> HazardPage:
     """The ledger of the viewer's sites: open first, the most serious first."""
     statuses = [s for s in (status or "").split(",") if s]
@@ -235,6 +223,7 @@ async def list_hazards(
         overdue_at=now if overdue else None,
         limit=limit,
         offset=offset,
+        found_on_work_order_id=work_order_id,
     )
     return HazardPage(items=[_view(r, viewer, now) for r in rows], total=total, limit=limit, offset=offset)
 

@@ -19,7 +19,7 @@ from backend.domain.roles import DESK_ROLES
 from backend.domain.work_orders import WorkOrder, WorkOrderCreate
 from backend.domain.workflow import Action, Kind, Status, priority_code, priority_value
 from backend.errors import Forbidden, ValidationFailed
-from backend.services import dispatch
+from backend.services import dispatch, owner_updates
 from backend.services.notifications import notify_roles, publish
 from backend.services.sites import site_for, site_ids_for
 from backend.services.work_order_actions import apply_action
@@ -121,7 +121,8 @@ async def create_work_order(
         site_id=site_id,
         type="work_order.created",
         data={"id": str(work_order_id), "number": number, "kind": kind, "status": Status.NEW.value,
-              "version": 1, "assigneeId": None, "title": title, "priority": priority_code(priority)},
+              "version": 1, "assigneeId": None, "title": title, "priority": priority_code(priority),
+              "major": major},
     )  # fmt: skip
     if major:
         # DOMAIN.md "Complaint": a major complaint goes to management at once
@@ -198,6 +199,12 @@ async def intake_work_order(
         raise ValidationFailed(f"channel must be one of {', '.join(intake.DESK_CHANNELS)}", field="channel")
     if data.appointment_requested and data.appointment_at is None:
         raise ValidationFailed("the owner asked for an appointment: give its time", field="appointmentAt")
+    if data.appointment_at is not None:
+        # an intake queued on a tablet is judged at the time the agent recorded it
+        recorded = min(now, data.client_at) if data.client_at is not None else now
+        refusal = sla.appointment_refusal(data.appointment_at, recorded, kind=data.kind)
+        if refusal is not None:
+            raise ValidationFailed(refusal, field="appointmentAt", code="appointment_refused")
     unit_id, site_id, reporter_name = await _unit_of(conn, actor, data)
     if data.asset_id is not None:
         asset_site = await q.get_asset_site(conn, data.asset_id)
@@ -224,7 +231,7 @@ async def intake_work_order(
         )
         if earlier is not None:
             resolution = {"repeatOf": {"id": str(earlier["id"]), "number": earlier["number"]}}
-    return await create_work_order(
+    order = await create_work_order(
         conn,
         actor=actor,
         site_id=site_id,
@@ -247,3 +254,15 @@ async def intake_work_order(
         client_at=data.client_at,
         resolution=resolution,
     )
+    reporter_phone = data.reporter_phone or data.owner_phone
+    if unit_id is not None and reporter_phone:
+        await owner_updates.after_desk_intake(
+            conn,
+            order_id=order.id,
+            number=order.number,
+            site_id=site_id,
+            unit_id=unit_id,
+            reporter_phone=reporter_phone,
+            now=now,
+        )
+    return order

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from apscheduler.triggers.cron import CronTrigger
@@ -25,7 +25,7 @@ from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.services.intake import create_work_order
 from backend.services.job_context import JobContext
 from backend.services.job_health import failure, report_fault, savepoint_skipped_on_failure
-from backend.services.sites import site_ids_for
+from backend.services.sites import every_site, site_ids_for
 
 # Elevators every 15 days (TSG T5002's half-monthly maintenance), work orders two days ahead.
 ELEVATOR_INTERVAL_DAYS = 15
@@ -158,16 +158,9 @@ async def generate_planned_maintenance(ctx: JobContext) -> int:
     then the work orders now due."""
     now = ctx.clock.now()
     async with ctx.pool.acquire() as conn:
-        sites = await q.planning_sites(conn)
+        sites = await every_site(conn)
     created = 0
-    for site in sites:
-        try:
-            ZoneInfo(site.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            report_fault(
-                site=site.code, subject="timezone", error=f"unknown time zone {site.timezone[:64]!r}"
-            )
-            continue
+    for site, _zone in sites:
         try:
             async with ctx.pool.acquire() as conn, conn.transaction():
                 await q.create_default_plans(conn, site.id, now, ELEVATOR_INTERVAL_DAYS, DEFAULT_LEAD_DAYS)

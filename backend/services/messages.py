@@ -34,6 +34,7 @@ async def queue_message(
     work_order_id: UUID | None = None,
     alarm_id: UUID | None = None,
     channels: tuple[str, ...] = ("sms", "email"),
+    planned_outage_id: UUID | None = None,
 ) -> list[int]:
     """Queue `kind` to each recipient on each channel they have; the ids newly queued."""
     spec = KINDS[kind]
@@ -54,6 +55,7 @@ async def queue_message(
                 resident_id=person.resident_id,
                 work_order_id=work_order_id,
                 alarm_id=alarm_id,
+                planned_outage_id=planned_outage_id,
                 event_key=event_key,
                 kind=kind,
                 channel=channel,

@@ -10,31 +10,12 @@ import asyncpg
 
 from backend.db.queries import outbox
 
-
-async def notify(
-    conn: asyncpg.Connection,
-    *,
-    site_id: UUID | None,
-    recipient_ids: Iterable[UUID],
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-    urgency: str = "normal",
-    dedupe_key: str | None = None,
-) -> int:
-    """Queue notifications (sent after commit, with retries); returns how many were queued."""
-    return await outbox.add_notifications(
-        conn,
-        site_id=site_id,
-        recipient_ids=recipient_ids,
-        kind=kind,
-        title=title,
-        body=body,
-        data=data,
-        urgency=urgency,
-        dedupe_key=dedupe_key,
-    )
+# Queue notifications inside the caller's transaction (sent after commit, with retries); returns how many
+# were queued, skipping a recipient already queued under the same dedupe key.
+notify = outbox.add_notifications
+# Put an event on the live stream of the site's screens (all staff roles unless `roles` narrows it); it is
+# delivered only if the caller's transaction commits.
+publish = outbox.add_stream_event
 
 
 async def notify_roles(
@@ -49,15 +30,3 @@ async def notify_roles(
     recipients = await outbox.site_staff_ids(conn, site_id, roles, on_duty_only_for=on_duty_only_for)
     await notify(conn, site_id=site_id, recipient_ids=recipients, **message)
     return recipients
-
-
-async def publish(
-    conn: asyncpg.Connection,
-    *,
-    site_id: UUID,
-    type: str,
-    data: dict[str, Any],
-    roles: Iterable[str] | None = None,
-) -> int:
-    """Put an event on the live stream of the site's screens (all staff roles unless `roles` narrows it)."""
-    return await outbox.add_stream_event(conn, site_id=site_id, type=type, data=data, roles=roles)

@@ -1,4 +1,5 @@
-"""The owner's page: sign-in by one-time SMS code, the unit's cases, reporting, confirming and rating.
+"""The owner's page: sign-in by one-time SMS code, the unit's cases, reporting, confirming and rating;
+suggestions and praise (建议/表扬).
 
 An owner session is bound to one resident and one unit: every case read goes through the unit, so a
 case of another unit is "not found" whatever its id. Owners see the technician's name and badge number,
@@ -14,21 +15,21 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from backend.db.queries import evidence as evidence_q
+from backend.db.queries import feedback as feedback_q
 from backend.db.queries import owners as q
-from backend.domain import evidence as evidence_rules
 from backend.domain.clock import Clock
 from backend.domain.intake import COMPLAINT_CATEGORIES, REPAIR_CATEGORIES
-from backend.domain.owner_messages import mask_phone
+from backend.domain.owner_messages import mask_phone, owner_may_confirm
 from backend.domain.workflow import Action
 from backend.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
-from backend.services.image_decoding import decode_in_pool
+from backend.services.feedback import file_feedback
 from backend.services.intake import create_work_order
 from backend.services.messages import queue_message
+from backend.services.photos import inspect_photo, store_photo
 from backend.services.work_order_actions import apply_action
 from backend.storage import Storage
 
@@ -45,6 +46,8 @@ FAILURES_PER_PHONE_HOUR = 10
 FAILURES_PER_ADDRESS_HOUR = 30
 OwnerKind = Literal["repair", "complaint"]
 OWNER_KINDS: tuple[str, ...] = get_args(OwnerKind)
+# The longest Idempotency-Key an owner's page may send.
+MAX_REQUEST_KEY = 200
 # Photos an owner may attach to one case (the fault as they see it).
 MAX_OWNER_PHOTOS = 4
 
@@ -180,7 +183,11 @@ def _window(case: asyncpg.Record) -> dict[str, str] | None:
     return None
 
 
-def case_view(case: asyncpg.Record, callbacks: list[asyncpg.Record] | None = None) -> dict[str, Any]:
+def case_view(
+    case: asyncpg.Record,
+    callbacks: list[asyncpg.Record] | None = None,
+    confirmation: asyncpg.Record | None = None,
+) -> dict[str, Any]:
     """What an owner may see of a case: no staff phone numbers, no other residents."""
     resolution = case["resolution"] or {}
     technician = None
@@ -202,6 +209,10 @@ def case_view(case: asyncpg.Record, callbacks: list[asyncpg.Record] | None = Non
         "canRate": False,
         "rating": None,
         "photos": case["photos"],
+        "confirmedAt": confirmation["created_at"].isoformat() if confirmation else None,
+        "canConfirm": owner_may_confirm(
+            status=case["status"], kind=case["kind"], confirmed=confirmation is not None
+        ),
     }
     if callbacks is not None:
         reached = [c for c in callbacks if c["reached"]]
@@ -218,7 +229,10 @@ async def list_cases(
     conn: asyncpg.Connection, owner: asyncpg.Record, limit: int, offset: int
 ) -> dict[str, Any]:
     rows, total = await q.unit_cases(conn, owner["unit_id"], limit, offset)
-    items = [case_view(r, await q.case_callbacks(conn, r["id"])) for r in rows]
+    items = [
+        case_view(r, await q.case_callbacks(conn, r["id"]), await q.case_confirmation(conn, r["id"]))
+        for r in rows
+    ]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
@@ -226,7 +240,9 @@ async def get_case(conn: asyncpg.Connection, owner: asyncpg.Record, work_order_i
     case = await q.unit_case(conn, owner["unit_id"], work_order_id)
     if case is None:
         raise NotFound("no such case", code="owner_case_not_found")
-    return case_view(case, await q.case_callbacks(conn, work_order_id))
+    return case_view(
+        case, await q.case_callbacks(conn, work_order_id), await q.case_confirmation(conn, work_order_id)
+    )
 
 
 async def report(
@@ -301,17 +317,7 @@ async def add_photo(
         raise ValidationFailed(
             f"at most {MAX_OWNER_PHOTOS} photos", field="file", code="owner_too_many_photos"
         )
-    image = await decode_in_pool(
-        evidence_rules.inspect_image,
-        data,
-        content_type=content_type,
-        filename=filename,
-        formats=evidence_rules.PHOTO_FORMATS,
-        max_bytes=evidence_rules.MAX_PHOTO_BYTES,
-        site_timezone=ZoneInfo(case["timezone"]),
-    )
-    await evidence_q.add_blob(conn, image.sha256, image.size, image.media_type)
-    await evidence_q.add_blob(conn, image.thumbnail_sha256, len(image.thumbnail), "image/webp")
+    image = await inspect_photo(conn, data, content_type, filename, case["timezone"])
     photo, _ = await evidence_q.add_photo(
         conn,
         work_order_id=work_order_id,
@@ -326,8 +332,7 @@ async def add_photo(
         uploaded_at=now,
     )
     await q.mark_owner_photo(conn, photo.id)
-    await storage.put(image.sha256, image.data, image.media_type)
-    await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
+    await store_photo(storage, image)
     return await get_case(conn, owner, work_order_id)
 
 
@@ -352,3 +357,86 @@ async def rate(
             payload={"reached": True, **answers, "comment": answers.get("comment") or "业主在线评价"},
         )
     return await get_case(conn, owner, work_order_id)
+
+
+async def confirm(
+    conn: asyncpg.Connection, owner: asyncpg.Record, work_order_id: UUID, now: datetime
+) -> dict[str, Any]:
+    """The owner confirms the work is done (apart from any rating): recorded once on the case, shown to
+    staff with its messages. Confirming again changes nothing."""
+    case = await q.unit_case(conn, owner["unit_id"], work_order_id)
+    if case is None:
+        raise NotFound("no such case", code="owner_case_not_found")
+    already = await q.case_confirmation(conn, work_order_id) is not None
+    if not already and not owner_may_confirm(status=case["status"], kind=case["kind"], confirmed=False):
+        raise Conflict("the work is not finished yet", code="owner_confirm_not_done")
+    await q.add_case_note(conn, work_order_id, owner["resident_id"], "confirm", "", now)
+    return await get_case(conn, owner, work_order_id)
+
+
+def check_request_key(request_key: str | None) -> None:
+    """An owner's Idempotency-Key, when sent, is 1-200 characters."""
+    if request_key is not None and not 1 <= len(request_key) <= MAX_REQUEST_KEY:
+        raise ValidationFailed(
+            f"Idempotency-Key must be 1-{MAX_REQUEST_KEY} characters", field="Idempotency-Key"
+        )
+
+
+def feedback_view(row: asyncpg.Record) -> dict[str, Any]:
+    """What an owner sees of a suggestion or praise: the words and the staff's answer, no staff names."""
+    return {
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "text": row["text"],
+        "createdAt": row["created_at"].isoformat(),
+        "answered": row["answered_at"] is not None,
+        "answeredAt": row["answered_at"].isoformat() if row["answered_at"] else None,
+        "answer": row["answer"],
+    }
+
+
+async def _one_feedback(conn: asyncpg.Connection, feedback_id: UUID) -> dict[str, Any]:
+    row = await feedback_q.get(conn, feedback_id)
+    assert row is not None
+    return feedback_view(row)
+
+
+async def file_owner_feedback(
+    conn: asyncpg.Connection,
+    owner: asyncpg.Record,
+    *,
+    kind: str,
+    text: str,
+    request_key: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A suggestion or praise from the owner's page: the unit, site, name and number are the session's;
+    channel `app`, filed by nobody on the staff. The same Idempotency-Key files it once per unit."""
+    check_request_key(request_key)
+    if request_key is not None:
+        earlier = await feedback_q.by_owner_request(conn, owner["unit_id"], request_key)
+        if earlier is not None:
+            return await _one_feedback(conn, earlier)
+    phone = await conn.fetchval("SELECT phone FROM residents WHERE id = $1", owner["resident_id"])
+    filed = await file_feedback(
+        conn,
+        owner["site_id"],
+        owner["unit_id"],
+        kind,
+        text,
+        "app",
+        now=now,
+        reporter_name=owner["name"],
+        reporter_phone=phone,
+    )
+    if request_key is not None:
+        await feedback_q.mark_owner_request(conn, filed.id, request_key)
+    return await _one_feedback(conn, filed.id)
+
+
+async def list_owner_feedback(
+    conn: asyncpg.Connection, owner: asyncpg.Record, limit: int, offset: int
+) -> dict[str, Any]:
+    """The unit's suggestions and praise, newest first, each with the staff's answer if any."""
+    rows, total = await feedback_q.of_unit(conn, owner["unit_id"], limit, offset)
+    return {"items": [feedback_view(r) for r in rows], "total": total, "limit": limit, "offset": offset}

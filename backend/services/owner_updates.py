@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from backend.db.queries import owners as q
-from backend.domain.owner_messages import OUTAGE_ALARMS, case_message, outage_words
-from backend.services.messages import notify_building, notify_unit
+from backend.domain.owner_messages import OUTAGE_ALARMS, assignment_message, case_message, outage_words
+from backend.services.messages import notify_building, notify_unit, queue_message
 
 
 def _window_text(appointment_at: datetime | None, arrive_by: datetime | None, timezone: str) -> str:
@@ -44,11 +44,14 @@ async def after_action(
     if kind == "technician_assigned":
         if case["assignee_id"] is None:  # sent back to the pool: nobody is coming yet
             return []
-        params.update(
-            technician=case["technician"],
-            badge=case["badge"],
-            window=_window_text(case["appointment_at"], case["arrive_by"], case["timezone"]),
-        )
+        window = _window_text(case["appointment_at"], case["arrive_by"], case["timezone"])
+        told = await q.last_arrival_told(conn, work_order_id)
+        kind = assignment_message(told, technician=case["technician"], window=window)
+        if kind is None:  # the same technician at the same time: nothing new to tell
+            return []
+        params.update(technician=case["technician"], badge=case["badge"], window=window)
+        if kind == "arrival_changed":
+            event = f"wo:{work_order_id}:arrival:{version}"
     elif kind == "on_the_way":
         params["technician"] = case["technician"] or ""
     elif kind == "completed":
@@ -100,4 +103,33 @@ async def after_alarm(
         alarm_id=alarm_id,
         restored=cleared,
         what=outage_words(code, "zh-CN"),
+    )
+
+
+async def after_desk_intake(
+    conn: asyncpg.Connection,
+    *,
+    order_id: UUID,
+    number: str,
+    site_id: UUID,
+    unit_id: UUID,
+    reporter_phone: str,
+    now: datetime,
+) -> list[int]:
+    """A case taken at the desk (by phone, at the counter): "case received" to the caller, when the number
+    they gave is registered for the unit — the same message an owner's own report gets, with the link to
+    the unit's page."""
+    callers = await q.residents_of_unit_by_phone(conn, unit_id, reporter_phone)
+    if not callers:
+        return []
+    link = await q.unit_owner_link(conn, unit_id)
+    return await queue_message(
+        conn,
+        now=now,
+        site_id=site_id,
+        kind="case_received",
+        event_key=f"wo:{order_id}:received",
+        recipients=callers,
+        params={"number": number, "link": f"/owner.html#u={link}"},
+        work_order_id=order_id,
     )

@@ -18,6 +18,8 @@ import asyncpg
 from backend.db.queries import personal_data as q
 from backend.db.queries import unit_lookup as lookup_q
 from backend.db.queries.registry import units as units_q
+from backend.db.queries.registry.common import get_row
+from backend.db.queries.registry.tables import UNITS
 from backend.domain import personal_data as rules
 from backend.domain.models import CurrentUser
 from backend.domain.personal_data import (
@@ -151,8 +153,8 @@ async def resident(
     conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID, *, endpoint: str, now: datetime
 ) -> ResidentView:
     """One resident of the viewer's sites as the viewer may see them."""
-    found = await registry.get_resident(conn, viewer, resident_id)
-    home = await units_q.get_unit(conn, found.unit_id)
+    found = await registry.get(conn, viewer, registry.RESIDENTS, resident_id)
+    home = await get_row(conn, UNITS, found.unit_id)
     if home is None:
         raise NotFound("no such resident", code="resident_not_found")
     shown = await _show(

@@ -22,7 +22,7 @@ import segno
 
 from backend.db.queries import evidence as q
 from backend.domain import catalogue
-from backend.domain.completion import applicable_checklist
+from backend.domain.completion import applicable_checklist, job_checklist
 from backend.domain.models import CurrentUser
 from backend.domain.workflow import priority_code
 from backend.errors import NotFound, ValidationFailed
@@ -271,7 +271,16 @@ async def render_receipt(
         f"<td>{_answer_text(lang, answers[item.code]) if item.code in answers else '—'}</td></tr>"
         # the same list completion demands: the items of the kind's checklist that apply at this place
         for item in applicable_checklist(
-            await q.checklist(conn, target.site_id, target.kind), in_home=target.in_home
+            job_checklist(
+                target.kind,
+                asset_kind=(
+                    await conn.fetchval("SELECT kind FROM assets WHERE id = $1", work_order.asset_id)
+                    if work_order.asset_id
+                    else None
+                ),
+                kind_checklist=await q.checklist(conn, target.site_id, target.kind),
+            ),
+            in_home=target.in_home,
         )
     ] or [f"<tr><td class='muted'>{text['no_checklist']}</td></tr>"]
 

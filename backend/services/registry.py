@@ -1,14 +1,16 @@
 """Registry use cases: what a member of staff may see of their sites, and what an admin may change.
 
 Anything of a site the caller is not a member of answers NotFound, exactly like an id that does not exist,
-so ids of other estates cannot be probed.
+so ids of other estates cannot be probed. Reading, listing, changing and deleting are the same for every
+resource (one table description each, db/queries/registry); what a resource demands of what is written is
+in `_checked`, and creating units and residents, which take their site from their parent, is their own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,20 +19,15 @@ import msgspec
 
 from backend.db.queries import sites as sites_q
 from backend.db.queries import unit_lookup as lookup_q
-from backend.db.queries.registry import assets as assets_q
-from backend.db.queries.registry import buildings as buildings_q
-from backend.db.queries.registry import devices as devices_q
-from backend.db.queries.registry import sites as registry_sites_q
 from backend.db.queries.registry import units as units_q
+from backend.db.queries.registry.common import Table, delete_row, get_row, insert_row, list_rows, update_row
+from backend.db.queries.registry.tables import ASSETS, BUILDINGS, DEVICES, RESIDENTS, SITES, UNITS
 from backend.domain import personal_data
 from backend.domain.models import CurrentUser
 from backend.domain.registry import (
     ASSET_KINDS,
     DEVICE_KINDS,
     RESIDENT_RELATIONS,
-    Asset,
-    Building,
-    Device,
     Resident,
     Site,
     Unit,
@@ -75,12 +72,110 @@ def _check_timezone(timezone: str) -> None:
         raise ValidationFailed(f"unknown time zone {timezone!r}", field="timezone") from None
 
 
+R = TypeVar("R", bound=msgspec.Struct)
+_KINDS = {ASSETS.name: ASSET_KINDS, DEVICES.name: DEVICE_KINDS}
+
+
+async def _checked(
+    conn: asyncpg.Connection, table: Table[Any], site_id: UUID, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """What a resource demands of the fields written to a row of this site; the fields as stored."""
+    if table is DEVICES and "id" in fields and not DEVICE_ID_PATTERN.match(fields["id"]):
+        raise ValidationFailed("id must be 1-64 letters, digits, '_' or '-'", field="id")
+    if "kind" in fields:
+        _check_kind(fields["kind"], _KINDS[table.name], "kind")
+    if "relation" in fields:
+        _check_kind(fields["relation"], RESIDENT_RELATIONS, "relation")
+    if "timezone" in fields:
+        _check_timezone(fields["timezone"])
+    if "settings" in fields:
+        fields = {**fields, "settings": settings_to_store(fields["settings"])}
+    # an asset's building and a device's asset are of the row's own site
+    if table is ASSETS and fields.get("building_id") is not None:
+        building = await get_row(conn, BUILDINGS, fields["building_id"])
+        if building is None or building.site_id != site_id:
+            raise ValidationFailed("the building is not one of the asset's site", field="buildingId")
+    if table is DEVICES and fields.get("asset_id") is not None:
+        asset = await get_row(conn, ASSETS, fields["asset_id"])
+        if asset is None or asset.site_id != site_id:
+            raise ValidationFailed("the asset is not one of the device's site", field="assetId")
+    return fields
+
+
+def _site_of(row: msgspec.Struct) -> UUID:
+    return row.id if isinstance(row, Site) else row.site_id  # type: ignore[attr-defined]
+
+
+async def get(conn: asyncpg.Connection, viewer: CurrentUser, table: Table[R], row_id: Any) -> R:
+    """One row of the viewer's sites (NotFound, `<what>_not_found`, for any other)."""
+    row = await get_row(conn, table, row_id)
+    _require_visible(viewer, _site_of(row) if row else None, table.what)
+    assert row is not None
+    return row
+
+
+async def list_of(
+    conn: asyncpg.Connection,
+    viewer: CurrentUser,
+    table: Table[R],
+    *,
+    site: str | None,
+    equal: dict[str, Any] | None = None,
+    q_text: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[R], int]:
+    """Rows of the viewer's sites, of one site (`site`: id or code), `equal` to the filters given."""
+    if (kind := (equal or {}).get("kind")) is not None:
+        _check_kind(kind, _KINDS[table.name], "kind")
+    site_id = (await resolve_site(conn, viewer, site)).id if site else None
+    return await list_rows(
+        conn,
+        table,
+        site_ids=_scope(viewer),
+        equal={table.site_key: site_id, **(equal or {})},
+        q=q_text,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def create(
+    conn: asyncpg.Connection, viewer: CurrentUser, table: Table[R], *, site: str, fields: dict[str, Any]
+) -> R:
+    """A new row on a site (`site`: id or code, one of the viewer's); `fields` by column name."""
+    # a missing site in a body is a bad value of that field, not a missing resource of the URL
+    site_row = await _find_site(conn, site)
+    if site_row is None or not viewer.may_see_site(site_row.id):
+        raise ValidationFailed(f"unknown site {site!r}", field="siteId")
+    fields = await _checked(conn, table, site_row.id, fields)
+    label = f"{table.what} {fields.get('code') or fields.get('id')}"
+    return await insert_row(conn, table, {"site_id": site_row.id, **fields}, label)
+
+
+async def update(
+    conn: asyncpg.Connection, viewer: CurrentUser, table: Table[R], row_id: Any, changes: dict[str, Any]
+) -> R:
+    """Change some fields of a row of the viewer's sites; the row afterwards."""
+    row = await get(conn, viewer, table, row_id)
+    changes = await _checked(conn, table, _site_of(row), changes)
+    updated = await update_row(conn, table, row_id, changes)
+    assert updated is not None
+    return updated
+
+
+async def delete(conn: asyncpg.Connection, viewer: CurrentUser, table: Table[Any], row_id: UUID) -> None:
+    """Delete a row of the viewer's sites (Conflict, `in_use`, while anything refers to it)."""
+    await get(conn, viewer, table, row_id)
+    await delete_row(conn, table, row_id)
+
+
 # --- sites ----------------------------------------------------------------------------------------
 
 
 async def _find_site(conn: asyncpg.Connection, ref: str) -> Site | None:
     found = await sites_q.find_site(conn, ref)
-    return await registry_sites_q.get_site(conn, found.id) if found else None
+    return await get_row(conn, SITES, found.id) if found else None
 
 
 async def resolve_site(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
@@ -91,99 +186,12 @@ async def resolve_site(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) 
     return site
 
 
-async def list_sites(
-    conn: asyncpg.Connection, viewer: CurrentUser, *, q_text: str | None, limit: int, offset: int
-) -> tuple[list[Site], int]:
-    """The viewer's sites."""
-    return await registry_sites_q.list_sites(
-        conn, site_ids=_scope(viewer), q=q_text, limit=limit, offset=offset
-    )
-
-
 async def create_site(conn: asyncpg.Connection, *, code: str, name: str, timezone: str) -> Site:
     """A new estate."""
     if not SITE_CODE_PATTERN.match(code):
         raise ValidationFailed("code must be 1-32 lower-case letters, digits or '-'", field="code")
     _check_timezone(timezone)
-    return await registry_sites_q.insert_site(conn, code=code, name=name, timezone=timezone)
-
-
-async def update_site(
-    conn: asyncpg.Connection, viewer: CurrentUser, site_id: UUID, changes: dict[str, Any]
-) -> Site:
-    """Rename a site, move its time zone or change its settings."""
-    _require_visible(viewer, site_id, "site")
-    if "timezone" in changes:
-        _check_timezone(changes["timezone"])
-    if "settings" in changes:
-        changes = {**changes, "settings": settings_to_store(changes["settings"])}
-    site = await registry_sites_q.update_site(conn, site_id, changes)
-    if site is None:
-        raise NotFound("no such site", code="site_not_found")
-    return site
-
-
-async def _site_filter(conn: asyncpg.Connection, viewer: CurrentUser, ref: str | None) -> UUID | None:
-    return (await resolve_site(conn, viewer, ref)).id if ref else None
-
-
-# --- buildings ------------------------------------------------------------------------------------
-
-
-async def get_building(conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID) -> Building:
-    """One building of the viewer's sites."""
-    building = await buildings_q.get_building(conn, building_id)
-    _require_visible(viewer, building.site_id if building else None, "building")
-    assert building is not None
-    return building
-
-
-async def list_buildings(
-    conn: asyncpg.Connection,
-    viewer: CurrentUser,
-    *,
-    site: str | None,
-    q_text: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Building], int]:
-    """Buildings of the viewer's sites."""
-    site_id = await _site_filter(conn, viewer, site)
-    return await buildings_q.list_buildings(
-        conn, site_ids=_scope(viewer), site_id=site_id, q=q_text, limit=limit, offset=offset
-    )
-
-
-async def create_building(
-    conn: asyncpg.Connection, viewer: CurrentUser, *, site: str, code: str, name: str, floors: int
-) -> Building:
-    """A new building on a site."""
-    site_row = await _site_for_write(conn, viewer, site)
-    return await buildings_q.insert_building(conn, site_id=site_row.id, code=code, name=name, floors=floors)
-
-
-async def update_building(
-    conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID, changes: dict[str, Any]
-) -> Building:
-    """Change a building's code, name or floors."""
-    await get_building(conn, viewer, building_id)
-    updated = await buildings_q.update_building(conn, building_id, changes)
-    assert updated is not None
-    return updated
-
-
-async def delete_building(conn: asyncpg.Connection, viewer: CurrentUser, building_id: UUID) -> None:
-    """Delete an empty building (Conflict while units or assets are in it)."""
-    await get_building(conn, viewer, building_id)
-    await buildings_q.delete_building(conn, building_id)
-
-
-async def _site_for_write(conn: asyncpg.Connection, viewer: CurrentUser, ref: str) -> Site:
-    # a missing site in a body is a bad value of that field, not a missing resource of the URL
-    site = await _find_site(conn, ref)
-    if site is None or not viewer.may_see_site(site.id):
-        raise ValidationFailed(f"unknown site {ref!r}", field="siteId")
-    return site
+    return await insert_row(conn, SITES, {"code": code, "name": name, "timezone": timezone}, f"site {code}")
 
 
 # --- units and residents --------------------------------------------------------------------------
@@ -191,10 +199,7 @@ async def _site_for_write(conn: asyncpg.Connection, viewer: CurrentUser, ref: st
 
 async def get_unit(conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID) -> UnitWithResidents:
     """One unit of the viewer's sites with its residents."""
-    unit = await units_q.get_unit(conn, unit_id)
-    _require_visible(viewer, unit.site_id if unit else None, "unit")
-    assert unit is not None
-    return (await _with_residents(conn, [unit]))[0]
+    return (await _with_residents(conn, [await get(conn, viewer, UNITS, unit_id)]))[0]
 
 
 async def _with_residents(conn: asyncpg.Connection, units: Sequence[Unit]) -> list[UnitWithResidents]:
@@ -219,7 +224,7 @@ async def list_units(
 ) -> tuple[list[Unit], int]:
     """Units of the viewer's sites; a search matches numbers, and for the desk residents' names and the end
     of their phone numbers (at least MIN_PHONE_DIGITS digits: a shorter fragment matches numbers only)."""
-    site_id = await _site_filter(conn, viewer, site)
+    site_id = (await resolve_site(conn, viewer, site)).id if site else None
     search_residents = personal_data.may_search_residents(viewer.role)
     phone_tail = None
     if search_residents and q_text and PHONE_LIKE.match(q_text):
@@ -339,10 +344,13 @@ async def create_unit(
     area_m2: float | None,
 ) -> UnitWithResidents:
     """A new unit in a building."""
-    building = await buildings_q.get_building(conn, building_id)
+    building = await get_row(conn, BUILDINGS, building_id)
     if building is None or not viewer.may_see_site(building.site_id):
         raise ValidationFailed("unknown building", field="buildingId")
-    unit = await units_q.insert_unit(conn, building=building, number=number, floor=floor, area_m2=area_m2)
+    fields = {"site_id": building.site_id, "building_id": building.id, "number": number}
+    unit = await insert_row(
+        conn, UNITS, {**fields, "floor": floor, "area_m2": area_m2}, f"unit {building.code}-{number}"
+    )
     return UnitWithResidents(**_fields(unit), residents=[])
 
 
@@ -350,15 +358,8 @@ async def update_unit(
     conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID, changes: dict[str, Any]
 ) -> UnitWithResidents:
     """Change a unit's number, floor or area."""
-    await get_unit(conn, viewer, unit_id)
-    await units_q.update_unit(conn, unit_id, changes)
+    await update(conn, viewer, UNITS, unit_id, changes)
     return await get_unit(conn, viewer, unit_id)
-
-
-async def delete_unit(conn: asyncpg.Connection, viewer: CurrentUser, unit_id: UUID) -> None:
-    """Delete a unit nobody lives in and no work order names (Conflict otherwise)."""
-    await get_unit(conn, viewer, unit_id)
-    await units_q.delete_unit(conn, unit_id)
 
 
 async def add_resident(
@@ -373,195 +374,8 @@ async def add_resident(
 ) -> Resident:
     """Someone moves in (or an owner is recorded)."""
     _check_kind(relation, RESIDENT_RELATIONS, "relation")
-    unit = await get_unit(conn, viewer, unit_id)
-    return await units_q.insert_resident(
-        conn, unit=unit, name=name, phone=phone, relation=relation, vulnerable=vulnerable
+    unit = await get(conn, viewer, UNITS, unit_id)
+    fields = {"site_id": unit.site_id, "unit_id": unit.id, "name": name, "phone": phone}
+    return await insert_row(
+        conn, RESIDENTS, {**fields, "relation": relation, "vulnerable": vulnerable}, "resident"
     )
-
-
-async def get_resident(conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID) -> Resident:
-    """One resident of the viewer's sites."""
-    resident = await units_q.get_resident(conn, resident_id)
-    _require_visible(viewer, resident.site_id if resident else None, "resident")
-    assert resident is not None
-    return resident
-
-
-async def update_resident(
-    conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID, changes: dict[str, Any]
-) -> Resident:
-    """Change a resident's name, phone, relation or vulnerable flag."""
-    if "relation" in changes:
-        _check_kind(changes["relation"], RESIDENT_RELATIONS, "relation")
-    await get_resident(conn, viewer, resident_id)
-    updated = await units_q.update_resident(conn, resident_id, changes)
-    assert updated is not None
-    return updated
-
-
-async def remove_resident(conn: asyncpg.Connection, viewer: CurrentUser, resident_id: UUID) -> None:
-    """Someone moved out."""
-    await get_resident(conn, viewer, resident_id)
-    await units_q.delete_resident(conn, resident_id)
-
-
-# --- assets ---------------------------------------------------------------------------------------
-
-
-async def get_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID) -> Asset:
-    """One asset of the viewer's sites."""
-    asset = await assets_q.get_asset(conn, asset_id)
-    _require_visible(viewer, asset.site_id if asset else None, "asset")
-    assert asset is not None
-    return asset
-
-
-async def list_assets(
-    conn: asyncpg.Connection,
-    viewer: CurrentUser,
-    *,
-    site: str | None,
-    building_id: UUID | None,
-    kind: str | None,
-    q_text: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Asset], int]:
-    """Assets of the viewer's sites."""
-    if kind is not None:
-        _check_kind(kind, ASSET_KINDS, "kind")
-    site_id = await _site_filter(conn, viewer, site)
-    return await assets_q.list_assets(
-        conn,
-        site_ids=_scope(viewer),
-        site_id=site_id,
-        building_id=building_id,
-        kind=kind,
-        q=q_text,
-        limit=limit,
-        offset=offset,
-    )
-
-
-async def _check_building_of_site(conn: asyncpg.Connection, building_id: UUID | None, site_id: UUID) -> None:
-    if building_id is None:
-        return
-    building = await buildings_q.get_building(conn, building_id)
-    if building is None or building.site_id != site_id:
-        raise ValidationFailed("the building is not one of the asset's site", field="buildingId")
-
-
-async def create_asset(
-    conn: asyncpg.Connection, viewer: CurrentUser, *, site: str, fields: dict[str, Any]
-) -> Asset:
-    """A new asset; `fields` are code, name, kind and the optional rest, by column name."""
-    _check_kind(fields["kind"], ASSET_KINDS, "kind")
-    site_row = await _site_for_write(conn, viewer, site)
-    await _check_building_of_site(conn, fields.get("building_id"), site_row.id)
-    return await assets_q.insert_asset(conn, site_id=site_row.id, fields=fields)
-
-
-async def update_asset(
-    conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID, changes: dict[str, Any]
-) -> Asset:
-    """Change an asset."""
-    asset = await get_asset(conn, viewer, asset_id)
-    if "kind" in changes:
-        _check_kind(changes["kind"], ASSET_KINDS, "kind")
-    await _check_building_of_site(conn, changes.get("building_id"), asset.site_id)
-    updated = await assets_q.update_asset(conn, asset_id, changes)
-    assert updated is not None
-    return updated
-
-
-async def delete_asset(conn: asyncpg.Connection, viewer: CurrentUser, asset_id: UUID) -> None:
-    """Delete an asset nothing refers to (Conflict while devices, work orders or plans do)."""
-    await get_asset(conn, viewer, asset_id)
-    await assets_q.delete_asset(conn, asset_id)
-
-
-# --- devices --------------------------------------------------------------------------------------
-
-
-async def get_device(conn: asyncpg.Connection, viewer: CurrentUser, device_id: str) -> Device:
-    """One device of the viewer's sites."""
-    device = await devices_q.get_device(conn, device_id) if DEVICE_ID_PATTERN.match(device_id) else None
-    _require_visible(viewer, device.site_id if device else None, "device")
-    assert device is not None
-    return device
-
-
-async def list_devices(
-    conn: asyncpg.Connection,
-    viewer: CurrentUser,
-    *,
-    site: str | None,
-    asset_id: UUID | None,
-    kind: str | None,
-    active: bool | None,
-    q_text: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Device], int]:
-    """Devices of the viewer's sites."""
-    if kind is not None:
-        _check_kind(kind, DEVICE_KINDS, "kind")
-    site_id = await _site_filter(conn, viewer, site)
-    return await devices_q.list_devices(
-        conn,
-        site_ids=_scope(viewer),
-        site_id=site_id,
-        asset_id=asset_id,
-        kind=kind,
-        active=active,
-        q=q_text,
-        limit=limit,
-        offset=offset,
-    )
-
-
-async def _check_asset_of_site(conn: asyncpg.Connection, asset_id: UUID | None, site_id: UUID) -> None:
-    if asset_id is None:
-        return
-    asset = await assets_q.get_asset(conn, asset_id)
-    if asset is None or asset.site_id != site_id:
-        raise ValidationFailed("the asset is not one of the device's site", field="assetId")
-
-
-async def create_device(
-    conn: asyncpg.Connection,
-    viewer: CurrentUser,
-    *,
-    device_id: str,
-    site: str,
-    asset_id: UUID | None,
-    kind: str,
-    name: str,
-) -> Device:
-    """Register a device under its MQTT identity."""
-    if not DEVICE_ID_PATTERN.match(device_id):
-        raise ValidationFailed("id must be 1-64 letters, digits, '_' or '-'", field="id")
-    _check_kind(kind, DEVICE_KINDS, "kind")
-    site_row = await _site_for_write(conn, viewer, site)
-    await _check_asset_of_site(conn, asset_id, site_row.id)
-    return await devices_q.insert_device(
-        conn, device_id=device_id, site_id=site_row.id, asset_id=asset_id, kind=kind, name=name
-    )
-
-
-async def update_device(
-    conn: asyncpg.Connection, viewer: CurrentUser, device_id: str, changes: dict[str, Any]
-) -> Device:
-    """Rename, re-link, re-kind or (de)activate a device."""
-    device = await get_device(conn, viewer, device_id)
-    if "kind" in changes:
-        _check_kind(changes["kind"], DEVICE_KINDS, "kind")
-    await _check_asset_of_site(conn, changes.get("asset_id"), device.site_id)
-    updated = await devices_q.update_device(conn, device_id, changes)
-    assert updated is not None
-    return updated
-
-
-async def deactivate_device(conn: asyncpg.Connection, viewer: CurrentUser, device_id: str) -> Device:
-    """Retire a device: its history stays, the gateway ignores it from now on."""
-    return await update_device(conn, viewer, device_id, {"active": False})

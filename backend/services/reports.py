@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 
+from backend.db.queries import promises as promise_q
 from backend.db.queries import reports as q
+from backend.db.queries.rows import struct_of
 from backend.domain import work_order_csv
 from backend.domain.kpis import (
     OVERDUE_LIST_LIMIT,
+    ROLLUP_SETTLE,
     KpiReport,
+    PromiseKpi,
+    local_today,
     parse_day,
     period_between,
+    period_ranges,
     report_period,
+    share,
 )
 from backend.domain.models import CurrentUser
 from backend.domain.workflow import Kind, Status
 from backend.errors import NotFound, ValidationFailed
+from backend.services.campaigns import campaign_kpi
+from backend.services.job_health import failure, report_fault
 from backend.services.sites import site_for
 
 KINDS = frozenset(Kind)
@@ -35,13 +45,30 @@ async def kpi_report(
     from_date: str | None,
     to_date: str | None,
     now: datetime,
+    rollups: bool = True,
 ) -> KpiReport:
-    """Every KPI of the management dashboard for one site and period (default: the last 30 days)."""
+    """Every KPI of the management dashboard for one site and period (default: the last 30 days).
+
+    Whole closed days of the summary, clock compliance, satisfaction, complaint desk, complaint callbacks and
+    technicians' results come from the daily rollups (computed and stored here when missing or outdated);
+    `rollups=False` reads every figure from the raw tables instead, the direct computation the rollups must
+    equal."""
     target = await site_for(conn, user, site)
     period = report_period(parse_day(from_date, "from"), parse_day(to_date, "to"), target.timezone, now)
-    await q.without_jit(conn)
-    summary = await q.work_order_summary(conn, target.id, period)
-    compliance = await q.clock_compliance(conn, target.id, period, now)
+    await q.sort_in_memory(conn)
+    if rollups:
+        ranges = period_ranges(period, now)
+        await q.fill_rollups(conn, target.id, [r for r in ranges if r.day is not None], now, ROLLUP_SETTLE)
+        summary = await q.work_order_summary_rolled(conn, target.id, ranges)
+        compliance = await q.clock_compliance_rolled(conn, target.id, ranges, now)
+        desk = await q.complaint_desk_kpi_rolled(conn, target.id, ranges, now)
+        technicians = await q.technician_kpis_rolled(conn, target.id, ranges, now)
+    else:
+        ranges = None
+        summary = await q.work_order_summary(conn, target.id, period)
+        compliance = await q.clock_compliance(conn, target.id, period, now)
+        desk = await q.complaint_desk_kpi(conn, target.id, period, now)
+        technicians = await q.technician_kpis(conn, target.id, period, now)
     return KpiReport(
         site=target,
         period=period,
@@ -52,15 +79,53 @@ async def kpi_report(
         response=q.step_kpi(compliance["respond"], summary.durations["respond"]),
         arrival=q.step_kpi(compliance["arrive"], summary.durations["arrive"]),
         resolution=q.step_kpi(compliance["resolve"], summary.durations["resolve"]),
-        callback=await q.callback_kpi(conn, target.id, period, now, compliance["callback"]),
-        satisfaction=await q.satisfaction_kpi(conn, target.id, period),
+        callback=await q.callback_kpi(conn, target.id, period, now, compliance["callback"], ranges),
+        satisfaction=await q.satisfaction_kpi(conn, target.id, period, ranges),
         reopen=summary.reopen,
         complaints=await q.complaint_kpi(conn, target.id, period),
-        desk=await q.complaint_desk_kpi(conn, target.id, period, now),
+        desk=desk,
+        feedback=await q.feedback_kpi(conn, target.id, period, now),
         appointments=await q.appointment_kpi(conn, target.id, period, now),
+        promises=await _promise_kpi(conn, target.id, period.start, period.end, now),
+        campaigns=await campaign_kpi(conn, target.id, period.start, period.end, now),
         alarms=await q.alarm_kpi(conn, target.id, period),
         now=await q.now_kpi(conn, target.id, now, OVERDUE_LIST_LIMIT),
-        technicians=await q.technician_kpis(conn, target.id, period, now),
+        technicians=technicians,
+    )
+
+
+async def fill_yesterdays_rollups(pool: asyncpg.Pool, now: datetime) -> int:
+    """Store each site's rollups of its last closed day (site time), so the first report of the morning
+    reads them instead of computing them. Only a missing or outdated day is computed, and storing it again
+    is harmless: any number of schedulers may run this. Returns how many site-days were computed."""
+    async with pool.acquire() as conn:
+        sites = await q.all_sites(conn)
+    computed = 0
+    for site in sites:
+        # the day that ended at least ROLLUP_SETTLE ago: before that, the day before it (already stored)
+        day = local_today(now - ROLLUP_SETTLE, site.timezone) - timedelta(days=1)
+        closed = [r for r in period_ranges(period_between(day, day, site.timezone), now) if r.day is not None]
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                computed += await q.fill_rollups(conn, site.id, closed, now, ROLLUP_SETTLE)
+        except Exception as exc:
+            report_fault(
+                site=site.code,
+                subject="daily KPI rollups (the next run retries)",
+                error=failure(exc),
+                exc=exc,
+            )
+    return computed
+
+
+async def _promise_kpi(
+    conn: asyncpg.Connection, site_id: UUID, start: datetime, end: datetime, now: datetime
+) -> PromiseKpi:
+    r = await promise_q.promise_counts(conn, site_id, start, end, now)
+    return struct_of(
+        PromiseKpi,
+        r,
+        rate=share(r["kept_on_time"], r["due"]),
     )
 
 

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import segno
 
-from backend.db.queries import evidence as evidence_q
 from backend.db.queries import rounds as q
-from backend.domain import evidence as photo_rules
+from backend.db.queries.rows import struct_of
 from backend.domain import rounds as rules
 from backend.domain.models import CurrentUser
 from backend.domain.rounds import (
     CheckPoint,
     CheckPointCreate,
+    CheckPointUpdate,
     PriorScan,
     Round,
     RoundPage,
@@ -35,15 +35,17 @@ from backend.domain.rounds import (
     RoundStart,
     Route,
     RouteCreate,
+    RouteUpdate,
     ScanForm,
     ScheduleCreate,
+    ScheduleUpdate,
 )
 from backend.domain.sla import credited_time
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.services import hazards
-from backend.services.image_decoding import decode_in_pool
 from backend.services.job_health import savepoint_skipped_on_failure
-from backend.services.notifications import notify_roles, publish
+from backend.services.notifications import notify, publish
+from backend.services.photos import keep_photo
 from backend.services.sites import site_for, site_ids_for
 from backend.storage import Storage
 
@@ -52,16 +54,20 @@ CATCH_UP = timedelta(days=1)
 TOKEN_BYTES = 16
 # The QR sheet's one stylesheet: inline, so the page prints on its own; its CSP admits it by hash.
 QR_SHEET_STYLE = """
+@page { size: A4; margin: 10mm; }
 body { font-family: "Noto Sans CJK SC", "PingFang SC", sans-serif; margin: 12mm; }
 .sheet { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8mm; }
 .point { margin: 0; padding: 4mm; border: 1px dashed #888; text-align: center; break-inside: avoid; }
 .point svg { width: 45mm; height: 45mm; }
 figcaption { font-size: 12pt; }
 """
+# The sheet's style as a hash-source: its own policy, and the app's (a sheet opened from the app keeps it).
+QR_SHEET_STYLE_SOURCE = (
+    "'sha256-" + base64.b64encode(hashlib.sha256(QR_SHEET_STYLE.encode()).digest()).decode() + "'"
+)
 QR_SHEET_POLICY = (
-    "default-src 'none'; style-src 'sha256-"
-    + base64.b64encode(hashlib.sha256(QR_SHEET_STYLE.encode()).digest()).decode()
-    + "'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    f"default-src 'none'; style-src {QR_SHEET_STYLE_SOURCE}; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
 )
 
 
@@ -95,7 +101,7 @@ async def create_check_point(
         token=secrets.token_urlsafe(TOKEN_BYTES),
     )
     if point is None:
-        raise Conflict("the site already has a point of that name", code="duplicate")
+        raise Conflict("the site already has a point of that name", code="name_taken")
     return point
 
 
@@ -126,7 +132,7 @@ async def create_route(
         point_ids=data.check_point_ids,
     )
     if route_id is None:
-        raise Conflict("the site already has a route of that name", code="duplicate")
+        raise Conflict("the site already has a route of that name", code="name_taken")
     return next(r for r in await q.list_routes(conn, [found.id]) if r.id == route_id)
 
 
@@ -171,6 +177,47 @@ async def list_schedules(
     """Schedules of the viewer's sites, next slot first."""
     _must_plan(viewer)
     return await q.list_schedules(conn, await site_ids_for(conn, viewer, site))
+
+
+async def update_check_point(
+    conn: asyncpg.Connection, *, actor: CurrentUser, point_id: UUID, data: CheckPointUpdate
+) -> CheckPoint:
+    """Rename, move or switch off a point of the actor's sites (its QR code stays the same)."""
+    _must_plan(actor)
+    row = await q.get_check_point(conn, point_id)
+    if row is None or not actor.may_see_site(row["site_id"]):
+        raise NotFound("no such check point", code="check_point_not_found")
+    point = await q.update_check_point(conn, point_id, name=data.name, place=data.place, active=data.active)
+    if point is None:
+        raise Conflict("the site already has a point of that name", code="name_taken")
+    return point
+
+
+async def update_route(
+    conn: asyncpg.Connection, *, actor: CurrentUser, route_id: UUID, data: RouteUpdate
+) -> Route:
+    """Rename a route, change its expected minutes, or switch it off (its schedules then make no rounds)."""
+    _must_plan(actor)
+    route = await _visible_route(conn, actor, route_id)
+    if not await q.update_route(
+        conn, route_id, name=data.name, expected_minutes=data.expected_minutes, active=data.active
+    ):
+        raise Conflict("the site already has a route of that name", code="name_taken")
+    return next(r for r in await q.list_routes(conn, [route["site_id"]]) if r.id == route_id)
+
+
+async def update_schedule(
+    conn: asyncpg.Connection, *, actor: CurrentUser, schedule_id: UUID, data: ScheduleUpdate, now: datetime
+) -> RoundSchedule:
+    """Switch a schedule off, or on again from the first slot after now (no catching up on the gap)."""
+    _must_plan(actor)
+    row = await q.get_schedule_row(conn, schedule_id)
+    if row is None or not actor.may_see_site(row["site_id"]):
+        raise NotFound("no such schedule", code="schedule_not_found")
+    following = row["next_slot_at"]
+    if data.active and not row["active"]:
+        following = rules.next_slot(_schedule_of(row), ZoneInfo(row["timezone"]), now)
+    return await q.set_schedule_active(conn, schedule_id, data.active, following)
 
 
 # ---- the scheduler's two jobs ----
@@ -239,18 +286,22 @@ async def _judge(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -
     await q.mark_judged(conn, found.id, status, now)
     if not missing:
         return 0
-    names = "、".join(p.name for p in missing)
-    await notify_roles(
-        conn,
-        site_id=found.site_id,
-        roles=("supervisor",),
-        kind="round_missed",
-        title=f"{found.route_name} 漏巡 {len(missing)} 个点",
-        body=names,
-        data={"roundId": str(found.id), "missed": [str(p.check_point_id) for p in missing]},
-        urgency="high",
-        dedupe_key=f"round_missed:{found.id}",
-    )
+    scanned = {s.check_point_id for s in found.scans}
+    late = [p.name for p in missing if p.check_point_id in scanned]
+    never = [p.name for p in missing if p.check_point_id not in scanned]
+    for locale, recipients in (await q.site_supervisors_by_locale(conn, found.site_id)).items():
+        title, body = rules.judged_notice(found.route_name, missed=never, late=late, locale=locale)
+        await notify(
+            conn,
+            site_id=found.site_id,
+            recipient_ids=recipients,
+            kind="round_missed" if never else "round_late",
+            title=title,
+            body=body,
+            data={"roundId": str(found.id), "missed": [str(p.check_point_id) for p in missing]},
+            urgency="high" if never else "normal",
+            dedupe_key=f"round_missed:{found.id}",
+        )
     await publish(
         conn,
         site_id=found.site_id,
@@ -346,27 +397,6 @@ async def start_walk(
     return await get_round(conn, viewer=actor, round_id=data.id)
 
 
-async def _keep_photo(
-    conn: asyncpg.Connection, storage: Storage, photo: tuple[bytes, str | None, str | None], timezone: str
-) -> tuple[str, str]:
-    """Check and keep a photo the way job photos are kept (cleaned, with a thumbnail); its two hashes."""
-    data, content_type, filename = photo
-    image = await decode_in_pool(
-        photo_rules.inspect_image,
-        data,
-        content_type=content_type,
-        filename=filename,
-        formats=photo_rules.PHOTO_FORMATS,
-        max_bytes=photo_rules.MAX_PHOTO_BYTES,
-        site_timezone=ZoneInfo(timezone),
-    )
-    await evidence_q.add_blob(conn, image.sha256, image.size, image.media_type)
-    await evidence_q.add_blob(conn, image.thumbnail_sha256, len(image.thumbnail), "image/webp")
-    await storage.put(image.sha256, image.data, image.media_type)
-    await storage.put(image.thumbnail_sha256, image.thumbnail, "image/webp")
-    return image.sha256, image.thumbnail_sha256
-
-
 async def record_scan(
     conn: asyncpg.Connection,
     storage: Storage,
@@ -408,7 +438,7 @@ async def record_scan(
         slot_end=row["slot_end"],
     )
     site_zone = await conn.fetchval("SELECT timezone FROM sites WHERE id = $1", row["site_id"])
-    hashes = await _keep_photo(conn, storage, photo, site_zone) if photo is not None else (None, None)
+    hashes = await keep_photo(conn, storage, photo, site_zone) if photo is not None else (None, None)
     scan_id = await q.insert_scan(
         conn,
         round_id=round_id,
@@ -480,18 +510,12 @@ async def round_report(
     found = await site_for(conn, viewer, site)
     start, end = rules.shift_bounds(day, shift, ZoneInfo(found.timezone))
     lines = [
-        RoundReportLine(
+        struct_of(
+            RoundReportLine,
+            r,
             round_id=r["id"],
-            route_name=r["route_name"],
-            slot_start=r["slot_start"],
-            status=r["status"],
-            walked_by=r["walked_by"],
-            points=r["points"],
             done=r["done"] - r["late"],
-            late=r["late"],
             missed=r["points"] - r["done"],
-            abnormal=r["abnormal"],
-            flagged=r["flagged"],
         )
         for r in await q.report_rows(conn, found.id, start, end)
     ]
@@ -522,6 +546,24 @@ async def qr_sheet(conn: asyncpg.Connection, *, viewer: CurrentUser, route_id: U
         for p in points
     )
     title = f"{html.escape(route['site_name'])} · {html.escape(route['name'])} · 巡逻点二维码"
+    return _sheet(title, cells)
+
+
+async def site_qr_sheet(conn: asyncpg.Connection, *, viewer: CurrentUser, site: str | None) -> str:
+    """A printable page of every active check point of a site, one QR code each, by name: to stick up new
+    points or replace a worn code (the code of a point never changes)."""
+    _must_plan(viewer)
+    found = await site_for(conn, viewer, site)
+    points = [p for p in await q.list_check_points(conn, [found.id]) if p.active]
+    cells = "\n".join(
+        f'<figure class="point">{_qr_svg(p.qr.removeprefix(rules.QR_PREFIX))}<figcaption><b>'
+        f"{html.escape(p.name)}</b><br>{html.escape(p.place)}</figcaption></figure>"
+        for p in points
+    )
+    return _sheet(f"{html.escape(found.name)} · 巡逻点二维码", cells)
+
+
+def _sheet(title: str, cells: str) -> str:
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
 <style>{QR_SHEET_STYLE}</style></head>

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
 from backend.db.queries import sites as q
 from backend.domain.models import CurrentUser, SiteRef
 from backend.errors import NotFound, ValidationFailed
+from backend.services.job_health import report_fault
 
 
 async def site_for(conn: asyncpg.Connection, viewer: CurrentUser, ref: str | None) -> SiteRef:
@@ -31,3 +33,17 @@ async def site_ids_for(conn: asyncpg.Connection, viewer: CurrentUser, ref: str |
     if ref:
         return [(await site_for(conn, viewer, ref)).id]
     return list(viewer.site_ids)
+
+
+async def every_site(conn: asyncpg.Connection) -> list[tuple[SiteRef, ZoneInfo]]:
+    """Every site with its time zone, for a job that walks them all: a site whose zone is unknown is
+    reported as the job's fault and left out (the other sites still get their turn)."""
+    found = []
+    for site in await q.all_sites(conn):
+        try:
+            found.append((site, ZoneInfo(site.timezone)))
+        except (ZoneInfoNotFoundError, ValueError):
+            report_fault(
+                site=site.code, subject="timezone", error=f"unknown time zone {site.timezone[:64]!r}"
+            )
+    return found

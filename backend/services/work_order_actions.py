@@ -36,16 +36,20 @@ from backend.domain.workflow import (
     CLOSED_STATUSES,
     Action,
     CallbackOutcome,
+    Candidate,
     Status,
     Transition,
     callback_answers,
     callback_outcome,
+    escalated,
+    escalation_handler,
+    escalation_level,
     needs_callback,
     plan_transition,
     priority_code,
 )
 from backend.errors import NotFound, ValidationFailed
-from backend.services import owner_updates
+from backend.services import job_notices, owner_updates
 from backend.services.notifications import notify, notify_roles, publish
 from backend.services.work_orders import get_work_order, state_of
 
@@ -102,7 +106,13 @@ async def _assign(step: _Step) -> None:
         if user is None or user["role"] not in ASSIGNEE_ROLES[flow]:
             raise ValidationFailed("the assignee must be a technician of this site", field="assigneeId")
     if step.payload.get("appointmentAt") is not None:
-        step.changes["appointment_at"] = msgspec.convert(step.payload["appointmentAt"], datetime)
+        appointment_at = msgspec.convert(step.payload["appointmentAt"], datetime)
+        refusal = sla.appointment_refusal(appointment_at, step.now, kind=step.row["kind"])
+        if refusal is not None:
+            raise ValidationFailed(refusal, field="appointmentAt", code="appointment_refused")
+        if appointment_at != step.row["appointment_at"]:
+            step.changes["appointment_at"] = appointment_at
+            step.event_payload["appointmentAt"] = appointment_at.isoformat()
 
 
 async def _arrive(step: _Step) -> None:
@@ -110,7 +120,8 @@ async def _arrive(step: _Step) -> None:
     told (DOMAIN.md "Repair", seeds-digest §3.1 row 18)."""
     row = step.row
     late = sla.missed_appointment_minutes(row["appointment_at"], step.credited)
-    if late is None or row["arrived_at"] is not None:
+    # told once per job: a later visit (reopened) or a replayed arrival adds nothing
+    if late is None or row["arrived_at"] is not None or "missedAppointment" in (row["resolution"] or {}):
         return
     step.resolution["missedAppointment"] = {
         "appointmentAt": row["appointment_at"].isoformat(),
@@ -118,15 +129,35 @@ async def _arrive(step: _Step) -> None:
         "lateMinutes": late,
     }
     step.event_payload["missedAppointment"] = True
+    await _tell_missed_appointment(step.conn, row, late, arrived=True)
+
+
+async def _tell_missed_appointment(
+    conn: asyncpg.Connection, row: Mapping[str, Any], late: int, *, arrived: bool
+) -> None:
+    """The supervisor told of a missed appointment, once per job: when nobody has arrived by the end of the
+    grace, or on a late arrival if that came first (one dedupe key for both)."""
     await notify_roles(
-        step.conn,
+        conn,
         site_id=row["site_id"],
         roles=("supervisor",),
         kind="missed_appointment",
         title=f"预约未准时到达 {row['number']}: {row['title']}",
-        body=f"晚到 {late} 分钟",
-        data={"workOrderId": str(row["id"]), "lateMinutes": late},
+        body=f"晚到 {late} 分钟" if arrived else f"预约已过 {late} 分钟，尚未到场",
+        data={"workOrderId": str(row["id"]), "lateMinutes": late, "arrived": arrived},
+        dedupe_key=f"missed_appointment:{row['id']}",
     )
+
+
+async def report_missed_appointments(conn: asyncpg.Connection, now: datetime) -> int:
+    """Jobs whose agreed appointment passed its grace with nobody on site: the supervisor told at once
+    rather than at the late arrival (seeds-digest §3.1 row 18); returns how many were found."""
+    rows = await q.appointments_without_arrival(conn, before=now - sla.APPOINTMENT_GRACE)
+    for row in rows:
+        late = sla.missed_appointment_minutes(row["appointment_at"], now)
+        if late is not None:
+            await _tell_missed_appointment(conn, row, late, arrived=False)
+    return len(rows)
 
 
 async def _complete(step: _Step) -> None:
@@ -140,6 +171,7 @@ async def _complete(step: _Step) -> None:
         visit=row["reopen_count"] + 1,
         checklist=checklist,
         after_photos_taken=stored.after_photos_taken,
+        asset_kind=stored.asset_kind,
     )
     missing = completion.shortfalls(req, step.payload)
     if missing:
@@ -179,27 +211,72 @@ async def _inform(step: _Step) -> None:
 
 
 async def _escalate(step: _Step) -> None:
-    """The complaint goes up to the supervisor or the manager, who are told at once; going to the manager, or
-    being major, starts the manager's apology call (DOMAIN.md "Complaint", seeds-digest §2.2)."""
-    row, to = step.row, str(step.payload.get("to") or "supervisor")
-    roles = ("manager", "supervisor") if to == "manager" or row["major"] else ("supervisor",)
+    """The complaint goes up to a supervisor or the manager of its site, who holds it from now on and is told
+    at once with their peers; going to the manager, or being major, starts the manager's apology call
+    (DOMAIN.md "Complaint", seeds-digest §2.2). Who takes it over is the domain's rule (escalation_handler);
+    the event keeps who held it before."""
+    row = step.row
+    level = escalation_level(str(step.payload.get("to") or "supervisor"), row["major"])
+    roles = ("manager", "supervisor") if level == "manager" else ("supervisor",)
+    people = [
+        Candidate(id=p["id"], role=p["role"], name=p["display_name"], on_duty=p["on_duty"])
+        for p in await dispatch_q.escalation_candidates(step.conn, row["site_id"])
+    ]
+    handler = escalation_handler(level, people, not_id=row["complained_about_id"])
     step.resolution.update(
-        escalatedTo="manager" if "manager" in roles else "supervisor",
+        escalatedTo=level,
         escalatedAt=step.now.isoformat(),
         escalationReason=step.payload.get("reason"),
     )
-    if "manager" in roles and "managementTask" not in step.resolution:
+    if handler is not None:
+        step.transition = escalated(step.transition, handler.id)
+        step.resolution["escalatedHandler"] = {"id": str(handler.id), "name": handler.name}
+        step.event_payload["handler"] = {"id": str(handler.id), "name": handler.name}
+    if row["assignee_id"] is not None:
+        step.event_payload["previousHandler"] = {
+            "id": str(row["assignee_id"]),
+            "name": await dispatch_q.display_name(step.conn, row["assignee_id"]),
+        }
+    if level == "manager" and "managementTask" not in step.resolution:
         step.resolution["managementTask"] = {"kind": "apology_call", "startedAt": step.now.isoformat()}
-    await notify_roles(
+    told = await notify_roles(
         step.conn,
         site_id=row["site_id"],
         roles=roles,
         kind="complaint_escalation",
         title=f"投诉升级 {row['number']}: {row['title']}",
         body=str(step.payload.get("note") or ""),
-        data={"workOrderId": str(row["id"]), "reason": step.payload.get("reason"), "to": to},
+        data={"workOrderId": str(row["id"]), "reason": step.payload.get("reason"), "to": level},
         urgency="high",
     )
+    if handler is not None and handler.id not in told:
+        await notify(
+            step.conn,
+            site_id=row["site_id"],
+            recipient_ids=[handler.id],
+            kind="complaint_escalation",
+            title=f"投诉升级 {row['number']}: {row['title']}",
+            body=str(step.payload.get("note") or ""),
+            data={"workOrderId": str(row["id"]), "reason": step.payload.get("reason"), "to": level},
+            urgency="high",
+        )
+
+
+async def _apology_call_done(step: _Step) -> None:
+    """The manager's apology call was made: how, what was said and who called; the management task is done."""
+    task = dict(step.resolution.get("managementTask") or {"kind": "apology_call"})
+    caller = str(step.payload.get("calledBy") or "").strip() or (
+        step.actor.display_name if step.actor else ""
+    )
+    task.update(
+        doneAt=step.now.isoformat(),
+        doneBy=str(step.actor.id) if step.actor else None,
+        calledBy=caller,
+        via=step.payload.get("via"),
+        summary=step.payload.get("summary"),
+    )
+    step.resolution["managementTask"] = task
+    step.event_payload["calledBy"] = caller
 
 
 async def _callback(step: _Step) -> None:
@@ -265,6 +342,7 @@ _PAYLOAD_HANDLERS: dict[Action, Callable[[_Step], Awaitable[None]]] = {
     Action.SOLVE: _solve,
     Action.INFORM: _inform,
     Action.ESCALATE: _escalate,
+    Action.APOLOGY_CALL_DONE: _apology_call_done,
     Action.CALLBACK: _callback,
 }
 
@@ -378,6 +456,7 @@ async def apply_action(
         await handler(step)
     await _carry_out_effects(step)
 
+    transition = step.transition  # the action's own payload may have settled the assignee (escalate)
     assignee = transition.assignee_id
     version = row["version"] + 1
     if assignee is not None and assignee != row["last_assignee_id"]:
@@ -424,6 +503,8 @@ async def apply_action(
     await owner_updates.after_action(
         conn, work_order_id=work_order_id, action=action.value, version=version, now=now
     )
+    # the work that stopped a building's water, power or lift is over: its residents are told, once
+    await job_notices.after_action(conn, work_order_id=work_order_id, action=action.value, now=now)
     for follow_up in step.after:
         await follow_up()
 

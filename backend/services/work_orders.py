@@ -14,16 +14,23 @@ from uuid import UUID
 import asyncpg
 
 from backend.db.queries import evidence as evidence_q
+from backend.db.queries import promises as promise_q
 from backend.db.queries import work_orders as q
+from backend.db.queries.rows import struct_of
 from backend.db.queries.work_orders import StoredWorkOrder
 from backend.domain.completion import (
     EVIDENCE_KINDS,
     ChecklistItem,
     applicable_checklist,
+    job_checklist,
     requirements,
 )
 from backend.domain.models import CurrentUser
+from backend.domain.promises import may_promise
 from backend.domain.work_orders import (
+    JobListClock,
+    JobListItem,
+    JobListPage,
     Photo,
     Reopened,
     Signature,
@@ -39,6 +46,7 @@ from backend.domain.workflow import (
     Status,
     WorkOrderState,
     allowed_actions,
+    apology_due,
     reachable_transitions,
 )
 from backend.errors import NotFound, ValidationFailed
@@ -48,15 +56,12 @@ from backend.services.sites import site_ids_for
 
 def state_of(facts: Any, *, callback_due: bool) -> WorkOrderState:
     """The facts the state machine decides on, from a row or a stored work order's fields."""
-    return WorkOrderState(
-        kind=facts["kind"],
-        status=facts["status"],
-        in_home=facts["in_home"],
-        assignee_id=facts["assignee_id"],
-        version=facts["version"],
-        last_assignee_id=facts["last_assignee_id"],
+    return struct_of(
+        WorkOrderState,
+        facts,
         callback_due=callback_due,
-        complained_about_id=facts["complained_about_id"],
+        major=bool(facts["major"]),
+        apology_due=apology_due(facts["resolution"]),
     )
 
 
@@ -90,6 +95,7 @@ def _view(stored: StoredWorkOrder, viewer: CurrentUser | None, checklist: list[C
             visit=facts["visit"],
             checklist=checklist,
             after_photos_taken=stored.after_photos_taken,
+            asset_kind=stored.asset_kind,
         ),
     )
 
@@ -172,9 +178,19 @@ async def get_work_order(
         callbacks=await q.list_callbacks(conn, work_order_id),
         photos=[photo_view(p) for p in await evidence_q.list_photos(conn, work_order_id)],
         signature=await _signature(conn, work_order_id, facts["visit"]),
-        checklist=applicable_checklist(checklist, in_home=facts["in_home"]),
+        checklist=applicable_checklist(
+            job_checklist(facts["kind"], asset_kind=stored.asset_kind, kind_checklist=checklist),
+            in_home=facts["in_home"],
+        ),
         transitions=reachable_transitions(state, role=viewer.role, actor_id=viewer.id),
         reopened=_reopened(events),
+        promises=await promise_q.list_promises(conn, work_order_id, now),
+        may_promise=may_promise(
+            viewer.role,
+            channel=view.channel,
+            reporter_name=view.reporter_name,
+            reporter_phone=view.reporter_phone,
+        ),
         unit_history=(
             await q.history(conn, column="unit_id", value=facts["unit_id"], excluding=work_order_id)
             if facts["unit_id"]
@@ -241,6 +257,49 @@ async def list_work_orders(
         offset=offset,
     )
     return WorkOrderPage(items=await views(conn, stored, viewer), total=total, limit=limit, offset=offset)
+
+
+def _list_item(stored: StoredWorkOrder) -> JobListItem:
+    facts = stored.facts
+    return JobListItem(
+        id=facts["id"],
+        number=facts["number"],
+        kind=facts["kind"],
+        status=facts["status"],
+        priority=facts["priority"],
+        title=facts["title"],
+        location=facts["location"],
+        version=facts["version"],
+        created_at=facts["created_at"],
+        unit_label=facts["unit_label"],
+        clocks=[
+            JobListClock(clock=c.clock, due_at=c.due_at, state=c.state, met_at=c.met_at)
+            for c in stored.clocks
+        ],
+    )
+
+
+async def my_jobs(
+    conn: asyncpg.Connection, *, viewer: CurrentUser, now: datetime, limit: int = 50, offset: int = 0
+) -> JobListPage:
+    """The caller's open jobs in the list's order, each with only what the list shows (no decision on what
+    the caller may do, no checklist: the detail carries those)."""
+    site_ids = await site_ids_for(conn, viewer, None)
+    stored, total = await q.list_work_orders(
+        conn,
+        site_ids=site_ids,
+        now=now,
+        statuses=sorted(s.value for s in OPEN_STATUSES),
+        kind=None,
+        assignee_id=viewer.id,
+        unassigned=False,
+        overdue=False,
+        escalated=False,
+        text=None,
+        limit=limit,
+        offset=offset,
+    )
+    return JobListPage(items=[_list_item(s) for s in stored], total=total, limit=limit, offset=offset)
 
 
 async def suggest_technicians(
