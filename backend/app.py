@@ -15,7 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from backend.api.client_address import ClientAddressResolver
-from backend.api.deps import provide_clock, provide_conn, provide_user
+from backend.api.deps import provide_call, provide_clock, provide_conn, provide_user
 from backend.api.login_throttle import LoginThrottle
 from backend.api.openapi import StrictStructSchema, document_operations
 from backend.api.problems import EXCEPTION_HANDLERS
@@ -47,9 +47,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        settings = app.state.settings  # as bound last (see bind_app)
         assert settings.database_url
         app.state.storage = build_storage(settings)
-        app.state.pool = await create_pool(
+        pool = app.state.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
         notifier = await start_notifier(app.state.pool, settings, app.state.clock)
@@ -67,7 +68,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await notifier.stop()
-            await app.state.pool.close()
+            await pool.close()  # this run's pool, whatever the app was bound to since
 
     route_handlers: list = [*ROUTE_HANDLERS]
     if PWA_DIR.is_dir():
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "conn": Provide(provide_conn),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "user": Provide(provide_user, sync_to_thread=False),
+            "call": Provide(provide_call, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_security_headers],
@@ -114,10 +116,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         plugins=[ClientTimeSchema(), StrictStructSchema()],
     )
     document_operations(app, PUBLIC_PATHS)
+    app.state.jwt_auth = jwt_auth
+    return bind_app(app, settings, clock=clock)
+
+
+def bind_app(app: Litestar, settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    """Give a built app its settings, clock and fresh per-run state; the next lifespan uses them.
+
+    Building the routes is the costly part of create_app; tests build an app once and bind it to each
+    test's database (the secret key and token lifetime stay those it was built with).
+    """
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.job_health = JobHealth()
-    app.state.jwt_auth = jwt_auth
     app.state.login_throttle = LoginThrottle(
         free_failures=settings.login_failures_before_backoff,
         failures_per_address=settings.login_failures_per_address,

@@ -5,18 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, post
 from litestar.params import Body, FromPath
 
-from backend.api.deps import idempotent
+from backend.api.deps import Call
 from backend.api.security import requires_role
 from backend.domain.alarms import Alarm
 from backend.domain.client_input import ClientBody, ClientTime
-from backend.domain.clock import Clock
-from backend.domain.models import CurrentUser
 from backend.domain.roles import Role
 from backend.services import alarm_response
 
@@ -39,33 +35,18 @@ class AlarmActionController(Controller):
     guards: ClassVar[list[Any]] = [requires_role(*RESPONDER_ROLES)]
 
     @post("/{alarm_id:uuid}/ack", status_code=200, summary="Acknowledge an alarm (stops its escalation)")
-    async def acknowledge(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        alarm_id: FromPath[UUID],
-    ) -> Response[Alarm]:
+    async def acknowledge(self, call: Call, alarm_id: FromPath[UUID]) -> Response[Alarm]:
         """Take the alarm on; the time from raise to acknowledgement is kept for the KPIs."""
-        return await idempotent(
-            request, conn, lambda: alarm_response.acknowledge_alarm(conn, user, alarm_id, now=clock.now())
+        return await call.once(
+            lambda: alarm_response.acknowledge_alarm(call.conn, call.user, alarm_id, now=call.now())
         )
 
     @post("/{alarm_id:uuid}/resolve", status_code=200, summary="Resolve an alarm")
     async def resolve(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        alarm_id: FromPath[UUID],
-        data: Annotated[AlarmResolution | None, Body()] = None,
+        self, call: Call, alarm_id: FromPath[UUID], data: Annotated[AlarmResolution | None, Body()] = None
     ) -> Response[Alarm]:
         """Close the alarm as dealt with, with an optional note."""
         note = data.note if data is not None else None
-        return await idempotent(
-            request,
-            conn,
-            lambda: alarm_response.resolve_alarm(conn, user, alarm_id, now=clock.now(), note=note),
+        return await call.once(
+            lambda: alarm_response.resolve_alarm(call.conn, call.user, alarm_id, now=call.now(), note=note)
         )

@@ -12,8 +12,9 @@ from litestar.di import NamedDependency
 from litestar.params import Body
 from litestar.security.jwt import Token
 
+from backend.api.deps import Call
 from backend.api.security import forget_user, token_session
-from backend.domain.models import CurrentUser, Me, Model
+from backend.domain.models import Me, Model
 from backend.errors import Unauthorized, ValidationFailed
 from backend.services import sessions
 from backend.services.auth import authenticate, profile
@@ -92,46 +93,34 @@ class AuthController(Controller):
         )
 
     @post("/auth/logout", status_code=200, summary="Log out: end this token's session")
-    async def logout(
-        self, request: Request[CurrentUser, Token, Any], conn: NamedDependency[asyncpg.Connection]
-    ) -> SessionsEnded:
+    async def logout(self, call: Call) -> SessionsEnded:
         """The token stops working at once and its live streams close; other sessions go on."""
-        await sessions.log_out(conn, _session_id(request))
-        forget_user(request, request.user.id)
+        await sessions.log_out(call.conn, _session_id(call.request))
+        forget_user(call.request, call.user.id)
         return SessionsEnded(sessions_ended=1)
 
     @post("/auth/logout-all", status_code=200, summary="Sign out everywhere: end every session of mine")
-    async def logout_all(
-        self,
-        request: Request[CurrentUser, Token, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-    ) -> SessionsEnded:
+    async def logout_all(self, call: Call) -> SessionsEnded:
         """Every token of the caller, this one included, stops working; every live stream of theirs closes."""
-        ended = await sessions.log_out_everywhere(conn, user.id)
-        forget_user(request, user.id)
+        ended = await sessions.log_out_everywhere(call.conn, call.user.id)
+        forget_user(call.request, call.user.id)
         return SessionsEnded(sessions_ended=ended)
 
     @get("/me", summary="The signed-in user")
-    async def me(self, user: NamedDependency[CurrentUser], conn: NamedDependency[asyncpg.Connection]) -> Me:
+    async def me(self, call: Call) -> Me:
         """Who the bearer token belongs to, with role, sites and the time zone their screens show."""
-        return await profile(conn, user)
+        return await profile(call.conn, call.user)
 
     @post("/me/password", status_code=200, summary="Change my password (ends my other sessions)")
-    async def change_password(
-        self,
-        request: Request[CurrentUser, Token, Any],
-        data: Annotated[PasswordChange, Body()],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-    ) -> SessionsEnded:
+    async def change_password(self, call: Call, data: Annotated[PasswordChange, Body()]) -> SessionsEnded:
         """Needs the current password (wrong guesses are throttled like logins); this session stays."""
+        request, user = call.request, call.user
         throttle = request.app.state.login_throttle
         address = request.app.state.client_address.of(request)
         throttle.check(user.username, address)
         try:
             ended = await sessions.change_own_password(
-                conn, user, _session_id(request), data.current_password, data.new_password
+                call.conn, user, _session_id(request), data.current_password, data.new_password
             )
         except ValidationFailed as refused:
             if refused.code == "wrong_current_password":

@@ -1,13 +1,17 @@
-"""Request-scoped dependencies: a transaction per request, the caller, the clock, idempotent execution."""
+"""Request-scoped dependencies: a transaction per request, the caller, the clock, idempotent execution, and
+`Call`, the three of them with the request in one parameter."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from backend.domain.clock import Clock
 from backend.domain.models import CurrentUser
@@ -48,3 +52,31 @@ async def idempotent(
     )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
     return Response(stored.body, status_code=stored.status, media_type="application/json", headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a staff handler works with: the request, its transaction, the caller and the clock."""
+
+    request: Request[CurrentUser, Any, Any]
+    conn: asyncpg.Connection
+    user: CurrentUser
+    clock: Clock
+
+    def now(self) -> datetime:
+        """The app's time now."""
+        return self.clock.now()
+
+    async def once(self, action: Callable[[], Awaitable[Any]], status: int = 200) -> Response[Any]:
+        """Run a mutation under the request's Idempotency-Key (see `idempotent`)."""
+        return await idempotent(self.request, self.conn, action, status=status)
+
+
+def provide_call(
+    request: Request[CurrentUser, Any, Any],
+    conn: NamedDependency[asyncpg.Connection],
+    user: NamedDependency[CurrentUser],
+    clock: NamedDependency[Clock],
+) -> Call:
+    """The request's Call (the app provides it as `call`)."""
+    return Call(request, conn, user, clock)

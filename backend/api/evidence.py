@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import SerializationException, ValidationException
+from litestar.exceptions import SerializationException
 from litestar.params import FromPath, Parameter
 
-from backend.api.deps import idempotent
+from backend.api.deps import Call
 from backend.api.openapi import PhotoUpload, SignatureUpload
 from backend.api.paging import Limit, Offset, Page, page_of
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP, RECEIPT_POLICY
-from backend.domain.client_input import ClientBody, ClientTime, ShortText, convert_client_input
-from backend.domain.clock import Clock
-from backend.domain.models import CurrentUser
+from backend.api.uploads import BLOB_CACHE_CONTROL, STORAGE, file_bytes, form_fields, read_form, required_file
+from backend.domain.client_input import ClientBody, ClientTime, ShortText
 from backend.domain.roles import EVIDENCE_ROLES
 from backend.domain.work_orders import Photo
 from backend.errors import UnsupportedMedia, ValidationFailed
 from backend.services import evidence, receipt
 from backend.services.evidence import Storage
-
-FormT = TypeVar("FormT", bound=ClientBody)
-
-# Blobs never change under a given URL (content-addressed), but they are personal data: the phone may
-# keep them, shared caches may not.
-BLOB_CACHE_CONTROL = "private, max-age=31536000, immutable"
-
-
-def provide_storage(state: State) -> Storage:
-    """The app's blob store, built in the lifespan (backend/app.py)."""
-    return state.storage
 
 
 class PhotoForm(ClientBody, frozen=True):
@@ -56,37 +42,8 @@ class SignatureForm(ClientBody, frozen=True):
     client_at: ClientTime | None = None
 
 
-# msgspec's message ends with where the bad value is: "... - at `$.clientAt`".
-_AT_PATH = re.compile(r"^(?P<message>.*) - at `\$\.?(?P<field>[^`]*)`$")
-
-
-def _fields(raw: dict[str, Any], form: type[FormT]) -> FormT:
-    """The form's text fields as a checked Struct (an empty field counts as left out); a 400 naming the
-    field otherwise, as for a JSON body."""
-    given = {k: v for k, v in raw.items() if k != "file" and v != ""}
-    try:
-        return convert_client_input(given, form)
-    except msgspec.ValidationError as exc:
-        match = _AT_PATH.match(str(exc))
-        field, message = (match["field"], match["message"]) if match else ("", str(exc))
-        raise ValidationException(
-            f"{field or 'form'}: {message}", extra=[{"key": field, "message": message, "source": "body"}]
-        ) from None
-
-
-async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    if not (request.content_type[0] or "").startswith("multipart/form-data"):
-        raise UnsupportedMedia(
-            "send multipart/form-data with the image in the field `file`", code="not_multipart"
-        )
-    form = await request.form()
-    return dict(form.items())
-
-
-async def _file_bytes(value: Any) -> tuple[bytes, str | None, str | None] | None:
-    if isinstance(value, UploadFile):
-        return await value.read(), value.content_type, value.filename
-    return None
+# What a photo or signature upload that is no multipart form is told (415).
+NOT_MULTIPART = "send multipart/form-data with the image in the field `file`"
 
 
 def _blob_response(blob: evidence.Blob, request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -102,7 +59,7 @@ class EvidenceController(Controller):
 
     path = "/api/v1"
     tags: ClassVar[list[str]] = ["evidence"]
-    dependencies: ClassVar[dict[str, Provide]] = {"storage": Provide(provide_storage, sync_to_thread=False)}
+    dependencies: ClassVar[dict[str, Provide]] = STORAGE
 
     @post(
         "/work-orders/{work_order_id:uuid}/photos",
@@ -112,75 +69,47 @@ class EvidenceController(Controller):
         operation_class=PhotoUpload,
     )
     async def upload_photo(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        work_order_id: FromPath[UUID],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        storage: Storage,
+        self, call: Call, work_order_id: FromPath[UUID], storage: Storage
     ) -> Response[Photo]:
         """JPEG, PNG or WebP up to 15 MB; the same bytes at the same stage are one photo."""
-        form = await _form(request)
-        upload = await _file_bytes(form.get("file"))
-        if upload is None:
-            raise ValidationFailed("attach the image as the multipart field `file`", field="file")
-        data, content_type, filename = upload
-        fields = _fields(form, PhotoForm)
+        form = await read_form(call.request, NOT_MULTIPART)
+        data, content_type, filename = await required_file(form)
+        fields = form_fields(form, PhotoForm)
 
         async def action() -> Photo:
             return await evidence.upload_photo(
-                conn,
+                call.conn,
                 storage,
                 work_order_id=work_order_id,
-                actor=user,
+                actor=call.user,
                 stage=fields.stage,
                 data=data,
                 content_type=content_type,
                 filename=filename,
                 client_at=fields.client_at,
-                now=clock.now(),
+                now=call.now(),
             )
 
-        return await idempotent(request, conn, action, status=201)
+        return await call.once(action, status=201)
 
     @get("/work-orders/{work_order_id:uuid}/photos", summary="A work order's photos")
     async def list_photos(
-        self,
-        work_order_id: FromPath[UUID],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        limit: Limit = 50,
-        offset: Offset = 0,
+        self, call: Call, work_order_id: FromPath[UUID], limit: Limit = 50, offset: Offset = 0
     ) -> Page[Photo]:
         """Metadata and URLs of the photos, before → during → after."""
-        return page_of(await evidence.list_photos(conn, work_order_id, user), limit, offset)
+        return page_of(await evidence.list_photos(call.conn, work_order_id, call.user), limit, offset)
 
     @get("/photos/{photo_id:uuid}", summary="A photo's original bytes")
-    async def photo(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        photo_id: FromPath[UUID],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        storage: Storage,
-    ) -> Response[bytes]:
+    async def photo(self, call: Call, photo_id: FromPath[UUID], storage: Storage) -> Response[bytes]:
         """The image as uploaded, for staff of the work order's site."""
-        blob = await evidence.photo_bytes(conn, storage, photo_id, user, thumbnail=False)
-        return _blob_response(blob, request)
+        blob = await evidence.photo_bytes(call.conn, storage, photo_id, call.user, thumbnail=False)
+        return _blob_response(blob, call.request)
 
     @get("/photos/{photo_id:uuid}/thumb", summary="A photo's 320 px WebP thumbnail")
-    async def thumbnail(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        photo_id: FromPath[UUID],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        storage: Storage,
-    ) -> Response[bytes]:
+    async def thumbnail(self, call: Call, photo_id: FromPath[UUID], storage: Storage) -> Response[bytes]:
         """The thumbnail, upright (EXIF orientation applied)."""
-        blob = await evidence.photo_bytes(conn, storage, photo_id, user, thumbnail=True)
-        return _blob_response(blob, request)
+        blob = await evidence.photo_bytes(call.conn, storage, photo_id, call.user, thumbnail=True)
+        return _blob_response(blob, call.request)
 
     @post(
         "/work-orders/{work_order_id:uuid}/sign",
@@ -190,19 +119,14 @@ class EvidenceController(Controller):
         operation_class=SignatureUpload,
     )
     async def sign(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        work_order_id: FromPath[UUID],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        storage: Storage,
+        self, call: Call, work_order_id: FromPath[UUID], storage: Storage
     ) -> Response[evidence.SignatureView]:
         """Store the signature and the hash of the record it binds; the job becomes signed."""
+        request = call.request
         media_type = request.content_type[0] or ""
         if media_type.startswith("multipart/form-data"):
-            raw = await _form(request)
-            upload = await _file_bytes(raw.get("file"))
+            raw = await read_form(request, NOT_MULTIPART)
+            upload = await file_bytes(raw.get("file"))
         elif media_type == "application/json":
             try:
                 body = await request.json()
@@ -216,14 +140,14 @@ class EvidenceController(Controller):
         else:
             raise UnsupportedMedia("send multipart/form-data (with a signature) or JSON (with noSignReason)")
         png, content_type, filename = upload if upload else (None, None, None)
-        fields = _fields(raw, SignatureForm)
+        fields = form_fields(raw, SignatureForm)
 
         async def action() -> evidence.SignatureView:
             return await evidence.sign_work_order(
-                conn,
+                call.conn,
                 storage,
                 work_order_id=work_order_id,
-                actor=user,
+                actor=call.user,
                 signature_png=png,
                 content_type=content_type,
                 filename=filename,
@@ -231,10 +155,10 @@ class EvidenceController(Controller):
                 relation=fields.relation,
                 no_sign_reason=fields.no_sign_reason,
                 client_at=fields.client_at,
-                now=clock.now(),
+                now=call.now(),
             )
 
-        return await idempotent(request, conn, action)
+        return await call.once(action)
 
     @get(
         "/work-orders/{work_order_id:uuid}/receipt",
@@ -243,23 +167,20 @@ class EvidenceController(Controller):
     )
     async def receipt(
         self,
-        request: Request[CurrentUser, Any, Any],
+        call: Call,
         work_order_id: FromPath[UUID],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
         storage: Storage,
         lang: receipt.ReceiptLanguage | None = Parameter(query="lang", default=None),
     ) -> Response[str]:
         """The job, timeline, checklist, photos, signature, record hash and a QR code of the check URL."""
         page = await receipt.render_receipt(
-            conn,
+            call.conn,
             storage,
             work_order_id=work_order_id,
-            viewer=user,
-            lang=lang or ("en" if user.locale.startswith("en") else "zh-CN"),
-            public_url=request.app.state.settings.reach_url,
-            now=clock.now(),
+            viewer=call.user,
+            lang=lang or ("en" if call.user.locale.startswith("en") else "zh-CN"),
+            public_url=call.request.app.state.settings.reach_url,
+            now=call.now(),
         )
         return Response(
             page,

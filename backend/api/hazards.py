@@ -3,19 +3,19 @@ backend/domain/hazards.py gives the move), the counts for the dashboard, the CSV
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-import asyncpg
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Response, get, post
+from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, Parameter
 
-from backend.api.deps import idempotent
-from backend.api.evidence import BLOB_CACHE_CONTROL, provide_storage
+from backend.api.deps import Call
+from backend.api.openapi import HazardPhotoUpload
+from backend.api.paging import SiteQuery
 from backend.api.security import requires_role
-from backend.domain.clock import Clock
+from backend.api.uploads import STORAGE, photo_response, read_form, required_file
 from backend.domain.hazards import (
     MOVES,
     OVERSIGHT,
@@ -26,8 +26,7 @@ from backend.domain.hazards import (
     HazardMove,
     HazardPage,
 )
-from backend.domain.models import CurrentUser
-from backend.services import hazards
+from backend.services import hazard_photos, hazards
 from backend.services.evidence import Storage
 
 
@@ -36,59 +35,45 @@ class HazardController(Controller):
 
     path = "/api/v1/hazards"
     tags: ClassVar[list[str]] = ["hazards"]
-    dependencies: ClassVar[dict[str, Provide]] = {"storage": Provide(provide_storage, sync_to_thread=False)}
+    dependencies: ClassVar[dict[str, Provide]] = STORAGE
 
     @get("/", summary="The hazard ledger: open first, the most serious first")
     async def list_hazards(
         self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
+        call: Call,
+        site: SiteQuery = None,
         status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
         overdue: bool = False,
+        work_order_id: Annotated[
+            UUID | None, Parameter(query="workOrderId", description="only hazards found on this job")
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> HazardPage:
         """For staff of the site."""
         return await hazards.list_hazards(
-            conn,
-            viewer=user,
+            call.conn,
+            viewer=call.user,
             site=site,
             status=status,
             overdue=overdue,
-            now=clock.now(),
+            now=call.now(),
             limit=limit,
             offset=offset,
+            work_order_id=work_order_id,
         )
 
     @post("/", status_code=201, summary="Register a hazard (by hand, or found on a job: workOrderId)")
-    async def create_hazard(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        data: HazardCreate,
-    ) -> Response[Hazard]:
+    async def create_hazard(self, call: Call, data: HazardCreate) -> Response[Hazard]:
         """Place, description, risk level; it starts as 登记 (registered)."""
-        return await idempotent(
-            request,
-            conn,
-            lambda: hazards.create_hazard(conn, actor=user, data=data, now=clock.now()),
-            status=201,
+        return await call.once(
+            lambda: hazards.create_hazard(call.conn, actor=call.user, data=data, now=call.now()), status=201
         )
 
     @get("/counts", summary="Open, overdue and closed hazards per risk level (for the dashboard)")
-    async def counts(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
-    ) -> HazardCounts:
+    async def counts(self, call: Call, site: SiteQuery = None) -> HazardCounts:
         """One site (the caller's only one, or named)."""
-        return await hazards.hazard_counts(conn, viewer=user, site=site, now=clock.now())
+        return await hazards.hazard_counts(call.conn, viewer=call.user, site=site, now=call.now())
 
     @get(
         "/export.csv",
@@ -96,15 +81,9 @@ class HazardController(Controller):
         media_type="text/csv",
         guards=[requires_role(*OVERSIGHT)],
     )
-    async def export(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
-    ) -> Response[str]:
+    async def export(self, call: Call, site: SiteQuery = None) -> Response[str]:
         """Every hazard with its analysis, control, rectification, re-check and closure."""
-        body = await hazards.ledger_csv(conn, viewer=user, site=site, now=clock.now())
+        body = await hazards.ledger_csv(call.conn, viewer=call.user, site=site, now=call.now())
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
@@ -115,33 +94,33 @@ class HazardController(Controller):
         )
 
     @get("/{hazard_id:uuid}", summary="A hazard with its history and the moves open to you")
-    async def get_hazard(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        hazard_id: FromPath[UUID],
-    ) -> Hazard:
+    async def get_hazard(self, call: Call, hazard_id: FromPath[UUID]) -> Hazard:
         """For staff of its site."""
-        return await hazards.get_hazard(conn, viewer=user, hazard_id=hazard_id, now=clock.now())
+        return await hazards.get_hazard(call.conn, viewer=call.user, hazard_id=hazard_id, now=call.now())
+
+    @post(
+        "/{hazard_id:uuid}/photo",
+        status_code=200,
+        summary="Add the hazard's photo (multipart `file`; a hazard keeps its first)",
+        operation_class=HazardPhotoUpload,
+    )
+    async def add_photo(self, call: Call, storage: Storage, hazard_id: FromPath[UUID]) -> Response[Hazard]:
+        """By who registered it (a technician's finding on a job) or a supervisor and up."""
+        form = await read_form(call.request, "send the photo as multipart with the image in `file`")
+        photo = await required_file(form, "the photo is required", code="field_required")
+        return await call.once(
+            lambda: hazard_photos.add_hazard_photo(
+                call.conn, storage, actor=call.user, hazard_id=hazard_id, photo=photo, now=call.now()
+            ),
+        )
 
     @get("/{hazard_id:uuid}/photo", summary="The hazard's photo")
     async def photo(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        storage: Storage,
-        hazard_id: FromPath[UUID],
-        thumb: bool = False,
+        self, call: Call, storage: Storage, hazard_id: FromPath[UUID], thumb: bool = False
     ) -> Response[bytes]:
         """The photo it was registered with (a round finding's), or with ?thumb=true its thumbnail."""
-        sha = await hazards.hazard_photo(conn, viewer=user, hazard_id=hazard_id, thumbnail=thumb)
-        media_type = "image/webp" if thumb else "image/jpeg"
-        return Response(
-            await storage.get(sha),
-            media_type=media_type,
-            headers={"Cache-Control": BLOB_CACHE_CONTROL, "ETag": f'"{sha}"'},
-        )
+        sha = await hazards.hazard_photo(call.conn, viewer=call.user, hazard_id=hazard_id, thumbnail=thumb)
+        return photo_response(await storage.get(sha), "image/webp" if thumb else "image/jpeg", sha)
 
 
 SUMMARIES = {
@@ -155,19 +134,15 @@ SUMMARIES = {
 
 
 def _move_handler(action: HazardAction) -> HTTPRouteHandler:
-    async def handler(
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        hazard_id: FromPath[UUID],
-        data: HazardMove,
-    ) -> Response[Hazard]:
-        return await idempotent(
-            request,
-            conn,
+    async def handler(call: Call, hazard_id: FromPath[UUID], data: HazardMove) -> Response[Hazard]:
+        return await call.once(
             lambda: hazards.move_hazard(
-                conn, actor=user, hazard_id=hazard_id, action=action.value, data=data, now=clock.now()
+                call.conn,
+                actor=call.user,
+                hazard_id=hazard_id,
+                action=action.value,
+                data=data,
+                now=call.now(),
             ),
         )
 

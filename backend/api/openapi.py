@@ -26,6 +26,8 @@ from backend.api.problems import PROBLEM_RESPONSES
 from backend.domain.client_input import EARLIEST_CLIENT_TIME, LATEST_CLIENT_TIME
 from backend.domain.evidence import NO_SIGN_REASONS, RELATIONS, STAGES
 from backend.domain.rounds import Result as ScanResult
+from backend.domain.safety_checks import Outcome as SafetyCheckOutcome
+from backend.domain.safety_checks import RiskLevel as SafetyCheckRisk
 from backend.domain.workflow import Kind, Status
 
 BEARER = "BearerToken"
@@ -165,6 +167,19 @@ SCAN_FORM = Schema(
     },
     additional_properties=False,
 )
+# One point of the quarterly safety check (backend/api/safety_checks.py).
+SAFETY_CHECK_ANSWER_FORM = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["outcome"],
+    properties={
+        "outcome": _text(16, get_args(SafetyCheckOutcome)),
+        "note": Schema(type=OpenAPIType.STRING, max_length=1000),
+        "riskLevel": _text(16, get_args(SafetyCheckRisk)),
+        "clientAt": client_time_schema(),
+        "file": _image("optional photo of the finding: JPEG, PNG or WebP, up to 15 MB"),
+    },
+    additional_properties=False,
+)
 # An owner's photo of their case (backend/api/owner.py).
 OWNER_PHOTO_FORM = Schema(
     type=OpenAPIType.OBJECT,
@@ -187,8 +202,24 @@ class ScanUpload(Operation):
 
 
 @dataclass
+class SafetyCheckAnswerUpload(Operation):
+    """A quarterly check point's answer: a multipart form."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _multipart(SAFETY_CHECK_ANSWER_FORM)
+
+
+@dataclass
 class OwnerPhotoUpload(Operation):
     """An owner's photo upload: a multipart form."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _multipart(OWNER_PHOTO_FORM)
+
+
+@dataclass
+class HazardPhotoUpload(Operation):
+    """A hazard's photo: a multipart form with the image in `file`."""
 
     def __post_init__(self) -> None:
         self.request_body = _multipart(OWNER_PHOTO_FORM)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, TypeVar
 
 from litestar.params import Parameter
 
-from backend.domain.models import Model
+from backend.domain.models import Page
 
 T = TypeVar("T")
 
@@ -15,15 +15,9 @@ MAX_LIMIT = 200
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size (1-200)")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="rows to skip")]
-
-
-class Page(Model, Generic[T]):
-    """One page of a list."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
+# The site a list is of: the caller's only site when left out.
+SiteQuery = Annotated[str | None, Parameter(description="site code or id")]
+SiteRef = Annotated[str | None, Parameter(max_length=64, description="site id or code")]
 
 
 def page_of(items: Sequence[T], limit: int, offset: int) -> Page[T]:

@@ -4,30 +4,33 @@ who was shown residents' data in full (for supervisors and up). The rules are in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypedDict
 from uuid import UUID
 
-import asyncpg
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from backend.api.deps import Call
+from backend.api.paging import Limit, Offset, SiteRef
 from backend.api.security import requires_role
 from backend.domain.client_input import ClientTime, plain_datetime
-from backend.domain.models import CurrentUser, Model
+from backend.domain.models import Model
 from backend.domain.personal_data import PersonalDataRead, VulnerableResident
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.services import personal_data
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1-200)")]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="rows to skip")]
-SiteRef = Annotated[str | None, Parameter(max_length=64, description="site id or code")]
+
+class ReadBy(TypedDict):
+    """What the read log records of a request, as the services take it (`**read_by(request)`)."""
+
+    endpoint: str
+    now: datetime
 
 
-def read_by(request: Request[Any, Any, Any]) -> tuple[str, datetime]:
-    """What the read log records of a request: method and path (never the query: it may hold a phone), and
-    the app's clock (from state: Clock is a plain Protocol, which Litestar's signature model cannot check)."""
-    return f"{request.method} {request.url.path}", request.app.state.clock.now()
+def read_by(request: Request[Any, Any, Any]) -> ReadBy:
+    """The request's method and path (never the query: it may hold a phone), and the app's clock (from
+    state: Clock is a plain Protocol, which Litestar's signature model cannot check)."""
+    return ReadBy(endpoint=f"{request.method} {request.url.path}", now=request.app.state.clock.now())
 
 
 class VulnerableResidents(Model):
@@ -57,9 +60,7 @@ class PersonalDataController(Controller):
     @get("/residents/vulnerable", summary="Vulnerable residents to check on first")
     async def vulnerable(
         self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
+        call: Call,
         site: SiteRef = None,
         building: Annotated[UUID | None, Parameter(description="building id")] = None,
         limit: Limit = 50,
@@ -67,16 +68,14 @@ class PersonalDataController(Controller):
     ) -> VulnerableResidents:
         """Supervisors and up: always. Everyone else: only those in buildings in an emergency now (an open
         emergency work order or an active critical alarm); outside one the list is empty."""
-        endpoint, now = read_by(request)
         items, total = await personal_data.vulnerable_residents(
-            conn,
-            user,
+            call.conn,
+            call.user,
             site=site,
             building_id=building,
             limit=limit,
             offset=offset,
-            endpoint=endpoint,
-            now=now,
+            **read_by(call.request),
         )
         return VulnerableResidents(items=items, total=total, limit=limit, offset=offset)
 
@@ -87,8 +86,7 @@ class PersonalDataController(Controller):
     )
     async def reads(
         self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
+        call: Call,
         site: SiteRef = None,
         reader: Annotated[UUID | None, Parameter(description="the reader's user id")] = None,
         unit: Annotated[UUID | None, Parameter(description="unit id")] = None,
@@ -100,8 +98,8 @@ class PersonalDataController(Controller):
         """The append-only read log of the caller's sites, newest first: who, when, which resident, which
         fields, why (oversight, desk, assigned_job, emergency) and through which endpoint."""
         items, total = await personal_data.read_log(
-            conn,
-            user,
+            call.conn,
+            call.user,
             site=site,
             user_id=reader,
             unit_id=unit,

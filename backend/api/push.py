@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import Body
 
-from backend.api.deps import idempotent
-from backend.domain.models import CurrentUser, Model
+from backend.api.deps import Call
+from backend.domain.models import Model
 from backend.services import push_subscriptions
 
 Endpoint = Annotated[str, msgspec.Meta(min_length=1, max_length=push_subscriptions.MAX_ENDPOINT_LENGTH)]
@@ -66,11 +64,7 @@ class PushController(Controller):
 
     @post("/subscriptions", status_code=201, summary="Store this browser's push subscription")
     async def subscribe(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        data: Annotated[PushSubscriptionIn, Body()],
+        self, call: Call, data: Annotated[PushSubscriptionIn, Body()]
     ) -> Response[PushSubscriptionOut]:
         """Pushes for the caller go to this endpoint from now on (several devices per user are fine).
 
@@ -80,29 +74,25 @@ class PushController(Controller):
 
         async def action() -> PushSubscriptionOut:
             stored = await push_subscriptions.subscribe(
-                conn,
-                user,
+                call.conn,
+                call.user,
                 endpoint=data.endpoint,
                 p256dh=data.keys.p256dh,
                 auth=data.keys.auth,
-                allow_private=request.app.state.settings.push_allow_private_endpoints,
+                allow_private=call.request.app.state.settings.push_allow_private_endpoints,
             )
             return PushSubscriptionOut(id=stored.id, endpoint=stored.endpoint)
 
-        return await idempotent(request, conn, action, status=201)
+        return await call.once(action, status=201)
 
     @delete("/subscriptions", status_code=200, summary="Forget this browser's push subscription")
     async def unsubscribe(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        data: Annotated[PushUnsubscribe, Body()],
+        self, call: Call, data: Annotated[PushUnsubscribe, Body()]
     ) -> Response[PushUnsubscribe]:
         """No more pushes to this endpoint (on sign-out, or when the user turns notifications off)."""
 
         async def action() -> PushUnsubscribe:
-            await push_subscriptions.unsubscribe(conn, user, endpoint=data.endpoint)
+            await push_subscriptions.unsubscribe(call.conn, call.user, endpoint=data.endpoint)
             return data
 
-        return await idempotent(request, conn, action)
+        return await call.once(action)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import asyncpg
-from litestar import Controller, Request, get
-from litestar.di import NamedDependency
+from litestar import Controller, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from backend.api.deps import Call
 from backend.api.openapi import DAY, KIND_LIST, STATUS_LIST
 from backend.api.security import requires_role
-from backend.domain.clock import Clock
 from backend.domain.kpis import KpiReport
-from backend.domain.models import CurrentUser
 from backend.domain.roles import OVERSIGHT_ROLES
 from backend.domain.work_order_csv import ExportLanguage
 from backend.services import reports
@@ -34,10 +31,7 @@ class ReportsController(Controller):
     @get("/kpis", summary="Management KPIs of one site and period")
     async def kpis(
         self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
+        call: Call,
         site: Annotated[str | None, Parameter(description="site code or id; default: your only site")] = None,
         from_date: FromDay = None,
         to_date: ToDay = None,
@@ -45,16 +39,13 @@ class ReportsController(Controller):
         """Counts, SLA compliance and times, callbacks, satisfaction, reopens, complaints, alarms, overdue
         work and per-technician results (definitions in docs/REPORTS.md)."""
         return await reports.kpi_report(
-            conn, user, site=site, from_date=from_date, to_date=to_date, now=clock.now()
+            call.conn, call.user, site=site, from_date=from_date, to_date=to_date, now=call.now()
         )
 
     @get("/work-orders.csv", summary="Work orders as CSV for Excel", media_type="text/csv")
     async def work_orders_csv(
         self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
+        call: Call,
         site: Annotated[str | None, Parameter(description="site code or id; default: all your sites")] = None,
         status: Annotated[
             str | None, Parameter(description="comma-separated statuses", schema_extra=STATUS_LIST)
@@ -72,8 +63,8 @@ class ReportsController(Controller):
         """The filtered work orders streamed as CSV: UTF-8 BOM, CRLF line ends, site-local times."""
         language = reports.export_language(lang)
         filters = await reports.export_filters(
-            conn,
-            user,
+            call.conn,
+            call.user,
             site=site,
             status=status,
             kind=kind,
@@ -81,9 +72,9 @@ class ReportsController(Controller):
             from_date=from_date,
             to_date=to_date,
         )
-        now = clock.now()
+        now = call.now()
         return Stream(
-            reports.stream_export(request.app.state.pool, filters, language, now),
+            reports.stream_export(call.request.app.state.pool, filters, language, now),
             # Litestar adds "; charset=utf-8" to every text/* answer: one charset, not two
             media_type="text/csv",
             headers={

@@ -7,27 +7,26 @@ replays it. Who may do what is the service's to say (backend/domain/rounds.py na
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-import asyncpg
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Response, get, patch, post
+from litestar.di import Provide
 from litestar.params import Body, FromPath, Parameter
 
-from backend.api.deps import idempotent
-from backend.api.evidence import BLOB_CACHE_CONTROL, _fields, _file_bytes, provide_storage
+from backend.api.deps import Call
 from backend.api.openapi import ScanUpload
+from backend.api.paging import SiteQuery
 from backend.api.security import requires_role
 from backend.api.security_headers import CSP
+from backend.api.uploads import STORAGE, form_with_photo, photo_response
 from backend.domain.client_input import check_client_day
-from backend.domain.clock import Clock
-from backend.domain.models import CurrentUser
 from backend.domain.rounds import (
     PLANNER_ROLES,
     WALKER_ROLES,
     CheckPoint,
     CheckPointCreate,
+    CheckPointUpdate,
     Round,
     RoundPage,
     RoundReport,
@@ -35,26 +34,25 @@ from backend.domain.rounds import (
     RoundStart,
     Route,
     RouteCreate,
+    RouteUpdate,
     ScanForm,
     ScheduleCreate,
+    ScheduleUpdate,
 )
-from backend.errors import UnsupportedMedia, ValidationFailed
+from backend.errors import ValidationFailed
 from backend.services import rounds
 from backend.services.evidence import Storage
 
 # Who lays out and reads rounds, who walks them: checked before any body is read (the service checks again).
 PLANNERS = requires_role(*PLANNER_ROLES)
 WALKERS = requires_role(*WALKER_ROLES)
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-async def _scan_form(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """A scan's fields: a form (multipart when it carries a photo)."""
-    if not (request.content_type[0] or "").startswith(FORM_TYPES):
-        raise UnsupportedMedia(
-            "send the scan as a form (multipart with a photo in `file`)", code="not_multipart"
-        )
-    return dict((await request.form()).items())
+def _qr_page(page: str) -> Response[str]:
+    """A printable QR sheet: never cached, under its own content policy."""
+    return Response(
+        page, media_type="text/html", headers={"Cache-Control": "no-store", CSP: rounds.QR_SHEET_POLICY}
+    )
 
 
 class RoundsController(Controller):
@@ -62,7 +60,7 @@ class RoundsController(Controller):
 
     path = "/api/v1"
     tags: ClassVar[list[str]] = ["rounds"]
-    dependencies: ClassVar[dict[str, Provide]] = {"storage": Provide(provide_storage, sync_to_thread=False)}
+    dependencies: ClassVar[dict[str, Provide]] = STORAGE
 
     @post(
         "/check-points",
@@ -70,27 +68,59 @@ class RoundsController(Controller):
         summary="Add a check point (its QR token is made here)",
         guards=[PLANNERS],
     )
-    async def create_check_point(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        data: CheckPointCreate,
-    ) -> Response[CheckPoint]:
+    async def create_check_point(self, call: Call, data: CheckPointCreate) -> Response[CheckPoint]:
         """A point of a site: name, place, optional asset."""
-        return await idempotent(
-            request, conn, lambda: rounds.create_check_point(conn, actor=user, data=data), status=201
+        return await call.once(
+            lambda: rounds.create_check_point(call.conn, actor=call.user, data=data), status=201
         )
 
     @get("/check-points", summary="Check points of your sites, with their QR payloads", guards=[PLANNERS])
-    async def list_check_points(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
-    ) -> list[CheckPoint]:
+    async def list_check_points(self, call: Call, site: SiteQuery = None) -> list[CheckPoint]:
         """For supervisors and up."""
-        return await rounds.list_check_points(conn, viewer=user, site=site)
+        return await rounds.list_check_points(call.conn, viewer=call.user, site=site)
+
+    @get(
+        "/check-points/qr-sheet",
+        summary="Printable QR codes of every active check point of a site (HTML)",
+        guards=[PLANNERS],
+        media_type="text/html",
+    )
+    async def site_qr_sheet(self, call: Call, site: SiteQuery = None) -> Response[str]:
+        """One QR code per point, by name, to print (A4) and stick up."""
+        return _qr_page(await rounds.site_qr_sheet(call.conn, viewer=call.user, site=site))
+
+    @patch(
+        "/check-points/{point_id:uuid}", summary="Rename, move or switch off a check point", guards=[PLANNERS]
+    )
+    async def update_check_point(
+        self, call: Call, point_id: FromPath[UUID], data: CheckPointUpdate
+    ) -> Response[CheckPoint]:
+        """name, place, active: what is given changes; the QR code stays the same."""
+        return await call.once(
+            lambda: rounds.update_check_point(call.conn, actor=call.user, point_id=point_id, data=data)
+        )
+
+    @patch(
+        "/round-routes/{route_id:uuid}",
+        summary="Rename a route, change its expected minutes or switch it off",
+        guards=[PLANNERS],
+    )
+    async def update_route(self, call: Call, route_id: FromPath[UUID], data: RouteUpdate) -> Response[Route]:
+        """name, expectedMinutes, active; another walking order is a new route."""
+        return await call.once(
+            lambda: rounds.update_route(call.conn, actor=call.user, route_id=route_id, data=data)
+        )
+
+    @patch("/round-schedules/{schedule_id:uuid}", summary="Switch a schedule off or on", guards=[PLANNERS])
+    async def update_schedule(
+        self, call: Call, schedule_id: FromPath[UUID], data: ScheduleUpdate
+    ) -> Response[RoundSchedule]:
+        """active: false stops its rounds; true starts again from the next slot."""
+        return await call.once(
+            lambda: rounds.update_schedule(
+                call.conn, actor=call.user, schedule_id=schedule_id, data=data, now=call.now()
+            )
+        )
 
     @post(
         "/round-routes",
@@ -98,45 +128,26 @@ class RoundsController(Controller):
         summary="Add a route: ordered points and the expected minutes",
         guards=[PLANNERS],
     )
-    async def create_route(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        data: RouteCreate,
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
-    ) -> Response[Route]:
+    async def create_route(self, call: Call, data: RouteCreate, site: SiteQuery = None) -> Response[Route]:
         """The points are walked in the order given."""
-        return await idempotent(
-            request, conn, lambda: rounds.create_route(conn, actor=user, site=site, data=data), status=201
+        return await call.once(
+            lambda: rounds.create_route(call.conn, actor=call.user, site=site, data=data), status=201
         )
 
     @get("/round-routes", summary="Routes of your sites with their points", guards=[WALKERS])
-    async def list_routes(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
-    ) -> list[Route]:
+    async def list_routes(self, call: Call, site: SiteQuery = None) -> list[Route]:
         """For the people who walk them and those who plan them."""
-        return await rounds.list_routes(conn, viewer=user, site=site)
+        return await rounds.list_routes(call.conn, viewer=call.user, site=site)
 
     @get(
         "/round-routes/{route_id:uuid}/qr-sheet",
         summary="Printable QR codes of a route's points (HTML)",
         guards=[PLANNERS],
+        media_type="text/html",
     )
-    async def qr_sheet(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        route_id: FromPath[UUID],
-    ) -> Response[str]:
+    async def qr_sheet(self, call: Call, route_id: FromPath[UUID]) -> Response[str]:
         """One QR code per point, in walking order, to print and stick up."""
-        page = await rounds.qr_sheet(conn, viewer=user, route_id=route_id)
-        return Response(
-            page, media_type="text/html", headers={"Cache-Control": "no-store", CSP: rounds.QR_SHEET_POLICY}
-        )
+        return _qr_page(await rounds.qr_sheet(call.conn, viewer=call.user, route_id=route_id))
 
     @post(
         "/round-routes/{route_id:uuid}/schedules",
@@ -145,46 +156,33 @@ class RoundsController(Controller):
         guards=[PLANNERS],
     )
     async def create_schedule(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        route_id: FromPath[UUID],
-        data: ScheduleCreate,
+        self, call: Call, route_id: FromPath[UUID], data: ScheduleCreate
     ) -> Response[RoundSchedule]:
         """everyHours with windowStart/windowEnd ("20:00"–"06:00"), or fixedTimes ["09:00", "15:00"]."""
-        return await idempotent(
-            request,
-            conn,
-            lambda: rounds.create_schedule(conn, actor=user, route_id=route_id, data=data, now=clock.now()),
+        return await call.once(
+            lambda: rounds.create_schedule(
+                call.conn, actor=call.user, route_id=route_id, data=data, now=call.now()
+            ),
             status=201,
         )
 
     @get("/round-schedules", summary="Schedules of your sites", guards=[PLANNERS])
-    async def list_schedules(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
-    ) -> list[RoundSchedule]:
+    async def list_schedules(self, call: Call, site: SiteQuery = None) -> list[RoundSchedule]:
         """Next slot first."""
-        return await rounds.list_schedules(conn, viewer=user, site=site)
+        return await rounds.list_schedules(call.conn, viewer=call.user, site=site)
 
     @get("/rounds", summary="Rounds of the last and next twelve hours", guards=[WALKERS])
     async def list_rounds(
         self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
+        call: Call,
+        site: SiteQuery = None,
         status: Annotated[str | None, Parameter(description="comma-separated statuses")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> RoundPage:
         """Soonest slot first, each with its points and scans."""
         return await rounds.list_rounds(
-            conn, viewer=user, site=site, now=clock.now(), status=status, limit=limit, offset=offset
+            call.conn, viewer=call.user, site=site, now=call.now(), status=status, limit=limit, offset=offset
         )
 
     @post(
@@ -193,65 +191,44 @@ class RoundsController(Controller):
         summary="Start an unscheduled round of a route (id made on the phone)",
         guards=[WALKERS],
     )
-    async def start_walk(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        data: RoundStart,
-    ) -> Response[Round]:
+    async def start_walk(self, call: Call, data: RoundStart) -> Response[Round]:
         """Body: id (a UUID the phone made), routeId, clientAt."""
-        return await idempotent(
-            request, conn, lambda: rounds.start_walk(conn, actor=user, data=data, now=clock.now()), status=201
+        return await call.once(
+            lambda: rounds.start_walk(call.conn, actor=call.user, data=data, now=call.now()), status=201
         )
 
     @get("/rounds/report", summary="The rounds of a shift: done, late, missed, abnormal", guards=[PLANNERS])
     async def report(
         self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
+        call: Call,
         day: date,
         shift: Annotated[str, Parameter(description="day (08–20) or night (20–08)")] = "night",
-        site: Annotated[str | None, Parameter(description="site code or id")] = None,
+        site: SiteQuery = None,
     ) -> RoundReport:
         """For supervisors and managers."""
         try:
             check_client_day(day, "day")
         except ValueError as e:
             raise ValidationFailed(str(e), field="day") from None
-        return await rounds.round_report(conn, viewer=user, site=site, day=day, shift=shift)
+        return await rounds.round_report(call.conn, viewer=call.user, site=site, day=day, shift=shift)
 
     @get("/rounds/{round_id:uuid}", summary="A round with its points and scans", guards=[WALKERS])
-    async def get_round(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        round_id: FromPath[UUID],
-    ) -> Round:
+    async def get_round(self, call: Call, round_id: FromPath[UUID]) -> Round:
         """For staff of its site."""
-        return await rounds.get_round(conn, viewer=user, round_id=round_id)
+        return await rounds.get_round(call.conn, viewer=call.user, round_id=round_id)
 
     @post(
         "/rounds/{round_id:uuid}/start", status_code=200, summary="Start a scheduled round", guards=[WALKERS]
     )
     async def start_round(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        round_id: FromPath[UUID],
-        data: Annotated[RoundStart | None, Body()] = None,
+        self, call: Call, round_id: FromPath[UUID], data: Annotated[RoundStart | None, Body()] = None
     ) -> Response[Round]:
         """Optional clientAt: when it was started on the phone."""
         client_at = data.client_at if data is not None else None
-        return await idempotent(
-            request,
-            conn,
+        return await call.once(
             lambda: rounds.start_round(
-                conn, actor=user, round_id=round_id, client_at=client_at, now=clock.now()
-            ),
+                call.conn, actor=call.user, round_id=round_id, client_at=client_at, now=call.now()
+            )
         )
 
     @post(
@@ -261,42 +238,28 @@ class RoundsController(Controller):
         guards=[WALKERS],
         operation_class=ScanUpload,
     )
-    async def scan(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        storage: Storage,
-        round_id: FromPath[UUID],
-    ) -> Response[Round]:
+    async def scan(self, call: Call, storage: Storage, round_id: FromPath[UUID]) -> Response[Round]:
         """Fields qr (the decoded code), result normal|abnormal, note, clientAt; optional photo as `file`.
         Out of order, too fast or late is flagged, not refused."""
-        form = await _scan_form(request)
-        photo = await _file_bytes(form.get("file"))
-        fields = _fields(form, ScanForm)
-        return await idempotent(
-            request,
-            conn,
+        fields, photo = await form_with_photo(call.request, "scan", ScanForm)
+        return await call.once(
             lambda: rounds.record_scan(
-                conn, storage, actor=user, round_id=round_id, form=fields, photo=photo, now=clock.now()
+                call.conn,
+                storage,
+                actor=call.user,
+                round_id=round_id,
+                form=fields,
+                photo=photo,
+                now=call.now(),
             ),
             status=201,
         )
 
     @get("/round-scans/{scan_id:uuid}/photo", summary="A scan's photo")
     async def scan_photo(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        storage: Storage,
-        scan_id: FromPath[UUID],
-        thumb: bool = False,
+        self, call: Call, storage: Storage, scan_id: FromPath[UUID], thumb: bool = False
     ) -> Response[bytes]:
         """The cleaned original, or with ?thumb=true the 320 px WebP thumbnail."""
-        data, media_type, sha = await rounds.scan_photo(
-            conn, storage, viewer=user, scan_id=scan_id, thumbnail=thumb
-        )
-        return Response(
-            data, media_type=media_type, headers={"Cache-Control": BLOB_CACHE_CONTROL, "ETag": f'"{sha}"'}
+        return photo_response(
+            *await rounds.scan_photo(call.conn, storage, viewer=call.user, scan_id=scan_id, thumbnail=thumb)
         )

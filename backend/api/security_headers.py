@@ -12,7 +12,10 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from backend.services.ledger_print import LEDGER_STYLE_SOURCE
+from backend.services.owner_desk import unit_sheet_style_source
 from backend.services.receipt import receipt_style_source
+from backend.services.rounds import QR_SHEET_STYLE_SOURCE
 
 
 def _policy(directives: dict[str, str]) -> str:
@@ -23,12 +26,22 @@ def _policy(directives: dict[str, str]) -> str:
 # no inline style attribute, no eval. Photos are previewed from blob: URLs, signatures drawn to data: URLs,
 # receipt thumbnails are data: URLs. The receipt is shown full page in a shadow root (js/views/receipt.js):
 # its inline <style>, copied unchanged, is allowed by hash and by nothing broader. fetch and EventSource stay
-# on our origin. Nobody may frame the app (clickjacking a guard's "acknowledge" button).
+# on our origin. The ledger's print page and the QR sheets, opened from the app as blob: documents that keep
+# this policy, have their inline <style> allowed by hash too. Nobody may frame the app (clickjacking a
+# guard's "acknowledge" button).
 APP_POLICY = _policy(
     {
         "default-src": "'self'",
         "script-src": "'self'",
-        "style-src": f"'self' {receipt_style_source()}",
+        "style-src": " ".join(
+            (
+                "'self'",
+                receipt_style_source(),
+                unit_sheet_style_source(),
+                LEDGER_STYLE_SOURCE,
+                QR_SHEET_STYLE_SOURCE,
+            )
+        ),
         "img-src": "'self' data: blob:",
         "font-src": "'self'",
         "connect-src": "'self'",

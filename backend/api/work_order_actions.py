@@ -11,18 +11,15 @@ order as it stands afterwards. POST /work-orders/{id}/sign carries an image and 
 from typing import Annotated, Any, NamedTuple
 from uuid import UUID
 
-import asyncpg
 import msgspec
-from litestar import Request, Response, post
-from litestar.di import NamedDependency
+from litestar import Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath
 
-from backend.api.deps import idempotent
+from backend.api.deps import Call
 from backend.api.security import requires_role
-from backend.domain.clock import Clock
-from backend.domain.models import CurrentUser
 from backend.domain.work_orders import (
+    ApologyCallRequest,
     AssignRequest,
     CallbackRequest,
     CompleteRequest,
@@ -103,6 +100,11 @@ ENDPOINTS: dict[Action, ActionEndpoint] = {
         ReasonRequest, False, "Closing check by a supervisor",
         "Closes a completed public-area job or complaint, or a signed home visit.",
     ),
+    Action.APOLOGY_CALL_DONE: ActionEndpoint(
+        ApologyCallRequest, True, "Record the manager's apology call on an escalated complaint",
+        "How, what was said and who called; the management task is done. A manager (a supervisor too when "
+        "the complaint is not major); the first contact with the owner also meets the respond clock.",
+    ),
 }  # fmt: skip
 
 
@@ -117,29 +119,22 @@ def _split(body: msgspec.Struct | None) -> tuple[dict[str, Any], Any, dict[str, 
 
 
 def _handler(action: Action, endpoint: ActionEndpoint) -> HTTPRouteHandler:
-    async def act(
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        work_order_id: FromPath[UUID],
-        data: Any = None,
-    ) -> Response[WorkOrderDetail]:
+    async def act(call: Call, work_order_id: FromPath[UUID], data: Any = None) -> Response[WorkOrderDetail]:
         payload, client_at, geo = _split(data)
 
         async def run() -> WorkOrderDetail:
             return await perform_action(
-                conn,
+                call.conn,
                 work_order_id=work_order_id,
                 action=action,
-                actor=user,
-                now=clock.now(),
+                actor=call.user,
+                now=call.now(),
                 client_at=client_at,
                 geo=geo,
                 payload=payload,
             )
 
-        return await idempotent(request, conn, run)
+        return await call.once(run)
 
     body = Annotated[endpoint.body, Body()] if endpoint.required else Annotated[endpoint.body | None, Body()]
     act.__annotations__["data"] = body

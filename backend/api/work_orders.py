@@ -7,25 +7,22 @@ endpoints.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-import asyncpg
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get, post
 from litestar.params import Body, FromPath, Parameter
 
-from backend.api.deps import idempotent
+from backend.api.deps import Call
 from backend.api.openapi import STATUS_LIST
 from backend.api.paging import Limit, Offset, Page, page_of
 from backend.api.personal_data import read_by
 from backend.api.security import requires_role
 from backend.domain.client_input import ClientTime, plain_datetime
-from backend.domain.clock import Clock
-from backend.domain.models import CurrentUser
 from backend.domain.roles import DESK_ROLES, OVERSIGHT_ROLES
 from backend.domain.work_orders import (
     CallbackPage,
+    JobListPage,
     MaintenancePlan,
     MaintenancePlanCreate,
     TechnicianSuggestion,
@@ -46,9 +43,7 @@ class WorkOrderController(Controller):
     @get("/", summary="List work orders, most urgent first")
     async def list_work_orders(
         self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
+        call: Call,
         status: Annotated[
             str | None, Parameter(description="comma-separated statuses", schema_extra=STATUS_LIST)
         ] = None,
@@ -68,9 +63,9 @@ class WorkOrderController(Controller):
     ) -> WorkOrderPage:
         """Filter by status, kind, assignee, site, overdue, escalated, text; by priority, then due time."""
         return await work_orders.list_work_orders(
-            conn,
-            viewer=user,
-            now=clock.now(),
+            call.conn,
+            viewer=call.user,
+            now=call.now(),
             status=status,
             open_only=open,
             kind=kind,
@@ -83,32 +78,29 @@ class WorkOrderController(Controller):
             offset=offset,
         )
 
+    @get("/mine", summary="My open jobs, most urgent first, as my job list shows them")
+    async def my_jobs(self, call: Call, limit: Limit = 50, offset: Offset = 0) -> JobListPage:
+        """The caller's work orders not yet closed or cancelled, in the order of the full list, each with
+        number, kind, status, priority, title, place, version and clocks; the detail has the rest."""
+        return await work_orders.my_jobs(
+            call.conn, viewer=call.user, now=call.now(), limit=limit, offset=offset
+        )
+
     @post("/", summary="Record a repair, complaint or emergency", guards=[requires_role(*DESK_ROLES)])
     async def create_work_order(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        data: Annotated[WorkOrderCreate, Body()],
+        self, call: Call, data: Annotated[WorkOrderCreate, Body()]
     ) -> Response[WorkOrder]:
         """Intake; priority (P1-P4) is suggested from category and keywords unless given. Answers 201."""
 
         async def run() -> WorkOrder:
-            return await intake.intake_work_order(conn, actor=user, data=data, now=clock.now())
+            return await intake.intake_work_order(call.conn, actor=call.user, data=data, now=call.now())
 
-        return await idempotent(request, conn, run, status=201)
+        return await call.once(run, status=201)
 
     @get("/{work_order_id:uuid}", summary="A work order with events, clocks, callbacks, photos, signature")
-    async def get_work_order(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        work_order_id: FromPath[UUID],
-    ) -> WorkOrderDetail:
+    async def get_work_order(self, call: Call, work_order_id: FromPath[UUID]) -> WorkOrderDetail:
         """Everything about one work order, what the caller may do, and its unit's and asset's history."""
-        return await work_orders.get_work_order(conn, work_order_id, user, now=clock.now())
+        return await work_orders.get_work_order(call.conn, work_order_id, call.user, now=call.now())
 
     @get(
         "/{work_order_id:uuid}/suggestions",
@@ -116,16 +108,10 @@ class WorkOrderController(Controller):
         guards=[requires_role(*DESK_ROLES)],
     )
     async def suggestions(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        work_order_id: FromPath[UUID],
-        limit: Limit = 50,
-        offset: Offset = 0,
+        self, call: Call, work_order_id: FromPath[UUID], limit: Limit = 50, offset: Offset = 0
     ) -> Page[TechnicianSuggestion]:
         """Skilled in the category first, then the fewest open jobs."""
-        ranked = await work_orders.suggest_technicians(conn, work_order_id, user, now=clock.now())
+        ranked = await work_orders.suggest_technicians(call.conn, work_order_id, call.user, now=call.now())
         return page_of(ranked, limit, offset)
 
 
@@ -138,9 +124,7 @@ class CallbackController(Controller):
     @get("/", summary="Follow-up calls due, earliest first", guards=[requires_role(*DESK_ROLES)])
     async def queue(
         self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
+        call: Call,
         site: Annotated[str | None, Parameter(description="site code or id")] = None,
         due_before: Annotated[ClientTime | None, Parameter(description="only calls due before this")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
@@ -148,16 +132,14 @@ class CallbackController(Controller):
     ) -> CallbackPage:
         """Completed work orders whose callback clock is not met yet, with attempts so far, what was done
         and by whom, and the home's owner on file."""
-        endpoint, now = read_by(request)
         return await callbacks.callback_queue(
-            conn,
-            viewer=user,
+            call.conn,
+            viewer=call.user,
             site=site,
             due_before=plain_datetime(due_before),
             limit=limit,
             offset=offset,
-            endpoint=endpoint,
-            now=now,
+            **read_by(call.request),
         )
 
 
@@ -170,28 +152,18 @@ class MaintenancePlanController(Controller):
 
     @get("/", summary="Maintenance plans of my sites")
     async def list_plans(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        site: str | None = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
+        self, call: Call, site: str | None = None, limit: Limit = 50, offset: Offset = 0
     ) -> Page[MaintenancePlan]:
         """The plans of the caller's sites (or one site), a page at a time."""
-        return page_of(await maintenance.list_plans(conn, viewer=user, site=site), limit, offset)
+        return page_of(await maintenance.list_plans(call.conn, viewer=call.user, site=site), limit, offset)
 
     @post("/", summary="Create a maintenance plan")
     async def create_plan(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        clock: NamedDependency[Clock],
-        data: Annotated[MaintenancePlanCreate, Body()],
+        self, call: Call, data: Annotated[MaintenancePlanCreate, Body()]
     ) -> Response[MaintenancePlan]:
         """interval_days or cron; the first due day defaults to one period from today."""
 
         async def run() -> MaintenancePlan:
-            return await maintenance.create_plan(conn, actor=user, data=data, now=clock.now())
+            return await maintenance.create_plan(call.conn, actor=call.user, data=data, now=call.now())
 
-        return await idempotent(request, conn, run, status=201)
+        return await call.once(run, status=201)

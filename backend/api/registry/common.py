@@ -1,18 +1,13 @@
 """What the registry endpoints share: the admins-only guard, query and field types, what a DELETE answers,
-the fields a PATCH sent."""
+the body of a PATCH and the fields it sent."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
-from uuid import UUID
 
-import asyncpg
 import msgspec
-from litestar import Request, Response
 from litestar.params import Parameter
 
-from backend.api.deps import idempotent
 from backend.api.security import requires_role
 from backend.domain.models import Model
 from backend.domain.roles import Role
@@ -42,6 +37,17 @@ class Removed(Model):
     removed: bool = True
 
 
+def changes_to(create: type[Model], name: str, *, leave_out: tuple[str, ...] = ("site_id",)) -> type[Model]:
+    """The body of a PATCH, `name`: each field of the `create` body but those left out, all optional (a field
+    left unset is left unchanged, a null clears what may be null)."""
+    fields = [
+        (f.name, f.type | Unset, UNSET) for f in msgspec.structs.fields(create) if f.name not in leave_out
+    ]
+    body = msgspec.defstruct(name, fields, bases=(Model,), module=create.__module__)
+    body.__doc__ = f"Changes to what {create.__name__} sets."
+    return body
+
+
 def patch_fields(patch_body: msgspec.Struct) -> dict[str, Any]:
     """The fields the client sent, by (snake_case) column name."""
     return {
@@ -49,15 +55,3 @@ def patch_fields(patch_body: msgspec.Struct) -> dict[str, Any]:
         for name in patch_body.__struct_fields__
         if (value := getattr(patch_body, name)) is not UNSET
     }
-
-
-async def removal(
-    request: Request, conn: asyncpg.Connection, remove: Callable[[], Awaitable[Any]], row_id: UUID
-) -> Response[Removed]:
-    """A DELETE: run `remove` once per idempotency key and answer what was removed."""
-
-    async def run() -> Removed:
-        await remove()
-        return Removed(id=str(row_id))
-
-    return await idempotent(request, conn, run)

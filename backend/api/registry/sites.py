@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
-import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import Body, FromPath
+from litestar import Response, post
+from litestar.params import Body
 
-from backend.api.deps import idempotent
-from backend.api.paging import Limit, Offset, Page
-from backend.api.registry.common import (
-    ADMIN_ONLY,
-    UNSET,
-    Name,
-    Search,
-    Unset,
-    patch_fields,
-)
-from backend.domain.models import CurrentUser, Model
-from backend.domain.registry import (
-    Site,
-)
+from backend.api.deps import Call
+from backend.api.registry.common import ADMIN_ONLY, UNSET, Name, Unset
+from backend.domain.models import Model
+from backend.domain.registry import Site
 from backend.domain.site_settings import SiteSettings
 from backend.services import registry as svc
 
@@ -46,57 +33,9 @@ class SiteUpdate(Model):
     settings: SiteSettings | Unset = UNSET
 
 
-class SiteController(Controller):
-    """Estates."""
-
-    path = "/api/v1/sites"
-    tags = ("registry",)
-
-    @get("/", summary="The caller's sites")
-    async def list_sites(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        q: Search = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> Page[Site]:
-        """Sites the caller belongs to (admins: all)."""
-        items, total = await svc.list_sites(conn, user, q_text=q, limit=limit, offset=offset)
-        return Page(items=items, total=total, limit=limit, offset=offset)
-
-    @get("/{site_id:uuid}", summary="One site")
-    async def get_site(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        site_id: FromPath[UUID],
-    ) -> Site:
-        """A site of the caller's."""
-        return await svc.resolve_site(conn, user, str(site_id))
-
-    @post("/", guards=ADMIN_ONLY, summary="Create a site")
-    async def create_site(
-        self, request: Request, conn: NamedDependency[asyncpg.Connection], data: Annotated[SiteCreate, Body()]
-    ) -> Response[Site]:
-        """A new estate (admins)."""
-        return await idempotent(
-            request,
-            conn,
-            lambda: svc.create_site(conn, code=data.code, name=data.name, timezone=data.timezone),
-            status=201,
-        )
-
-    @patch("/{site_id:uuid}", guards=ADMIN_ONLY, summary="Change a site")
-    async def update_site(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        site_id: FromPath[UUID],
-        data: Annotated[SiteUpdate, Body()],
-    ) -> Response[Site]:
-        """Rename a site, change its time zone or settings (admins)."""
-        return await idempotent(
-            request, conn, lambda: svc.update_site(conn, user, site_id, patch_fields(data))
-        )
+@post("/api/v1/sites", guards=ADMIN_ONLY, summary="Create a site", tags=["registry"])
+async def create_site(call: Call, data: Annotated[SiteCreate, Body()]) -> Response[Site]:
+    """A new estate (admins)."""
+    return await call.once(
+        lambda: svc.create_site(call.conn, code=data.code, name=data.name, timezone=data.timezone), status=201
+    )

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Body, FromPath, Parameter
 
-from backend.api.deps import idempotent
+from backend.api.deps import Call
 from backend.api.paging import Limit, Offset, Page
 from backend.api.registry.common import (
     ADMIN_ONLY,
@@ -26,7 +24,7 @@ from backend.api.registry.common import (
     patch_fields,
 )
 from backend.api.security import forget_user, requires_role
-from backend.domain.models import CurrentUser, Model
+from backend.domain.models import Model
 from backend.domain.registry import (
     StaffMember,
 )
@@ -82,8 +80,7 @@ class UserController(Controller):
     )
     async def list_users(
         self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
+        call: Call,
         site: SiteRef = None,
         role: Annotated[str | None, Parameter(max_length=16)] = None,
         skill: Annotated[str | None, Parameter(max_length=32)] = None,
@@ -94,10 +91,10 @@ class UserController(Controller):
         offset: Offset = 0,
     ) -> Page[StaffMember]:
         """Users of the caller's sites, e.g. `?role=technician&onDuty=true&skill=water`."""
-        site_id = (await svc.resolve_site(conn, user, site)).id if site else None
+        site_id = (await svc.resolve_site(call.conn, call.user, site)).id if site else None
         items, total = await users_svc.list_users(
-            conn,
-            user,
+            call.conn,
+            call.user,
             site_id=site_id,
             role=role,
             skill=skill,
@@ -110,25 +107,16 @@ class UserController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{user_id:uuid}", guards=[requires_role(*DESK_ROLES)], summary="One colleague")
-    async def get_user(
-        self,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        user_id: FromPath[UUID],
-    ) -> StaffMember:
+    async def get_user(self, call: Call, user_id: FromPath[UUID]) -> StaffMember:
         """A user of the caller's sites."""
-        return await users_svc.get_user(conn, user, user_id)
+        return await users_svc.get_user(call.conn, call.user, user_id)
 
     @post("/", guards=ADMIN_ONLY, summary="Create an account")
-    async def create_user(
-        self, request: Request, conn: NamedDependency[asyncpg.Connection], data: Annotated[UserCreate, Body()]
-    ) -> Response[StaffMember]:
+    async def create_user(self, call: Call, data: Annotated[UserCreate, Body()]) -> Response[StaffMember]:
         """A new account (admins); the demo password is refused."""
-        return await idempotent(
-            request,
-            conn,
+        return await call.once(
             lambda: users_svc.create_user(
-                conn,
+                call.conn,
                 username=data.username,
                 display_name=data.display_name,
                 password=data.password,
@@ -143,55 +131,39 @@ class UserController(Controller):
 
     @patch("/{user_id:uuid}", guards=ADMIN_ONLY, summary="Change an account")
     async def update_user(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        user_id: FromPath[UUID],
-        data: Annotated[UserUpdate, Body()],
+        self, call: Call, user_id: FromPath[UUID], data: Annotated[UserUpdate, Body()]
     ) -> Response[StaffMember]:
         """Change names, role, skills, duty, sites, password or active (admins)."""
         changes = patch_fields(data)
         site_codes = changes.pop("sites", None)
-        if user_id == user.id and (
+        if user_id == call.user.id and (
             changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
         ):
             raise Conflict("admins cannot lock themselves out", code="self_lockout")
-        forget_user(request, user_id)
-        return await idempotent(
-            request, conn, lambda: users_svc.update_user(conn, user_id, changes, site_codes=site_codes)
+        forget_user(call.request, user_id)
+        return await call.once(
+            lambda: users_svc.update_user(call.conn, user_id, changes, site_codes=site_codes)
         )
 
     @delete("/{user_id:uuid}", guards=ADMIN_ONLY, status_code=200, summary="Deactivate an account")
-    async def deactivate_user(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        user_id: FromPath[UUID],
-    ) -> Response[StaffMember]:
+    async def deactivate_user(self, call: Call, user_id: FromPath[UUID]) -> Response[StaffMember]:
         """Accounts are never deleted (the audit trail names them); this switches one off, tokens too."""
-        if user_id == user.id:
+        if user_id == call.user.id:
             raise Conflict("admins cannot lock themselves out", code="self_lockout")
-        forget_user(request, user_id)
-        return await idempotent(request, conn, lambda: users_svc.deactivate(conn, user_id))
+        forget_user(call.request, user_id)
+        return await call.once(lambda: users_svc.deactivate(call.conn, user_id))
 
     @post("/{user_id:uuid}/duty", status_code=200, summary="Go on or off duty")
     async def set_duty(
-        self,
-        request: Request,
-        conn: NamedDependency[asyncpg.Connection],
-        user: NamedDependency[CurrentUser],
-        user_id: FromPath[UUID],
-        data: Annotated[DutyChange, Body()],
+        self, call: Call, user_id: FromPath[UUID], data: Annotated[DutyChange, Body()]
     ) -> Response[StaffMember]:
         """Anyone for themselves; supervisors and up for colleagues of their sites."""
-        if user_id != user.id and user.role not in OVERSIGHT_ROLES:
+        if user_id != call.user.id and call.user.role not in OVERSIGHT_ROLES:
             raise Forbidden("only supervisors and up put colleagues on or off duty", code="role_forbidden")
 
         async def change() -> StaffMember:
-            await users_svc.get_user(conn, user, user_id)
-            return await users_svc.set_on_duty(conn, user_id, data.on_duty)
+            await users_svc.get_user(call.conn, call.user, user_id)
+            return await users_svc.set_on_duty(call.conn, user_id, data.on_duty)
 
-        forget_user(request, user_id)
-        return await idempotent(request, conn, change)
+        forget_user(call.request, user_id)
+        return await call.once(change)
