@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 
+import uvloop
+
 from backend.settings import SettingsError, load_settings
 from iot_gateway.mqtt import BrokerRefused
 from iot_gateway.runner import run_gateway
@@ -25,7 +27,7 @@ def main() -> int:
     """Run until a signal; exit status 2 for bad configuration or refused credentials."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(_main())
+        uvloop.run(_main())
     except (SettingsError, BrokerRefused, ValueError) as exc:
         print(f"caretaker gateway: {exc}", file=sys.stderr)
         return 2

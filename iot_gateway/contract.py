@@ -16,6 +16,9 @@ KINDS_OF_MESSAGE = ("telemetry", "event", "status")
 SHARED_GROUP = "caretaker-gateway"
 SUBSCRIPTION = f"{TOPIC_ROOT}/#"
 SHARED_SUBSCRIPTION = f"$share/{SHARED_GROUP}/{SUBSCRIPTION}"
+# Events (alarms) also come to the gateway over a connection of their own, never queued behind telemetry.
+EVENT_SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/event"
+SHARED_EVENT_SUBSCRIPTION = f"$share/{SHARED_GROUP}-events/{EVENT_SUBSCRIPTION}"
 # The gateway's own presence lives outside caretaker/# so that it never reads its own birth message.
 GATEWAY_STATUS_TOPIC = "caretaker-gateway/{client_id}/status"
 

@@ -82,7 +82,10 @@ class GatewayCounters:
     telemetry_stored: int = 0
     telemetry_duplicates: int = 0
     events_recorded: int = 0
+    # an event already recorded, delivered again on the events' connection
     events_duplicate: int = 0
+    # the general connection's copies of events (not in `received`; never counted or logged as drops)
+    event_copies: int = 0
     statuses: int = 0
     alarms_raised: int = 0
     retries: int = 0
@@ -97,6 +100,7 @@ class GatewayCounters:
             "telemetryDuplicates": self.telemetry_duplicates,
             "eventsRecorded": self.events_recorded,
             "eventsDuplicate": self.events_duplicate,
+            "eventCopies": self.event_copies,
             "statuses": self.statuses,
             "alarmsRaised": self.alarms_raised,
             "retries": self.retries,
@@ -143,6 +147,11 @@ def decode_status(payload: bytes) -> bool:
     return state == ONLINE
 
 
+def _is_event_copy(message: InboundMessage, topic: Topic | None) -> bool:
+    """The general connection's copy of a message the events' connection also receives."""
+    return topic is not None and topic.kind == "event" and not message.events_connection
+
+
 class _DeviceCache:
     """Device identities by id (including "no such device"), re-read after DEVICE_CACHE_SECONDS."""
 
@@ -181,8 +190,12 @@ class MessageHandler:
         counters: GatewayCounters,
         stop: asyncio.Event,
         drop_log: DropLog | None = None,
+        *,
+        event_pool: asyncpg.Pool | None = None,
     ) -> None:
         self._pool = pool
+        # events' own connections: an alarm never waits for a connection busy with a telemetry COPY
+        self._event_pool = event_pool if event_pool is not None else pool
         self._clock = clock
         self._ack = ack
         self.counters = counters
@@ -193,8 +206,11 @@ class MessageHandler:
     def triage(self, message: InboundMessage) -> Topic | None:
         """As a message arrives, before its payload is read: its topic, or None when it was dropped at once
         (a topic outside the contract, too large, a device the cache already knows to refuse)."""
-        self.counters.received += 1
         topic = parse_topic(message.topic)
+        if _is_event_copy(message, topic):
+            self.counters.event_copies += 1
+        else:
+            self.counters.received += 1
         try:
             if topic is None:
                 raise Dropped("malformed_topic")
@@ -208,10 +224,12 @@ class MessageHandler:
             return None
         return topic
 
-    async def process(self, batch: list[tuple[InboundMessage, Topic]]) -> None:
+    async def process(self, batch: list[tuple[InboundMessage, Topic]], *, events: bool = False) -> None:
         """Handle triaged messages in arrival order; a run of telemetry shares a transaction, others get one
-        each."""
-        await self._load_devices({t.device_id for _, t in batch})
+        each. A batch comes from one lane: the events' (`events`, on the events' own connections), or the
+        telemetry lane's (telemetry, status and the general connection's copies of events)."""
+        pool = self._event_pool if events else self._pool
+        await self._load_devices(pool, {t.device_id for _, t in batch})
         telemetry: list[tuple[InboundMessage, alarms.TelemetryReading]] = []
         for message, topic in batch:
             try:
@@ -222,9 +240,9 @@ class MessageHandler:
                 await self._flush_telemetry(telemetry)
                 telemetry = []
                 if topic.kind == "event":
-                    await self._handle_event(message, device)
+                    await self._handle_event(pool, message, device)
                 else:
-                    await self._handle_status(message, device)
+                    await self._handle_status(pool, message, device)
             except Dropped as dropped:
                 self._drop(message, dropped)
             except Exception:
@@ -248,6 +266,10 @@ class MessageHandler:
     def _fail(self, messages: list[InboundMessage]) -> None:
         # A fault of ours for this message (not the database being away): log it with its traceback and let
         # it go, or it would be redelivered and fail forever, holding up everything behind it.
+        if all(_is_event_copy(m, parse_topic(m.topic)) for m in messages):
+            for message in messages:
+                self._ack(message)  # its original on the events' connection was counted and logged
+            return
         self.counters.failed += len(messages)
         self.drop_log.note(
             "failed", "could not record message on %r", messages[0].topic[:LOG_PAYLOAD_CHARS], exc_info=True
@@ -255,11 +277,11 @@ class MessageHandler:
         for message in messages:
             self._ack(message)
 
-    async def _load_devices(self, device_ids: set[str]) -> None:
+    async def _load_devices(self, pool: asyncpg.Pool, device_ids: set[str]) -> None:
         missing = self._devices.missing(device_ids)
         if missing:
             found = await self._with_retries(
-                lambda conn: alarms.lookup_devices(conn, missing), read_only=True
+                pool, lambda conn: alarms.lookup_devices(conn, missing), read_only=True
             )
             self._devices.put(missing, found or {})
 
@@ -291,7 +313,9 @@ class MessageHandler:
             return
         readings = [r for _, r in items]
         now = self._clock.now()
-        result = await self._with_retries(lambda conn: alarms.record_telemetry_batch(conn, readings, now=now))
+        result = await self._with_retries(
+            self._pool, lambda conn: alarms.record_telemetry_batch(conn, readings, now=now)
+        )
         if result is None:
             return
         self.counters.telemetry_stored += result.stored
@@ -300,7 +324,9 @@ class MessageHandler:
         for message, _ in items:
             self._ack(message)
 
-    async def _handle_event(self, message: InboundMessage, device: DeviceIdentity) -> None:
+    async def _handle_event(
+        self, pool: asyncpg.Pool, message: InboundMessage, device: DeviceIdentity
+    ) -> None:
         try:
             event = _decode_event(message.payload)
         except msgspec.DecodeError as exc:
@@ -315,6 +341,7 @@ class MessageHandler:
         now = self._clock.now()
         ts = parse_timestamp(event.ts, now)
         result = await self._with_retries(
+            pool,
             lambda conn: alarms.record_device_event(
                 conn,
                 device,
@@ -324,26 +351,30 @@ class MessageHandler:
                 ts=ts,
                 detail=event.detail,
                 now=now,
-            )
+            ),
         )
         if result is None:
             return
         if result.duplicate:
-            self.counters.events_duplicate += 1
+            # a copy from the general connection finding its event recorded is the usual case, not news
+            if message.events_connection:
+                self.counters.events_duplicate += 1
         else:
             self.counters.events_recorded += 1
             if result.outcome in ("raised", "reraised"):
                 self.counters.alarms_raised += 1
         self._ack(message)
 
-    async def _handle_status(self, message: InboundMessage, device: DeviceIdentity) -> None:
+    async def _handle_status(
+        self, pool: asyncpg.Pool, message: InboundMessage, device: DeviceIdentity
+    ) -> None:
         if not message.payload:
             # clearing a retained status publishes an empty message: nothing to record
             raise Dropped("empty_status", device.id)
         online = decode_status(message.payload)
         now = self._clock.now()
         result = await self._with_retries(
-            lambda conn: alarms.record_device_status(conn, device, online=online, now=now)
+            pool, lambda conn: alarms.record_device_status(conn, device, online=online, now=now)
         )
         if result is None:
             return
@@ -353,9 +384,10 @@ class MessageHandler:
         self._ack(message)
 
     async def _with_retries(
-        self, work: Callable[[asyncpg.Connection], object], *, read_only: bool = False
+        self, pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], object], *, read_only: bool = False
     ) -> object | None:
-        """Run `work` in a transaction until it commits; None if the gateway is stopping first.
+        """Run `work` on a connection of `pool` in a transaction until it commits; None if the gateway is
+        stopping first.
 
         A database that is down or restarting is waited for (the message stays unacknowledged meanwhile);
         any other error is a fault of this message and is counted and logged once. A `read_only` work of
@@ -365,7 +397,7 @@ class MessageHandler:
         delay = RETRY_MIN_SECONDS
         while True:
             try:
-                async with self._pool.acquire() as conn:
+                async with pool.acquire() as conn:
                     if read_only:
                         return await work(conn)  # type: ignore[misc]
                     async with conn.transaction():
@@ -386,6 +418,9 @@ class MessageHandler:
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     def _drop(self, message: InboundMessage, dropped: Dropped) -> None:
+        if _is_event_copy(message, parse_topic(message.topic)):
+            self._ack(message)  # its original on the events' connection was counted and logged
+            return
         self.counters.dropped[dropped.reason] += 1
         self.drop_log.note(
             dropped.reason,

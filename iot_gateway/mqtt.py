@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as paho
@@ -21,7 +21,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from iot_gateway.contract import GATEWAY_STATUS_TOPIC, OFFLINE, ONLINE, SHARED_SUBSCRIPTION, SUBSCRIPTION
+from iot_gateway.contract import (
+    EVENT_SUBSCRIPTION,
+    GATEWAY_STATUS_TOPIC,
+    OFFLINE,
+    ONLINE,
+    SHARED_EVENT_SUBSCRIPTION,
+    SHARED_SUBSCRIPTION,
+    SUBSCRIPTION,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +67,20 @@ class BrokerConfig:
         """MQTT 5 (shared subscriptions and session expiry are available)."""
         return self.protocol == "5"
 
+    # the events' own connection: events only, under a client id of its own
+    events_only: bool = False
+
     @property
     def subscription(self) -> str:
         """The shared subscription on MQTT 5 (unless turned off), the plain one on 3.1.1."""
-        return SHARED_SUBSCRIPTION if self.v5 and self.shared else SUBSCRIPTION
+        sharing = self.v5 and self.shared
+        if self.events_only:
+            return SHARED_EVENT_SUBSCRIPTION if sharing else EVENT_SUBSCRIPTION
+        return SHARED_SUBSCRIPTION if sharing else SUBSCRIPTION
+
+    def for_events(self) -> BrokerConfig:
+        """The same broker and login for the events' own connection."""
+        return replace(self, client_id=f"{self.client_id}-events", events_only=True)
 
 
 def broker_config(url: str, client_id: str) -> BrokerConfig:
@@ -97,6 +115,8 @@ class InboundMessage:
     # the connection it came in on: a mid means nothing on a later connection
     generation: int
     retain: bool = False
+    # it came over the events' own connection (else the general one, which sees every topic)
+    events_connection: bool = False
 
 
 class BrokerRefused(RuntimeError):
@@ -104,7 +124,11 @@ class BrokerRefused(RuntimeError):
 
 
 class MqttBridge:
-    """One paho client: connects, subscribes in on_connect, forwards messages, acks on request."""
+    """One paho client: connects, subscribes in on_connect, forwards messages, acks on request.
+
+    The general connection announces the gateway (a retained `online`, and `offline` as its Last Will); the
+    events' connection (`config.events_only`) announces nothing.
+    """
 
     def __init__(
         self,
@@ -118,6 +142,8 @@ class MqttBridge:
         self._generation = 0
         self._lock = threading.Lock()
         self.connected = asyncio.Event()
+        # the broker has confirmed the subscription (set again on every reconnect's SUBACK)
+        self.subscribed = asyncio.Event()
         self.refused: BrokerRefused | None = None
         self.refused_event = asyncio.Event()
         self.status_topic = GATEWAY_STATUS_TOPIC.format(client_id=config.client_id)
@@ -139,14 +165,16 @@ class MqttBridge:
             )
         if cfg.username:
             client.username_pw_set(cfg.username, cfg.password)
-        # Last Will: the broker tells everyone this gateway is gone if it dies without saying goodbye.
-        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        if not cfg.events_only:
+            # Last Will: the broker tells everyone this gateway is gone if it dies without saying goodbye.
+            client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN_SECONDS, RECONNECT_MAX_SECONDS)
         # our own outgoing queue (birth message) must never silently drop
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self) -> None:
@@ -167,7 +195,7 @@ class MqttBridge:
         """Say goodbye (retained `offline`), disconnect and stop the network thread; unacked messages stay
         with the broker for the next session."""
         try:
-            if self._client.is_connected():
+            if self._client.is_connected() and not self.config.events_only:
                 info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
                 info.wait_for_publish(timeout=2)
         except (RuntimeError, ValueError) as exc:
@@ -204,15 +232,30 @@ class MqttBridge:
             self._generation += 1
         # subscribing here means every reconnect re-subscribes (a broker that lost our session is fine too)
         client.subscribe(self.config.subscription, qos=1)
-        client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if not self.config.events_only:
+            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         log.info("connected to %s:%s as %s", self.config.host, self.config.port, self.config.client_id)
         self._loop.call_soon_threadsafe(self.connected.set)
 
     def _on_disconnect(
         self, client: paho.Client, userdata: object, flags: object, reason: object, props: object
     ) -> None:
-        log.warning("disconnected from the broker: %s", reason)
+        log.warning("%s disconnected from the broker: %s", self.config.client_id, reason)
         self._loop.call_soon_threadsafe(self.connected.clear)
+        self._loop.call_soon_threadsafe(self.subscribed.clear)
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: object, mid: int, reasons: list[object], props: object
+    ) -> None:
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error(
+                "broker refused %s the subscription %s: %s",
+                self.config.client_id,
+                self.config.subscription,
+                reasons,
+            )
+            return
+        self._loop.call_soon_threadsafe(self.subscribed.set)
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         with self._lock:
@@ -228,6 +271,7 @@ class MqttBridge:
             mid=message.mid,
             generation=generation,
             retain=bool(message.retain),
+            events_connection=self.config.events_only,
         )
         # if the event loop is closing, the message stays unacknowledged and comes back next session
         with contextlib.suppress(RuntimeError):

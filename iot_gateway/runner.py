@@ -1,12 +1,20 @@
-"""Run the gateway: a database pool, the MQTT bridge and a few workers, until asked to stop.
+"""Run the gateway: a database pool, the MQTT connections and a few workers, until asked to stop.
 
 Each message is triaged by its topic the moment it arrives, before its payload is read (handlers.py): junk
 is dropped there, and the rest are spread over workers by device id, so one device's messages are handled
-in the order they arrived while different devices proceed in parallel. Events (alarms) have workers of
-their own: a trapped passenger must never wait behind a batch of telemetry or a flood of junk. Status
-messages stay in the telemetry lane, ordered with the readings that also prove a device alive. A worker
-takes whatever has queued up while its previous transaction ran (up to MAX_BATCH): under load batches grow,
-at rest a message is handled alone at once.
+in the order they arrived while different devices proceed in parallel.
+
+Events (alarms) have a lane of their own from the broker to the commit: an MQTT connection of their own
+(its own session and in-flight window, so a backlog of telemetry the gateway has not yet taken in never holds
+an alarm back at the broker), their own workers and their own database connections, so a trapped passenger
+never waits behind a batch of telemetry, a flood of junk or a connection busy with a COPY. The general
+connection subscribes to every device topic and so also receives a copy of each event: the copy is handled
+in its device's telemetry lane like any redelivery (the event id makes it a no-op once recorded), so an event
+that reached only the general session — sent before the events' session first existed — is still recorded.
+The events' connection subscribes before the general one announces the gateway online. Status messages stay
+in the telemetry lane, ordered with the readings that also prove a device alive. A worker takes whatever has
+queued up while its previous transaction ran (up to MAX_BATCH): under load batches grow, at rest a message is
+handled alone at once.
 """
 
 from __future__ import annotations
@@ -42,16 +50,22 @@ def _worker_of(device_id: str, workers: int) -> int:
     return zlib.crc32(device_id.encode()) % workers
 
 
-async def _work(queue: asyncio.Queue[Triaged], handler: MessageHandler) -> None:
+async def _work(queue: asyncio.Queue[Triaged], handler: MessageHandler, *, events: bool) -> None:
     while True:
         batch = [await queue.get()]
         while len(batch) < MAX_BATCH and not queue.empty():
             batch.append(queue.get_nowait())
         try:
-            await handler.process(batch)
+            await handler.process(batch, events=events)
         except Exception:
             # process() accounts for every message itself; this guards the worker against its own bugs
             log.exception("gateway worker error; %d messages left unacknowledged for redelivery", len(batch))
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the gateway's pool: its work leaves no session state
+    (transaction-scoped locks, no LISTEN), and the default reset is one more round trip between an alarm's
+    commit and its acknowledgement."""
 
 
 async def _log_counters(counters: GatewayCounters) -> None:
@@ -92,7 +106,15 @@ async def run_gateway(
     own_pool = pool is None
     if pool is None:
         assert settings.database_url
-        pool = await create_pool(settings.database_url, min_size=1, max_size=WORKERS + EVENT_WORKERS + 1)
+        pool = await create_pool(settings.database_url, min_size=1, max_size=WORKERS + 1, reset=_keep_session)
+    # opened now, not on the first alarm: connecting takes longer than the alarm's whole transaction
+    event_pool = (
+        await create_pool(
+            settings.database_url, min_size=EVENT_WORKERS, max_size=EVENT_WORKERS, reset=_keep_session
+        )
+        if settings.database_url
+        else pool
+    )
     loop = asyncio.get_running_loop()
     queues: list[asyncio.Queue[Triaged]] = [asyncio.Queue() for _ in range(WORKERS)]
     event_queues: list[asyncio.Queue[Triaged]] = [asyncio.Queue() for _ in range(EVENT_WORKERS)]
@@ -102,34 +124,64 @@ async def run_gateway(
         topic = handler.triage(message)
         if topic is None:
             return  # dropped (counted, logged, acknowledged) without queueing
-        lane = event_queues if topic.kind == "event" else queues
+        lane = event_queues if message.events_connection else queues
         lane[_worker_of(topic.device_id, len(lane))].put_nowait((message, topic))
 
+    events_bridge = MqttBridge(config.for_events(), loop, deliver)
     bridge = MqttBridge(config, loop, deliver)
+
+    def ack(message: InboundMessage) -> None:
+        (events_bridge if message.events_connection else bridge).ack(message)
+
     drop_log = drop_log if drop_log is not None else DropLog()
-    handler = MessageHandler(pool, clock or SystemClock(), bridge.ack, counters, stop, drop_log)
+    handler = MessageHandler(
+        pool, clock or SystemClock(), ack, counters, stop, drop_log, event_pool=event_pool
+    )
     tasks = [
-        asyncio.create_task(_work(q, handler), name=f"gateway-worker-{i}")
-        for i, q in enumerate([*event_queues, *queues])
+        *(
+            asyncio.create_task(_work(q, handler, events=True), name=f"gateway-event-worker-{i}")
+            for i, q in enumerate(event_queues)
+        ),
+        *(
+            asyncio.create_task(_work(q, handler, events=False), name=f"gateway-worker-{i}")
+            for i, q in enumerate(queues)
+        ),
     ]
     tasks.append(asyncio.create_task(_log_counters(counters), name="gateway-counters"))
     tasks.append(asyncio.create_task(_summarise_drops(drop_log), name="gateway-drop-summary"))
-    bridge.start()
-    log.info("gateway %s subscribing to %s (MQTT %s)", config.client_id, config.subscription, config.protocol)
+    log.info(
+        "gateway %s subscribing to %s and, for events, %s (MQTT %s)",
+        config.client_id,
+        config.subscription,
+        events_bridge.config.subscription,
+        config.protocol,
+    )
     stopping = asyncio.create_task(stop.wait())
-    refused = asyncio.create_task(bridge.refused_event.wait())
+    refused = asyncio.create_task(events_bridge.refused_event.wait())
+    general_refused = asyncio.create_task(bridge.refused_event.wait())
     try:
-        await asyncio.wait({stopping, refused}, return_when=asyncio.FIRST_COMPLETED)
+        events_bridge.start()
+        # whoever waits for the gateway's `online` may publish an alarm at once: events must be subscribed
+        subscribed = asyncio.create_task(events_bridge.subscribed.wait())
+        await asyncio.wait({stopping, refused, subscribed}, return_when=asyncio.FIRST_COMPLETED)
+        subscribed.cancel()
+        if not stop.is_set() and events_bridge.refused is None:
+            bridge.start()
+            await asyncio.wait({stopping, refused, general_refused}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
         refused.cancel()
-        await asyncio.to_thread(bridge.stop)
+        general_refused.cancel()
+        await asyncio.gather(asyncio.to_thread(bridge.stop), asyncio.to_thread(events_bridge.stop))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if own_pool:
             await pool.close()
+        if event_pool is not pool:
+            await event_pool.close()
         drop_log.flush()
         log.info("gateway stopped: %s", counters.snapshot())
-    if bridge.refused is not None:
-        raise bridge.refused
+    for refusal in (events_bridge.refused, bridge.refused):
+        if refusal is not None:
+            raise refusal

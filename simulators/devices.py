@@ -47,6 +47,16 @@ DEMO_DEVICES: dict[str, str] = {
     "pump-2": "pump", "pres-2": "pressure", "tank-2": "tank", "leak-2": "leak",
     "mains-1": "power", "mains-2": "power", "gen-1": "generator",
 }  # fmt: skip
+_ELEVATOR_CODES = ("ELEVATOR_ENTRAPMENT", "ELEVATOR_STOPPED", "ELEVATOR_DOOR_FAULT", "ELEVATOR_OVERSPEED")
+# Every (device, alarm code) the demo estate's devices raise: 33 sources, elevators first.
+DEMO_ALARM_SOURCES: list[tuple[str, str]] = [
+    *((f"elev-{b}{n}", code) for b in "abc" for n in (1, 2) for code in _ELEVATOR_CODES),
+    ("leak-1", "WATER_LEAK"), ("leak-2", "WATER_LEAK"),
+    ("pump-1", "PUMP_FAILURE"), ("pump-2", "PUMP_FAILURE"),
+    ("mains-1", "MAINS_LOSS"), ("mains-2", "MAINS_LOSS"),
+    ("mains-1", "PHASE_LOSS"), ("mains-2", "PHASE_LOSS"),
+    ("gen-1", "GENERATOR_FAILURE"),
+]  # fmt: skip
 
 _encode = msgspec.json.Encoder().encode
 
