@@ -10,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v24';
+const SHELL_VERSION = 'shell-v57';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -38,15 +38,33 @@ const SHELL_FILES = [
   '/js/views/dispatch.js',
   '/js/views/callbacks.js',
   '/js/views/assign.js',
+  '/js/views/promises.js',
+  '/js/views/campaigns.js',
   '/js/views/dashboard.js',
   '/js/views/rounds.js',
   '/js/views/hazards.js',
+  '/js/views/escalated.js',
+  '/js/views/feedback.js',
+  '/js/views/owner_messages.js',
+  '/js/views/unit_links.js',
+  '/js/views/outages.js',
+  '/js/views/outage_visits.js',
+  '/js/views/safety.js',
+  '/js/views/emergency_plan.js',
+  '/js/views/emergency_report.js',
+  '/js/views/job_safety.js',
+  '/js/views/job_notice.js',
+  '/js/views/safety_check.js',
+  '/js/views/round_report.js',
+  '/js/views/round_setup.js',
   '/js/views/dashboard/charts.js',
   '/js/views/dashboard/numbers.js',
   '/js/views/dashboard/period.js',
   '/js/views/dashboard/tables.js',
   '/js/views/dashboard/tiles.js',
   '/js/views/dashboard/escalated.js',
+  '/js/views/dashboard/hazards.js',
+  '/js/views/dashboard/drills.js',
   '/i18n/zh-CN.json',
   '/i18n/en.json',
   '/vendor/signature_pad/signature_pad.js',
@@ -121,7 +139,8 @@ self.addEventListener('fetch', (event) => {
     if (CACHED_API.test(url.pathname)) event.respondWith(networkFirst(request));
     return;
   }
-  if (request.mode === 'navigate') {
+  // the owner's page is its own online-only page: a phone that also runs the staff app must still open it
+  if (request.mode === 'navigate' && url.pathname !== '/owner.html') {
     event.respondWith(caches.match('/index.html').then((cached) => cached || fetch(request)));
     return;
   }

@@ -110,7 +110,7 @@ export function me() {
 /** Work orders: filters {status, kind, assignee: 'me', site, overdue: true, escalated: true (complaints for management)}. */
 export async function listWorkOrders(filters = {}) {
   const body = await request(`/work-orders${query(filters)}`);
-  return Array.isArray(body) ? body : body.items || [];
+  return body.items;
 }
 
 /**
@@ -142,8 +142,10 @@ const MY_JOBS_LIMIT = 200;
  */
 export async function myJobs({ onReady = () => {} } = {}) {
   try {
-    const body = await request(`/work-orders${query({ assignee: 'me', open: 'true', limit: MY_JOBS_LIMIT })}`, { fresh: true });
-    const items = Array.isArray(body) ? body : body.items || [];
+    // The list's own lean shape (number, kind, status, priority, title, place, version, clocks): what the
+    // screen shows; each job's detail is read and kept separately below.
+    const body = await request(`/work-orders/mine${query({ limit: MY_JOBS_LIMIT })}`, { fresh: true });
+    const { items } = body;
     await saveList('mine', items).catch(() => undefined);
     keepDetails(items, onReady);
     return { items, syncedAt: new Date().toISOString(), offline: false };
@@ -189,8 +191,32 @@ export async function suggestions(id, { limit = 50, offset = 0 } = {}) {
  * reporterName, reporterPhone, ownerName, ownerPhone, assigneeName, resolution}], total, limit, offset}.
  */
 export async function listCallbacks({ site, limit = 200, offset = 0 } = {}) {
-  const body = await request(`/callbacks${query({ site, limit, offset })}`);
-  return Array.isArray(body) ? { items: body, total: body.length, limit, offset } : body;
+  return request(`/callbacks${query({ site, limit, offset })}`);
+}
+
+/** The campaign worklist (routine sample, move-in calls): owed ones earliest first, or worked (done). */
+export async function listCampaignCalls({ site, campaign, done = false, limit = 100, offset = 0 } = {}) {
+  return request(`/campaign-calls${query({ site, campaign, done: done ? 'true' : null, limit, offset })}`);
+}
+
+/** Record a campaign call's outcome: reached (satisfaction), no_answer or refused; notes; followUp job. */
+export function recordCampaignOutcome(id, body) {
+  return submit(jsonEntry(`${BASE}/campaign-calls/${id}/outcome`, body, 'campaignOutcome', null));
+}
+
+/** The promises made on a case. */
+export async function listPromises(workOrderId) {
+  return (await request(`/work-orders/${workOrderId}/promises${query({ limit: 200 })}`)).items;
+}
+
+/** Record a promise made to the owner on a case: { text, dueAt }. */
+export function makePromise(workOrderId, body) {
+  return submit(jsonEntry(`${BASE}/work-orders/${workOrderId}/promises`, body, 'promise', workOrderId, { stamped: false }));
+}
+
+/** Mark a promise kept, with an optional note. */
+export function keepPromise(promiseId, note = '', workOrderId = null) {
+  return submit(jsonEntry(`${BASE}/promises/${promiseId}/keep`, { note }, 'keepPromise', workOrderId, { stamped: false }));
 }
 
 /** A photo's small preview (`thumbUrl` of a work order's photo) as an object URL for an <img>. */
@@ -250,19 +276,19 @@ export function savedUnit(id) {
  */
 export async function lookupUnits({ site, address, building, number, phone }) {
   const body = await request(`/units/lookup${query({ site, address, building, number, phone })}`);
-  return Array.isArray(body) ? { items: body, near: [], understood: null } : { near: [], understood: null, ...body };
+  return { near: [], understood: null, ...body };
 }
 
 /** Users of a site, of one role when `role` is given. */
 export async function listUsers({ role, site }) {
   const body = await request(`/users${query({ role, site })}`);
-  return Array.isArray(body) ? body : body.items || [];
+  return body.items;
 }
 
 /** The caller's sites (admins: every site): [{id, code, name, timezone}]. */
 export async function listSites() {
   const body = await request(`/sites${query({ limit: 200 })}`);
-  return Array.isArray(body) ? body : body.items || [];
+  return body.items;
 }
 
 // ---- reports ----
@@ -350,8 +376,8 @@ async function scheduleReplay() {
  * {state: 'conflict', conflict} when it refused it, or {state: 'queued'} when it waits for the network; each
  * with the outbox entry's `id`, which the outbox's own announcements carry too.
  */
-async function submit(entry) {
-  const queued = await enqueue(entry);
+async function submit(entry, followers = []) {
+  const queued = await enqueue(entry, followers);
   const outcome = new Promise((resolve) => waiters.set(queued.id, resolve));
   if (!navigator.onLine) {
     scheduleReplay();
@@ -437,6 +463,24 @@ export function createWorkOrder(fields) {
   return submit(jsonEntry(`${BASE}/work-orders`, fields, 'create', null));
 }
 
+// ---- suggestions and praise (建议/表扬) ----
+
+/** Record a suggestion or praise taken at the desk: {site, kind, text, channel, unitId, reporterName,
+ * reporterPhone, praisedUserId}. Routed by the server to the site's supervisor. */
+export function createFeedback(fields) {
+  return submit(jsonEntry(`${BASE}/feedback`, fields, 'feedbackCreate', null, { stamped: false }));
+}
+
+/** The answer given to the owner ({via, summary}); it closes the feedback. */
+export function answerFeedback(id, fields) {
+  return submit(jsonEntry(`${BASE}/feedback/${id}/answer`, fields, 'feedbackAnswer', null, { stamped: false }));
+}
+
+/** Suggestions and praise: {items, total, limit, offset}, open first; filters {site, kind, open, praised}. */
+export function listFeedback(filters = {}) {
+  return request(`/feedback${query(filters)}`);
+}
+
 /** Upload a photo (JPEG blob) for a stage: before | during | after. */
 export async function uploadPhoto(id, blob, stage, clientAt = new Date().toISOString()) {
   const form = new FormData();
@@ -499,8 +543,8 @@ export function getRound(id) {
 }
 
 /** The routes the user may walk, each with its points (name, place, qrHash). */
-export function listRoutes() {
-  return request('/round-routes');
+export function listRoutes(filters = {}) {
+  return request(`/round-routes${query(filters)}`);
 }
 
 /** Start a scheduled round. */
@@ -532,6 +576,137 @@ export async function roundQrSheet(routeId) {
   return response.text();
 }
 
+// ---- owners' messages (staff side) ----
+
+/** A case's messages to and from its owners: {items, total, limit, offset}, oldest first. */
+export function caseOwnerMessages(id, { limit = 100, offset = 0 } = {}) {
+  return request(`/work-orders/${id}/owner-messages${query({ limit, offset })}`);
+}
+
+/** A reply to the case's owners (SMS and email through the server's outbox). */
+export function replyToOwners(id, text) {
+  return submit(jsonEntry(`${BASE}/work-orders/${id}/owner-messages`, { text }, 'ownerReply', id));
+}
+
+/** The desk opened the case: its owners' messages are read ({read: how many were unread}). */
+export function markOwnerMessagesRead(id) {
+  return request(`/work-orders/${id}/owner-messages/read`, { method: 'POST' });
+}
+
+/**
+ * Cases whose owners wrote after the last reply, the longest waiting first: {items: [{workOrderId, number,
+ * caseKind, status, title, waiting, unread, since, lastText}], total, limit, offset}.
+ */
+export function ownersWaiting({ site, limit = 50, offset = 0 } = {}) {
+  return request(`/owner-messages/waiting${query({ site, limit, offset })}`);
+}
+
+/** Owners' messages that ended failed: {items, total, limit, offset}, latest first. */
+export function failedOwnerMessages({ site, limit = 50, offset = 0 } = {}) {
+  return request(`/owner-messages/failed${query({ site, limit, offset })}`);
+}
+
+/** Put a failed message back in the server's outbox (the same message: it still goes once). */
+export function retryOwnerMessage(id) {
+  return submit(jsonEntry(`${BASE}/owner-messages/${id}/retry`, {}, 'ownerRetry', null, { stamped: false }));
+}
+
+/** The printable QR codes of a building's unit links (HTML). */
+export async function unitLinkSheet(buildingId) {
+  const token = await currentToken();
+  const response = await fetch(`${BASE}/buildings/${buildingId}/owner-link-sheet`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new ApiError(response.status, {});
+  return response.text();
+}
+
+/** A site's buildings: {items, total, limit, offset}. */
+export function listBuildings({ site, limit = 200, offset = 0 } = {}) {
+  return request(`/buildings${query({ site, limit, offset })}`);
+}
+
+// ---- outages: planned cuts and the guard's visits to the vulnerable ----
+
+/** Planned water and power cuts: {items, total, limit, offset}, open ones first. */
+export function listPlannedOutages({ site, limit = 50, offset = 0 } = {}) {
+  return request(`/planned-outages${query({ site, limit, offset })}`);
+}
+
+/** Announce a planned cut: {buildingId, kind: water|power, startsAt, endsAt, note}. */
+export function announceOutage(fields) {
+  return submit(jsonEntry(`${BASE}/planned-outages`, fields, 'outageAnnounce', null));
+}
+
+/** The planned cut is over: the residents are told once. */
+export function restoreOutage(id) {
+  return submit(jsonEntry(`${BASE}/planned-outages/${id}/restore`, {}, 'outageRestore', null, { stamped: false }));
+}
+
+/** Each outage now with its building's vulnerable residents to visit: {items, ...}. */
+export function outageVisits() {
+  return request('/outage-visits');
+}
+
+/** Mark a vulnerable resident visited: {source: alarm|planned, outageId, residentId}. */
+export function markVisited(fields) {
+  return submit(jsonEntry(`${BASE}/outage-visits`, fields, 'visit', null));
+}
+
+// ---- laying out rounds (supervisors and up) ----
+
+/** The check points of the caller's sites, with the text their QR code carries. */
+export function listCheckPoints(filters = {}) {
+  return request(`/check-points${query(filters)}`);
+}
+
+/** The schedules of the caller's sites, next slot first. */
+export function listSchedules(filters = {}) {
+  return request(`/round-schedules${query(filters)}`);
+}
+
+function patchEntry(url, body, label) {
+  return { ...jsonEntry(url, body, label, null, { stamped: false }), method: 'PATCH' };
+}
+
+/** A new check point: {site, name, place}. */
+export function createCheckPoint(fields) {
+  return submit(jsonEntry(`${BASE}/check-points`, fields, 'roundSetup', null, { stamped: false }));
+}
+
+/** Rename, move or switch off a check point: {name, place, active}. */
+export function updateCheckPoint(id, fields) {
+  return submit(patchEntry(`${BASE}/check-points/${id}`, fields, 'roundSetup'));
+}
+
+/** A new route: {name, expectedMinutes, checkPointIds (walking order)}. */
+export function createRoute(fields, site) {
+  return submit(jsonEntry(`${BASE}/round-routes${query({ site })}`, fields, 'roundSetup', null, { stamped: false }));
+}
+
+/** Rename a route, change its minutes or switch it off: {name, expectedMinutes, active}. */
+export function updateRoute(id, fields) {
+  return submit(patchEntry(`${BASE}/round-routes/${id}`, fields, 'roundSetup'));
+}
+
+/** A new schedule of a route: {everyHours, windowStart, windowEnd} or {fixedTimes}. */
+export function createSchedule(routeId, fields) {
+  return submit(jsonEntry(`${BASE}/round-routes/${routeId}/schedules`, fields, 'roundSetup', null, { stamped: false }));
+}
+
+/** Switch a schedule off or on: {active}. */
+export function updateSchedule(id, fields) {
+  return submit(patchEntry(`${BASE}/round-schedules/${id}`, fields, 'roundSetup'));
+}
+
+/** The printable QR sheet of every active point of a site (HTML). */
+export async function siteQrSheet(site) {
+  return (await authorisedBlob(`/check-points/qr-sheet${query({ site })}`)).text();
+}
+
+/** The rounds of one shift: {site, day, shift, start, end, rounds: [...], totals}. */
+export function roundReport({ day, shift, site } = {}) {
+  return request(`/rounds/report${query({ day, shift, site })}`);
+}
+
 // ---- the hazard ledger (隐患台账) ----
 
 /** The ledger: {items, total, limit, offset}, open hazards first. */
@@ -549,9 +724,17 @@ export function hazardCounts(site) {
   return request(`/hazards/counts${query({ site })}`);
 }
 
-/** Register a hazard: place, description, riskLevel (and workOrderId when found on a job). */
-export function createHazard(fields) {
-  return submit(jsonEntry(`${BASE}/hazards`, fields, 'hazardCreate', null));
+/**
+ * Register a hazard: place, description, riskLevel (and workOrderId when found on a job), with an optional
+ * photo (JPEG blob). The photo waits in the outbox right behind the hazard and is sent to the hazard's id once
+ * the hazard is delivered, whether this screen is still open then or not.
+ */
+export async function createHazard(fields, photo = null) {
+  const entry = jsonEntry(`${BASE}/hazards`, fields, 'hazardCreate', null);
+  if (!photo) return submit(entry);
+  const form = new FormData();
+  form.append('file', photo, `hazard-${Date.now()}.jpg`);
+  return submit(entry, [await multipartEntry(`${BASE}/hazards/{after}/photo`, form, entry.clientAt, 'hazardPhoto', null)]);
 }
 
 /** A move of the ledger: analyse, control, rectify, recheck, recheck_failed, close. */
@@ -574,6 +757,116 @@ export async function hazardPhotoUrl(id) {
 /** The ledger as a CSV file (with BOM). */
 export function hazardsCsv(site) {
   return authorisedBlob(`/hazards/export.csv${query({ site })}`);
+}
+
+// ---- emergency plans, drills and training ----
+
+/** The plan running for an alarm: {scenario, steps: [{id, labelZh, labelEn, role, dueAt, overdue, doneAt, doneByName}], phones, welfareVisits}. */
+export function alarmChecklist(alarmId) {
+  return request(`/alarms/${alarmId}/checklist`);
+}
+
+/** The plan running on an emergency work order (404 when it runs none). */
+export function workOrderChecklist(workOrderId) {
+  return request(`/work-orders/${workOrderId}/checklist`);
+}
+
+/** Tick a step off (through the outbox: exactly once, with the phone's time). */
+export function emergencyStepDone(stepId) {
+  return submit(jsonEntry(`${BASE}/emergency-steps/${stepId}/done`, {}, 'emergencyStep', null));
+}
+
+/** The vulnerable residents to visit in the power cut an alarm reports: {items, total, limit, offset}. */
+export function welfareVisits(alarmId) {
+  return request(`/alarms/${alarmId}/welfare-visits`);
+}
+
+/** Every scenario's plan of a site. */
+export function emergencyPlans(site) {
+  return request(`/emergency-plans${query({ site })}`);
+}
+
+/** Replace a site's plan for a scenario (managers; online only: a plan is not edited in the field). */
+export function saveEmergencyPlan(scenario, plan) {
+  return request(`/emergency-plans/${scenario}`, { method: 'PUT', json: plan });
+}
+
+/** A job's notice to its asset's building (404 when it has told nobody). */
+export function jobResidentNotice(workOrderId) {
+  return request(`/work-orders/${workOrderId}/resident-notice`);
+}
+
+/** Tell every resident of the job's building what its work interrupts and when: {kind, startsAt, endsAt, note}. */
+export function tellResidents(workOrderId, fields) {
+  return submit(jsonEntry(`${BASE}/work-orders/${workOrderId}/resident-notice`, fields, 'residentNotice', workOrderId, { stamped: false }));
+}
+
+/** Open an emergency by hand ({scenario, location, description, site}): its job runs the scenario's plan. */
+export function reportEmergency(fields) {
+  return submit(jsonEntry(`${BASE}/emergencies`, fields, 'emergencyReport', null));
+}
+
+/** The emergencies reported by hand and still open, each with its checklist: {items, total, …}. */
+export function reportedEmergencies(filters = {}) {
+  return request(`/emergencies${query(filters)}`);
+}
+
+/** The scenarios a site has not drilled within a year: {siteId, items: [{scenario, labelZh, labelEn, lastHeldOn}]}. */
+export function drillsDue(site) {
+  return request(`/drills/due${query({ site })}`);
+}
+
+/** The drill register: {items, total, limit, offset}. */
+export function listDrills(filters = {}) {
+  return request(`/drills${query(filters)}`);
+}
+
+/** Register a drill held. */
+export function createDrill(fields) {
+  return submit(jsonEntry(`${BASE}/drills`, fields, 'drillCreate', null, { stamped: false }));
+}
+
+/** The training register: {items, total, limit, offset}. */
+export function listTrainings(filters = {}) {
+  return request(`/trainings${query(filters)}`);
+}
+
+/** Register a training session held. */
+export function createTraining(fields) {
+  return submit(jsonEntry(`${BASE}/trainings`, fields, 'trainingCreate', null, { stamped: false }));
+}
+
+/** The ledger as a printable A4 page (HTML): filters {site, status, risk, lang}. */
+export async function hazardsPrintPage(filters = {}) {
+  return (await authorisedBlob(`/hazards/print${query(filters)}`)).text();
+}
+
+// ---- the quarterly safety check (季度安全检查) ----
+
+/** The checks of the caller's sites, newest quarter first: {items, total, limit, offset}. */
+export function listSafetyChecks(filters = {}) {
+  return request(`/safety-checks${query(filters)}`);
+}
+
+/** One check with its focus points and their answers. */
+export function getSafetyCheck(id) {
+  return request(`/safety-checks/${id}`);
+}
+
+/** Answer one focus point: outcome 'ok' or 'finding' (note, riskLevel, optional photo); through the outbox. */
+export async function answerSafetyPoint(checkId, code, { outcome, note = '', riskLevel = '', photo = null }, clientAt = new Date().toISOString()) {
+  const form = new FormData();
+  form.append('outcome', outcome);
+  form.append('note', note);
+  if (riskLevel) form.append('riskLevel', riskLevel);
+  form.append('clientAt', clientAt);
+  if (photo) form.append('file', photo, `finding-${Date.now()}.jpg`);
+  return submit(await multipartEntry(`${BASE}/safety-checks/${checkId}/points/${code}`, form, clientAt, 'safetyAnswer', null));
+}
+
+/** An object URL of a point's photo thumbnail (the caller revokes it). */
+export async function safetyPointPhotoUrl(checkId, code) {
+  return URL.createObjectURL(await authorisedBlob(`/safety-checks/${checkId}/points/${code}/photo?thumb=true`));
 }
 
 // ---- what the server says a job may do (the views keep no copy of the rules) ----

@@ -24,22 +24,45 @@ const VIEWS = {
   dashboard: 'dashboard',
   rounds: 'rounds',
   hazards: 'hazards',
+  escalated: 'escalated',
+  feedback: 'feedback',
+  ownerMessages: 'owner_messages',
+  ownerLinks: 'unit_links',
+  outages: 'outages',
+  safetyCheck: 'safety_check',
+  safety: 'safety',
 };
 
-// What each role sees first and in its navigation bar.
+// What each role sees first and in its navigation, most used first. At most BAR_SIZE tabs stand in the bar;
+// the rest wait under "更多 / More" (a list of big targets), so the bar keeps one row at phone width.
 const ROLE_NAV = {
   technician: ['jobs', 'hazards'],
   guard: ['alarms', 'rounds', 'hazards'],
-  agent: ['intake', 'dispatch', 'callbacks'],
-  supervisor: ['dispatch', 'intake', 'callbacks', 'alarms', 'dashboard', 'rounds', 'hazards'],
-  manager: ['dashboard', 'dispatch', 'alarms', 'rounds', 'hazards'],
-  admin: ['dashboard', 'dispatch', 'intake', 'alarms'],
+  agent: ['intake', 'dispatch', 'callbacks', 'feedback', 'ownerMessages'],
+  supervisor: ['dispatch', 'escalated', 'alarms', 'hazards', 'intake', 'callbacks', 'feedback', 'dashboard', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'outages'],
+  manager: ['dashboard', 'escalated', 'dispatch', 'hazards', 'feedback', 'alarms', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'ownerLinks', 'outages'],
+  admin: ['dashboard', 'dispatch', 'alarms', 'intake', 'ownerMessages', 'ownerLinks', 'outages'],
 };
+// A role with up to BAR_SIZE + 1 tabs has them all in the bar (the last would only swap with "More").
+const BAR_SIZE = 4;
+
+/**
+ * The tabs in the bar and those under More. The screen on view always stands in the bar: picked from More, it
+ * takes the bar's last place for as long as it is on view.
+ */
+function splitNav(tabs, current) {
+  if (tabs.length <= BAR_SIZE + 1) return { bar: tabs, more: [] };
+  const bar = tabs.slice(0, BAR_SIZE);
+  if (tabs.includes(current) && !bar.includes(current)) bar[BAR_SIZE - 1] = current;
+  return { bar, more: tabs.filter((name) => !bar.includes(name)) };
+}
 
 const state = { user: null, view: null, route: null, queued: 0, offline: !navigator.onLine };
 // A busy or restarting server (5xx, 429) leaves actions queued; try again this often while any wait.
 const RETRY_INTERVAL_MS = 10000;
 const main = document.getElementById('view');
+// view module → its drawing still in progress
+const drawing = new Map();
 
 /** Shared with views: the signed-in user and a way to navigate and refresh shell chrome. */
 export const ctx = {
@@ -78,23 +101,41 @@ async function route() {
   const current = { name, params };
   state.route = current;
   renderNav();
-  main.innerHTML = '';
+  // Each route draws into a root of its own: a slower, superseded render then fills a detached element
+  // instead of overwriting the screen the user has moved on to.
+  const root = document.createElement('div');
+  root.className = 'view-root';
+  main.replaceChildren(root);
   let module;
   try {
     module = await import(`./views/${VIEWS[name]}.js`);
     // The user moved on while the module loaded: the newer route draws, this one must not.
     if (state.route !== current) return;
   } catch {
-    main.innerHTML = `<section class="card"><h2>${esc(t(`nav.${name}`))}</h2><p>${esc(t('app.viewUnavailable'))}</p></section>`;
+    root.innerHTML = `<section class="card"><h2>${esc(t(`nav.${name}`))}</h2><p>${esc(t('app.viewUnavailable'))}</p></section>`;
     state.view = null;
     return;
   }
-  state.view = module;
-  try {
-    await module.render(main, params, ctx);
-  } catch (error) {
-    main.innerHTML = `<section class="card error"><p>${esc(t('app.loadFailed'))}</p><p>${esc(error.message)}</p></section>`;
+  // The same screen drawn again (a language switch, a refresh) waits for its earlier drawing: a view keeps
+  // its timers and streams in module state, which two drawings at once would tangle.
+  const earlier = drawing.get(module);
+  if (earlier) {
+    await earlier;
+    if (state.route !== current) return;
   }
+  state.view = module;
+  const draw = (async () => {
+    try {
+      await module.render(root, params, ctx);
+    } catch (error) {
+      root.innerHTML = `<section class="card error"><p>${esc(t('app.loadFailed'))}</p><p>${esc(error.message)}</p></section>`;
+    }
+    // Superseded while drawing: its screen is gone, and so must be the timers and streams it started.
+    if (!root.isConnected && module.unmount) module.unmount();
+  })();
+  drawing.set(module, draw);
+  await draw;
+  if (drawing.get(module) === draw) drawing.delete(module);
 }
 
 function renderNav() {
@@ -111,9 +152,26 @@ function renderNav() {
   logoutButton.hidden = false;
   document.getElementById('who').textContent = `${state.user.displayName} · ${t(`role.${state.user.role}`)}`;
   const current = state.route ? state.route.name : '';
-  nav.innerHTML = (ROLE_NAV[state.user.role] || ['jobs'])
-    .map((name) => `<a href="#/${name}" class="${name === current ? 'active' : ''}" data-nav="${name}">${esc(t(`nav.${name}`))}</a>`)
-    .join('');
+  const { bar, more } = splitNav(ROLE_NAV[state.user.role] || ['jobs'], current);
+  const tab = (name) => `<a href="#/${name}" class="${name === current ? 'active' : ''}" data-nav="${name}" ${name === current ? 'aria-current="page"' : ''}>${esc(t(`nav.${name}`))}</a>`;
+  nav.innerHTML = `<div class="nav-bar">${bar.map(tab).join('')}${
+    more.length ? `<button type="button" id="nav-more" class="nav-more-button" aria-expanded="false" aria-controls="nav-more-list">${esc(t('nav.more'))}</button>` : ''
+  }</div>${more.length ? `<div id="nav-more-list" class="nav-more" hidden>${more.map(tab).join('')}</div>` : ''}`;
+  const moreButton = nav.querySelector('#nav-more');
+  if (moreButton) {
+    moreButton.addEventListener('click', () => showMore(moreButton.getAttribute('aria-expanded') !== 'true'));
+    // a tab picked from the list: the route redraws the nav, closed; the current one only closes it
+    nav.querySelector('#nav-more-list').addEventListener('click', () => showMore(false));
+  }
+}
+
+function showMore(open) {
+  const button = document.getElementById('nav-more');
+  const list = document.getElementById('nav-more-list');
+  if (!button || !list) return;
+  button.setAttribute('aria-expanded', String(open));
+  button.classList.toggle('open', open);
+  list.hidden = !open;
 }
 
 async function refreshBanner() {
@@ -206,6 +264,9 @@ async function start() {
     location.hash = '/login';
   });
   window.addEventListener('hashchange', route);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') showMore(false);
+  });
   window.addEventListener('online', replayNow);
   window.addEventListener('offline', () => {
     state.offline = true;

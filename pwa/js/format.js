@@ -28,6 +28,43 @@ export function formatDateTime(iso) {
   }).format(new Date(iso));
 }
 
+/** The wall-clock parts of an instant in the site's zone. */
+function zoneParts(ms) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: siteTimeZone(),
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).formatToParts(new Date(ms));
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute') };
+}
+
+/** An instant as a date-time field's value ("2026-03-05T14:30"), written in the site's zone. */
+export function toSiteInput(iso) {
+  if (!iso) return '';
+  const p = zoneParts(new Date(iso).getTime());
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}`;
+}
+
+/** A date-time field's value, read as a wall-clock time in the site's zone, as an ISO instant ('' if empty). */
+export function fromSiteInput(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || '');
+  if (!m) return '';
+  const wanted = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  // Guess, see what the zone's clock shows then, and correct by the difference (twice covers a DST edge).
+  let guess = wanted;
+  for (let i = 0; i < 2; i += 1) {
+    const p = zoneParts(guess);
+    guess += wanted - Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
+  }
+  return new Date(guess).toISOString();
+}
+
 /** Time of day in the site's zone. */
 export function formatTime(iso) {
   if (!iso) return '';

@@ -6,6 +6,11 @@
  * visible conflict with the server's reason; a 401 stops and keeps everything until the user logs in again.
  * Replays start on `sync`, on service-worker start and on `online` — often several at once — so one Web
  * Lock serialises them, and the Idempotency-Key makes a repeated delivery harmless anyway.
+ *
+ * An entry may follow another (`after`: the other's id) when its URL needs what the other creates — a
+ * hazard's photo needs the hazard's id. Its URL carries the placeholder `{after}`; when the entry it follows
+ * is delivered, the same transaction that removes that entry writes the created id into the follower's URL,
+ * so the follower survives a closed app and is sent once, after it. Refused, it takes its followers along.
  */
 
 const DB_NAME = 'caretaker';
@@ -77,12 +82,8 @@ export async function setToken(token) {
   await withStore('session', 'readwrite', (store) => (token ? store.put(token, 'token') : store.delete('token')));
 }
 
-/**
- * Queue one mutation. `body` is a string (JSON) or an ArrayBuffer (multipart, photos and signatures).
- * Returns the stored entry with its id.
- */
-export async function enqueue({ url, method = 'POST', headers = {}, body = null, clientAt, label = '', jobId = null }) {
-  const entry = {
+function newEntry({ url, method = 'POST', headers = {}, body = null, clientAt, label = '', jobId = null }) {
+  return {
     url,
     method,
     headers,
@@ -93,7 +94,27 @@ export async function enqueue({ url, method = 'POST', headers = {}, body = null,
     label,
     jobId,
   };
-  entry.id = await withStore('outbox', 'readwrite', (store) => requestValue(store.add(entry)));
+}
+
+/**
+ * Queue one mutation. `body` is a string (JSON) or an ArrayBuffer (multipart, photos and signatures).
+ * `followers` are entries sent after it that need its created id: their URL says `{after}` where it goes.
+ * All are stored in one transaction (no replay can slip between them). Returns the stored entry with its id.
+ */
+export async function enqueue(fields, followers = []) {
+  const entry = { ...newEntry(fields), ...(followers.length ? { followers: followers.length } : {}) };
+  const db = await openDb();
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction('outbox', 'readwrite');
+    const store = tx.objectStore('outbox');
+    store.add(entry).onsuccess = (event) => {
+      entry.id = event.target.result;
+      for (const follower of followers) store.add({ ...newEntry(follower), after: entry.id });
+    };
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
   announce({ type: 'queued', id: entry.id });
   return entry;
 }
@@ -115,8 +136,43 @@ async function firstEntry() {
   });
 }
 
-async function removeEntry(id) {
-  await withStore('outbox', 'readwrite', (store) => store.delete(id));
+/**
+ * Remove an answered entry; its followers (an entry queued with some says how many) get the created id
+ * (`createdId`) written into their URL, or, when there is none (refused), are removed too and returned so
+ * they can be recorded as refused.
+ */
+async function removeEntry(entry, createdId = null) {
+  const { id } = entry;
+  if (!entry.followers) {
+    await withStore('outbox', 'readwrite', (store) => store.delete(id));
+    return [];
+  }
+  const dropped = [];
+  const db = await openDb();
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction('outbox', 'readwrite');
+    const store = tx.objectStore('outbox');
+    store.delete(id);
+    store.openCursor().onsuccess = (event) => {
+      const cursor = event.target.result;
+      if (!cursor) return;
+      const follower = cursor.value;
+      if (follower.after === id) {
+        if (createdId) {
+          const { after, ...rest } = follower;
+          cursor.update({ ...rest, url: follower.url.replace('{after}', encodeURIComponent(createdId)) });
+        } else {
+          dropped.push(follower);
+          cursor.delete();
+        }
+      }
+      cursor.continue();
+    };
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+  return dropped;
 }
 
 /** Conflicts the server refused (4xx), for the technician to read and dismiss. */
@@ -163,6 +219,13 @@ async function replayLocked() {
       announce({ type: 'auth-required' });
       return { state: 'auth', outcomes };
     }
+    if (entry.after) {
+      // what it follows was answered without an id to give it: nothing to send it to
+      await removeEntry(entry);
+      const conflict = await recordConflict(entry, 409, { code: 'follows_nothing' });
+      announce({ type: 'conflict', id: entry.id, url: entry.url, jobId: entry.jobId, status: 409, conflict });
+      continue;
+    }
     let response;
     try {
       response = await fetch(entry.url, {
@@ -186,7 +249,8 @@ async function replayLocked() {
     } catch {
       payload = null;
     }
-    await removeEntry(entry.id);
+    const created = response.ok && payload && payload.id ? String(payload.id) : null;
+    const dropped = await removeEntry(entry, created);
     if (response.ok) {
       const outcome = { type: 'delivered', id: entry.id, url: entry.url, jobId: entry.jobId, status: response.status, body: payload };
       outcomes.push(outcome);
@@ -196,6 +260,12 @@ async function replayLocked() {
       const outcome = { type: 'conflict', id: entry.id, url: entry.url, jobId: entry.jobId, status: response.status, conflict };
       outcomes.push(outcome);
       announce(outcome);
+    }
+    // refused along with what they follow (or it was taken but created nothing to follow)
+    const [status, problem] = response.ok ? [409, { code: 'follows_nothing' }] : [response.status, payload || {}];
+    for (const follower of dropped) {
+      const conflict = await recordConflict(follower, status, problem);
+      announce({ type: 'conflict', id: follower.id, url: follower.url, jobId: follower.jobId, status, conflict });
     }
     announce({ type: 'changed' });
   }

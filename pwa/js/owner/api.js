@@ -23,8 +23,8 @@ export function signOut() {
   localStorage.removeItem(TOKEN_KEY);
 }
 
-async function request(path, { method = 'GET', json } = {}) {
-  const init = { method, headers: { Accept: 'application/json' } };
+async function request(path, { method = 'GET', json, headers = {} } = {}) {
+  const init = { method, headers: { Accept: 'application/json', ...headers } };
   const token = ownerToken();
   if (token) init.headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
@@ -73,3 +73,29 @@ export async function addPhoto(id, file) {
 
 /** satisfaction, speed, attitude, quality: 1-5; recommend: 0-10. */
 export const rate = (id, answers) => request(`/cases/${id}/rating`, { method: 'POST', json: answers });
+
+/** The owner confirms the work is done (once; apart from the rating). */
+export const confirmDone = (id) => request(`/cases/${id}/confirmation`, { method: 'POST' });
+
+/** A fresh key for one send: the same key again (a retry) files it once. */
+export function requestKey() {
+  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** The unit's suggestions and praise, newest first, with the staff's answers. */
+export const listFeedback = () => request('/feedback?limit=50');
+
+/** kind: suggestion | praise; key: the send's Idempotency-Key (reuse it to retry). */
+export const fileFeedback = ({ kind, text }, key) =>
+  request('/feedback', { method: 'POST', json: { kind, text }, headers: { 'Idempotency-Key': key } });
+
+/**
+ * The conversation on one of the unit's cases, oldest first: {number, status, timeZone, maxLength,
+ * items: [{id, from: owner|staff, text, at, staff: {role, name} | null}]}.
+ */
+export const caseThread = (id) => request(`/cases/${id}/messages`);
+
+/** Write to the staff about a case; key: the send's Idempotency-Key (reuse it to retry). Answers the thread. */
+export const writeMessage = (id, text, key) =>
+  request(`/cases/${id}/messages`, { method: 'POST', json: { text }, headers: { 'Idempotency-Key': key } });

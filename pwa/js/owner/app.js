@@ -1,11 +1,12 @@
 /**
  * The owner's page: open the unit's link (#u=<link>, printed as a QR code), sign in with a code sent by SMS,
  * report a repair or a complaint, follow the unit's cases (who is coming, badge, arrival window, what was
- * done) and rate finished work. Chinese first; the same catalogue labels as the staff app.
+ * done), rate finished work, write to the staff about a case and read their replies (#case/<id>), and
+ * send a suggestion or praise (建议/表扬). Chinese first; the same catalogue labels as the staff app.
  */
 
 import { choices, currentLocale, initI18n, label, refusal, setLocale, t, translateTree } from '../i18n.js';
-import { esc, formatDateTime } from '../format.js';
+import { esc, formatDateTime, setSiteTimeZone } from '../format.js';
 import * as api from './api.js';
 
 const LINK_KEY = 'caretaker.owner.link';
@@ -81,6 +82,12 @@ function caseCard(c) {
   const rating = c.rating
     ? `<p data-field="rating">${esc(t('owner.rated', { score: c.rating.satisfaction, recommend: c.rating.recommend ?? '-' }))}</p>`
     : '';
+  const confirmed = c.confirmedAt
+    ? `<p data-field="confirmed">${esc(t('owner.confirmed', { time: formatDateTime(c.confirmedAt) }))}</p>`
+    : '';
+  const confirm = c.canConfirm
+    ? `<button type="button" class="secondary" data-confirm="${esc(c.id)}">${esc(t('owner.confirm'))}</button>`
+    : '';
   const rateForm = c.canRate
     ? `<form class="rate" data-id="${esc(c.id)}">
          <h3>${esc(t('owner.rateTitle'))}</h3>
@@ -94,13 +101,50 @@ function caseCard(c) {
         <span class="badge" data-field="status">${esc(label('status', c.status))}</span></div>
       <p>${esc(label('category', c.category))} · ${esc(c.description)}</p>
       ${c.photos ? `<p data-field="photos">${esc(t('owner.photos', { n: c.photos }))}</p>` : ''}
-      ${tech}${arrival}${done}${rating}${rateForm}
+      ${tech}${arrival}${done}${confirmed}${confirm}${rating}${rateForm}
+      <a class="button secondary thread-link" href="#case/${esc(c.id)}" data-thread="${esc(c.id)}">${esc(t('owner.thread.open'))}</a>
     </li>`;
 }
 
+function feedbackCard(f) {
+  const answer = f.answered
+    ? `<p data-field="answer">${esc(t('owner.feedback.answer', { time: formatDateTime(f.answeredAt) }))}${f.answer ? ` ${esc(f.answer)}` : ''}</p>`
+    : `<p class="hint" data-field="waiting">${esc(t('owner.feedback.waiting'))}</p>`;
+  return `<li class="card" data-feedback="${esc(f.id)}">
+      <div class="row"><strong>${esc(t(`owner.feedback.kind.${f.kind}`))}</strong>
+        <span class="hint">${esc(formatDateTime(f.createdAt))}</span></div>
+      <p data-field="text">${esc(f.text)}</p>
+      ${answer}
+    </li>`;
+}
+
+function feedbackSection(items) {
+  const kinds = ['suggestion', 'praise']
+    .map(
+      (kind, i) => `<label class="choice"><input type="radio" name="kind" value="${kind}"${i === 0 ? ' checked' : ''}>
+        <span>${esc(t(`owner.feedback.kind.${kind}`))}</span></label>`,
+    )
+    .join('');
+  return `
+    <section class="card" id="feedback-section">
+      <h2>${esc(t('owner.feedback.title'))}</h2>
+      <form id="feedback">
+        <fieldset class="kinds"><legend>${esc(t('owner.feedback.kindLabel'))}</legend>${kinds}</fieldset>
+        <label>${esc(t('owner.feedback.text'))}<textarea name="text" rows="3" maxlength="2000" required></textarea></label>
+        <button type="submit">${esc(t('owner.feedback.send'))}</button>
+        <p id="feedback-msg" class="hint" role="status"></p>
+      </form>
+    </section>
+    <h2>${esc(t('owner.feedback.mine'))}</h2>
+    <ul class="cases plain feedback">${items.map(feedbackCard).join('') || `<li class="hint">${esc(t('owner.feedback.none'))}</li>`}</ul>`;
+}
+
+// One key per text being sent: a retry after a failed answer files it once.
+let pendingFeedback = null;
+
 async function renderHome() {
   const cats = (choices().categories || {}).repair || [];
-  const list = await api.listCases();
+  const [list, feedback] = await Promise.all([api.listCases(), api.listFeedback()]);
   view.innerHTML = `
     <section class="card">
       <h2>${esc(t('owner.reportTitle'))}</h2>
@@ -116,7 +160,8 @@ async function renderHome() {
       </form>
     </section>
     <h2>${esc(t('owner.myCases'))}</h2>
-    <ul class="cases plain">${list.items.map(caseCard).join('') || `<li class="hint">${esc(t('owner.noCases'))}</li>`}</ul>`;
+    <ul class="cases plain">${list.items.map(caseCard).join('') || `<li class="hint">${esc(t('owner.noCases'))}</li>`}</ul>
+    ${feedbackSection(feedback.items)}`;
   view.querySelector('#report').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -136,6 +181,38 @@ async function renderHome() {
       view.querySelector('#msg').textContent = problemText(error);
     }
   });
+  view.querySelector('#feedback').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const body = { kind: String(form.get('kind')), text: String(form.get('text') || '').trim() };
+    const same = pendingFeedback && pendingFeedback.kind === body.kind && pendingFeedback.text === body.text;
+    if (!same) pendingFeedback = { ...body, key: api.requestKey() };
+    const button = event.target.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      await api.fileFeedback(body, pendingFeedback.key);
+      pendingFeedback = null;
+      await renderHome();
+      const msg = view.querySelector('#feedback-msg');
+      msg.textContent = t('owner.feedback.received');
+      msg.scrollIntoView({ block: 'center' });
+    } catch (error) {
+      button.disabled = false;
+      view.querySelector('#feedback-msg').textContent = problemText(error);
+    }
+  });
+  for (const button of view.querySelectorAll('[data-confirm]')) {
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await api.confirmDone(button.dataset.confirm);
+        await renderHome();
+      } catch (error) {
+        button.disabled = false;
+        button.insertAdjacentHTML('afterend', `<p class="hint">${esc(problemText(error))}</p>`);
+      }
+    });
+  }
   for (const form of view.querySelectorAll('form.rate')) {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -152,17 +229,78 @@ async function renderHome() {
   }
 }
 
+function staffName(staff) {
+  if (!staff || !staff.role) return t('owner.thread.office');
+  return `${label('role', staff.role)} ${staff.name || ''}`.trim();
+}
+
+function threadItem(m) {
+  const who = m.from === 'owner' ? t('owner.thread.you') : staffName(m.staff);
+  return `<li class="msg ${m.from === 'owner' ? 'mine' : 'staff'}" data-from="${esc(m.from)}">
+      <div class="hint">${esc(who)} · ${esc(formatDateTime(m.at))}</div>
+      <p data-field="text">${esc(m.text)}</p>
+    </li>`;
+}
+
+// One key per message being sent: a retry after a failed answer keeps it once.
+let pendingMessage = null;
+
+/** One case's conversation with the office: the owner's messages and the staff's replies, and a box. */
+async function renderThread(id) {
+  const thread = await api.caseThread(id);
+  setSiteTimeZone(thread.timeZone);
+  view.innerHTML = `
+    <a class="button secondary back" href="#" id="back">${esc(t('owner.thread.back'))}</a>
+    <section class="card" id="thread-section">
+      <div class="row"><h2>${esc(t('owner.thread.title', { number: thread.number }))}</h2>
+        <span class="badge" data-field="status">${esc(label('status', thread.status))}</span></div>
+      <ul class="plain thread">${thread.items.map(threadItem).join('') || `<li class="hint">${esc(t('owner.thread.none'))}</li>`}</ul>
+      <form id="message">
+        <label>${esc(t('owner.thread.label'))}<textarea name="text" rows="3" maxlength="${thread.maxLength}" required></textarea></label>
+        <p class="hint">${esc(t('owner.thread.hint', { max: thread.maxLength }))}</p>
+        <button type="submit">${esc(t('owner.thread.send'))}</button>
+        <p id="thread-msg" class="hint" role="status"></p>
+      </form>
+    </section>`;
+  view.querySelector('#message').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = String(new FormData(event.target).get('text') || '').trim();
+    if (!text) return;
+    if (!pendingMessage || pendingMessage.id !== id || pendingMessage.text !== text) pendingMessage = { id, text, key: api.requestKey() };
+    const button = event.target.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      await api.writeMessage(id, text, pendingMessage.key);
+      pendingMessage = null;
+      await renderThread(id);
+      const msg = view.querySelector('#thread-msg');
+      msg.textContent = t('owner.thread.sent');
+      msg.scrollIntoView({ block: 'center' });
+    } catch (error) {
+      button.disabled = false;
+      view.querySelector('#thread-msg').textContent = problemText(error);
+    }
+  });
+}
+
+function caseInHash() {
+  const match = location.hash.match(/^#case\/([0-9a-f-]{36})$/);
+  return match ? match[1] : null;
+}
+
 async function render() {
   const link = unitLink();
   document.getElementById('signout').hidden = !api.ownerToken();
   document.getElementById('lang').textContent = currentLocale() === 'en' ? '中文' : 'English';
   translateTree(document);
   if (!api.ownerToken()) return renderSignIn(link);
+  const caseId = caseInHash();
   try {
-    return await renderHome();
+    return await (caseId ? renderThread(caseId) : renderHome());
   } catch (error) {
     if (error.status === 401) return renderSignIn(link);
-    view.innerHTML = `<section class="card error"><p>${esc(problemText(error))}</p></section>`;
+    const back = caseId ? `<a class="button secondary back" href="#">${esc(t('owner.thread.back'))}</a>` : '';
+    view.innerHTML = `${back}<section class="card error"><p>${esc(problemText(error))}</p></section>`;
   }
 }
 

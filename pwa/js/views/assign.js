@@ -1,11 +1,12 @@
 /**
  * The assign control shared by intake and the dispatch board: the server's suggestions first, each with its
  * reasons (skill, working in the same building now, open jobs), ★ only where the skill fits, then the other
- * technicians; the dispatch is confirmed before it is sent. Whom a complaint is about is never offered.
+ * technicians, and the appointment agreed with the owner (on the site's clock); the dispatch is confirmed
+ * before it is sent. Whom a complaint is about is never offered.
  */
 
 import { listUsers, suggestions, workOrderAction } from '../api.js';
-import { esc } from '../format.js';
+import { esc, formatDateTime, fromSiteInput, siteTimeZone, toSiteInput } from '../format.js';
 import { label, refusal, t } from '../i18n.js';
 
 const technicianCache = new Map();
@@ -57,6 +58,9 @@ export async function renderAssign(box, job, site, done) {
       <label class="small">${esc(t('dispatch.technician'))}
         <select data-assignee>${options.map((o) => `<option value="${esc(o.id)}">${esc(optionText(o))}</option>`).join('')}</select></label>
       <p class="muted small" data-why aria-live="polite"></p>
+      ${job.kind && job.kind !== 'complaint' ? `<label class="small" for="appointment-${esc(job.id)}">${esc(t('appointment.agreed'))}</label>
+        <input id="appointment-${esc(job.id)}" type="datetime-local" data-appointment value="${esc(toSiteInput(job.appointmentAt))}">
+        <p class="muted small">${esc(t('appointment.siteZone', { zone: siteTimeZone() }))}</p>` : ''}
       <div class="actions"><button type="button" data-assign ${options.length ? '' : 'disabled'}>${esc(t('action.assign'))}</button></div>
       <div class="confirm-assign" data-confirm hidden>
         <p data-confirm-text></p>
@@ -76,7 +80,9 @@ export async function renderAssign(box, job, site, done) {
   explain();
   const confirmBox = box.querySelector('[data-confirm]');
   box.querySelector('[data-assign]').addEventListener('click', () => {
-    box.querySelector('[data-confirm-text]').textContent = t('dispatch.confirmText', { name: chosen().name });
+    const appointment = box.querySelector('[data-appointment]');
+    const when = appointment && appointment.value ? ` ${t('appointment.confirm', { time: formatDateTime(fromSiteInput(appointment.value)) })}` : '';
+    box.querySelector('[data-confirm-text]').textContent = t('dispatch.confirmText', { name: chosen().name }) + when;
     confirmBox.hidden = false;
     box.querySelector('[data-assign]').hidden = true;
     box.querySelector('[data-confirm-assign]').focus();
@@ -88,7 +94,11 @@ export async function renderAssign(box, job, site, done) {
   box.querySelector('[data-confirm-assign]').addEventListener('click', async (event) => {
     event.target.disabled = true;
     const assignee = chosen();
-    const result = await workOrderAction(job.id, 'assign', { assigneeId: assignee.id });
+    const fields = { assigneeId: assignee.id };
+    // The appointment agreed with the owner, on the site's clock; sent only when set or changed here.
+    const appointment = box.querySelector('[data-appointment]');
+    if (appointment && appointment.value && appointment.value !== toSiteInput(job.appointmentAt)) fields.appointmentAt = fromSiteInput(appointment.value);
+    const result = await workOrderAction(job.id, 'assign', fields);
     if (result.state === 'conflict') {
       const error = box.querySelector('[data-assign-error]');
       error.textContent = refusal(result.conflict);

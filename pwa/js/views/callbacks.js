@@ -8,6 +8,7 @@
 import { listCallbacks, unitLabel, workOrderAction } from '../api.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { label, refusal, t } from '../i18n.js';
+import { renderCampaigns } from './campaigns.js';
 
 let timer = null;
 const SCORES = [5, 4, 3, 2, 1];
@@ -147,7 +148,9 @@ export async function render(root, params, ctx) {
     return;
   }
   const more = page.total > page.items.length ? `<p class="muted small">${esc(t('callbacks.more', { shown: page.items.length, total: page.total }))}</p>` : '';
-  root.innerHTML = `<h2>${esc(t('callbacks.title'))} (${page.total})</h2>${page.items.map(card).join('') || `<p class="card muted">${esc(t('callbacks.none'))}</p>`}${more}`;
+  root.innerHTML = `<h2>${esc(t('callbacks.title'))} (${page.total})</h2>${page.items.map(card).join('') || `<p class="card muted">${esc(t('callbacks.none'))}</p>`}${more}
+    <div id="campaigns"></div>`;
+  renderCampaigns(root.querySelector('#campaigns'), ctx);
   for (const cardEl of root.querySelectorAll('[data-callback]')) wire(cardEl, ctx);
   tick(root);
   clearInterval(timer);

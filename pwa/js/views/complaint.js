@@ -3,7 +3,8 @@
  * the handler's record — investigation, contacts with the owner (first reply and progress), the solution,
  * the result told — escalation by hand, and the follow-up call by someone other than the handler.
  *
- * Every form appears only when the server's `allowedActions` has its action; a refusal is shown in the
+ * Every form appears only when the server's `allowedActions` has its action, its one control marked
+ * `data-offers` with the action (tests compare the two); a refusal is shown in the
  * user's language next to the control that caused it. No depart/arrive/sign: a complaint is not visited.
  */
 
@@ -13,11 +14,13 @@ import { choices, label, refusal, t } from '../i18n.js';
 import { dismissConflict, listConflicts } from '../outbox.js';
 import { callbackFieldsHtml, readCallback, wireCallbackFields } from './callbacks.js';
 import { resizePhoto } from './job.js';
+import { promisesHtml, wirePromises } from './promises.js';
+import { mountCaseMessages } from './owner_messages.js';
 
 // Who may handle a complaint (the server checks; this only keeps technicians' field crews off the list).
 const HANDLER_ROLES = new Set(['agent', 'supervisor', 'manager', 'technician']);
-// Contacts with the owner are kept as the events of these actions.
-const CONTACT_ACTIONS = new Set(['reply', 'inform']);
+// Contacts with the owner are kept as the events of these actions (the manager's apology call is one).
+const CONTACT_ACTIONS = new Set(['reply', 'inform', 'apology_call_done']);
 
 let timer = null;
 // Counts renders, so a test (or a person reading the DOM) can tell the screen was redrawn from the server.
@@ -53,6 +56,28 @@ function receivedHtml(job) {
     </dl>`;
 }
 
+function contactText(e) {
+  if (e.action === 'apology_call_done') return t('complaint.apologyMade', { name: e.payload.calledBy || e.actorName || '', said: e.payload.summary || '' });
+  return t(e.action === 'inform' ? 'complaint.resultTold' : 'complaint.contact', { said: e.payload.summary || '' });
+}
+
+/** Who held the complaint before an escalation and who holds it after. */
+function handoverText(e) {
+  const to = e.payload.handler ? e.payload.handler.name : '';
+  if (!to) return '';
+  const from = e.payload.previousHandler ? e.payload.previousHandler.name : t('complaint.noHandler');
+  return t('complaint.handedOver', { from, to });
+}
+
+/** The management task an escalation started: owed, or made (who, when). */
+function taskHtml(task) {
+  if (!task) return '';
+  const text = task.doneAt
+    ? t('complaint.apologyDone', { name: task.calledBy || '', at: formatDateTime(task.doneAt) })
+    : t('complaint.apologyOwed', { at: formatDateTime(task.startedAt) });
+  return `<p class="small" id="apology-task" data-done="${task.doneAt ? 'true' : 'false'}">${esc(text)}</p>`;
+}
+
 function recordHtml(job) {
   const r = job.resolution || {};
   const contacts = (job.events || []).filter((e) => CONTACT_ACTIONS.has(e.action));
@@ -67,13 +92,14 @@ function recordHtml(job) {
   const contactList = contacts.length
     ? `<ul class="history" id="contacts">${contacts
         .map((e) => `<li data-contact="${esc(e.action)}"><span class="muted small">${esc(formatDateTime(e.at))} · ${esc(label('contact', e.payload.via))} · ${esc(e.actorName || '')}</span><br>
-          ${esc(t(e.action === 'inform' ? 'complaint.resultTold' : 'complaint.contact', { said: e.payload.summary || '' }))}</li>`)
+          ${esc(contactText(e))}</li>`)
         .join('')}</ul>`
     : `<p class="muted">${esc(t('complaint.noContacts'))}</p>`;
   const escalationList = escalations.length
     ? `<ul class="history" id="escalations">${escalations
         .map((e) => `<li><span class="muted small">${esc(formatDateTime(e.at))} · ${esc(e.actorName || '')}</span><br>
-          ${esc(t('complaint.escalatedTo', { to: label('escalateTo', e.payload.to || 'supervisor'), reason: label('escalationReason', e.payload.reason) }))} ${esc(e.payload.note || '')}</li>`)
+          ${esc(t('complaint.escalatedTo', { to: label('escalateTo', e.payload.to || 'supervisor'), reason: label('escalationReason', e.payload.reason) }))} ${esc(e.payload.note || '')}
+          ${handoverText(e) ? `<br><span data-handover>${esc(handoverText(e))}</span>` : ''}</li>`)
         .join('')}</ul>`
     : '';
   const callbacks = (job.callbacks || [])
@@ -83,6 +109,7 @@ function recordHtml(job) {
       ${rows.length ? `<dl class="facts stacked">${rows.join('')}</dl>` : ''}
       <h4>${esc(t('complaint.contacts'))}</h4>${contactList}
       ${escalationList ? `<h4>${esc(t('complaint.escalations'))}</h4>${escalationList}` : ''}
+      ${taskHtml(r.managementTask)}
       ${callbacks ? `<h4>${esc(t('callbacks.title'))}</h4><ul class="history">${callbacks}</ul>` : ''}
     </section>`;
 }
@@ -97,7 +124,7 @@ function errorBox(action) {
 }
 
 function button(action, text = label('action', action), extra = '') {
-  return `<div class="actions"><button type="button" data-act="${action}" ${extra}>${esc(text)}</button></div>${errorBox(action)}`;
+  return `<div class="actions"><button type="button" data-act="${action}" data-offers="${action}" ${extra}>${esc(text)}</button></div>${errorBox(action)}`;
 }
 
 /** The forms for what the caller may do now, in the order of the work. */
@@ -162,11 +189,19 @@ function formsHtml(job, allowed, staff) {
       <label for="escalate-note">${esc(t('complaint.note'))}</label><input id="escalate-note">
       ${button('escalate', label('action', 'escalate'), 'class="secondary"')}</section>`);
   }
+  if (allowed.has('apology_call_done')) {
+    parts.push(`<section class="card" id="form-apology"><h3>${esc(t('complaint.apologyTitle'))}</h3>
+      <p class="muted small">${esc(t('complaint.apologyHint'))}</p>
+      ${viaSelect('apology-via')}
+      <label for="apology-by">${esc(t('complaint.apologyBy'))}</label><input id="apology-by" maxlength="100">
+      <label for="apology-summary">${esc(t('complaint.said'))}</label><textarea id="apology-summary" rows="2"></textarea>
+      ${button('apology_call_done', label('action', 'apology_call_done'), 'data-offers="apology_call_done"')}</section>`);
+  }
   const closing = ['close', 'reopen', 'cancel', 'decline'].filter((a) => allowed.has(a));
   if (closing.length) {
     parts.push(`<section class="card" id="form-oversight"><h3>${esc(t('complaint.oversight'))}</h3>
       <label for="oversight-reason">${esc(t('complaint.reason'))}</label><input id="oversight-reason">
-      <div class="actions">${closing.map((a) => `<button type="button" class="secondary" data-act="${a}">${esc(label('action', a))}</button>`).join('')}</div>
+      <div class="actions">${closing.map((a) => `<button type="button" class="secondary" data-act="${a}" data-offers="${a}">${esc(label('action', a))}</button>`).join('')}</div>
       ${closing.map(errorBox).join('')}</section>`);
   }
   return parts.join('');
@@ -193,6 +228,11 @@ function bodyFor(action, root, job) {
         body.mediation = { parties: value(root, '#mediation-parties'), agreed: value(root, '#mediation-agreed') };
       }
       return body;
+    }
+    case 'apology_call_done': {
+      const summary = value(root, '#apology-summary');
+      if (!summary) return t('complaint.saySaid');
+      return { via: value(root, '#apology-via'), summary, calledBy: value(root, '#apology-by') };
     }
     case 'escalate':
       return { reason: value(root, '#escalate-reason'), to: value(root, '#escalate-to'), note: value(root, '#escalate-note') };
@@ -238,7 +278,11 @@ export async function render(root, params, ctx, loaded = null) {
       <p id="complaint-message" class="banner queued hidden" role="status"></p>
     </section>
     ${formsHtml(job, allowed, staff)}
-    ${recordHtml(job)}`;
+    ${recordHtml(job)}
+    ${promisesHtml(job)}
+    <section class="card" id="owner-messages" hidden></section>`;
+  wirePromises(root, job);
+  mountCaseMessages(root.querySelector('#owner-messages'), job, ctx.user);
 
   const callbackForm = root.querySelector('[data-callback-form]');
   if (callbackForm) wireCallbackFields(callbackForm);

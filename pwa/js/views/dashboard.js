@@ -14,6 +14,8 @@ import { daysBetween, periodOf, PRESET_DAYS, rememberChoice, savedChoice } from 
 import { complaintTrend, overdueList, technicianTable } from './dashboard/tables.js';
 import { tiles } from './dashboard/tiles.js';
 import { mountEscalated, unmountEscalated } from './dashboard/escalated.js';
+import { mountHazardCounts } from './dashboard/hazards.js';
+import { mountDrillsDue } from './dashboard/drills.js';
 
 // A slow answer for an earlier choice must not overwrite the one the manager is looking at.
 let loadSeq = 0;
@@ -147,6 +149,8 @@ export async function render(root, params, ctx) {
       <button type="button" class="secondary" id="dash-refresh">${esc(t('app.refresh'))}</button></div>
     <p class="muted small" id="dash-csv-note" role="status" aria-live="polite" hidden></p>
     <section class="card" id="dash-escalated"></section>
+    <section class="card" id="dash-hazards"></section>
+    <section class="card" id="dash-drills"></section>
     ${filters(sites, choice)}
     <div id="dash-body"><p class="muted">${esc(t('app.loading'))}</p></div>`;
 
@@ -159,6 +163,8 @@ export async function render(root, params, ctx) {
   root.querySelector('#dash-site').addEventListener('change', (event) => {
     choice.site = event.target.value;
     mountEscalated(root.querySelector('#dash-escalated'), choice.site);
+    mountHazardCounts(root.querySelector('#dash-hazards'), choice.site);
+    mountDrillsDue(root.querySelector('#dash-drills'), choice.site);
     load(root, sites, choice);
   });
   for (const button of root.querySelectorAll('[data-preset]')) {
@@ -198,13 +204,17 @@ export async function render(root, params, ctx) {
   });
   root.querySelector('#dash-refresh').addEventListener('click', () => load(root, sites, choice));
   root.querySelector('#dash-csv').addEventListener('click', () => downloadCsv(root, sites, choice));
-  await Promise.all([mountEscalated(root.querySelector('#dash-escalated'), choice.site), load(root, sites, choice)]);
+  await Promise.all([
+    mountEscalated(root.querySelector('#dash-escalated'), choice.site),
+    mountHazardCounts(root.querySelector('#dash-hazards'), choice.site),
+    mountDrillsDue(root.querySelector('#dash-drills'), choice.site),
+    load(root, sites, choice),
+  ]);
 }
 
-/** Free the charts and the wide layout when leaving the screen. */
+/** Free the charts when leaving the screen. */
 export function unmount() {
   unmountEscalated();
   destroyCharts();
   loadSeq += 1;
-  document.getElementById('view').classList.remove('dashboard-view');
 }

@@ -5,16 +5,22 @@
  * until it is acknowledged; other alarms ring once. Every deadline comes from the server: the countdown runs
  * to the alarm's `ackDueAt` (the site's own ladder) and an `escalation` event shows and sounds "supervisor
  * called" at the server's time. After acknowledging, the card follows the alarm's work order (who is going,
- * when they accepted, when they arrived); resolving while that job is open asks for a reason first.
+ * when they accepted, when they arrived); resolving while that job is open asks for a reason first. An alarm
+ * that opened an emergency shows its plan as a timed checklist (views/emergency_plan.js), and a power cut the
+ * vulnerable residents to visit. A fire (or a call-in) is reported by hand under the alarms
+ * (views/emergency_report.js) and runs its plan the same way.
  */
 
-import { ackAlarm, listAlarms, resolveAlarm } from '../api.js';
+import { ackAlarm, alarmChecklist, listAlarms, resolveAlarm, welfareVisits } from '../api.js';
 import { ringOnce, ringUntilStopped, stopRingingExcept, unlockAudio } from '../alerts.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { label, refusal, t } from '../i18n.js';
 import { openLiveStream } from '../live.js';
 import { onOutboxMessage } from '../outbox.js';
 import { offerPush } from '../push.js';
+import { mountOutageVisits } from './outage_visits.js';
+import { mountEmergencyReport, refreshReported } from './emergency_report.js';
+import { bindChecklist, checklistHtml, tickChecklist } from './emergency_plan.js';
 
 const HISTORY_SIZE = 20;
 
@@ -29,6 +35,13 @@ let refusals = new Map();
 let resolving = new Set();
 let stopListening = null;
 let ringFor = new Set();
+// alarm id → the emergency plan running for it (null: none), its welfare visits, and steps waiting to be sent
+let plans = new Map();
+let welfare = new Map();
+let loadingPlans = new Set();
+let queuedSteps = new Set();
+// takeover layer → the markup last put in it
+const drawnTakeover = new WeakMap();
 
 function isOpen(alarm) {
   return alarm.open !== false && !alarm.resolvedAt;
@@ -106,6 +119,26 @@ function resolveHtml(alarm) {
     </form>`;
 }
 
+/** Fetch the plan running for an alarm (and, for a power cut, who to visit), then redraw. */
+async function loadPlan(root, alarmId) {
+  if (loadingPlans.has(alarmId)) return;
+  loadingPlans.add(alarmId);
+  try {
+    const plan = await alarmChecklist(alarmId).catch((error) => (error.status === 404 ? null : plans.get(alarmId) || null));
+    plans.set(alarmId, plan);
+    if (plan && plan.welfareVisits) welfare.set(alarmId, await welfareVisits(alarmId).catch(() => welfare.get(alarmId) || null));
+    for (const step of plan ? plan.steps : []) if (step.doneAt) queuedSteps.delete(step.id);
+  } finally {
+    loadingPlans.delete(alarmId);
+  }
+  draw(root);
+}
+
+function planHtml(alarm) {
+  const plan = plans.get(alarm.id);
+  return plan ? checklistHtml(plan, { welfare: welfare.get(alarm.id), queued: queuedSteps }) : '';
+}
+
 function alarmHtml(alarm) {
   const acked = Boolean(alarm.ackedAt);
   const problem = refusals.get(alarm.id);
@@ -119,6 +152,7 @@ function alarmHtml(alarm) {
     </dl>
     ${escalationHtml(alarm)}
     ${acked ? workOrderHtml(alarm) : ''}
+    ${planHtml(alarm)}
     <div class="actions">
       ${acked ? '' : `<button type="button" data-ack="${esc(alarm.id)}">${esc(t('guard.ack'))}</button>`}
       ${resolveHtml(alarm)}
@@ -147,6 +181,8 @@ function acknowledge(root, id) {
     if (result.state === 'delivered' && result.body) alarms.set(id, { ...alarms.get(id), ...result.body });
     else if (result.state === 'conflict') refusals.set(id, result.conflict);
     else if (result.state === 'queued') alarms.set(id, { ...alarms.get(id), ackedAt: new Date().toISOString(), ackQueued: true });
+    // drawn afresh even if its words are the same: a refused acknowledgement must leave the button usable
+    drawnTakeover.delete(root.querySelector('#alarm-takeover'));
     draw(root);
   });
 }
@@ -166,7 +202,8 @@ async function resolve(root, id, note) {
 }
 
 function bind(root) {
-  for (const button of root.querySelectorAll('[data-ack]')) {
+  // the takeover's button is listened to once, in render: the takeover outlives most redraws
+  for (const button of root.querySelectorAll('#alarm-list [data-ack]')) {
     button.addEventListener('click', () => {
       button.disabled = true;
       acknowledge(root, button.dataset.ack);
@@ -202,6 +239,13 @@ function bind(root) {
       resolve(root, id, note);
     });
   }
+  bindChecklist(root.querySelector('#alarm-list'), (stepId, result) => {
+    const alarmId = [...plans.entries()].find(([, plan]) => plan && plan.steps.some((s) => s.id === stepId))?.[0];
+    if (result.state === 'delivered' && result.body && alarmId) plans.set(alarmId, result.body);
+    else if (result.state === 'queued') queuedSteps.add(stepId);
+    else if (alarmId) loadPlan(root, alarmId);
+    draw(root);
+  });
   for (const button of root.querySelectorAll('[data-resolve-cancel]')) {
     button.addEventListener('click', () => {
       resolving.delete(button.dataset.resolveCancel);
@@ -225,9 +269,16 @@ function draw(root) {
   root.querySelector('#alarm-history').innerHTML = history.length
     ? history.map((a) => `<li>${esc(formatDateTime(a.raisedAt))} · ${esc(label('alarm', a.code))} · ${esc(a.deviceName || a.deviceId || '')}</li>`).join('')
     : `<li class="muted">—</li>`;
+  for (const alarm of open) if (!plans.has(alarm.id)) loadPlan(root, alarm.id);
   const critical = open.filter(needsTakeover);
   const layer = root.querySelector('#alarm-takeover');
-  layer.innerHTML = critical.length ? takeoverHtml(critical) : '';
+  // Redrawn only when its words change: a live update about something else must not swap the button
+  // out from under a guard's finger mid-tap.
+  const takeover = critical.length ? takeoverHtml(critical) : '';
+  if (takeover !== drawnTakeover.get(layer)) {
+    layer.innerHTML = takeover;
+    drawnTakeover.set(layer, takeover);
+  }
   layer.hidden = critical.length === 0;
   document.body.classList.toggle('taken-over', critical.length > 0);
   // every unacknowledged critical alarm keeps ringing; acknowledging (or its end) silences it
@@ -245,6 +296,7 @@ function tick(root) {
     el.textContent = overdue ? t('guard.escalating') : text;
     el.classList.toggle('overdue', overdue);
   }
+  tickChecklist(root);
 }
 
 // The stream's state as the badge names it.
@@ -264,6 +316,8 @@ function connect(root) {
     const alarm = parse(event);
     if (!alarm || !alarm.id) return;
     const known = alarms.has(alarm.id);
+    // a re-raise may open a new emergency job with a fresh checklist
+    if (event.type === 'alarm.raised' && known) loadPlan(root, alarm.id);
     alarms.set(alarm.id, { ...(alarms.get(alarm.id) || {}), ...alarm });
     // a critical one rings on until acknowledged (draw); others ring once when they first appear
     if (!known && isOpen(alarm) && alarm.severity !== 'critical' && !ringFor.has(alarm.id)) {
@@ -271,6 +325,8 @@ function connect(root) {
       ringOnce('alarm');
     }
     draw(root);
+    // a water or power alarm raised or cleared changes whom to visit
+    mountOutageVisits(root.querySelector('#outage-visits'));
   };
   const onEscalation = (event) => {
     const data = parse(event);
@@ -284,8 +340,14 @@ function connect(root) {
     ringOnce('escalation');
     draw(root);
   };
+  const onPlan = (event) => {
+    const data = parse(event);
+    if (data && data.alarmId && alarms.has(data.alarmId)) loadPlan(root, data.alarmId);
+    // a plan with no alarm was reported by hand: the list under the report button follows it
+    else if (data && !data.alarmId) refreshReported(root.querySelector('#emergency-report'));
+  };
   source = openLiveStream({
-    handlers: { 'alarm.raised': onAlarm, 'alarm.updated': onAlarm, escalation: onEscalation },
+    handlers: { 'alarm.raised': onAlarm, 'alarm.updated': onAlarm, escalation: onEscalation, 'emergency.updated': onPlan },
     onState: (state) => {
       const badge = root.querySelector('#stream-state');
       if (badge) badge.textContent = t(STATE_LABEL[state]);
@@ -301,8 +363,16 @@ export async function render(root) {
       <span class="muted small" id="push-state"></span></div>
     <p class="muted small" id="alarm-offline" hidden>${esc(t('guard.offlineCopy'))}</p>
     <div id="alarm-list"></div>
+    <div id="emergency-report"></div>
+    <div id="outage-visits" hidden></div>
     <section class="card"><h3>${esc(t('guard.history'))}</h3><ul class="history" id="alarm-history"></ul></section>
     <div id="alarm-takeover" hidden></div>`;
+  root.querySelector('#alarm-takeover').addEventListener('click', (event) => {
+    const button = event.target.closest('[data-ack]');
+    if (!button || button.disabled) return;
+    button.disabled = true;
+    acknowledge(root, button.dataset.ack);
+  });
   root.querySelector('#enable-alerts').addEventListener('click', async () => {
     unlockAudio(); // the tap lets later alarms sound
     const outcome = await offerPush();
@@ -313,6 +383,10 @@ export async function render(root) {
   refusals = new Map();
   resolving = new Set();
   ringFor = new Set();
+  plans = new Map();
+  welfare = new Map();
+  loadingPlans = new Set();
+  queuedSteps = new Set();
   try {
     for (const alarm of await listAlarms({})) alarms.set(alarm.id, alarm);
     // offline, the service worker answered with the list as last read online: say so
@@ -321,10 +395,22 @@ export async function render(root) {
     root.querySelector('#alarm-list').innerHTML = `<p class="card error">${esc(t('guard.unavailable'))}</p>`;
   }
   draw(root);
+  mountOutageVisits(root.querySelector('#outage-visits'));
+  mountEmergencyReport(root.querySelector('#emergency-report'));
   connect(root);
   // An ack or resolve sent later (after a retry or by the service worker) updates the card when it lands.
   if (stopListening) stopListening();
   stopListening = onOutboxMessage((message) => {
+    if (message.type === 'delivered' && message.url && message.url.includes('/emergency-steps/') && message.body) {
+      const plan = message.body;
+      const alarmId = plan.alarmId;
+      if (alarmId && alarms.has(alarmId)) {
+        plans.set(alarmId, plan);
+        for (const step of plan.steps) if (step.doneAt) queuedSteps.delete(step.id);
+        draw(root);
+      }
+      return;
+    }
     if (message.type !== 'delivered' || !message.url || !message.url.includes('/alarms/') || !message.body) return;
     const alarm = message.body;
     if (alarm.id && alarms.has(alarm.id)) {

@@ -4,9 +4,9 @@
  * 整改 (a work order for a technician), 复查 and 销号. Moves go through the outbox like every mutation.
  */
 
-import { createHazard, getHazard, hazardCounts, hazardMove, hazardPhotoUrl, hazardsCsv, listHazards, listUsers } from '../api.js';
+import { createHazard, getHazard, hazardCounts, hazardMove, hazardPhotoUrl, hazardsCsv, hazardsPrintPage, listHazards, listUsers } from '../api.js';
 import { esc, formatDateTime } from '../format.js';
-import { refusal, t, tOr } from '../i18n.js';
+import { currentLocale, refusal, t, tOr } from '../i18n.js';
 
 const RISKS = ['major', 'high', 'medium', 'low'];
 const OVERSIGHT = ['admin', 'manager', 'supervisor'];
@@ -20,6 +20,20 @@ function badge(hazard) {
 
 // ---- the list ----
 
+// The print view's filters: the ledger's open states together, or one state; any risk level, or one.
+function printForm() {
+  const open = ['registered', 'analysed', 'controlled', 'rectifying', 'rechecked'];
+  const statuses = [['', t('hazardPrint.all')], [open.join(','), t('hazardPrint.openOnly')], ['closed', t('hazard.status.closed')]];
+  const risks = [['', t('hazardPrint.all')], ...RISKS.map((r) => [r, t(`hazard.risk.${r}`)])];
+  const options = (list) => list.map(([value, text]) => `<option value="${esc(value)}">${esc(text)}</option>`).join('');
+  return `<form class="card hidden" id="hazard-print">
+    <h3>${esc(t('hazardPrint.title'))}</h3>
+    <label for="hazard-print-status">${esc(t('hazardPrint.status'))}</label><select id="hazard-print-status">${options(statuses)}</select>
+    <label for="hazard-print-risk">${esc(t('hazardPrint.risk'))}</label><select id="hazard-print-risk">${options(risks)}</select>
+    <div class="actions"><button type="submit" id="hazard-print-go">${esc(t('hazardPrint.print'))}</button></div>
+  </form>`;
+}
+
 async function renderList(root, ctx) {
   const oversight = OVERSIGHT.includes(ctx.user.role);
   root.innerHTML = `<h2>${esc(t('hazard.title'))}</h2>
@@ -27,7 +41,9 @@ async function renderList(root, ctx) {
     <div class="actions">
       <button type="button" id="hazard-new" class="secondary">${esc(t('hazard.new'))}</button>
       ${oversight ? `<button type="button" id="hazard-csv" class="secondary">${esc(t('hazard.exportCsv'))}</button>` : ''}
+      ${oversight ? `<button type="button" id="hazard-print-open" class="secondary">${esc(t('hazardPrint.button'))}</button>` : ''}
     </div>
+    ${oversight ? printForm() : ''}
     <form class="card hidden" id="hazard-form">
       <label for="hazard-place">${esc(t('hazard.place'))}</label><input id="hazard-place" maxlength="200" required>
       <label for="hazard-description">${esc(t('hazard.description'))}</label><textarea id="hazard-description" rows="3" maxlength="4000" required></textarea>
@@ -70,6 +86,17 @@ async function renderList(root, ctx) {
     }
     renderList(root, ctx);
   });
+  const printOpen = root.querySelector('#hazard-print-open');
+  if (printOpen) {
+    printOpen.addEventListener('click', () => root.querySelector('#hazard-print').classList.toggle('hidden'));
+    root.querySelector('#hazard-print').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const value = (id) => root.querySelector(`#${id}`).value;
+      // the page opens on its own, to print (A4) or save; the same rows as the CSV
+      const page = await hazardsPrintPage({ status: value('hazard-print-status'), risk: value('hazard-print-risk'), lang: currentLocale() });
+      window.open(URL.createObjectURL(new Blob([page], { type: 'text/html' })), '_blank');
+    });
+  }
   const csvButton = root.querySelector('#hazard-csv');
   if (csvButton) {
     csvButton.addEventListener('click', async () => {

@@ -4,14 +4,17 @@
  * recorded waits above it to be assigned.
  */
 
-import { createWorkOrder, listUsers, lookupUnits, unitLabel } from '../api.js';
-import { esc, formatDateTime } from '../format.js';
+import { createFeedback, createWorkOrder, listUsers, lookupUnits, unitLabel } from '../api.js';
+import { esc, formatDateTime, fromSiteInput, siteTimeZone } from '../format.js';
 import { choices, label, refusal, t } from '../i18n.js';
 import { dismissConflict, listConflicts } from '../outbox.js';
 import { renderAssign } from './assign.js';
+import { mountEmergencyReport } from './emergency_report.js';
 
 // The ways a call reaches the desk in person; the rest of the server's desk channels come from devices.
 const IN_PERSON = ['phone', 'counter'];
+// Suggestions and praise (建议/表扬) are taken here too, but are not work orders: nothing is dispatched.
+const FEEDBACK_KINDS = new Set(['suggestion', 'praise']);
 // Refusals about the home are shown next to the unit picker, not at the bottom of a long form.
 const UNIT_FIELDS = new Set(['unitId', 'unitNumber', 'building', 'ownerPhone', 'address']);
 
@@ -29,7 +32,7 @@ function understoodText(understood) {
   return parts.join(' ');
 }
 
-function formHtml(staffOptions) {
+function formHtml(staffOptions, praisedOptions) {
   return `<form id="intake-form" class="card" novalidate>
       <h3>${esc(t('intake.findUnit'))}</h3>
       <label for="lookup-address">${esc(t('intake.address'))}</label>
@@ -40,18 +43,27 @@ function formHtml(staffOptions) {
       <p id="unit-error" class="form-error" role="alert" hidden></p>
       <label for="channel">${esc(t('intake.channel'))}</label>
       <select id="channel">${IN_PERSON.filter((c) => (choices().deskChannels || IN_PERSON).includes(c)).map((c) => `<option value="${c}">${esc(label('channel', c))}</option>`).join('')}</select>
+      <div id="work-fields">
       <label for="category">${esc(t('intake.category'))}</label><select id="category"></select>
       <label for="priority">${esc(t('intake.priority'))}</label>
       <select id="priority"><option value="" selected>${esc(t('intake.priorityAuto'))}</option>${(choices().priorities || []).map((p) => `<option value="${p}">${esc(label('priority', p))}</option>`).join('')}</select>
       <label for="title">${esc(t('intake.subject'))}</label><input id="title" required maxlength="200">
       <label for="description">${esc(t('intake.description'))}</label><textarea id="description" rows="3"></textarea>
+      </div>
+      <div id="feedback-fields" hidden>
+        <label for="feedback-text">${esc(t('feedback.text'))}</label><textarea id="feedback-text" rows="3" maxlength="4000"></textarea>
+        <div id="praised-row">
+          <label for="praised">${esc(t('feedback.praised'))}</label>
+          <select id="praised"><option value="">${esc(t('feedback.praisedNobody'))}</option>${praisedOptions}</select>
+        </div>
+      </div>
       <label for="reporter-name">${esc(t('intake.reporterName'))}</label><input id="reporter-name">
       <label for="reporter-phone">${esc(t('intake.reporterPhone'))}</label><input id="reporter-phone" type="tel">
       <label class="checklist" id="in-home-row"><input type="checkbox" id="in-home" checked> ${esc(t('intake.inHome'))}</label>
       <div id="appointment-row">
         <label for="appointment-at">${esc(t('intake.appointment'))}</label>
         <input id="appointment-at" type="datetime-local">
-        <p class="muted small">${esc(t('intake.appointmentHint'))}</p>
+        <p class="muted small">${esc(t('intake.appointmentHint'))} ${esc(t('appointment.siteZone', { zone: siteTimeZone() }))}</p>
       </div>
       <div id="complaint-fields" hidden>
         <label for="complained-about">${esc(t('intake.complainedAbout'))}</label>
@@ -75,23 +87,36 @@ export async function render(root, params, ctx) {
     .filter((u) => u.active !== false)
     .map((u) => `<option value="${esc(u.id)}">${esc(u.displayName)} · ${esc(label('role', u.role))}</option>`)
     .join('');
+  const praisedOptions = staff
+    .filter((u) => u.active !== false && u.role !== 'admin')
+    .map((u) => `<option value="${esc(u.id)}">${esc(u.displayName)} · ${esc(label('role', u.role))}</option>`)
+    .join('');
   root.innerHTML = `<h2>${esc(t('intake.title'))}</h2>
+    <div id="emergency-report"></div>
     <div id="intake-recorded"></div>
-    <div class="tabs" role="group">
+    <div class="tabs kinds" role="group">
       <button type="button" data-kind="repair" aria-pressed="true">${esc(t('kind.repair'))}</button>
       <button type="button" data-kind="complaint" aria-pressed="false">${esc(t('kind.complaint'))}</button>
+      <button type="button" data-kind="suggestion" aria-pressed="false">${esc(label('feedbackKind', 'suggestion'))}</button>
+      <button type="button" data-kind="praise" aria-pressed="false">${esc(label('feedbackKind', 'praise'))}</button>
     </div>
     <div id="intake-form-box"></div>`;
+  // a call-in emergency (an entrapment phoned in, a fire reported) opens its plan from here
+  mountEmergencyReport(root.querySelector('#emergency-report'), { list: false });
   const state = { kind: 'repair', unit: null, filled: { name: '', phone: '' } };
 
   const setKind = (kind) => {
     state.kind = kind;
     for (const tab of root.querySelectorAll('[data-kind]')) tab.setAttribute('aria-pressed', String(tab.dataset.kind === kind));
-    root.querySelector('#category').innerHTML = categoryOptions(kind);
+    const feedback = FEEDBACK_KINDS.has(kind);
+    if (!feedback) root.querySelector('#category').innerHTML = categoryOptions(kind);
     root.querySelector('#complaint-fields').hidden = kind !== 'complaint';
-    // A complaint is handled at the desk: nobody goes into the home for it.
-    root.querySelector('#in-home-row').hidden = kind === 'complaint';
-    root.querySelector('#appointment-row').hidden = kind === 'complaint';
+    root.querySelector('#work-fields').hidden = feedback;
+    root.querySelector('#feedback-fields').hidden = !feedback;
+    root.querySelector('#praised-row').hidden = kind !== 'praise';
+    // A complaint is handled at the desk: nobody goes into the home for it; nor for a suggestion or praise.
+    root.querySelector('#in-home-row').hidden = kind !== 'repair';
+    root.querySelector('#appointment-row').hidden = kind !== 'repair';
     readBack();
   };
 
@@ -177,7 +202,7 @@ export async function render(root, params, ctx) {
   };
 
   const newForm = () => {
-    root.querySelector('#intake-form-box').innerHTML = formHtml(staffOptions);
+    root.querySelector('#intake-form-box').innerHTML = formHtml(staffOptions, praisedOptions);
     state.unit = null;
     state.filled = { name: '', phone: '' };
     setKind(state.kind);
@@ -199,7 +224,20 @@ export async function render(root, params, ctx) {
 
   function readBack() {
     const value = (id) => (root.querySelector(id) ? root.querySelector(id).value.trim() : '');
-    const appointment = state.kind !== 'complaint' && value('#appointment-at') ? formatDateTime(new Date(value('#appointment-at')).toISOString()) : '';
+    if (FEEDBACK_KINDS.has(state.kind)) {
+      const praised = root.querySelector('#praised');
+      const parts = [
+        label('feedbackKind', state.kind),
+        state.unit ? unitLabel(state.unit) : '',
+        value('#reporter-name'),
+        value('#reporter-phone'),
+        state.kind === 'praise' && praised.value ? t('feedback.readBackPraised', { name: praised.selectedOptions[0].textContent.split(' · ')[0] }) : '',
+        value('#feedback-text'),
+      ].filter(Boolean);
+      root.querySelector('#read-back').textContent = value('#feedback-text') ? parts.join(' · ') : t('intake.readBackEmpty');
+      return;
+    }
+    const appointment = state.kind !== 'complaint' && value('#appointment-at') ? formatDateTime(fromSiteInput(value('#appointment-at'))) : '';
     const parts = [
       label('kind', state.kind),
       state.unit ? unitLabel(state.unit) : '',
@@ -226,9 +264,60 @@ export async function render(root, params, ctx) {
     });
   };
 
+  const showFeedbackRecorded = (made) => {
+    root.querySelector('#intake-recorded').innerHTML = `<section class="card recorded" id="intake-done" data-feedback="${esc(made.id)}">
+        <h3>${esc(t('feedback.recorded', { kind: label('feedbackKind', made.kind) }))}</h3>
+        <div class="muted small">${esc(made.text)}</div>
+        <p id="feedback-routed">${esc(made.routedToName ? t('feedback.routedTo', { name: made.routedToName }) : t('feedback.notRouted'))}${made.praisedName ? ` · ${esc(t('feedback.onRecordOf', { name: made.praisedName }))}` : ''}</p>
+        <a class="button secondary" href="#/feedback">${esc(t('feedback.openList'))}</a>
+      </section>`;
+  };
+
+  async function submitFeedback() {
+    const text = root.querySelector('#feedback-text').value.trim();
+    if (!text) {
+      showFieldError('#intake-error', t('feedback.textRequired'));
+      root.querySelector('#feedback-text').focus();
+      return;
+    }
+    const button = root.querySelector('#intake-submit');
+    button.disabled = true;
+    const result = await createFeedback({
+      site,
+      kind: state.kind,
+      text,
+      channel: root.querySelector('#channel').value,
+      unitId: state.unit ? state.unit.id : null,
+      reporterName: root.querySelector('#reporter-name').value.trim() || null,
+      reporterPhone: root.querySelector('#reporter-phone').value.trim() || null,
+      praisedUserId: state.kind === 'praise' ? root.querySelector('#praised').value || null : null,
+    });
+    button.disabled = false;
+    if (result.state === 'conflict') {
+      const problem = result.conflict || {};
+      if (UNIT_FIELDS.has(problem.field)) showFieldError('#unit-error', refusal(problem));
+      else showFieldError('#intake-error', refusal(problem));
+      for (const stored of await listConflicts().catch(() => [])) {
+        if (stored.entryId === problem.entryId) await dismissConflict(stored.id);
+      }
+      ctx.refreshConflicts();
+      return;
+    }
+    newForm();
+    if (result.state !== 'delivered') {
+      root.querySelector('#intake-recorded').innerHTML = `<p class="card" id="intake-done">${esc(t('intake.queued'))}</p>`;
+      return;
+    }
+    showFeedbackRecorded(result.body);
+  }
+
   async function submit(event) {
     event.preventDefault();
     showFieldError('#intake-error', '');
+    if (FEEDBACK_KINDS.has(state.kind)) {
+      await submitFeedback();
+      return;
+    }
     const inHome = state.kind !== 'complaint' && root.querySelector('#in-home').checked;
     if (!root.querySelector('#title').value.trim()) {
       showFieldError('#intake-error', t('intake.subjectRequired'));
@@ -249,11 +338,12 @@ export async function render(root, params, ctx) {
       reporterPhone: root.querySelector('#reporter-phone').value.trim() || null,
       inHome,
     };
-    // The time agreed with the owner (this device's clock and zone); the technician's arrival is held to it.
+    // The time agreed with the owner, on the site's clock (whatever zone this device keeps); the technician's
+    // arrival is held to it.
     const appointment = root.querySelector('#appointment-at').value;
     if (appointment && state.kind !== 'complaint') {
       fields.appointmentRequested = true;
-      fields.appointmentAt = new Date(appointment).toISOString();
+      fields.appointmentAt = fromSiteInput(appointment);
     }
     if (state.kind === 'complaint') {
       fields.major = root.querySelector('#major').checked;

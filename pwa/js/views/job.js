@@ -15,6 +15,11 @@ import { countdown, esc, formatDateTime } from '../format.js';
 import { currentLocale, refusal, t, tOr } from '../i18n.js';
 import { onOutboxMessage, pendingEntries } from '../outbox.js';
 import { renderAssign } from './assign.js';
+import { promisesHtml, wirePromises } from './promises.js';
+import { mountCaseMessages } from './owner_messages.js';
+import { tickChecklist } from './emergency_plan.js';
+import { mountJobSafety } from './job_safety.js';
+import { mountJobNotice } from './job_notice.js';
 
 // Photos larger than this are scaled down on the phone: enough to read a meter, cheap on a weak signal.
 const MAX_PHOTO_EDGE = 1600;
@@ -97,6 +102,14 @@ function clockBadge(c) {
   if (c.state === 'met' || (c.metAt && c.state !== 'met_late')) return `<span class="badge">${esc(t('job.clockMet'))}</span>`;
   if (c.state === 'paused' || c.state === 'waived') return `<span class="badge">${esc(tOr(`clockState.${c.state}`, c.state))}</span>`;
   return `<span class="countdown" data-due="${esc(c.dueAt)}"></span>`;
+}
+
+/** The time agreed with the owner (site's clock) and, once arrival missed it, by how much (the server says). */
+function appointmentHtml(job) {
+  if (!job.appointmentAt) return '';
+  const missed = (job.resolution || {}).missedAppointment;
+  return `<dt>${esc(t('appointment.label'))}</dt><dd id="appointment">${esc(formatDateTime(job.appointmentAt))}
+    ${missed ? `<span class="badge overdue" id="missed-appointment">${esc(t('appointment.missed', { minutes: missed.lateMinutes }))}</span>` : ''}</dd>`;
 }
 
 function clocksHtml(job) {
@@ -372,6 +385,7 @@ export async function render(root, params, ctx) {
         <dt>${esc(t('job.category'))}</dt><dd>${esc(tOr(`category.${job.category}`, job.category || ''))}</dd>
         <dt>${esc(t('job.unit'))}</dt><dd>${esc(unitLabel(job) || '—')}</dd>
         <dt>${esc(t('job.location'))}</dt><dd>${esc(job.location || '—')}</dd>
+        ${appointmentHtml(job)}
         <dt>${esc(t('job.owner'))}</dt><dd>${who ? `${esc(who.name || '')} ${who.phone ? `<a class="button secondary" id="call-owner" href="tel:${esc(who.phone)}">${esc(t('job.call'))} ${esc(who.phone)}</a>` : esc(who.masked || '')}` : '—'}</dd>
         <dt>${esc(t('job.description'))}</dt><dd>${esc(job.description || '—')}</dd>
       </dl>
@@ -381,6 +395,7 @@ export async function render(root, params, ctx) {
       <div id="assign-box"></div>
     </section>
     ${reopenedHtml(job)}
+    <div id="job-safety"></div>
     ${
       onSite || (job.photos || []).length || photosQueued.length
         ? `<section class="card" id="photos-card"><h3>${esc(t('job.photos'))}</h3>
@@ -415,7 +430,13 @@ export async function render(root, params, ctx) {
     ${showReceipt ? `<section class="card"><a class="button secondary" href="#/receipt/${esc(job.id)}">${esc(t('job.receipt'))}</a></section>` : ''}
     <section class="card"><h3>${esc(t('job.clocks'))}</h3><ul class="history">${clocksHtml(job) || `<li class="muted">—</li>`}</ul></section>
     <section class="card"><h3>${esc(t('job.history'))}</h3>${historyHtml(job)}</section>
+    ${promisesHtml(job)}
+    <div id="job-notice"></div>
+    <section class="card" id="owner-messages" hidden></section>
     ${relatedHtml(job)}`;
+  const ownEntry = (entryId) => ownEntries.add(entryId);
+  mountCaseMessages(root.querySelector('#owner-messages'), job, ctx.user, ownEntry);
+  mountJobNotice(root.querySelector('#job-notice'), job, ctx.user, () => mountCaseMessages(root.querySelector('#owner-messages'), job, ctx.user, ownEntry));
 
   if (focused) {
     const again = root.querySelector(`#${CSS.escape(focused.id)}`);
@@ -425,6 +446,8 @@ export async function render(root, params, ctx) {
     }
   }
   showThumbnails(root, job, photosQueued);
+  wirePromises(root, job);
+  mountJobSafety(root.querySelector('#job-safety'), job);
 
   for (const button of root.querySelectorAll('[data-action]')) {
     button.addEventListener('click', async () => {
@@ -541,7 +564,10 @@ export async function render(root, params, ctx) {
   }
 
   tickCountdowns(root);
-  timer = setInterval(() => tickCountdowns(root), 1000);
+  timer = setInterval(() => {
+    tickCountdowns(root);
+    tickChecklist(root);
+  }, 1000);
   // When a queued action for this job is delivered or refused (after the network returns), show the truth.
   if (stopListening) stopListening();
   stopListening = onOutboxMessage((message) => {

@@ -81,8 +81,3 @@ export async function render(root, params) {
   shareButton.disabled = !record.verifyUrl;
   shareButton.addEventListener('click', () => share(record, say));
 }
-
-/** Give the view back its usual frame. */
-export function unmount() {
-  document.getElementById('view').classList.remove('receipt-view');
-}

@@ -47,7 +47,8 @@ async function loadRound(id) {
   }
 }
 
-async function shrink(file) {
+/** A photo scaled down on the phone (JPEG): enough to see the fault, cheap on a weak signal. */
+export async function shrinkPhoto(file) {
   const bitmap = await createImageBitmap(file);
   const scale = Math.min(1, MAX_PHOTO_EDGE / Math.max(bitmap.width, bitmap.height));
   const canvas = document.createElement('canvas');
@@ -132,7 +133,10 @@ function roundCard(round, user) {
 
 async function renderList(root, ctx) {
   const planner = ['admin', 'manager', 'supervisor'].includes(ctx.user.role);
-  root.innerHTML = `<h2>${esc(t('rounds.title'))}</h2><div id="round-list"><p class="muted">${esc(t('app.loading'))}</p></div>
+  root.innerHTML = `<h2>${esc(t('rounds.title'))}</h2>
+    ${planner ? `<div class="actions"><a class="button secondary" href="#/rounds/report" id="rounds-report">${esc(t('roundReport.open'))}</a>
+      <a class="button secondary" href="#/rounds/setup" id="rounds-setup">${esc(t('roundSetup.open'))}</a></div>` : ''}
+    <div id="round-list"><p class="muted">${esc(t('app.loading'))}</p></div>
     <h2>${esc(t('rounds.walkTitle'))}</h2><p class="muted small">${esc(t('rounds.walkHint'))}</p><div id="route-list"></div>`;
   const [page, routes] = await Promise.all([listRounds().catch(() => ({ items: [] })), listRoutes().catch(() => JSON.parse(localStorage.getItem('caretaker.routes') || '[]'))]);
   localStorage.setItem('caretaker.routes', JSON.stringify(routes));
@@ -269,7 +273,7 @@ async function renderRound(root, id) {
     const file = event.target.files[0];
     event.target.value = '';
     if (!file) return;
-    photo = await shrink(file);
+    photo = await shrinkPhoto(file);
     root.querySelector('#finding-photo-state').textContent = t('rounds.photoAdded');
   });
   root.querySelector('#scan-cancel').addEventListener('click', () => {
@@ -347,9 +351,13 @@ function stopCamera(video) {
   if (video) video.classList.add('hidden');
 }
 
-/** #/rounds: the list; #/rounds/<id>: one round. */
+// Screens of their own under #/rounds/ for supervisors and up: the shift report and the set-up.
+const SUB_VIEWS = { report: './round_report.js', setup: './round_setup.js' };
+
+/** #/rounds: the list; #/rounds/<id>: one round; #/rounds/report, #/rounds/setup. */
 export async function render(root, params, ctx) {
-  if (params[0]) await renderRound(root, params[0]);
+  if (SUB_VIEWS[params[0]]) await (await import(SUB_VIEWS[params[0]])).render(root, params.slice(1), ctx);
+  else if (params[0]) await renderRound(root, params[0]);
   else await renderList(root, ctx);
 }
 

@@ -107,6 +107,21 @@ function deskTiles(desk) {
   ];
 }
 
+/** Suggestions and praise received in the period (建议/表扬), and the share answered (docs/REPORTS.md). */
+function feedbackTiles(feedback) {
+  if (!feedback) return [];
+  return [
+    tile('feedback', t('dash.tile.feedback'), number(feedback.total), [
+      t('dash.feedbackSplit', { suggestions: number(feedback.suggestions), praise: number(feedback.praise) }),
+    ]),
+    feedback.total
+      ? tile('feedbackAnswered', t('dash.tile.feedbackAnswered'), percent(feedback.answeredRate), [
+          t('dash.answeredOf', { answered: number(feedback.answered), total: number(feedback.total) }),
+        ], rateTone(feedback.answeredRate))
+      : emptyTile('feedbackAnswered', t('dash.tile.feedbackAnswered'), t('dash.noFeedback')),
+  ];
+}
+
 /** Appointments agreed with owners that were kept (arrived by the agreed time plus 30 min). */
 function appointmentTile(appointments) {
   if (!appointments || !appointments.due) return emptyTile('appointments', t('dash.tile.appointments'), t('dash.nothingDue'));
@@ -117,6 +132,39 @@ function appointmentTile(appointments) {
     [t('dash.keptOf', { kept: number(appointments.kept), due: number(appointments.due) })],
     rateTone(appointments.rate),
   );
+}
+
+/** Promises to owners kept on time, of those due and decided in the period (docs/REPORTS.md). */
+function promiseTile(promises) {
+  if (!promises || !promises.due) return emptyTile('promises', t('dash.tile.promises'), t('dash.nothingDue'));
+  return tile(
+    'promises',
+    t('dash.tile.promises'),
+    percent(promises.rate),
+    [t('dash.promisesDetail', { kept: number(promises.keptOnTime), due: number(promises.due), late: number(promises.keptLate), broken: number(promises.broken) })],
+    rateTone(promises.rate),
+  );
+}
+
+/** Each callback campaign: the reach rate of the calls worked in the period, satisfaction, still open. */
+function campaignTiles(campaigns) {
+  if (!campaigns) return [];
+  return ['routineSample', 'moveIn'].map((key) => {
+    const c = campaigns[key];
+    const name = t(`dash.tile.campaign.${key}`);
+    if (!c || !c.worked) return emptyTile(`campaign-${key}`, name, t('dash.campaignNoneWorked', { open: number(c ? c.open : 0) }));
+    return tile(
+      `campaign-${key}`,
+      name,
+      percent(c.reachRate),
+      [
+        t('dash.campaignReached', { reached: number(c.reached), worked: number(c.worked), noAnswer: number(c.noAnswer), refused: number(c.refused) }),
+        c.rated ? t('dash.campaignSatisfaction', { value: number(c.satisfactionAverage, 2), count: number(c.rated) }) : t('dash.noRatings'),
+        t('dash.campaignOpen', { open: number(c.open), followUps: number(c.followUps) }),
+      ],
+      rateTone(c.reachRate),
+    );
+  });
 }
 
 /** The seeds' drivers weighted 32/28/20, and the net promoter score (docs/REPORTS.md). */
@@ -175,7 +223,10 @@ export function tiles(report) {
     stepTile('resolution', t('dash.resolution'), report.resolution),
     ...callbackTiles(report.callback),
     ...deskTiles(report.desk),
+    ...feedbackTiles(report.feedback),
     appointmentTile(report.appointments),
+    promiseTile(report.promises),
+    ...campaignTiles(report.campaigns),
     satisfactionTile(report.satisfaction),
     ...driverTiles(report.satisfaction),
     reopenTile(report.reopen),
