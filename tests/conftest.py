@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL (a migrated template cloned per test), the app, logged-in clients.
+"""Shared fixtures: a real PostgreSQL (a migrated template cloned per test, one test ahead), the app,
+logged-in clients.
 
 Service addresses come from TEST_DATABASE_URL and TEST_MQTT_URL (local defaults). When PostgreSQL is not
 reachable the embedded server is started instead, unless CARETAKER_REQUIRE_SERVICES=1 (CI), where a
@@ -19,11 +20,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.app import create_app
+from backend.app import bind_app, create_app
 from backend.db.migrate import migrate
-from backend.db.pool import connect
-from backend.domain.clock import ManualClock
+from backend.db.pool import connect, create_pool
+from backend.domain.clock import Clock, ManualClock
 from backend.settings import Settings
+from tests.integration.fake_push_service import FakePushService
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -126,22 +128,89 @@ async def demo_template(database_server_url: str, migrated_template: str) -> Asy
     await _drop_database(database_server_url, name)
 
 
+class Databases:
+    """Per-test databases, each made one test ahead from its template and dropped in batches behind the tests.
+
+    Dropping a database waits for a checkpoint (seconds when the disk is busy); drops sent together share
+    one, and made and dropped as tasks on the session's loop, neither wait stands in a test's way.
+    """
+
+    DROP_BATCH = 16  # databases (about 11 MB each with the demo estate) left for the next batch of drops
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self._next: dict[str | None, asyncio.Task[str]] = {}
+        self._unused: list[str] = []
+        self._dropping: set[asyncio.Task[list[None]]] = set()
+
+    async def _make(self, template: str | None) -> str:
+        name = f"ct_test_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(self.server_url)
+        try:
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            await admin.execute(f'CREATE DATABASE "{name}"{suffix}')
+            # a test's database need not outlive a server crash: its commits do not wait for the disk
+            await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        finally:
+            await admin.close()
+        return name
+
+    async def take(self, template: str | None) -> str:
+        """A fresh database cloned from `template` (None: an empty one); its URL."""
+        made = self._next.pop(template, None) or asyncio.ensure_future(self._make(template))
+        name = await made
+        self._next[template] = asyncio.ensure_future(self._make(template))
+        return with_database(self.server_url, name)
+
+    def drop(self, url: str) -> None:
+        """Drop a database taken from here, with the next batch."""
+        self._unused.append(urlsplit(url).path.lstrip("/"))
+        if len(self._unused) >= self.DROP_BATCH:
+            self._drop_unused()
+
+    def _drop_unused(self) -> None:
+        names, self._unused = self._unused, []
+        task = asyncio.ensure_future(asyncio.gather(*(_drop_database(self.server_url, n) for n in names)))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    async def close(self) -> None:
+        """Drop every database made here, and wait for the drops."""
+        self._unused += [await made for made in self._next.values()]
+        self._next.clear()
+        self._drop_unused()
+        await asyncio.gather(*self._dropping)
+
+
+@pytest.fixture(scope="session")
+async def databases(database_server_url: str) -> AsyncIterator[Databases]:
+    databases = Databases(database_server_url)
+    yield databases
+    await databases.close()
+
+
 @pytest.fixture
-async def empty_db_url(database_server_url: str, migrated_template: str) -> AsyncIterator[str]:
+async def blank_db_url(databases: Databases) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the migrations table, dropped after the test."""
+    url = await databases.take(None)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+async def empty_db_url(databases: Databases, migrated_template: str) -> AsyncIterator[str]:
     """A fresh migrated database with no data, dropped after the test."""
-    name = f"ct_test_{uuid.uuid4().hex[:12]}"
-    url = await _create_database(database_server_url, name, template=migrated_template)
+    url = await databases.take(migrated_template)
     yield url
-    await _drop_database(database_server_url, name)
+    databases.drop(url)
 
 
 @pytest.fixture
-async def db_url(database_server_url: str, demo_template: str) -> AsyncIterator[str]:
+async def db_url(databases: Databases, demo_template: str) -> AsyncIterator[str]:
     """A fresh database with the demo estate, dropped after the test."""
-    name = f"ct_test_{uuid.uuid4().hex[:12]}"
-    url = await _create_database(database_server_url, name, template=demo_template)
+    url = await databases.take(demo_template)
     yield url
-    await _drop_database(database_server_url, name)
+    databases.drop(url)
 
 
 @pytest.fixture
@@ -152,6 +221,21 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test's database and loop, for running a job or the push dispatcher by hand."""
+    p = await create_pool(db_url, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+def push_service() -> Iterator[FakePushService]:
+    """A local push service: what a stored private endpoint (or a browser's push service) would reach."""
+    with FakePushService() as service:
+        yield service
 
 
 @pytest.fixture
@@ -174,10 +258,23 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     )
 
 
+# Apps built in this run, by what building one fixes: building the routes costs a short test most of its time.
+_BUILT_APPS: dict[tuple[str | None, int], Litestar] = {}
+
+
+def bound_app(settings: Settings, clock: Clock | None = None) -> Litestar:
+    """The app for these settings: built once a run per secret and token lifetime, bound to them each time
+    (one test at a time uses it, in process; the browser tests' live servers build their own)."""
+    key = (settings.secret_key, settings.token_ttl_seconds)
+    if key not in _BUILT_APPS:
+        _BUILT_APPS[key] = create_app(settings, clock=clock)
+    return bind_app(_BUILT_APPS[key], settings, clock=clock)
+
+
 @pytest.fixture
 def app(settings: Settings, clock: ManualClock) -> Litestar:
     """The Caretaker app on the test database with a movable clock."""
-    return create_app(settings, clock=clock)
+    return bound_app(settings, clock)
 
 
 @pytest.fixture

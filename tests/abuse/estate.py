@@ -34,6 +34,17 @@ def jpeg_bytes(seed: int = 0) -> bytes:
     return out.getvalue()
 
 
+# a repair the desk records for home A-101
+A_REPAIR = {
+    "kind": "repair",
+    "category": "water",
+    "channel": "phone",
+    "title": "漏水",
+    "building": "A",
+    "unitNumber": "101",
+}
+
+
 async def make_work_order(
     db: asyncpg.Connection,
     *,

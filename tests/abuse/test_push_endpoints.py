@@ -7,7 +7,6 @@ public address: the scheduler is off, and the only dispatcher run is pointed at 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from backend.db.pool import create_pool
 from backend.domain.clock import ManualClock
 from backend.notify.dispatcher import PushSender, send_due_notifications
 from backend.notify.vapid import ensure_vapid_keys
@@ -127,21 +125,6 @@ async def test_the_shared_guard_room_phone_belongs_to_whoever_signed_in_last(
         assert r.status_code == 201, (guard, r.text)
     assert (await _holder(db, PUBLIC_ENDPOINT))["username"] == "guard2"
     assert await db.fetchval("SELECT count(*) FROM push_subscriptions") == 1
-
-
-@pytest.fixture
-def push_service() -> Iterator[FakePushService]:
-    """A local push service: what a stored private endpoint would have reached."""
-    with FakePushService() as service:
-        yield service
-
-
-@pytest.fixture
-async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the test's loop for running the dispatcher by hand."""
-    p = await create_pool(db_url, min_size=1, max_size=4)
-    yield p
-    await p.close()
 
 
 async def test_the_dispatcher_never_posts_to_a_private_endpoint_already_stored(

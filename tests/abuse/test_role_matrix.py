@@ -11,6 +11,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,15 @@ from backend.app import create_app
 from backend.domain.clock import ManualClock
 from backend.settings import Settings
 from tests.abuse.conftest import bearer_for, user_ids
-from tests.abuse.estate import DEMO_USER, ROLES, jpeg_bytes, make_work_order, raise_alarm, upload_photo
+from tests.abuse.estate import (
+    A_REPAIR,
+    DEMO_USER,
+    ROLES,
+    jpeg_bytes,
+    make_work_order,
+    raise_alarm,
+    upload_photo,
+)
 from tests.conftest import DEMO_PASSWORD, TEST_SECRET
 
 ALL = frozenset(ROLES)
@@ -81,7 +90,20 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"POST {WO}/reopen": OVERSIGHT,
     f"POST {WO}/cancel": OVERSIGHT,
     f"POST {WO}/close": OVERSIGHT,
+    # DOMAIN.md "Complaint": the manager's apology call; a supervisor records it when not major
+    f"POST {WO}/apology_call_done": OVERSIGHT,
     "GET /api/v1/callbacks": DESK,
+    # suggestions and praise (建议/表扬) are taken and answered at the desk
+    "GET /api/v1/feedback": DESK,
+    "POST /api/v1/feedback": DESK,
+    "POST /api/v1/feedback/{feedback_id}/answer": DESK,
+    # docs/WORK_ORDERS.md "Promises": staff who speak with owners make and keep them; admins read them too
+    f"GET {WO}/promises": HANDLER,
+    f"POST {WO}/promises": HANDLER - ADMIN,
+    "POST /api/v1/promises/{promise_id}/keep": HANDLER - ADMIN,
+    # docs/WORK_ORDERS.md "Callback campaigns": the desk works them
+    "GET /api/v1/campaign-calls": DESK,
+    "POST /api/v1/campaign-calls/{call_id}/outcome": DESK,
     "GET /api/v1/maintenance-plans": OVERSIGHT,
     "POST /api/v1/maintenance-plans": OVERSIGHT,
     f"GET {WO}/photos": ALL,
@@ -96,10 +118,15 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/owner/codes": PUBLIC,
     "POST /api/v1/owner/sessions": PUBLIC,
     "GET /api/v1/owner/cases": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/confirmation": frozenset(),
     "POST /api/v1/owner/cases": frozenset(),
     "GET /api/v1/owner/cases/{case_id}": frozenset(),
     "POST /api/v1/owner/cases/{case_id}/photos": frozenset(),
     "POST /api/v1/owner/cases/{case_id}/rating": frozenset(),
+    "GET /api/v1/owner/feedback": frozenset(),
+    "POST /api/v1/owner/feedback": frozenset(),
+    "GET /api/v1/owner/cases/{case_id}/messages": frozenset(),
+    "POST /api/v1/owner/cases/{case_id}/messages": frozenset(),
     "GET /api/v1/reports/kpis": OVERSIGHT,
     "GET /api/v1/reports/work-orders.csv": OVERSIGHT,
     "GET /api/v1/sites": ALL,
@@ -144,6 +171,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/users/{user_id}/duty": DUTY,
     "GET /api/v1/check-points": OVERSIGHT,
     "POST /api/v1/check-points": OVERSIGHT,
+    "GET /api/v1/check-points/qr-sheet": OVERSIGHT,
+    "PATCH /api/v1/check-points/{point_id}": OVERSIGHT,
+    "PATCH /api/v1/round-routes/{route_id}": OVERSIGHT,
+    "PATCH /api/v1/round-schedules/{schedule_id}": OVERSIGHT,
     "GET /api/v1/round-routes": WALKERS,
     "POST /api/v1/round-routes": OVERSIGHT,
     "GET /api/v1/round-routes/{route_id}/qr-sheet": OVERSIGHT,
@@ -162,6 +193,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/hazards": ALL,
     "GET /api/v1/hazards/counts": ALL,
     "GET /api/v1/hazards/export.csv": OVERSIGHT,
+    "GET /api/v1/hazards/print": OVERSIGHT,
     "GET /api/v1/hazards/{hazard_id}": ALL,
     "GET /api/v1/hazards/{hazard_id}/photo": ALL,
     "POST /api/v1/hazards/{hazard_id}/analyse": OVERSIGHT,
@@ -170,6 +202,62 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/hazards/{hazard_id}/recheck": OVERSIGHT | {"technician"},
     "POST /api/v1/hazards/{hazard_id}/recheck-failed": OVERSIGHT | {"technician"},
     "POST /api/v1/hazards/{hazard_id}/close": frozenset({"supervisor", "manager"}),
+    # who registered the hazard adds its photo, or a supervisor and up (the matrix's hazard is nobody's)
+    "POST /api/v1/hazards/{hazard_id}/photo": OVERSIGHT,
+    # docs/SAFETY.md: everyone of the site reads the plans and the running checklists; whoever did a step
+    # ticks it; managers edit the plans; supervisors and up keep the drill and training register.
+    "GET /api/v1/emergency-plans": ALL,
+    "PUT /api/v1/emergency-plans/{scenario}": frozenset({"admin", "manager"}),
+    "GET /api/v1/alarms/{alarm_id}/checklist": ALL,
+    "GET /api/v1/work-orders/{work_order_id}/checklist": ALL,
+    "POST /api/v1/emergency-steps/{step_id}/done": RESPONDERS,
+    "GET /api/v1/alarms/{alarm_id}/welfare-visits": ALL,
+    "GET /api/v1/drills": OVERSIGHT,
+    "POST /api/v1/drills": OVERSIGHT,
+    "GET /api/v1/drills/due": OVERSIGHT,
+    # a fire (or a call-in) is reported by hand by the guards and the desk; everyone who runs or reports
+    # plans sees the hand-reported ones still open
+    "POST /api/v1/emergencies": frozenset({"admin", "manager", "supervisor", "agent", "guard"}),
+    "GET /api/v1/emergencies": ALL,
+    "GET /api/v1/trainings": OVERSIGHT,
+    "POST /api/v1/trainings": OVERSIGHT,
+    # docs/SAFETY.md: supervisors, managers and admins carry out the quarterly safety check
+    "GET /api/v1/safety-checks": OVERSIGHT,
+    "GET /api/v1/safety-checks/{safety_check_id}": OVERSIGHT,
+    # the photo is read before the answer below replaces the arranged one
+    "GET /api/v1/safety-checks/{safety_check_id}/points/{code}/photo": OVERSIGHT,
+    "POST /api/v1/safety-checks/{safety_check_id}/points/{code}": OVERSIGHT,
+    # docs/OWNERS.md "Staff side": the desk reads and answers a case's owner messages and resends failed ones;
+    # managers and admins print the unit-link QR sheets; supervisors and up announce planned cuts, and the
+    # guard joins them in visiting the vulnerable residents
+    f"GET {WO}/owner-messages": DESK,
+    f"POST {WO}/owner-messages": DESK,
+    f"POST {WO}/owner-messages/read": DESK,
+    "GET /api/v1/owner-messages/waiting": DESK,
+    "GET /api/v1/owner-messages/failed": DESK,
+    "POST /api/v1/owner-messages/{message_id}/retry": DESK,
+    "GET /api/v1/buildings/{building_id}/owner-link-sheet": frozenset({"admin", "manager"}),
+    "GET /api/v1/planned-outages": OVERSIGHT,
+    "POST /api/v1/planned-outages": OVERSIGHT,
+    "POST /api/v1/planned-outages/{outage_id}/restore": OVERSIGHT,
+    "GET /api/v1/outage-visits": WALKERS,
+    # docs/OWNERS.md "Notices from maintenance work": the desk and up tell a job's building; everyone of the
+    # site reads the notice; those who plan maintenance say what a plan's work interrupts
+    f"POST {WO}/resident-notice": DESK,
+    f"GET {WO}/resident-notice": ALL,
+    "PUT /api/v1/maintenance-plans/{plan_id}/resident-notice": OVERSIGHT,
+    "POST /api/v1/outage-visits": WALKERS,
+    # the caller's own open jobs in the list's lean shape: anyone may ask, each sees their own
+    "GET /api/v1/work-orders/mine": ALL,
+}
+# Endpoints about an emergency look at the entrapment's alarm and job (the plain alarm runs no plan).
+EMERGENCY_IDS: dict[str, dict[str, str]] = {
+    "GET /api/v1/alarms/{alarm_id}/checklist": {"alarm_id": "emergency_alarm_id"},
+    "GET /api/v1/alarms/{alarm_id}/welfare-visits": {"alarm_id": "emergency_alarm_id"},
+    "GET /api/v1/work-orders/{work_order_id}/checklist": {"work_order_id": "emergency_work_order_id"},
+    # the entrapment's job (on a lift of a building) has told its residents
+    f"GET {WO}/resident-notice": {"work_order_id": "emergency_work_order_id"},
+    f"POST {WO}/resident-notice": {"work_order_id": "emergency_work_order_id"},
 }
 # The live stream never ends; its role rule (every role, filtered by site) is tested in test_stream.py.
 # The stream needs a ticket; the owner's endpoints take owner tokens, not staff ones, and have their tests.
@@ -185,6 +273,7 @@ WORK_ORDER_STATE: dict[str, tuple[str, bool] | tuple[str, bool, str]] = {  # -> 
     "solve": ("investigating", False, "complaint"),
     "inform": ("solved", False, "complaint"),
     "escalate": ("assigned", False, "complaint"),
+    "apology_call_done": ("assigned", False, "complaint"),
     "accept": ("assigned", True),
     "decline": ("assigned", True),
     "depart": ("accepted", True),
@@ -260,16 +349,7 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
             "json": {"endpoint": push_endpoint, "keys": {"p256dh": "BOr" + "A" * 84, "auth": "x" * 22}}
         },
         "DELETE /api/v1/push/subscriptions": {"json": {"endpoint": push_endpoint}},
-        "POST /api/v1/work-orders": {
-            "json": {
-                "kind": "repair",
-                "category": "water",
-                "channel": "phone",
-                "title": "漏水",
-                "building": "A",
-                "unitNumber": "101",
-            }
-        },
+        "POST /api/v1/work-orders": {"json": A_REPAIR},
         f"POST {WO}/assign": {"json": {"assigneeId": tech1}},
         f"POST {WO}/decline": {"json": {"reason": "not my skill"}},
         f"POST {WO}/pause": {"json": {"reason": "waiting for a part"}},
@@ -280,9 +360,17 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
         f"POST {WO}/solve": {"json": {"solution": "apology and a fee waiver"}},
         f"POST {WO}/inform": {"json": {"via": "sms", "summary": "told the result"}},
         f"POST {WO}/escalate": {"json": {"reason": "agitated", "to": "supervisor"}},
+        f"POST {WO}/apology_call_done": {"json": {"via": "phone", "summary": "apologised"}},
+        "POST /api/v1/feedback": {"json": {"kind": "suggestion", "text": "多种些树", "site": "demo"}},
+        "POST /api/v1/feedback/{feedback_id}/answer": {"json": {"via": "phone", "summary": "谢谢建议"}},
         f"POST {WO}/close": {"json": {"reason": "checked"}},
         f"POST {WO}/reopen": {"json": {"reason": "still leaking"}},
         f"POST {WO}/cancel": {"json": {"reason": "duplicate"}},
+        f"POST {WO}/promises": {
+            "json": {"text": "下午 3 点前回复", "dueAt": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}
+        },
+        "POST /api/v1/promises/{promise_id}/keep": {"json": {"note": "已回复"}},
+        "POST /api/v1/campaign-calls/{call_id}/outcome": {"json": {"outcome": "no_answer"}},
         f"POST {WO}/photos": {
             "files": {"file": ("a.jpg", jpeg_bytes(3), "image/jpeg")},
             "data": {"stage": "before"},
@@ -304,6 +392,45 @@ def _body(op: str, estate: Estate) -> dict[str, Any]:
         "POST /api/v1/rounds/{round_id}/scans": {"data": {"qr": estate.ids["point_qr"], "result": "normal"}},
         "GET /api/v1/rounds/report": {"params": {"day": "2026-12-01"}},  # fixed-date: any day will do
         "POST /api/v1/hazards": {"json": {"place": "1栋楼梯间", "description": "灯不亮"}},
+        "POST /api/v1/hazards/{hazard_id}/photo": {"files": {"file": ("h.jpg", jpeg_bytes(5), "image/jpeg")}},
+        "PUT /api/v1/emergency-plans/{scenario}": {
+            "json": {
+                "site": "demo",
+                "steps": [{"labelZh": "拨打119", "labelEn": "Call 119", "role": "guard", "dueMinutes": 2}],
+            }
+        },
+        "POST /api/v1/drills": {
+            "json": {"site": "demo", "scenario": "fire", "heldOn": estate.ids["yesterday"]}
+        },
+        "POST /api/v1/emergencies": {"json": {"site": "demo", "scenario": "fire", "location": "1栋3楼"}},
+        "POST /api/v1/trainings": {
+            "json": {"site": "demo", "topic": "灭火器使用", "heldOn": estate.ids["yesterday"]}
+        },
+        "POST /api/v1/safety-checks/{safety_check_id}/points/{code}": {"data": {"outcome": "ok"}},
+        "PATCH /api/v1/round-schedules/{schedule_id}": {"json": {"active": True}},
+        "POST /api/v1/planned-outages": {
+            "json": {
+                "buildingId": str(estate.ids["building_id"]),
+                "kind": "water",
+                "startsAt": estate.ids["outage_starts"],
+                "endsAt": estate.ids["outage_ends"],
+            }
+        },
+        f"POST {WO}/resident-notice": {
+            "json": {
+                "kind": "lift",
+                "startsAt": estate.ids["outage_starts"],
+                "endsAt": estate.ids["outage_ends"],
+            }
+        },
+        "PUT /api/v1/maintenance-plans/{plan_id}/resident-notice": {"json": {"kind": "lift"}},
+        "POST /api/v1/outage-visits": {
+            "json": {
+                "source": "planned",
+                "outageId": str(estate.ids["visit_outage_id"]),
+                "residentId": str(estate.ids["resident_id"]),
+            }
+        },
     }
     if op in bodies:
         return bodies[op]
@@ -318,6 +445,8 @@ async def _url(op: str, estate: Estate) -> str:
     path = op.split(" ", 1)[1]
     action = path.rsplit("/", 1)[-1]
     ids = dict(estate.ids)
+    for name, key in EMERGENCY_IDS.get(op, {}).items():
+        ids[name] = ids[key]
     if "{work_order_id}" in path and action in WORK_ORDER_STATE and op.startswith("POST"):
         ids["work_order_id"] = await estate.work_order_for(action)
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
@@ -338,7 +467,63 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
         "user_id": users["tech1"],
         "alarm_id": await raise_alarm(db, "elev-a2", "ELEVATOR_STOPPED", clock.now()),
     }
+    ids["feedback_id"] = await db.fetchval(
+        """INSERT INTO feedback (site_id, kind, text, channel, created_at)
+           VALUES ($1, 'suggestion', '路灯太暗', 'phone', $2) RETURNING id""",
+        site_id,
+        clock.now(),
+    )
     estate = Estate(db=db, ids=ids, users=users)
+    # An entrapment runs its plan on an emergency job: one of its steps to tick.
+    ids["emergency_alarm_id"] = await raise_alarm(db, "elev-b1", "ELEVATOR_ENTRAPMENT", clock.now())
+    ids["emergency_work_order_id"] = await db.fetchval(
+        "SELECT id FROM work_orders WHERE alarm_id = $1", ids["emergency_alarm_id"]
+    )
+    ids["step_id"] = await db.fetchval(
+        "SELECT id FROM emergency_steps WHERE work_order_id = $1 ORDER BY position LIMIT 1",
+        ids["emergency_work_order_id"],
+    )
+    ids["scenario"] = "fire"
+    # a failed owner message to resend, a planned cut to restore and another whose vulnerable are visited
+    ids["message_id"] = str(
+        await db.fetchval(
+            "INSERT INTO owner_messages"
+            " (site_id, event_key, kind, channel, recipient, body, status, failed_at)"
+            " VALUES ($1, 'matrix:failed', 'case_received', 'sms', '13800000000', 'x', 'failed', now())"
+            " RETURNING id",
+            site_id,
+        )
+    )
+    starts, ends = clock.now() + timedelta(hours=1), clock.now() + timedelta(hours=3)
+    ids["outage_starts"], ids["outage_ends"] = starts.isoformat(), ends.isoformat()
+    for key in ("outage_id", "visit_outage_id"):
+        ids[key] = await db.fetchval(
+            "INSERT INTO planned_outages (site_id, building_id, kind, starts_at, ends_at, created_at)"
+            " VALUES ($1, $2, 'water', $3, $4, $3) RETURNING id",
+            site_id,
+            building_id,
+            starts,
+            ends,
+        )
+    await db.execute(
+        "INSERT INTO planned_outages"
+        " (site_id, building_id, work_order_id, kind, starts_at, ends_at, created_at)"
+        " SELECT $1, a.building_id, w.id, 'lift', $3, $4, $3"
+        " FROM work_orders w JOIN assets a ON a.id = w.asset_id WHERE w.id = $2",
+        site_id,
+        ids["emergency_work_order_id"],
+        starts,
+        ends,
+    )
+    ids["plan_id"] = await db.fetchval(
+        "INSERT INTO maintenance_plans (site_id, asset_id, title, interval_days, lead_days, next_due_on)"
+        " VALUES ($1, $2, '矩阵保养', 30, 2, $3::date) RETURNING id",
+        site_id,
+        ids["asset_id"],
+        (clock.now() + timedelta(days=30)).date(),
+    )
+    ids["resident_id"] = await db.fetchval("SELECT id FROM residents WHERE unit_id = $1 LIMIT 1", unit_id)
+    ids["yesterday"] = (clock.now() - timedelta(days=1)).date().isoformat()
     # A round of the seeded night route, started by guard1, with one scan whose photo is the job's photo.
     route = await db.fetchrow("SELECT id FROM round_routes WHERE name = '夜间巡逻'")
     points = await db.fetch(
@@ -347,6 +532,7 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
         route["id"],
     )
     ids["route_id"] = route["id"]
+    ids["schedule_id"] = await db.fetchval("SELECT id FROM round_schedules WHERE route_id = $1", route["id"])
     ids["point_id"] = points[0]["id"]
     ids["point_qr"] = f"caretaker:cp:{points[1]['token']}"
     ids["hazard_id"] = await db.fetchval(
@@ -365,6 +551,21 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
     # The job every read endpoint looks at: tech1's, with a real uploaded photo, completed and signed.
     job = await make_work_order(db, site_id=site_id, status="on_site", assignee_id=users["tech1"])
     ids["work_order_id"] = job
+    ids["promise_id"] = await db.fetchval(
+        """INSERT INTO promises (work_order_id, site_id, text, due_at, made_by, made_at)
+           VALUES ($1, $2, '今天回复', $3::timestamptz + interval '1 hour', $4, $3) RETURNING id""",
+        job,
+        site_id,
+        clock.now(),
+        users["agent"],
+    )
+    ids["call_id"] = await db.fetchval(
+        """INSERT INTO campaign_calls (site_id, campaign, period, unit_id, due_at, created_at)
+           VALUES ($1, 'routine_sample', '2000-01', $2, $3, $3) RETURNING id""",
+        site_id,
+        unit_id,
+        clock.now(),
+    )
     ids["photo_id"] = await upload_photo(client, await bearer_for(db, users["tech1"]), job)
     await db.execute("UPDATE work_orders SET status = 'completed' WHERE id = $1", job)
     ids["scan_id"] = await db.fetchval(
@@ -382,6 +583,20 @@ async def _arrange(client: AsyncTestClient, db: asyncpg.Connection, clock: Manua
         """UPDATE hazards SET (photo_sha256, thumb_sha256) =
                (SELECT sha256, thumb_sha256 FROM photos WHERE id = $2) WHERE id = $1""",
         ids["hazard_id"],
+        ids["photo_id"],
+    )
+    # this quarter's safety check of the site, its lifts point carrying the job's photo
+    ids["safety_check_id"] = await db.fetchval(
+        """INSERT INTO safety_checks (site_id, quarter, period_start, due_on, created_at)
+           VALUES ($1, '2026Q4', $2::date, $2::date + 90, $2) RETURNING id""",  # fixed-date: a label only
+        site_id,
+        clock.now(),
+    )
+    ids["code"] = "lifts"
+    await db.execute(
+        """INSERT INTO safety_check_points (check_id, code, position, photo_sha256, thumb_sha256)
+           SELECT $1, 'lifts', 3, sha256, thumb_sha256 FROM photos WHERE id = $2""",
+        ids["safety_check_id"],
         ids["photo_id"],
     )
     r = await client.post(

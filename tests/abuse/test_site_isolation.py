@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,9 +28,12 @@ NON_ADMIN_ROLES = ("manager", "supervisor", "agent", "technician", "guard")
 # Not about one site: public by design (the signed record's QR check), never-ending (the stream is
 # filtered by site in test_stream.py), or the owner's page, which takes owner tokens and keeps each owner to
 # their own unit (tests/owners/test_owner_portal.py).
-SKIPPED = {"GET /api/v1/stream", "GET /api/v1/work-orders/{work_order_id}/verify"} | {
-    op for op in EXPECTED if op.split(" ", 1)[1].startswith("/api/v1/owner/")
-}
+# A plan is edited by scenario name for the caller's own site (named in the body), never by another's id.
+SKIPPED = {
+    "GET /api/v1/stream",
+    "GET /api/v1/work-orders/{work_order_id}/verify",
+    "PUT /api/v1/emergency-plans/{scenario}",
+} | {op for op in EXPECTED if op.split(" ", 1)[1].startswith("/api/v1/owner/")}
 # Roles allowed only on their own record: another person's id is refused (403) whatever site it is on.
 OWN_RECORD_ONLY = {"POST /api/v1/users/{user_id}/duty": {"technician"}}
 
@@ -45,7 +49,10 @@ class SiteThings:
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in the other site's answers."""
-        values = [str(v) for k, v in self.ids.items() if k != "device_id"] + [self.work_order_number]
+        # a quarterly check's point code is the same template word on every site; a message id is a small
+        # serial number that any answer may contain by chance
+        values = [str(v) for k, v in self.ids.items() if k not in ("device_id", "code", "message_id")]
+        values.append(self.work_order_number)
         return [*values, f'"{self.ids["device_id"]}"', *(str(u) for u in self.staff.values())]
 
 
@@ -98,8 +105,34 @@ async def _site(db: asyncpg.Connection, client: AsyncTestClient, code: str, cloc
         "user_id": staff["technician"],
     }
     ids |= await _round_things(db, site_id, staff["guard"], photo_id, clock.now())
+    ids |= await _desk_things(db, site_id, job, unit_id, staff["agent"], clock.now())
+    ids["step_id"] = await _emergency_step(db, site_id, job, clock.now())
+    ids["plan_id"] = await _plan(db, site_id, ids["asset_id"], clock.now())
     number = await db.fetchval("SELECT number FROM work_orders WHERE id = $1", job)
     return SiteThings(code=code, ids=ids, staff=staff, work_order_number=number)
+
+
+async def _emergency_step(db: asyncpg.Connection, site_id: UUID, job: UUID, now: Any) -> UUID:
+    """A step of an emergency plan running on the site's job."""
+    return await db.fetchval(
+        """INSERT INTO emergency_steps (site_id, work_order_id, scenario, position, label_zh, label_en, role,
+                                        opened_at)
+           VALUES ($1, $2, 'fire', 1, '拨打119', 'Call 119', 'guard', $3) RETURNING id""",
+        site_id,
+        job,
+        now,
+    )
+
+
+async def _plan(db: asyncpg.Connection, site_id: UUID, asset_id: UUID, now: Any) -> UUID:
+    """A maintenance plan of the site's asset (its notice to residents is set by plan id)."""
+    return await db.fetchval(
+        "INSERT INTO maintenance_plans (site_id, asset_id, title, interval_days, lead_days, next_due_on)"
+        " VALUES ($1, $2, '隔离保养', 30, 2, $3::date) RETURNING id",
+        site_id,
+        asset_id,
+        (now + timedelta(days=30)).date(),
+    )
 
 
 async def _round_things(db: asyncpg.Connection, site_id: UUID, guard: UUID, photo_id: UUID, now: Any) -> dict:
@@ -114,6 +147,12 @@ async def _round_things(db: asyncpg.Connection, site_id: UUID, guard: UUID, phot
         site_id,
     )
     await db.execute("INSERT INTO round_route_points VALUES ($1, 1, $2)", route, point)
+    schedule = await db.fetchval(
+        """INSERT INTO round_schedules (route_id, fixed_times, next_slot_at)
+           VALUES ($1, ARRAY['09:00'::time], $2::timestamptz + interval '1 day') RETURNING id""",
+        route,
+        now,
+    )
     round_id = await db.fetchval(
         """INSERT INTO rounds (site_id, route_id, slot_start, slot_end, status, started_by, started_at)
            VALUES ($1, $2, $3::timestamptz, $3::timestamptz + interval '30 minutes', 'in_progress', $4, $3)
@@ -145,7 +184,90 @@ async def _round_things(db: asyncpg.Connection, site_id: UUID, guard: UUID, phot
         now,
         photo_id,
     )
-    return {"route_id": route, "round_id": round_id, "scan_id": scan, "hazard_id": hazard}
+    check = await db.fetchval(
+        """INSERT INTO safety_checks (site_id, quarter, period_start, due_on, created_at)
+           VALUES ($1, '2026Q4', $2::date, $2::date + 90, $2) RETURNING id""",  # fixed-date: a label only
+        site_id,
+        now,
+    )
+    await db.execute(
+        """INSERT INTO safety_check_points (check_id, code, position, photo_sha256, thumb_sha256)
+           SELECT $1, 'lifts', 3, sha256, thumb_sha256 FROM photos WHERE id = $2""",
+        check,
+        photo_id,
+    )
+    return {
+        "route_id": route,
+        "point_id": point,
+        "schedule_id": schedule,
+        "round_id": round_id,
+        "scan_id": scan,
+        "hazard_id": hazard,
+        "safety_check_id": check,
+        "code": "lifts",
+    }
+
+
+async def _desk_things(
+    db: asyncpg.Connection, site_id: UUID, job: UUID, unit_id: UUID, agent: UUID, now: Any
+) -> dict:
+    """A promise made on the site's job, a routine-sample call owed to one of its homes, a suggestion, a
+    failed message to an owner, an owner's message waiting for an answer and a planned water cut."""
+    promise = await db.fetchval(
+        """INSERT INTO promises (work_order_id, site_id, text, due_at, made_by, made_at)
+           VALUES ($1, $2, '隔离承诺', $3::timestamptz + interval '1 hour', $4, $3) RETURNING id""",
+        job,
+        site_id,
+        now,
+        agent,
+    )
+    call = await db.fetchval(
+        """INSERT INTO campaign_calls (site_id, campaign, period, unit_id, due_at, created_at)
+           VALUES ($1, 'routine_sample', '2000-01', $2, $3, $3) RETURNING id""",
+        site_id,
+        unit_id,
+        now,
+    )
+    feedback = await db.fetchval(
+        """INSERT INTO feedback (site_id, kind, text, channel, created_at)
+           VALUES ($1, 'suggestion', '隔离建议', 'phone', $2) RETURNING id""",
+        site_id,
+        now,
+    )
+    message = await db.fetchval(
+        """INSERT INTO owner_messages
+               (site_id, work_order_id, event_key, kind, channel, recipient, body, status, failed_at)
+           VALUES ($1, $2, $3, 'case_received', 'sms', '13900000000', 'x', 'failed', $4) RETURNING id""",
+        site_id,
+        job,
+        f"isolation:{job}",
+        now,
+    )
+    await db.execute(
+        """WITH r AS (INSERT INTO residents (site_id, unit_id, name) VALUES ($1, $3, '隔离业主') RETURNING id)
+           INSERT INTO owner_case_notes (work_order_id, resident_id, kind, body, created_at)
+           SELECT $2, r.id, 'message', '隔离留言', $4 FROM r""",
+        site_id,
+        job,
+        unit_id,
+        now,
+    )
+    outage = await db.fetchval(
+        """INSERT INTO planned_outages (site_id, building_id, kind, starts_at, ends_at, created_at)
+           SELECT $1, building_id, 'water', $2::timestamptz + interval '1 hour',
+                  $2::timestamptz + interval '3 hours', $2
+           FROM units WHERE id = $3 RETURNING id""",
+        site_id,
+        now,
+        unit_id,
+    )
+    return {
+        "promise_id": promise,
+        "call_id": call,
+        "feedback_id": feedback,
+        "message_id": str(message),
+        "outage_id": outage,
+    }
 
 
 async def _demo_site(db: asyncpg.Connection, client: AsyncTestClient, clock: ManualClock) -> SiteThings:
@@ -170,6 +292,9 @@ async def _demo_site(db: asyncpg.Connection, client: AsyncTestClient, clock: Man
         "user_id": staff["technician"],
     }
     ids |= await _round_things(db, site_id, staff["guard"], ids["photo_id"], clock.now())
+    ids |= await _desk_things(db, site_id, job, unit_id, staff["agent"], clock.now())
+    ids["step_id"] = await _emergency_step(db, site_id, job, clock.now())
+    ids["plan_id"] = await _plan(db, site_id, ids["asset_id"], clock.now())
     number = await db.fetchval("SELECT number FROM work_orders WHERE id = $1", job)
     return SiteThings(code="demo", ids=ids, staff=staff, work_order_number=number)
 
@@ -179,6 +304,15 @@ def _body(op: str, own: SiteThings) -> dict[str, Any]:
     action = op.rsplit("/", 1)[-1]
     if action == "scans" and op.startswith("POST"):
         return {"data": {"qr": "caretaker:cp:x", "result": "normal"}}
+    if action == "photo" and op.startswith("POST"):
+        return {"files": {"file": ("h.jpg", jpeg_bytes(9), "image/jpeg")}}
+    if "/safety-checks/" in op and op.startswith("POST"):
+        return {"data": {"outcome": "ok"}}
+    if action == "resident-notice":
+        # a job's notice has a window; a plan's says only what its work interrupts
+        starts = datetime.now(UTC) + timedelta(hours=1)
+        window = {"startsAt": starts.isoformat(), "endsAt": (starts + timedelta(hours=2)).isoformat()}
+        return {"json": {"kind": "lift", **(window if op.startswith("POST") else {})}}
     if action == "photos" and op.startswith("POST"):
         return {"files": {"file": ("a.jpg", jpeg_bytes(7), "image/jpeg")}, "data": {"stage": "after"}}
     json_bodies: dict[str, dict[str, Any]] = {
@@ -197,6 +331,13 @@ def _body(op: str, own: SiteThings) -> dict[str, Any]:
         "sign": {"noSignReason": "owner_absent"},
         "duty": {"onDuty": False},
         "resolve": {"note": "x"},
+        "promises": {"text": "x", "dueAt": (datetime.now(UTC) + timedelta(hours=2)).isoformat()},
+        "keep": {"note": "x"},
+        "outcome": {"outcome": "no_answer"},
+        "{schedule_id}": {"active": True},
+        "apology_call_done": {"via": "phone", "summary": "x"},
+        "answer": {"via": "phone", "summary": "x"},
+        "owner-messages": {"text": "x"},
     }
     return {"json": json_bodies.get(action, {})} if op.split()[0] != "GET" else {}
 

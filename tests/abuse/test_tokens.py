@@ -12,7 +12,7 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from tests.abuse.conftest import bearer_for
-from tests.abuse.estate import add_user
+from tests.abuse.estate import A_REPAIR, add_user
 from tests.conftest import LoginAs
 
 
@@ -77,14 +77,7 @@ async def test_removing_a_site_membership_hides_that_site_from_an_old_token(
         agent = await login_as("agent")
         created = await client.post(
             "/api/v1/work-orders",
-            json={
-                "kind": "repair",
-                "category": "water",
-                "channel": "phone",
-                "title": "漏水",
-                "building": "A",
-                "unitNumber": "101",
-            },
+            json=A_REPAIR,
             headers={**agent, "Idempotency-Key": str(uuid.uuid4())},
         )
         assert created.status_code == 201, created.text

@@ -13,14 +13,21 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from backend.app import create_app
+from backend.domain.clock import Clock, SystemClock
+from backend.notify.owner_outbox import OwnerOutbox
+from backend.notify.sms import SmsConfig, TencentSms
 from backend.settings import Settings
 from tests.conftest import DEMO_PASSWORD, TEST_SECRET, skip_or_fail
+from tests.owners.conftest import fake_sms, sms_config  # noqa: F401 - fixtures the owner's page needs
+from tests.owners.fake_sms_provider import FakeSmsProvider
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,7 +76,7 @@ def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings),  # its own: a stopping server may still hold the one before
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -100,20 +107,66 @@ async def chromium() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def phone(chromium: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
-    """A fresh phone-sized browser profile pointed at the live server."""
-    context = await chromium.new_context(
+async def new_phone(chromium: Browser, live_server: LiveServer, scale: int = 2) -> BrowserContext:
+    """A fresh phone-sized browser profile pointed at the live server (the caller closes it); `scale` is
+    device pixels per CSS pixel."""
+    return await chromium.new_context(
         viewport=PHONE_VIEWPORT,
-        device_scale_factor=2,
+        device_scale_factor=scale,
         is_mobile=True,
         has_touch=True,
         base_url=live_server.url,
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
     )
+
+
+@pytest.fixture
+async def phone(chromium: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
+    """A fresh phone-sized browser profile pointed at the live server."""
+    context = await new_phone(chromium, live_server)
     yield context
     await context.close()
+
+
+@dataclass
+class OwnerSms:
+    """Unit A-302's registered owner (`home`: id, owner_link, phone) and the fake SMS provider their
+    messages reach through the owners' outbox."""
+
+    db: asyncpg.Connection
+    home: asyncpg.Record
+    sms: FakeSmsProvider
+    config: SmsConfig
+
+    def outbox(self, clock: Clock | None = None, **options: Any) -> OwnerOutbox:
+        """The outbox on the real clock, unless the test moves its own."""
+        return OwnerOutbox(clock or SystemClock(), TencentSms(self.config), None, **options)
+
+    async def sign_in_on(self, page: Page, outbox: OwnerOutbox | None = None) -> None:
+        """Sign in on the owner's page as an owner does: the unit's link, the phone, the code by SMS."""
+        await page.goto(f"/owner.html#u={self.home['owner_link']}")
+        await page.wait_for_selector("#phone")
+        await page.fill("#phone", self.home["phone"])
+        await page.click("#send")
+        await wait_until(page, "document.querySelector('#msg').textContent.length > 0")
+        await (outbox or self.outbox()).run_once(self.db)
+        await page.fill("#code", self.sms.to(self.home["phone"])[-1].params[1])
+        await page.click("#signin")
+        await page.wait_for_selector("#report")
+
+
+@pytest.fixture
+async def owner_sms(
+    db: asyncpg.Connection,
+    fake_sms: FakeSmsProvider,  # noqa: F811
+    sms_config: SmsConfig,  # noqa: F811
+) -> OwnerSms:
+    home = await db.fetchrow(
+        """SELECT u.id, u.owner_link, r.phone FROM residents r JOIN units u ON u.id = r.unit_id
+           JOIN buildings b ON b.id = u.building_id WHERE b.code = 'A' AND u.number = '302'"""
+    )
+    return OwnerSms(db, home, fake_sms, sms_config)
 
 
 async def screenshot(page: Page, name: str) -> Path:
@@ -131,6 +184,15 @@ async def log_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> No
     await page.fill("#password", password)
     await page.click("#login-submit")
     await page.wait_for_selector("#nav a", timeout=10_000)
+
+
+async def nav_to(page: Page, name: str) -> None:
+    """Open a screen from the navigation, through the "More" menu when its tab is not in the bar."""
+    tab = page.locator(f"#nav [data-nav='{name}']")
+    await tab.wait_for(state="attached")
+    if not await tab.is_visible():
+        await page.click("#nav-more")
+    await tab.click()
 
 
 # How often wait_until asks the page again.

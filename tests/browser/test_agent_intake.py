@@ -8,11 +8,12 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.browser.conftest import PHONE_VIEWPORT, log_in, screenshot
+from tests.browser.conftest import PHONE_VIEWPORT, log_in, nav_to, screenshot
 from tests.browser.test_technician_offline import (
     api_login,
     photo_file_bytes,
     post,
+    record_job,
     repair_assigned_to,
     technician,
 )
@@ -75,19 +76,8 @@ async def test_phone_intake_assigned_to_a_technician_appears_in_their_list(
 async def test_supervisor_assigns_from_the_dispatch_board(phone, live_server, db: asyncpg.Connection) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         agent = await api_login(http, "agent")
-        job = await post(
-            http,
-            "/api/v1/work-orders",
-            agent,
-            {
-                "kind": "repair",
-                "category": "elevator",
-                "channel": "phone",
-                "title": "B栋电梯异响",
-                "site": "demo",
-                "location": "2栋 1号梯",
-                "inHome": False,
-            },
+        job = await record_job(
+            http, agent, "B栋电梯异响", category="elevator", location="2栋 1号梯", inHome=False
         )
         tech2 = await technician(http, agent, "tech2")
     page = await phone.new_page()
@@ -106,7 +96,7 @@ async def test_supervisor_assigns_from_the_dispatch_board(phone, live_server, db
         uuid.UUID(job["id"]),
     )
     assert assignee == "tech2"
-    await page.click("[data-nav='callbacks']")
+    await nav_to(page, "callbacks")
     await page.wait_for_selector("h2:has-text('回访队列')")
     assert await page.evaluate("window.__i18nMissing") == []
 
@@ -134,7 +124,7 @@ async def test_agent_records_a_follow_up_call_from_the_queue(
 
     page = await phone.new_page()
     await log_in(page, "agent")
-    await page.click("[data-nav='callbacks']")
+    await nav_to(page, "callbacks")
     card = page.locator(f"[data-callback='{job['id']}']")
     await card.wait_for()
     assert "A-302 灯不亮" in await card.inner_text()

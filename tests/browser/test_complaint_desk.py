@@ -16,13 +16,13 @@ import pytest
 from playwright.async_api import Page
 
 from backend.domain.catalogue import label
-from tests.browser.conftest import PHONE_VIEWPORT, log_in, screenshot, wait_until
+from tests.browser.conftest import PHONE_VIEWPORT, log_in, nav_to, screenshot, wait_until
 from tests.browser.test_technician_offline import api_login, post
 
 pytestmark = pytest.mark.browser
 
 A302_OWNER_PHONE = "13900000010"
-DESK_VIEWPORT = {"width": 1280, "height": 900}
+DESK_VIEWPORT = {"width": 1280, "height": 800}
 FIELD_STEPS = ("accept", "depart", "arrive", "pause", "resume", "complete", "sign")
 
 
@@ -31,6 +31,15 @@ async def use_language(page: Page, locale: str) -> None:
     if await page.evaluate("document.documentElement.lang") != locale:
         await page.click("#lang")
         await wait_until(page, f"document.documentElement.lang === '{locale}'")
+
+
+async def log_in_speaking(page: Page, username: str, locale: str) -> None:
+    """Choose the language on the login screen, then log in: the first screen is drawn once, in `locale`
+    (switching after login redraws the home screen, which may land after a quick move elsewhere)."""
+    await page.goto("/")
+    await page.wait_for_selector("#login-submit")
+    await use_language(page, locale)
+    await log_in(page, username)
 
 
 async def no_field_steps(page: Page, locale: str) -> None:
@@ -180,37 +189,54 @@ async def test_complaint_taken_by_phone_handled_and_called_back_by_another_agent
     assert actions == ["created", "assign", "investigate", "reply", "solve", "inform", "callback"]
 
 
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
 async def test_manual_escalation_and_a_major_complaint_reach_the_managers_screen_live_seed_rule(
-    chromium, phone, live_server, db: asyncpg.Connection
+    chromium, live_server, db: asyncpg.Connection, locale: str
 ) -> None:
-    """Digest §2.2: major complaints go to management at once and the manager calls to apologise. The
-    manager's dashboard lists them, and a complaint escalated while it is open appears without a reload."""
-    manager_page = await phone.new_page()
-    await log_in(manager_page, "manager")
-    await manager_page.wait_for_selector("#dash-escalated h3")
-    await wait_until(manager_page, "document.querySelectorAll('[data-escalated]').length === 0")
-
-    async with httpx.AsyncClient(base_url=live_server.url) as http:
-        agent = await api_login(http, "agent")
-        ordinary = await post(http, "/api/v1/work-orders", agent, {
-            "kind": "complaint", "category": "attitude", "channel": "phone", "title": "保安态度恶劣",
-            "site": "demo", "building": "A", "unitNumber": "304",
-        })  # fmt: skip
-        major = await post(http, "/api/v1/work-orders", agent, {
-            "kind": "complaint", "category": "fee_dispute", "channel": "counter", "title": "业主群体投诉收费",
-            "site": "demo", "building": "B", "unitNumber": "304", "major": True,
-        })  # fmt: skip
-    # the major complaint reaches the manager's screen at once, live
-    await manager_page.locator(f"[data-escalated='{major['id']}']").wait_for(timeout=20_000)
-    assert await manager_page.locator(f"[data-escalated='{ordinary['id']}']").count() == 0
-
-    # the agent escalates the ordinary one by hand, on the complaint screen
+    """Digest §2.2: major complaints go to management at once (对于重大投诉,需上报管理层) and the
+    manager calls to apologise (管理層親自致電道歉). On the manager's desk screen a major complaint is
+    announced and listed the moment it is taken; a complaint escalated by hand on the agent's phone moves
+    to the manager, who holds it from then on, sees it arrive without a reload, records the apology call,
+    and the list shows it made. The supervisors' own worklist lists the same complaints with who holds them
+    and their clocks."""
+    manager_context = await chromium.new_context(
+        viewport=DESK_VIEWPORT, base_url=live_server.url, locale=locale, timezone_id="Asia/Shanghai"
+    )
     agent_context = await chromium.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai"
+        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale=locale, timezone_id="Asia/Shanghai"
     )
     try:
+        manager_page = await manager_context.new_page()
+        await log_in_speaking(manager_page, "manager", locale)
+        await manager_page.wait_for_selector("#dash-body[data-loaded]")
+        await nav_to(manager_page, "escalated")
+        # the worklist of its own (the dashboard's figures are gone), drawn from the server
+        await wait_until(manager_page, "!document.querySelector('#dash-body')")
+        await manager_page.wait_for_selector("#dash-escalated h3")
+        await wait_until(manager_page, "document.querySelectorAll('[data-escalated]').length === 0")
+
+        async with httpx.AsyncClient(base_url=live_server.url) as http:
+            agent = await api_login(http, "agent")
+            ordinary = await post(http, "/api/v1/work-orders", agent, {
+                "kind": "complaint", "category": "attitude", "channel": "phone", "title": "保安态度恶劣",
+                "site": "demo", "building": "A", "unitNumber": "304",
+            })  # fmt: skip
+            major = await post(http, "/api/v1/work-orders", agent, {
+                "kind": "complaint", "category": "fee_dispute", "channel": "counter",
+                "title": "业主群体投诉收费", "site": "demo", "building": "B", "unitNumber": "304",
+                "major": True,
+            })  # fmt: skip
+        # the major complaint is announced and listed on the manager's screen at once, live
+        alert = manager_page.locator(f"#escalated-alert[data-alert-for='{major['id']}']")
+        await alert.wait_for(timeout=20_000)
+        assert "业主群体投诉收费" in await alert.inner_text()
+        await manager_page.locator(f"[data-escalated='{major['id']}']").wait_for(timeout=20_000)
+        assert await manager_page.locator(f"[data-escalated='{ordinary['id']}']").count() == 0
+        await screenshot(manager_page, f"35-manager-major-complaint-announced-{locale}")
+
+        # the agent escalates the ordinary one by hand, on the complaint screen
         agent_page = await agent_context.new_page()
-        await log_in(agent_page, "agent")
+        await log_in_speaking(agent_page, "agent", locale)
         await agent_page.wait_for_selector("#intake-form")
         await agent_page.goto(f"/#/job/{ordinary['id']}")
         await agent_page.wait_for_selector("#form-escalate")
@@ -220,20 +246,66 @@ async def test_manual_escalation_and_a_major_complaint_reach_the_managers_screen
         await act(agent_page, "escalate")
         assert await agent_page.locator("#complaint-escalated").count() == 1
         assert "业主情绪激动" in await agent_page.inner_text("#escalations")
+        # the manager holds it now; the agent keeps no handler's step, and the history says who handed over
+        assert await agent_page.inner_text("[data-handler]") == "王经理"
+        assert "王经理" in await agent_page.inner_text("[data-handover]")
+        assert await agent_page.locator("#form-investigate, #form-apology").count() == 0
+        await screenshot(agent_page, f"36-agent-escalated-to-manager-{locale}")
+        assert await agent_page.evaluate("window.__i18nMissing") == []
+
+        item = manager_page.locator(f"[data-escalated='{ordinary['id']}']")
+        await item.wait_for(timeout=20_000)
+        await manager_page.locator(f"#escalated-alert[data-alert-for='{ordinary['id']}']").wait_for()
+        text = await item.inner_text()
+        assert label("escalationReason", "agitated", locale) in text
+        assert "王经理" in await item.locator("[data-holder]").inner_text()
+        assert await item.locator("[data-apology='owed']").count() == 1
+        assert await item.locator("[data-clock='respond'] .countdown").count() == 1
+        await screenshot(manager_page, f"33-manager-escalated-complaints-{locale}")
+
+        # the manager makes the apology call and records it on the complaint
+        await item.locator("a").click()
+        await manager_page.wait_for_selector("#form-apology")
+        assert await manager_page.locator("[data-offers='apology_call_done']").count() == 1
+        assert await manager_page.locator("#form-investigate").count() == 1  # the manager handles it now
+        await manager_page.select_option("#apology-via", "phone")
+        await manager_page.fill("#apology-summary", "代表公司向业主致歉，保安已调岗")
+        await act(manager_page, "apology_call_done")
+        assert await manager_page.get_attribute("#apology-task", "data-done") == "true"
+        assert await manager_page.locator("#form-apology").count() == 0
+        assert "代表公司向业主致歉" in await manager_page.inner_text("#contacts")
+        await screenshot(manager_page, f"37-manager-apology-call-made-{locale}")
+        await manager_page.goto("/#/escalated")
+        done = manager_page.locator(f"[data-escalated='{ordinary['id']}'] [data-apology='done']")
+        await done.wait_for()
+        assert "王经理" in await done.inner_text()
+        assert await manager_page.evaluate("window.__i18nMissing") == []
     finally:
         await agent_context.close()
+        await manager_context.close()
 
-    item = manager_page.locator(f"[data-escalated='{ordinary['id']}']")
-    await item.wait_for(timeout=20_000)
-    text = await item.inner_text()
-    assert "经理致电道歉" in text and "业主情绪激动" in text
-    await screenshot(manager_page, "33-manager-escalated-complaints")
     told = await db.fetchval(
         """SELECT count(*) FROM notifications n JOIN users u ON u.id = n.recipient_id
            WHERE u.username = 'manager' AND n.kind IN ('major_complaint', 'complaint_escalation')"""
     )
     assert told == 2
-    assert await manager_page.evaluate("window.__i18nMissing") == []
+
+    # the supervisor's own worklist (not the manager's dashboard): both, with who holds them and the clocks
+    supervisor_context = await chromium.new_context(
+        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale=locale, timezone_id="Asia/Shanghai"
+    )
+    try:
+        page = await supervisor_context.new_page()
+        await log_in_speaking(page, "supervisor", locale)
+        await nav_to(page, "escalated")
+        for wo in (ordinary, major):
+            await page.locator(f"[data-escalated='{wo['id']}']").wait_for()
+        row = page.locator(f"[data-escalated='{major['id']}']")
+        assert await row.locator("[data-clock] .countdown").count() >= 1
+        await screenshot(page, f"38-supervisor-escalated-worklist-{locale}")
+        assert await page.evaluate("window.__i18nMissing") == []
+    finally:
+        await supervisor_context.close()
 
 
 async def test_a_server_refusal_shows_next_to_its_control_in_chinese_neighbour_dispute_seed_rule(

@@ -308,6 +308,7 @@ async def test_the_manager_downloads_the_period_shown_and_empty_tiles_say_why(
         await screenshot(page, "42-dashboard-nothing-due-desk-zh")
 
         await page.click("#lang")
+        await page.wait_for_selector("h2:has-text('Dashboard')")  # the old key stays up until then
         await wait_loaded(page, f"{quiet}:{PERIOD['from']}:{PERIOD['to']}")
         assert "Nothing due in the period" in await page.inner_text("[data-kpi='response']")
         await screenshot(page, "43-dashboard-nothing-due-desk-en")

@@ -24,6 +24,7 @@ import pytest
 
 from tests.browser.conftest import free_port, log_in, screenshot, wait_until
 from tests.conftest import TEST_SECRET, skip_or_fail
+from tests.processes import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,11 +63,7 @@ def gateway(db_url: str, broker: int, tmp_path: Path) -> Iterator[None]:
         [sys.executable, "-m", "backend.cli", "gateway"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     yield
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process, timeout=10)
     log.close()
 
 

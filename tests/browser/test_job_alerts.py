@@ -13,33 +13,22 @@ import uuid
 import asyncpg
 import httpx
 import pytest
+from playwright.async_api import Error as PlaywrightError
 
 from backend.db.queries.push import DueNotification
 from backend.notify.dispatcher import push_payload
 from tests.browser.conftest import log_in, screenshot, wait_for_service_worker, wait_until
-from tests.conftest import DEMO_PASSWORD
+from tests.browser.test_technician_offline import api_login, post
 
 pytestmark = [pytest.mark.browser]
-
-
-async def _api(http: httpx.AsyncClient, username: str) -> dict[str, str]:
-    r = await http.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-async def _post(http: httpx.AsyncClient, path: str, headers: dict[str, str], body: dict) -> dict:
-    r = await http.post(path, json=body, headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
-    assert r.status_code in (200, 201), r.text
-    return r.json()
 
 
 async def _job_for(
     http: httpx.AsyncClient, db: asyncpg.Connection, kind: str, priority: str, title: str
 ) -> str:
     """A job recorded at the desk and assigned to tech2; returns its id."""
-    agent = await _api(http, "agent")
-    job = await _post(
+    agent = await api_login(http, "agent")
+    job = await post(
         http,
         "/api/v1/work-orders",
         agent,
@@ -54,7 +43,7 @@ async def _job_for(
         },
     )
     tech2 = await db.fetchval("SELECT id FROM users WHERE username = 'tech2'")
-    await _post(http, f"/api/v1/work-orders/{job['id']}/assign", agent, {"assigneeId": str(tech2)})
+    await post(http, f"/api/v1/work-orders/{job['id']}/assign", agent, {"assigneeId": str(tech2)})
     return job["id"]
 
 
@@ -130,13 +119,20 @@ async def test_emergency_push_reaches_the_service_worker_with_the_app_closed(
             "data": json.dumps(payload),
         },
     )
-    [worker] = phone.service_workers
     shown: list[dict] = []
-    for _ in range(100):
-        shown = await worker.evaluate(
-            """self.registration.getNotifications().then((list) => list.map((n) => ({
-                 title: n.title, tag: n.tag, requireInteraction: n.requireInteraction, data: n.data })))"""
-        )
+    for _ in range(200):
+        # The browser may stop the idle worker once the app closes and start a new one for the push:
+        # ask whichever worker is running now.
+        for worker in reversed(phone.service_workers):
+            try:
+                shown = await worker.evaluate(
+                    """self.registration.getNotifications().then((list) => list.map((n) => ({
+                         title: n.title, tag: n.tag,
+                         requireInteraction: n.requireInteraction, data: n.data })))"""
+                )
+                break
+            except PlaywrightError:
+                continue
         if shown:
             break
         await blank.wait_for_timeout(100)

@@ -1,4 +1,6 @@
-"""Every (kind, status, role) of the field flows: the job screen offers exactly the allowedActions."""
+"""Every (kind, status, role) of the state machine: the screen a job opens on (the job screen, or the
+complaint's own screen) offers exactly the allowedActions — for the field flows and for complaints, handled
+by a technician or by the desk."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import httpx
 import pytest
 
 from backend.services.intake import create_work_order
-from tests.browser.conftest import log_in, screenshot, wait_until
+from tests.browser.conftest import log_in, new_phone, screenshot, wait_until
 from tests.browser.test_technician_offline import api_login, photo_file_bytes, post, technician
 
 pytestmark = pytest.mark.browser
@@ -24,6 +26,19 @@ PATH: Sequence[tuple[str, str, str, dict]] = (
     ("on_site", "tech1", "arrive", {}),
     ("paused", "tech1", "pause", {"reason": "等配件"}),
 )
+# A complaint's statuses after a handler is named, and the steps (action, body) that lead to each.
+COMPLAINT_PATH: Sequence[tuple[str, str, dict]] = (
+    ("investigating", "investigate", {"findings": "属实：报修后三天无人上门"}),
+    ("solved", "solve", {"solution": "当天派人修复并致歉"}),
+    ("completed", "inform", {"via": "phone", "summary": "已告知业主处理结果"}),
+    ("closed", "close", {}),
+)
+# Set off, arrive and the owner's signature: the steps of a visit, which a complaint never shows.
+FIELD_STEP_CONTROLS = (
+    ", ".join(f"[data-offers='{a}'], [data-action='{a}']" for a in ("depart", "arrive", "sign"))
+    + ", #signature-pad"
+)
+COMPLAINT_STATUSES = ("new", "assigned", "investigating", "solved", "completed", "closed", "cancelled")
 # Everyone who may open a job: its technician, another technician, the guard, the desk and oversight.
 ROLES = ("tech1", "tech2", "guard1", "agent", "supervisor", "manager")
 
@@ -65,6 +80,22 @@ class Setup:
         checklist = {code: True for code in job["requirements"]["checklist"]}
         await self.act("tech1", job_id, "complete", {"checklist": checklist, "workDone": "已处理"})
 
+    async def bring_complaint_to(self, job_id: str, status: str, handler: str, handler_id: str) -> None:
+        """The desk names the handler, who investigates, solves and tells the owner; a supervisor closes."""
+        if status == "new":
+            return
+        await self.act("agent", job_id, "assign", {"assigneeId": handler_id})
+        if status == "cancelled":
+            await self.act("supervisor", job_id, "cancel", {"reason": "重复投诉"})
+            return
+        for reached, action, body in COMPLAINT_PATH:
+            if reached == "closed":
+                await self.act("supervisor", job_id, action, body)
+            else:
+                await self.act(handler, job_id, action, body)
+            if reached == status:
+                return
+
     async def bring_to(self, job_id: str, status: str, tech1_id: str, *, in_home: bool) -> None:
         if status == "cancelled":
             await self.act("supervisor", job_id, "cancel", {"reason": "重复登记"})
@@ -94,8 +125,14 @@ async def sign_without_owner(http: httpx.AsyncClient, headers: dict[str, str], j
     await post(http, f"/api/v1/work-orders/{job_id}/sign", headers, {"noSignReason": "owner_absent"})
 
 
-# The screens worth looking at: the technician on site, the supervisor at a signed job.
-SCREENSHOTS_OF = {("tech1", "on_site"), ("supervisor", "signed")}
+# The screens worth looking at: the technician on site, the supervisor at a signed job, a complaint as its
+# handler investigates it and as the desk sees it solved.
+SCREENSHOTS_OF = {
+    ("tech1", "on_site"),
+    ("supervisor", "signed"),
+    ("tech1", "investigating"),
+    ("agent", "solved"),
+}
 FIELD_STATUSES = (
     "new",
     "assigned",
@@ -164,18 +201,31 @@ async def test_the_job_screen_offers_exactly_what_the_server_allows(
                     job_id = (await post(http, "/api/v1/work-orders", await setup.as_("agent"), body))["id"]
                 await setup.bring_to(job_id, status, tech1_id, in_home=in_home)
                 jobs.append((kind, status, job_id, title))
+        agent_id = await db.fetchval("SELECT id::text FROM users WHERE username = 'agent'")
+        for n, status in enumerate(COMPLAINT_STATUSES):
+            # a complaint not yet handed to anyone; then each status with a technician, and with the desk
+            for handler, handler_id in (("tech1", tech1_id), ("agent", agent_id)):
+                if status == "new" and handler == "agent":
+                    continue
+                kind = "complaint" if status == "new" else f"complaint-{handler}"
+                title = f"{kind} {status}"
+                body = {
+                    "kind": "complaint",
+                    "category": "repair_delay",
+                    "channel": "phone",
+                    "title": title,
+                    "site": "demo",
+                    "building": "B",
+                    "unitNumber": f"{n + 1}0{1 if handler == 'tech1' else 2}",
+                    "reporterName": "李业主",
+                }
+                job_id = (await post(http, "/api/v1/work-orders", await setup.as_("agent"), body))["id"]
+                await setup.bring_complaint_to(job_id, status, handler, handler_id)
+                jobs.append((kind, status, job_id, title))
 
         checked = 0
         for n, username in enumerate(ROLES):
-            context = await chromium.new_context(
-                viewport={"width": 390, "height": 844},
-                device_scale_factor=1,
-                is_mobile=True,
-                has_touch=True,
-                base_url=live_server.url,
-                locale="zh-CN",
-                timezone_id="Asia/Shanghai",
-            )
+            context = await new_phone(chromium, live_server, scale=1)
             page = await context.new_page()
             await log_in(page, username)
             if n % 2:  # half the roles read the screen in English
@@ -185,6 +235,9 @@ async def test_the_job_screen_offers_exactly_what_the_server_allows(
                 allowed = (await setup.detail(username, job_id))["allowedActions"]
                 shown = await offered(page, job_id, title)
                 assert sorted(shown) == sorted(allowed), (username, kind, status, shown, allowed)
+                if kind.startswith("complaint"):
+                    # a complaint is not visited: no field step, whoever looks at it
+                    assert await page.locator(FIELD_STEP_CONTROLS).count() == 0, (username, kind, status)
                 checked += 1
                 if (username, status) in SCREENSHOTS_OF:
                     await screenshot(page, f"40-offers-{username}-{kind}-{status}")
@@ -192,8 +245,12 @@ async def test_the_job_screen_offers_exactly_what_the_server_allows(
             assert missing == [], missing
             await context.close()
         assert checked == len(ROLES) * len(jobs)
+        # every complaint status was offered to every role, with a technician and with the desk handling it
+        assert {(k, s) for k, s, _, _ in jobs if k.startswith("complaint")} == {("complaint", "new")} | {
+            (f"complaint-{h}", s) for h in ("tech1", "agent") for s in COMPLAINT_STATUSES[1:]
+        }
         # the walk reached every status of the field flows
-        assert {s for _, s, _, _ in jobs} == set(FIELD_STATUSES) | {"signed"}
+        assert {s for k, s, _, _ in jobs if not k.startswith("complaint")} == set(FIELD_STATUSES) | {"signed"}
         statuses = {
             r["status"] for r in await db.fetch("SELECT status FROM work_orders WHERE title LIKE '% %'")
         }

@@ -4,34 +4,21 @@ completion, rate it, and find the rating as the job's callback; then the same pa
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 from playwright.async_api import BrowserContext
 
-from backend.domain.clock import SystemClock
-from backend.notify.owner_outbox import OwnerOutbox
-from backend.notify.sms import SmsConfig, TencentSms
 from tests.abuse.estate import jpeg_bytes
-from tests.browser.conftest import LiveServer, screenshot, wait_until
+from tests.browser.conftest import LiveServer, OwnerSms, screenshot, wait_until
 from tests.browser.test_technician_offline import api_login, post
 from tests.integration.test_signature import signature_png
 from tests.integration.work_order_evidence import add_photo, completion
-from tests.owners.conftest import fake_sms, sms_config  # noqa: F401 - fixtures
-from tests.owners.fake_sms_provider import FakeSmsProvider
 
 
 async def test_an_owner_reports_follows_and_rates_a_leak(
-    phone: BrowserContext,
-    live_server: LiveServer,
-    db: asyncpg.Connection,
-    fake_sms: FakeSmsProvider,  # noqa: F811
-    sms_config: SmsConfig,  # noqa: F811
+    phone: BrowserContext, live_server: LiveServer, owner_sms: OwnerSms
 ) -> None:
-    home = await db.fetchrow(
-        """SELECT u.owner_link, r.phone FROM residents r JOIN units u ON u.id = r.unit_id
-           JOIN buildings b ON b.id = u.building_id WHERE b.code = 'A' AND u.number = '302'"""
-    )
-    outbox = OwnerOutbox(SystemClock(), TencentSms(sms_config), None)
+    db, home, fake_sms = owner_sms.db, owner_sms.home, owner_sms.sms
+    outbox = owner_sms.outbox()
     page = await phone.new_page()
     await page.goto(f"/owner.html#u={home['owner_link']}")
     await page.wait_for_selector("#phone")
@@ -86,6 +73,12 @@ async def test_an_owner_reports_follows_and_rates_a_leak(
         await page.wait_for_selector("form.rate")
         assert await page.inner_text("[data-field=done]")
         await screenshot(page, "owner-completed-zh")
+        # the owner confirms the work is done, apart from the rating
+        await page.click(f"[data-confirm='{case_id}']")
+        await page.wait_for_selector("[data-field=confirmed]")
+        assert "确认完工" in await page.inner_text("[data-field=confirmed]")
+        assert await page.locator("[data-confirm]").count() == 0
+        await screenshot(page, "owner-confirmed-zh")
         await page.select_option("form.rate select[name=attitude]", "4")
         await page.select_option("form.rate select[name=recommend]", "9")
         await page.click("form.rate button[type=submit]")
@@ -99,8 +92,12 @@ async def test_an_owner_reports_follows_and_rates_a_leak(
 
     await page.click("#lang")
     await wait_until(page, "document.documentElement.lang === 'en'")
-    await page.wait_for_selector("[data-field=rating]")
+    # the page draws again once the cases are back: wait for the English words, not the old Chinese ones
+    await wait_until(
+        page, "(document.querySelector('[data-field=rating]') || {}).textContent?.includes('Your rating')"
+    )
     assert "Your rating: 5" in await page.inner_text("[data-field=rating]")
+    assert "You confirmed the work was done" in await page.inner_text("[data-field=confirmed]")
     assert "Technician" in await page.inner_text("[data-field=technician]")
     await screenshot(page, "owner-rated-en")
     await page.click("#signout")

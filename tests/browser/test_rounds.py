@@ -16,7 +16,8 @@ import pytest
 import segno
 from PIL import Image
 
-from tests.browser.conftest import log_in, screenshot, wait_for_service_worker, wait_until
+from tests.browser.conftest import log_in, nav_to, screenshot, wait_for_service_worker, wait_until
+from tests.browser.test_technician_offline import api_login, post
 
 pytestmark = pytest.mark.browser
 
@@ -28,18 +29,6 @@ def qr_photo(tmp_path: Path, name: str, token: str) -> Path:
     path = tmp_path / f"{name}.png"
     segno.make(f"caretaker:cp:{token}", error="m").save(str(path), scale=8, border=4)
     return path
-
-
-async def api_login(http: httpx.AsyncClient, username: str) -> dict[str, str]:
-    r = await http.post("/api/v1/auth/login", json={"username": username, "password": "demo1234"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-async def api_post(http: httpx.AsyncClient, path: str, headers: dict[str, str], body: dict) -> dict:
-    r = await http.post(path, json=body, headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
-    assert r.status_code in (200, 201), r.text
-    return r.json()
 
 
 def finding_photo(tmp_path: Path) -> Path:
@@ -68,7 +57,7 @@ async def test_a_round_walked_offline_lands_once(
     page = await phone.new_page()
     await log_in(page, "guard1")
     await wait_for_service_worker(page)
-    await page.click("[data-nav='rounds']")
+    await nav_to(page, "rounds")
     await page.wait_for_selector(f"[data-walk='{route_id}']")
     await screenshot(page, "rounds-01-list")
     await page.click(f"[data-walk='{route_id}']")
@@ -132,7 +121,7 @@ async def test_a_round_walked_offline_lands_once(
     await page.click("#logout")
     await log_in(page, "supervisor")
     # the printable QR sheet of the route, from the app
-    await page.click("[data-nav='rounds']")
+    await nav_to(page, "rounds")
     async with page.expect_popup() as popup_info:
         await page.click(f"[data-sheet='{route_id}']")
     sheet = await popup_info.value
@@ -140,7 +129,7 @@ async def test_a_round_walked_offline_lands_once(
     assert await sheet.locator("figure svg").count() == 7
     await screenshot(sheet, "rounds-05-qr-sheet")
     await sheet.close()
-    await page.click("[data-nav='hazards']")
+    await nav_to(page, "hazards")
     await page.wait_for_selector(f"[data-hazard='{hazard_id}']")
     assert await page.inner_text("[data-count='open']") == "1"
     await screenshot(page, "hazards-01-ledger")
@@ -166,7 +155,7 @@ async def test_a_round_walked_offline_lands_once(
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         tech1 = await api_login(http, "tech1")
         for action in ("accept", "arrive"):
-            await api_post(http, f"/api/v1/work-orders/{order_id}/{action}", tech1, {})
+            await post(http, f"/api/v1/work-orders/{order_id}/{action}", tech1, {})
         r = await http.post(
             f"/api/v1/work-orders/{order_id}/photos",
             files={"file": ("after.jpg", finding_photo(tmp_path).read_bytes(), "image/jpeg")},
@@ -177,7 +166,7 @@ async def test_a_round_walked_offline_lands_once(
         order = (await http.get(f"/api/v1/work-orders/{order_id}", headers=tech1)).json()
         checklist = {code: True for code in order["requirements"]["checklist"]}
         body = {"workDone": "更换闭门器并调试", "checklist": checklist}
-        await api_post(http, f"/api/v1/work-orders/{order_id}/complete", tech1, body)
+        await post(http, f"/api/v1/work-orders/{order_id}/complete", tech1, body)
         # who fixed it may not re-check it; another technician does
         refused = await http.post(
             f"/api/v1/hazards/{hazard_id}/recheck",
@@ -186,7 +175,7 @@ async def test_a_round_walked_offline_lands_once(
         )
         assert refused.status_code == 403 and refused.json()["code"] == "own_work"
         tech3 = await api_login(http, "tech3")
-        await api_post(http, f"/api/v1/hazards/{hazard_id}/recheck", tech3, {"note": "门已能自动关闭上锁"})
+        await post(http, f"/api/v1/hazards/{hazard_id}/recheck", tech3, {"note": "门已能自动关闭上锁"})
 
     await page.reload()
     await page.wait_for_selector("[data-move='close']")

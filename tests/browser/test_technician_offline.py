@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 from PIL import Image
+from playwright.async_api import BrowserContext, Page
 
 from tests.browser.conftest import log_in, screenshot, wait_for_service_worker, wait_until
 
@@ -33,31 +34,42 @@ async def post(http: httpx.AsyncClient, path: str, headers: dict[str, str], body
     return r.json()
 
 
-async def repair_assigned_to(http: httpx.AsyncClient, username: str, title: str) -> dict:
+async def record_job(http: httpx.AsyncClient, agent: dict[str, str], title: str, **fields: object) -> dict:
+    """A repair the agent records from a phone call; `fields` add to or replace the request's."""
+    body = {"kind": "repair", "category": "water", "channel": "phone", "title": title, "site": "demo"}
+    return await post(http, "/api/v1/work-orders", agent, {**body, **fields})
+
+
+async def repair_assigned_to(
+    http: httpx.AsyncClient, username: str, title: str, reporter_phone: str = "13900000010"
+) -> dict:
     """An in-home repair for unit A-302, recorded by the agent and assigned to `username`."""
     agent = await api_login(http, "agent")
-    job = await post(
+    job = await record_job(
         http,
-        "/api/v1/work-orders",
         agent,
-        {
-            "kind": "repair",
-            "category": "water",
-            "channel": "phone",
-            "title": title,
-            "description": "厨房水龙头滴水",
-            "site": "demo",
-            "building": "A",
-            "unitNumber": "302",
-            "priority": "P3",
-            "inHome": True,
-            "reporterName": "王业主",
-            "reporterPhone": "13900000010",
-        },
+        title,
+        description="厨房水龙头滴水",
+        building="A",
+        unitNumber="302",
+        priority="P3",
+        inHome=True,
+        reporterName="王业主",
+        reporterPhone=reporter_phone,
     )
     assignee = await technician(http, agent, username)
     await post(http, f"/api/v1/work-orders/{job['id']}/assign", agent, {"assigneeId": assignee["id"]})
     return job
+
+
+async def open_job(phone: BrowserContext, username: str, job: dict) -> Page:
+    """`username` logged in on the phone, the service worker installed, the job open and acceptable."""
+    page = await phone.new_page()
+    await log_in(page, username)
+    await wait_for_service_worker(page)
+    await page.goto(f"/#/job/{job['id']}")
+    await page.wait_for_selector("[data-action='accept']")
+    return page
 
 
 async def technician(http: httpx.AsyncClient, headers: dict[str, str], username: str) -> dict:
@@ -180,11 +192,7 @@ async def test_a_job_reassigned_while_offline_shows_the_conflict_after_sync(
 ) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         job = await repair_assigned_to(http, "tech1", "A-302 门锁坏了")
-        page = await phone.new_page()
-        await log_in(page, "tech1")
-        await wait_for_service_worker(page)
-        await page.goto(f"/#/job/{job['id']}")
-        await page.wait_for_selector("[data-action='accept']")
+        page = await open_job(phone, "tech1", job)
 
         await phone.set_offline(True)
         supervisor = await api_login(http, "supervisor")
@@ -213,11 +221,7 @@ async def test_a_session_expired_while_offline_keeps_the_queue_until_the_next_lo
 ) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         job = await repair_assigned_to(http, "tech1", "A-302 插座没电")
-    page = await phone.new_page()
-    await log_in(page, "tech1")
-    await wait_for_service_worker(page)
-    await page.goto(f"/#/job/{job['id']}")
-    await page.wait_for_selector("[data-action='accept']")
+    page = await open_job(phone, "tech1", job)
 
     await phone.set_offline(True)
     await page.click("[data-action='accept']")

@@ -35,6 +35,7 @@ from iot_gateway.drop_log import DropLog
 from iot_gateway.handlers import GatewayCounters
 from iot_gateway.runner import run_gateway
 from tests.conftest import skip_or_fail
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "demo"
@@ -103,13 +104,8 @@ class PrivateBroker:
 
     def stop(self) -> None:
         """Stop it gracefully (SIGTERM: it writes its persistence file)."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop(self.process, timeout=10)
 
 
 @pytest.fixture
@@ -321,13 +317,8 @@ class GatewayProcess:
 
     def terminate(self) -> None:
         """SIGTERM and wait."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop(self.process)
 
 
 SpawnGateway = Callable[[str], GatewayProcess]

@@ -29,6 +29,7 @@ from iot_gateway.contract import event_topic
 from iot_gateway.runner import run_gateway
 from tests.conftest import skip_or_fail
 from tests.gateway.conftest import ROOT, device_time, eventually, free_port
+from tests.processes import stop
 
 DOCS = ROOT / "docs" / "mosquitto"
 PASSWORDS = {"caretaker-gateway": "gw-secret-1", "elev-a1": "a1-secret-1", "elev-a2": "a2-secret-1"}
@@ -74,12 +75,7 @@ class SecuredBroker:
 
     def stop(self) -> None:
         """Stop the broker this test started."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, timeout=10)
 
 
 @pytest.fixture

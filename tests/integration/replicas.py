@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from backend.embedded import free_port
+from tests.processes import answers_ok, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,17 +56,11 @@ class ApiReplica:
 
     async def wait_until_up(self, within: float = 60.0) -> None:
         """Wait for /health to answer 200; fail if the process exits first."""
-        deadline = time.monotonic() + within
-        async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
-            while time.monotonic() < deadline:
-                if self.process is None or self.process.poll() is not None:
-                    raise RuntimeError(f"API process on port {self.port} exited; see {self.log_path}")
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+        assert self.process is not None
+        if await answers_ok(self.url, "/health", self.process, within=within):
+            return
+        if self.process.poll() is not None:
+            raise RuntimeError(f"API process on port {self.port} exited; see {self.log_path}")
         raise RuntimeError(f"API process on port {self.port} did not come up within {within} s")
 
     def kill(self) -> None:
@@ -76,13 +71,8 @@ class ApiReplica:
 
     def terminate(self) -> None:
         """SIGTERM, then SIGKILL if it does not stop within 15 s."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop(self.process)
 
 
 def api_env(database_url: str, secret_key: str, data_dir: Path, *, scheduler: bool) -> dict[str, str]:

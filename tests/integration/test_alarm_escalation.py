@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 import pytest
+from httpx import Response
 from litestar.testing import AsyncTestClient
 
-from backend.db.pool import create_pool
 from backend.domain.clock import ManualClock
 from backend.scheduling import JobContext, escalate_unacknowledged_alarms
 from tests.conftest import LoginAs
@@ -30,20 +30,27 @@ async def _escalation_recipients(db: asyncpg.Connection, alarm_id: object) -> di
 
 
 RunJob = Callable[[], Awaitable[int]]
+AlarmPost = Callable[..., Awaitable[Response]]
 
 
 @pytest.fixture
-async def job_pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the test's loop for running the scheduler job (the app's pool lives on the client's loop)."""
-    pool = await create_pool(db_url, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def run_job(job_pool: asyncpg.Pool, clock: ManualClock) -> Callable[[], Awaitable[int]]:
+def run_job(pool: asyncpg.Pool, clock: ManualClock) -> Callable[[], Awaitable[int]]:
     """Run the escalation job once at the clock's current time; returns how many steps it took."""
-    return lambda: escalate_unacknowledged_alarms(JobContext(pool=job_pool, clock=clock))
+    return lambda: escalate_unacknowledged_alarms(JobContext(pool=pool, clock=clock))
+
+
+@pytest.fixture
+def alarm_post(client: AsyncTestClient, login_as: LoginAs, idem) -> AlarmPost:
+    """`await alarm_post(alarm_id, "ack", "guard1")`: an action on an alarm by a demo user, with a fresh
+    Idempotency-Key unless `key` (a header) is given."""
+
+    async def _post(
+        alarm_id: object, action: str, username: str, *, key: dict[str, str] | None = None, json=None
+    ) -> Response:
+        headers = {**await login_as(username), **(key or idem())}
+        return await client.post(f"/api/v1/alarms/{alarm_id}/{action}", headers=headers, json=json)
+
+    return _post
 
 
 async def test_unacknowledged_alarm_goes_to_supervisor_at_60s_and_manager_at_180s(
@@ -96,19 +103,13 @@ async def test_unacknowledged_alarm_goes_to_supervisor_at_60s_and_manager_at_180
 
 
 async def test_ack_before_the_deadline_stops_the_chain_and_records_the_time(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    clock: ManualClock,
-    run_job: RunJob,
-    login_as: LoginAs,
-    idem,
+    db: asyncpg.Connection, clock: ManualClock, run_job: RunJob, alarm_post: AlarmPost
 ) -> None:
     raised_at = clock.now()
     alarm = await raise_device_alarm(db, device_id="leak-1", code="WATER_LEAK", now=raised_at)
 
     clock.advance(30)
-    guard = await login_as("guard1")
-    r = await client.post(f"/api/v1/alarms/{alarm.id}/ack", headers={**guard, **idem()})
+    r = await alarm_post(alarm.id, "ack", "guard1")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ackedAt"] is not None
@@ -140,19 +141,12 @@ async def test_ack_before_the_deadline_stops_the_chain_and_records_the_time(
 
 
 async def test_ack_between_the_steps_stops_the_manager_step(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    clock: ManualClock,
-    run_job: RunJob,
-    login_as: LoginAs,
-    idem,
+    db: asyncpg.Connection, clock: ManualClock, run_job: RunJob, alarm_post: AlarmPost
 ) -> None:
     alarm = await raise_device_alarm(db, device_id="pump-1", code="PUMP_FAILURE", now=clock.now())
     clock.advance(90)
     assert await run_job() == 1
-    r = await client.post(
-        f"/api/v1/alarms/{alarm.id}/ack", headers={**await login_as("supervisor"), **idem()}
-    )
+    r = await alarm_post(alarm.id, "ack", "supervisor")
     assert r.status_code == 200, r.text
     clock.advance(300)
     assert await run_job() == 0
@@ -184,37 +178,24 @@ async def test_site_settings_change_the_deadlines(
 
 
 async def test_second_ack_is_a_conflict_and_resolve_closes_the_alarm(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    clock: ManualClock,
-    run_job: RunJob,
-    login_as: LoginAs,
-    idem,
+    db: asyncpg.Connection, clock: ManualClock, run_job: RunJob, alarm_post: AlarmPost
 ) -> None:
     alarm = await raise_device_alarm(db, device_id="elev-c1", code="ELEVATOR_ENTRAPMENT", now=clock.now())
     clock.advance(10)
-    key = idem()
-    first = await client.post(f"/api/v1/alarms/{alarm.id}/ack", headers={**await login_as("guard1"), **key})
+    key = {"Idempotency-Key": "ack-once"}
+    first = await alarm_post(alarm.id, "ack", "guard1", key=key)
     assert first.status_code == 200
-    replay = await client.post(f"/api/v1/alarms/{alarm.id}/ack", headers={**await login_as("guard1"), **key})
+    replay = await alarm_post(alarm.id, "ack", "guard1", key=key)
     assert replay.status_code == 200 and replay.json() == first.json()
-    second = await client.post(
-        f"/api/v1/alarms/{alarm.id}/ack", headers={**await login_as("guard2"), **idem()}
-    )
+    second = await alarm_post(alarm.id, "ack", "guard2")
     assert second.status_code == 409
     assert second.json()["code"] == "alarm_already_acknowledged"
 
     clock.advance(300)
-    r = await client.post(
-        f"/api/v1/alarms/{alarm.id}/resolve",
-        headers={**await login_as("guard1"), **idem()},
-        json={"note": "freed"},
-    )
+    r = await alarm_post(alarm.id, "resolve", "guard1", json={"note": "freed"})
     assert r.status_code == 200, r.text
     assert r.json()["resolvedAt"] is not None and r.json()["open"] is False
-    again = await client.post(
-        f"/api/v1/alarms/{alarm.id}/resolve", headers={**await login_as("guard2"), **idem()}
-    )
+    again = await alarm_post(alarm.id, "resolve", "guard2")
     assert again.status_code == 409
 
 

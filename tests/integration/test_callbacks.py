@@ -12,7 +12,7 @@ from backend.domain.clock import ManualClock
 from tests.integration.work_order_evidence import (
     COMMON_CHECKLIST,
     act,
-    add_photo,
+    complete_repair,
     completion,
     create,
     user_id,
@@ -107,8 +107,7 @@ async def test_a_neutral_callback_leaves_the_decision_to_the_supervisor(
     wo = await create(client, agent, building=None, unitNumber=None, site="demo", location="2栋大堂")
     for action in ("accept", "arrive"):
         assert (await act(client, tech1, wo["id"], action)).status_code == 200
-    await add_photo(db, wo["id"])
-    assert (await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))).status_code == 200
+    assert (await complete_repair(client, db, tech1, wo["id"])).status_code == 200
     r = await act(
         client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 3, "comment": "一般"}
     )
@@ -136,8 +135,7 @@ async def test_a_sensor_job_with_nobody_behind_it_gets_no_callback(
     )
     for action in ("accept", "arrive"):
         assert (await act(client, tech1, wo["id"], action)).status_code == 200
-    await add_photo(db, wo["id"])
-    r = await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))
+    r = await complete_repair(client, db, tech1, wo["id"])
     assert r.status_code == 200
     assert "callback" not in {c["clock"] for c in r.json()["clocks"]}
     assert (await client.get("/api/v1/callbacks", headers=agent)).json()["items"] == []
@@ -161,8 +159,7 @@ async def test_an_unsatisfied_callback_reopens_to_the_last_assignee(
     tech1_id = await user_id(db, "tech1")
     for action in ("accept", "arrive"):
         assert (await act(client, tech1, wo["id"], action)).status_code == 200
-    await add_photo(db, wo["id"])
-    assert (await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))).status_code == 200
+    assert (await complete_repair(client, db, tech1, wo["id"])).status_code == 200
     r = await act(
         client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 1, "comment": "还是不亮"}
     )
@@ -189,8 +186,7 @@ async def test_an_unsatisfied_callback_reopens_to_the_last_assignee(
     # the first visit's photo does not count for the second
     r = await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))
     assert r.status_code == 422 and r.json()["code"] == "after_photo_required"
-    await add_photo(db, wo["id"], visit=2)
-    r = await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))
+    r = await complete_repair(client, db, tech1, wo["id"], visit=2)
     assert r.status_code == 200
     assert next(c for c in r.json()["clocks"] if c["clock"] == "callback")["state"] == "running"
     r = await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 5})
@@ -204,8 +200,7 @@ async def test_a_supervisor_reopens_a_closed_job(
     wo = await create(client, agent, building=None, unitNumber=None, site="demo", location="泵房1")
     for action in ("accept", "arrive"):
         assert (await act(client, tech1, wo["id"], action)).status_code == 200
-    await add_photo(db, wo["id"])
-    assert (await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))).status_code == 200
+    assert (await complete_repair(client, db, tech1, wo["id"])).status_code == 200
     assert (await act(client, agent, wo["id"], "close")).status_code == 403
     assert (await act(client, supervisor, wo["id"], "close")).json()["status"] == "closed"
     assert (await act(client, agent, wo["id"], "reopen", {"reason": "复查不合格"})).status_code == 403

@@ -6,8 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +14,6 @@ import pytest
 
 from backend.db.migrate import available_migrations
 from backend.services.passwords import verify_password
-from tests.conftest import with_database
 
 pytestmark = pytest.mark.slow
 
@@ -43,25 +40,8 @@ def _environment(**values: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-async def fresh_database(database_server_url: str) -> AsyncIterator[str]:
-    """An empty database on the local server."""
-    name = f"ct_cli_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield with_database(database_server_url, name)
-    admin = await asyncpg.connect(database_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def test_migrate_seed_and_user_add_on_a_configured_database(fresh_database: str) -> None:
-    env = _environment(DATABASE_URL=fresh_database)
+async def test_migrate_seed_and_user_add_on_a_configured_database(blank_db_url: str) -> None:
+    env = _environment(DATABASE_URL=blank_db_url)
 
     migrated = caretaker("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
@@ -79,7 +59,7 @@ async def test_migrate_seed_and_user_add_on_a_configured_database(fresh_database
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
 
-    conn = await asyncpg.connect(fresh_database)
+    conn = await asyncpg.connect(blank_db_url)
     try:
         applied = await conn.fetchval("SELECT count(*) FROM schema_migrations")
         units = await conn.fetchval("SELECT count(*) FROM units")
@@ -113,8 +93,8 @@ async def test_migrate_seed_and_user_add_on_a_configured_database(fresh_database
     assert verify_password(tech9["password_hash"], "a-long-enough-secret")
 
 
-async def test_user_add_refuses_bad_input_with_one_line_naming_it(fresh_database: str) -> None:
-    env = _environment(DATABASE_URL=fresh_database)
+async def test_user_add_refuses_bad_input_with_one_line_naming_it(blank_db_url: str) -> None:
+    env = _environment(DATABASE_URL=blank_db_url)
     assert caretaker("seed", env=env).returncode == 0
 
     add_boss = ("user", "add", "boss", "--site", "demo", "--password-stdin")

@@ -11,8 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,7 +20,8 @@ import psutil
 import pytest
 
 from backend.embedded import free_port, port_is_free
-from tests.conftest import DEMO_PASSWORD, skip_or_fail, with_database
+from tests.conftest import DEMO_PASSWORD, skip_or_fail
+from tests.processes import answers_ok
 
 pytestmark = pytest.mark.slow
 
@@ -50,16 +49,10 @@ class Up:
         return self.log_path.read_text(errors="replace")
 
     async def wait_ready(self, base_url: str) -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-            for _ in range(READY_TIMEOUT * 4):
-                if self.proc.poll() is not None:
-                    pytest.fail(f"caretaker up exited with {self.proc.returncode}:\n{self.output}")
-                try:
-                    if (await http.get("/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.25)
+        if await answers_ok(base_url, "/ready", self.proc, within=READY_TIMEOUT, pause=0.25):
+            return
+        if self.proc.poll() is not None:
+            pytest.fail(f"caretaker up exited with {self.proc.returncode}:\n{self.output}")
         pytest.fail(f"/ready did not answer 200 within {READY_TIMEOUT} s:\n{self.output}")
 
     async def terminate(self) -> int:
@@ -172,25 +165,29 @@ async def test_make_run_serves_the_demo_with_embedded_services_and_stops_them(tm
     assert port_is_free(port), "the HTTP port is closed"
 
 
-@pytest.fixture
-async def fresh_database(database_server_url: str) -> AsyncIterator[str]:
-    """An empty database on the local server for `up` to migrate and seed."""
-    name = f"ct_up_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield with_database(database_server_url, name)
-    admin = await asyncpg.connect(database_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+async def _owner_signs_in_with_the_printed_code(up: Up, base: str) -> None:
+    """With no SMS account, the demo's owner page is printed and so is the code "sent" to its owner."""
+    page = re.search(r"/owner\.html#u=(\w+) \(phone (\d+); sign-in code printed here\)", up.output)
+    assert page, up.output
+    link, phone = page.groups()
+    async with httpx.AsyncClient(base_url=base) as http:
+        sent = await http.post("/api/v1/owner/codes", json={"link": link, "phone": phone})
+        assert sent.status_code == 202, sent.text
+        for _ in range(120):
+            if code := re.search(rf"\[demo SMS to {phone[:3]}\*\*\*\*{phone[-4:]}\] .*?(\d{{6}})", up.output):
+                break
+            await asyncio.sleep(0.25)
+        else:
+            pytest.fail(f"no sign-in code was printed within 30 s:\n{up.output}")
+        assert up.output.count(phone) == 1, "masked on the terminal but in the banner (a demo number)"
+        session = await http.post(
+            "/api/v1/owner/sessions", json={"link": link, "phone": phone, "code": code.group(1)}
+        )
+        assert session.status_code == 200, session.text
 
 
 async def test_up_with_services_configured_starts_nothing_embedded(
-    tmp_path: Path, fresh_database: str, mqtt_url: str
+    tmp_path: Path, blank_db_url: str, mqtt_url: str
 ) -> None:
     broker = urlsplit(mqtt_url)
     try:
@@ -199,7 +196,7 @@ async def test_up_with_services_configured_starts_nothing_embedded(
         skip_or_fail(f"no MQTT broker listens at {mqtt_url}")
     data_dir = tmp_path / "data"
     port = free_port()
-    up = Up(_environment(data_dir, port, DATABASE_URL=fresh_database, MQTT_URL=mqtt_url), tmp_path / "up.log")
+    up = Up(_environment(data_dir, port, DATABASE_URL=blank_db_url, MQTT_URL=mqtt_url), tmp_path / "up.log")
     try:
         await up.wait_ready(f"http://127.0.0.1:{port}")
         assert (await _log_in(f"http://127.0.0.1:{port}", "tech1"))["username"] == "tech1"
@@ -209,6 +206,7 @@ async def test_up_with_services_configured_starts_nothing_embedded(
         assert "MQTT: using MQTT_URL" in up.output
         assert "embedded" not in up.output
         assert not (data_dir / "pg").exists()
+        await _owner_signs_in_with_the_printed_code(up, f"http://127.0.0.1:{port}")
         assert await up.terminate() == 0, up.output
     finally:
         up.stop_if_running()

@@ -12,10 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from backend.domain.clock import ManualClock
 from tests.integration.work_order_evidence import (
-    COMMON_CHECKLIST,
     act,
-    add_photo,
-    completion,
+    complete_repair,
     create,
     user_id,
 )
@@ -271,8 +269,7 @@ async def finish_field_job(client, db, wo: dict, tech: dict[str, str]) -> dict:
     """Accept, arrive, photograph and complete a public-area job; returns the completed work order."""
     for step in ("accept", "arrive"):
         assert (await act(client, tech, wo["id"], step)).status_code == 200
-    await add_photo(db, wo["id"])
-    r = await act(client, tech, wo["id"], "complete", completion(COMMON_CHECKLIST))
+    r = await complete_repair(client, db, tech, wo["id"])
     assert r.status_code == 200, r.text
     return r.json()
 

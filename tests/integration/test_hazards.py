@@ -111,6 +111,10 @@ async def test_the_closed_loop(
         "recheck",
         "close",
     ]
+    assert closed["events"][-1]["payload"] == {"evidence": "复查合格，现场照片见整改工单"}
+    # each step's payload is kept as a JSON object, so the ledger can be queried by its fields
+    stored = await db.fetch("SELECT jsonb_typeof(payload) AS t FROM hazard_events WHERE hazard_id = $1", hid)
+    assert {row["t"] for row in stored} == {"object"}
     counts = (await client.get(f"{API}/counts", headers=manager)).json()
     assert counts["byRisk"]["high"] == {"open": 0, "overdue": 0, "closed": 1}
 

@@ -14,6 +14,7 @@ from backend.db.pool import create_pool
 from backend.domain.clock import ManualClock
 from backend.scheduling import JOBS, JobContext
 from backend.services.maintenance import generate_planned_maintenance, next_period
+from tests.integration.work_order_evidence import API, MAINTENANCE_CHECKLIST, act, add_photo
 
 # Yesterday 10:00 in Shanghai (02:00 UTC, so the site's day is UTC's day): relative to now, because the
 # plans and their work orders are dated from the clock and the test must hold on any day.
@@ -167,3 +168,48 @@ async def test_plans_over_http(client: AsyncTestClient, db: asyncpg.Connection, 
     too_many = await client.get("/api/v1/maintenance-plans?limit=201", headers=supervisor)
     assert too_many.status_code == 400, too_many.text
     assert (await client.get("/api/v1/maintenance-plans", headers=await login_as("agent"))).status_code == 403
+
+
+async def test_a_planned_job_is_completed_against_its_asset_kinds_checks(
+    client: AsyncTestClient, db: asyncpg.Connection, db_url: str, login_as
+) -> None:
+    # the generator (and the elevators, always planned): its job checks what a generator visit checks
+    await db.execute("UPDATE assets SET maintenance_days = NULL WHERE kind <> 'generator'")
+    clock = ManualClock(START)
+    pool = await create_pool(db_url, min_size=1, max_size=2)
+    try:
+        await generate_planned_maintenance(JobContext(pool=pool, clock=clock))
+        clock.advance(timedelta(days=29))
+        assert await generate_planned_maintenance(JobContext(pool=pool, clock=clock)) == 7
+    finally:
+        await pool.close()
+    job = await db.fetchrow(
+        """SELECT w.id, w.assignee_id FROM work_orders w JOIN assets a ON a.id = w.asset_id
+           WHERE w.plan_id IS NOT NULL AND a.kind = 'generator'"""
+    )
+    username = await db.fetchval("SELECT username FROM users WHERE id = $1", job["assignee_id"])
+    tech = await login_as(username)
+    wo_id = str(job["id"])
+    seen = (await client.get(f"{API}/{wo_id}", headers=tech)).json()
+    codes = ["gen_run", "gen_fluids", "gen_battery"]
+    assert seen["requirements"]["checklist"] == codes
+    assert [(i["code"], i["labelZh"], i["required"]) for i in seen["checklist"]] == [
+        ("gen_run", "空载试运行 15 分钟", True),
+        ("gen_fluids", "检查燃油、机油与冷却液", True),
+        ("gen_battery", "检查蓄电池电压", True),
+    ]
+    assert seen["checklist"][0]["labelEn"] == "Run unloaded for 15 minutes"
+    for action in ("accept", "depart", "arrive"):
+        assert (await act(client, tech, wo_id, action)).status_code == 200
+    await add_photo(db, wo_id, "after")
+    # the work-order kind's general list is not what this job asks for
+    general = {"checklist": MAINTENANCE_CHECKLIST, "workDone": "保养完成"}
+    r = await act(client, tech, wo_id, "complete", general)
+    assert r.status_code == 422 and r.json()["code"] == "checklist_incomplete", r.text
+    assert "gen_run" in r.json()["detail"]
+    one_short = {"checklist": {"gen_run": True, "gen_fluids": True}, "workDone": "保养完成"}
+    assert (await act(client, tech, wo_id, "complete", one_short)).json()["code"] == "checklist_incomplete"
+    done = {"checklist": dict.fromkeys(codes, True), "workDone": "保养完成，试运行正常"}
+    r = await act(client, tech, wo_id, "complete", done)
+    assert r.status_code == 200, r.text
+    assert r.json()["resolution"]["checklist"] == dict.fromkeys(codes, True)

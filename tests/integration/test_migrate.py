@@ -3,32 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-
-import asyncpg
-import pytest
 
 from backend.db.migrate import available_migrations, migrate
 from backend.db.pool import connect
-from tests.conftest import with_database
-
-
-@pytest.fixture
-async def blank_db_url(database_server_url: str) -> AsyncIterator[str]:
-    """A database with nothing in it, not even the migrations table."""
-    name = f"ct_blank_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield with_database(database_server_url, name)
-    admin = await asyncpg.connect(database_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def _applied_rows(url: str) -> list[str]:

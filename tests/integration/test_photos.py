@@ -25,6 +25,7 @@ from PIL import Image
 from backend.app import create_app
 from backend.settings import Settings
 from backend.storage import BlobMissing, LocalStorage, S3Storage, blob_key, build_storage
+from tests.abuse import estate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the demo site's timezone, in which EXIF times are read
 
@@ -68,22 +69,13 @@ async def make_work_order(
     site_code: str = "demo",
     kind: str = "repair",
 ) -> UUID:
-    """A work order in the given state, arranged directly in the database."""
+    """A work order in the given state, arranged directly in the database (by site code and username)."""
     site_id = await db.fetchval("SELECT id FROM sites WHERE code = $1", site_code)
     assignee_id = (
         await db.fetchval("SELECT id FROM users WHERE username = $1", assignee) if assignee else None
     )
-    number = f"T-{await db.fetchval('SELECT count(*) + 1 FROM work_orders'):04d}"
-    return await db.fetchval(
-        """INSERT INTO work_orders (site_id, number, kind, status, priority, category, channel, title,
-                                    assignee_id, in_home)
-           VALUES ($1, $2, $3, $4, 2, 'water', 'phone', 'Leak under the kitchen sink', $5, true)
-           RETURNING id""",
-        site_id,
-        number,
-        kind,
-        status,
-        assignee_id,
+    return await estate.make_work_order(
+        db, site_id=site_id, status=status, assignee_id=assignee_id, kind=kind
     )
 
 

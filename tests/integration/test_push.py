@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import asyncpg
@@ -19,7 +18,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar.testing import AsyncTestClient
 
-from backend.db.pool import create_pool
 from backend.domain.clock import ManualClock, SystemClock
 from backend.notify.dispatcher import MAX_ATTEMPTS, PushDispatcher, PushSender, send_due_notifications
 from backend.notify.vapid import ensure_vapid_keys
@@ -38,21 +36,6 @@ def settings(settings: Settings) -> Settings:
 def local_sender(vapid, public_url: str) -> PushSender:
     """A sender that may reach the local push service."""
     return PushSender(vapid, public_url, allow_private_endpoints=True)
-
-
-@pytest.fixture
-def push_service() -> Iterator[FakePushService]:
-    """A local push service for this test."""
-    with FakePushService() as service:
-        yield service
-
-
-@pytest.fixture
-async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the test's loop for running the dispatcher by hand."""
-    p = await create_pool(db_url, min_size=1, max_size=4)
-    yield p
-    await p.close()
 
 
 async def catch_up(clock: ManualClock, db: asyncpg.Connection) -> None:

@@ -15,10 +15,8 @@ from backend.domain.clock import ManualClock
 from tests.integration import report_rows as rows
 from tests.integration.report_rows import at
 from tests.integration.work_order_evidence import (
-    COMMON_CHECKLIST,
     act,
-    add_photo,
-    completion,
+    complete_repair,
     create,
     user_id,
 )
@@ -54,8 +52,7 @@ async def test_the_workflow_files_clocks_and_calls_under_the_jobs_site(
     assert (await act(client, agent, wo["id"], "assign", {"assigneeId": tech1_id})).status_code == 200
     for action in ("accept", "depart", "arrive"):
         assert (await act(client, tech1, wo["id"], action)).status_code == 200
-    await add_photo(db, wo["id"], "after")
-    assert (await act(client, tech1, wo["id"], "complete", completion(COMMON_CHECKLIST))).status_code == 200
+    assert (await complete_repair(client, db, tech1, wo["id"])).status_code == 200
     clock.advance(timedelta(hours=2))
     r = await act(client, agent, wo["id"], "callback", {"reached": True, "satisfaction": 5})
     assert r.status_code == 200, r.text
@@ -94,8 +91,7 @@ async def test_clocks_and_calls_follow_the_jobs_technician(
     tech1_headers = await login_as("tech1")
     for action in ("accept", "depart", "arrive"):
         assert (await act(client, tech1_headers, wo["id"], action)).status_code == 200
-    await add_photo(db, wo["id"], "after")
-    done = await act(client, tech1_headers, wo["id"], "complete", completion(COMMON_CHECKLIST))
+    done = await complete_repair(client, db, tech1_headers, wo["id"])
     assert done.status_code == 200
     clock.advance(timedelta(hours=1))
     assert (

@@ -102,11 +102,8 @@ async def test_one_round_per_slot_with_two_schedulers(db: asyncpg.Connection, db
     )
 
 
-async def test_a_missed_point_tells_the_supervisor_within_a_minute(
-    client: AsyncTestClient, db: asyncpg.Connection, db_url: str, clock: ManualClock, login_as
-) -> None:
-    assert dict((job, s) for job, s in JOBS)[judge_ended_rounds] <= 30.0  # runs at least twice a minute
-    clock.set(local_today_at(19, 45))
+async def _only_the_night_round_at_eight(db: asyncpg.Connection) -> None:
+    """Every schedule off but the night patrol's, whose next round starts at 20:00 today."""
     await db.execute("UPDATE round_schedules SET active = false")
     night = await db.fetchval(
         """SELECT s.id FROM round_schedules s JOIN round_routes r ON r.id = s.route_id
@@ -115,6 +112,14 @@ async def test_a_missed_point_tells_the_supervisor_within_a_minute(
     await db.execute(
         "UPDATE round_schedules SET active = true, next_slot_at = $2 WHERE id = $1", night, local_today_at(20)
     )
+
+
+async def test_a_missed_point_tells_the_supervisor_within_a_minute(
+    client: AsyncTestClient, db: asyncpg.Connection, db_url: str, clock: ManualClock, login_as
+) -> None:
+    assert dict((job, s) for job, s in JOBS)[judge_ended_rounds] <= 30.0  # runs at least twice a minute
+    clock.set(local_today_at(19, 45))
+    await _only_the_night_round_at_eight(db)
     pools = [await create_pool(db_url, min_size=2, max_size=4) for _ in range(2)]
     contexts = [JobContext(pool=p, clock=clock) for p in pools]
     try:
@@ -146,12 +151,58 @@ async def test_a_missed_point_tells_the_supervisor_within_a_minute(
            WHERE n.kind = 'round_missed'"""
     )
     assert [(t["username"], t["title"]) for t in told] == [("supervisor", "夜间巡逻 漏巡 2 个点")]
-    assert told[0]["body"] == f"{points[5]['name']}、{points[6]['name']}"
+    assert told[0]["body"] == f"漏巡：{points[5]['name']}、{points[6]['name']}"
     assert await db.fetchval("SELECT status FROM rounds") == "incomplete"
     # the last two points scanned after the end are late, and still recorded
     clock.set(local_today_at(21, 5))
     r = await scan(client, guard, round_id, points[5]["token"], at=local_today_at(21, 2))
     assert r.status_code == 201 and "late" in r.json()["scans"][-1]["flags"]
+
+
+async def test_late_points_are_told_as_late_in_the_readers_language(
+    client: AsyncTestClient, db: asyncpg.Connection, db_url: str, clock: ManualClock, login_as
+) -> None:
+    clock.set(local_today_at(19, 45))
+    await _only_the_night_round_at_eight(db)
+    # a second supervisor of the site reads English
+    await db.execute(
+        """INSERT INTO users (username, display_name, role, locale, password_hash)
+           SELECT 'supervisor_en', 'Night Supervisor', 'supervisor', 'en', password_hash
+           FROM users WHERE username = 'supervisor'"""
+    )
+    await db.execute(
+        """INSERT INTO user_sites (user_id, site_id)
+           SELECT u.id, us.site_id FROM users u, user_sites us
+           JOIN users s ON s.id = us.user_id AND s.username = 'supervisor'
+           WHERE u.username = 'supervisor_en'"""
+    )
+    pool = await create_pool(db_url, min_size=1, max_size=2)
+    ctx = JobContext(pool=pool, clock=clock)
+    assert await generate_rounds(ctx) == 1
+    round_id = str(await db.fetchval("SELECT id FROM rounds"))
+    guard = await login_as("guard1")
+    points = await points_of(db, "夜间巡逻")
+    for i, p in enumerate(points):
+        # the first five inside the hour, the last two just after 21:00, before the round is judged
+        at = local_today_at(20, 10 + i * 9) if i < 5 else local_today_at(21) + timedelta(seconds=5 + i)
+        clock.set(at + timedelta(seconds=2))
+        assert (await scan(client, guard, round_id, p["token"], at=at)).status_code == 201
+    clock.set(local_today_at(21) + timedelta(seconds=30))
+    try:
+        assert await judge_ended_rounds(ctx) == 1
+    finally:
+        await pool.close()
+    told = {
+        t["username"]: (t["kind"], t["title"], t["body"])
+        for t in await db.fetch(
+            """SELECT n.kind, n.title, n.body, u.username FROM notifications n
+               JOIN users u ON u.id = n.recipient_id WHERE n.kind LIKE 'round_%'"""
+        )
+    }
+    late = f"{points[5]['name']}、{points[6]['name']}"
+    assert told["supervisor"] == ("round_late", "夜间巡逻 迟巡 2 个点", f"迟巡：{late}")
+    assert told["supervisor_en"][:2] == ("round_late", "夜间巡逻: 2 late points")
+    assert "漏巡" not in told["supervisor"][1]
 
 
 async def test_scans_are_flagged_never_refused_and_land_once(

@@ -17,7 +17,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from simulators.devices import now_iso
+from simulators.devices import DEMO_ALARM_SOURCES, now_iso
 from tests.conftest import DEMO_PASSWORD, TEST_SECRET
 from tests.gateway.conftest import (  # noqa: F401 (fixtures used by name)
     GatewayProcess,
@@ -34,19 +34,7 @@ from tests.integration.replicas import ApiReplica, OutboxClient, api_env
 
 pytestmark = pytest.mark.slow
 
-ELEVATOR_CODES = ("ELEVATOR_ENTRAPMENT", "ELEVATOR_STOPPED", "ELEVATOR_DOOR_FAULT", "ELEVATOR_OVERSPEED")
-# 33 (device, code) pairs over every kind of demo device
-SOURCES = [(f"elev-{b}{n}", code) for b in "abc" for n in (1, 2) for code in ELEVATOR_CODES] + [
-    ("leak-1", "WATER_LEAK"),
-    ("leak-2", "WATER_LEAK"),
-    ("pump-1", "PUMP_FAILURE"),
-    ("pump-2", "PUMP_FAILURE"),
-    ("mains-1", "MAINS_LOSS"),
-    ("mains-2", "MAINS_LOSS"),
-    ("mains-1", "PHASE_LOSS"),
-    ("mains-2", "PHASE_LOSS"),
-    ("gen-1", "GENERATOR_FAILURE"),
-]
+SOURCES = DEMO_ALARM_SOURCES
 RAISES_PER_SOURCE = 20
 WORK_ORDERS = "/api/v1/work-orders"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
@@ -92,33 +90,28 @@ async def test_demo_technicians_have_their_skills_and_are_on_duty(db: asyncpg.Co
     assert users["guard1"]["role"] == "guard"
 
 
-async def test_seeding_twice_changes_nothing_and_is_fast(db_url: str) -> None:
+async def test_seeding_twice_changes_nothing(db_url: str) -> None:
     conn = await connect(db_url)
     try:
         before = await counts(conn)
         hashes = await conn.fetch("SELECT username, password_hash FROM users ORDER BY username")
-        started = time.perf_counter()
         async with conn.transaction():
             await seed_demo(conn)
-        elapsed = time.perf_counter() - started
         assert await counts(conn) == before
+        # every row already exists, so no password is hashed again
         assert await conn.fetch("SELECT username, password_hash FROM users ORDER BY username") == hashes
-        # every row already exists, so no password is hashed: this is pure SQL
-        assert elapsed < 1.0
     finally:
         await conn.close()
 
 
-async def test_seeding_an_empty_database_takes_under_two_seconds(empty_db_url: str) -> None:
+async def test_seeding_an_empty_database_creates_the_whole_estate(empty_db_url: str) -> None:
     conn = await connect(empty_db_url)
     try:
-        started = time.perf_counter()
         async with conn.transaction():
             await seed_demo(conn)
-        elapsed = time.perf_counter() - started
         assert await counts(conn) == EXPECTED
-        # one argon2 hash (well under a second) plus bulk inserts
-        assert elapsed < 2.0
+        # one argon2 hash serves every demo login
+        assert await conn.fetchval("SELECT count(DISTINCT password_hash) FROM users") == 1
     finally:
         await conn.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -11,7 +10,6 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.db.pool import create_pool
 from backend.domain.alarms import Alarm
 from backend.domain.clock import ManualClock
 from backend.scheduling import JobContext, escalate_unacknowledged_alarms, run_job
@@ -19,14 +17,6 @@ from tests.conftest import LoginAs
 from tests.integration.alarm_fixtures import raise_device_alarm
 
 SUPERVISOR_KEY = "alarmAckSupervisorSeconds"
-
-
-@pytest.fixture
-async def job_pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the test's loop for running scheduler jobs."""
-    pool = await create_pool(db_url, min_size=1, max_size=2)
-    yield pool
-    await pool.close()
 
 
 async def _patch_settings(client: AsyncTestClient, headers: dict[str, str], settings: Any) -> Any:
@@ -97,7 +87,7 @@ async def test_a_bad_stored_setting_does_not_stop_alarm_escalation_anywhere(
     client: AsyncTestClient,
     app: Litestar,
     db: asyncpg.Connection,
-    job_pool: asyncpg.Pool,
+    pool: asyncpg.Pool,
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
     bad: Any,
@@ -106,7 +96,7 @@ async def test_a_bad_stored_setting_does_not_stop_alarm_escalation_anywhere(
     await _second_site_with_an_elevator(db, {SUPERVISOR_KEY: bad, "alarmAckManagerSeconds": 120})
     demo_alarm = await _entrapment(db, "elev-a1", clock)
     north_alarm = await _entrapment(db, "elev-n1", clock)
-    ctx = JobContext(pool=job_pool, clock=clock, health=app.state.job_health)
+    ctx = JobContext(pool=pool, clock=clock, health=app.state.job_health)
 
     clock.advance(60)
     with caplog.at_level(logging.ERROR):
@@ -137,7 +127,7 @@ async def test_a_failing_alarm_is_skipped_and_the_others_escalate(
     client: AsyncTestClient,
     app: Litestar,
     db: asyncpg.Connection,
-    job_pool: asyncpg.Pool,
+    pool: asyncpg.Pool,
     clock: ManualClock,
 ) -> None:
     await _second_site_with_an_elevator(db, {})
@@ -155,7 +145,7 @@ async def test_a_failing_alarm_is_skipped_and_the_others_escalate(
         """CREATE TRIGGER refuse_north BEFORE INSERT ON alarm_events
            FOR EACH ROW EXECUTE FUNCTION refuse_north()"""
     )
-    ctx = JobContext(pool=job_pool, clock=clock, health=app.state.job_health)
+    ctx = JobContext(pool=pool, clock=clock, health=app.state.job_health)
     clock.advance(60)
     assert await run_job(escalate_unacknowledged_alarms, ctx) == 1
     assert await _escalation_level(db, demo_alarm.id) == 1

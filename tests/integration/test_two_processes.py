@@ -19,6 +19,7 @@ from backend.domain.clock import SystemClock
 from tests.conftest import TEST_SECRET
 from tests.integration.alarm_fixtures import raise_device_alarm
 from tests.integration.sse_client import free_port, login, open_stream
+from tests.processes import answers_ok, stop
 
 pytestmark = pytest.mark.slow
 
@@ -45,25 +46,13 @@ def api_process(db_url: str, data_dir: Path) -> Iterator[tuple[str, subprocess.P
     try:
         yield f"http://127.0.0.1:{port}", proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
 
 
 async def _wait_until_up(base_url: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        for _ in range(300):
-            assert proc.poll() is None, "the API process exited during start-up"
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{base_url} did not come up")
+    if not await answers_ok(base_url, "/health", proc, within=30):
+        assert proc.poll() is None, "the API process exited during start-up"
+        raise AssertionError(f"{base_url} did not come up")
 
 
 @pytest.fixture

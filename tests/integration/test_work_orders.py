@@ -115,7 +115,6 @@ async def test_cancel_needs_a_reason_and_a_supervisor(client: AsyncTestClient, l
     assert r.json()["current"] == {"status": "cancelled", "assigneeId": None, "version": 2}
 
 
-
 async def test_open_list_leaves_out_closed_and_cancelled_work(client: AsyncTestClient, login_as) -> None:
     """The technician's list asks `open=true`: work already finished is never read for it."""
     agent, supervisor = await login_as("agent"), await login_as("supervisor")

@@ -14,32 +14,14 @@ from hypothesis import strategies as st
 from backend.db.queries.users import get_active_user
 from backend.domain.clock import ManualClock
 from backend.domain.models import CurrentUser
+from backend.domain.workflow import Action
 from backend.errors import CaretakerError
 from backend.services.intake import create_work_order
 from backend.services.work_order_actions import perform_action
 from tests.integration.work_order_evidence import COMMON_CHECKLIST, FIELD_CHECKLIST, add_photo, completion
 
 USERNAMES = ("agent", "supervisor", "manager", "tech1", "tech2", "guard1")
-ACTIONS = (
-    "assign",
-    "accept",
-    "decline",
-    "depart",
-    "arrive",
-    "pause",
-    "resume",
-    "complete",
-    "sign",
-    "investigate",
-    "reply",
-    "solve",
-    "inform",
-    "escalate",
-    "callback",
-    "reopen",
-    "cancel",
-    "close",
-)
+ACTIONS = tuple(Action)
 FORWARD = ("accept", "arrive", "complete", "sign", "investigate", "solve", "inform", "callback")
 KINDS = (("repair", True, "water"), ("repair", False, "electrical"), ("complaint", False, "attitude"))
 
@@ -86,6 +68,9 @@ def fold(events: list[asyncpg.Record]) -> dict[str, Any]:
             assignee = None
         elif e["action"] == "reopen":
             assignee = last_assignee
+        elif e["action"] == "escalate" and p.get("handler"):
+            # an escalated complaint is handed to the supervisor or manager who takes it over
+            assignee = p["handler"]["id"]
         last_assignee = assignee or last_assignee
         status = e["to_status"]
         finished = e["action"] in ("complete", "inform")

@@ -82,6 +82,15 @@ async def act(
     )
 
 
+async def complete_repair(
+    client: AsyncTestClient, db: asyncpg.Connection, headers: dict[str, str], wo_id: str, visit: int = 1
+) -> Any:
+    """The technician reports a repair done: an 'after' photo of this visit, then `complete` with the common
+    checklist; returns the response."""
+    await add_photo(db, wo_id, visit=visit)
+    return await act(client, headers, wo_id, "complete", completion(COMMON_CHECKLIST))
+
+
 async def user_id(db: asyncpg.Connection, username: str) -> str:
     """A demo user's id."""
     return str(await db.fetchval("SELECT id FROM users WHERE username = $1", username))

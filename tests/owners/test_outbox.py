@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 from datetime import timedelta
 
 import asyncpg
@@ -19,7 +17,7 @@ from backend.notify.email import SmtpEmail
 from backend.notify.owner_outbox import LEASE_SECONDS, MAX_ATTEMPTS, OwnerOutbox, retry_delay
 from backend.notify.sms import SmsConfig, TencentSms
 from backend.services.messages import notify_unit
-from tests.owners.conftest import at_site_time
+from tests.owners.conftest import Owners, at_site_time, kill_sender_once
 from tests.owners.fake_sms_provider import FakeSmsProvider
 
 
@@ -117,22 +115,7 @@ async def test_a_sender_killed_mid_send_does_not_send_twice(
     owner = await _owner(db)
     [message_id] = await _queue(db, day_clock, owner, "e:killed")
     fake_sms.hold_next = True  # the provider takes the message, then the sender dies before the answer
-    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, killed below; nothing awaits it
-        [
-            sys.executable,
-            "-m",
-            "tests.owners.outbox_worker",
-            db_url,
-            fake_sms.endpoint,
-            day_clock.now().isoformat(),
-        ],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert await asyncio.to_thread(fake_sms.held.wait, 60), "the worker never reached the provider"
-    finally:
-        worker.kill()
-        worker.wait()
+    await kill_sender_once(fake_sms.held, db_url, fake_sms.endpoint, day_clock.now().isoformat())
     fake_sms.release()
     assert (await _status(db, message_id))["status"] == "sending"
     outbox = OwnerOutbox(day_clock, TencentSms(sms_config), None)
@@ -160,20 +143,15 @@ async def test_a_sender_that_died_before_reaching_the_provider_is_sent_once(
     assert len(fake_sms.to(owner["phone"])) == 1
 
 
-async def test_two_senders_share_the_outbox_without_sending_twice(
-    db: asyncpg.Connection,
-    db_url: str,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-) -> None:
+async def test_two_senders_share_the_outbox_without_sending_twice(owners: Owners, db_url: str) -> None:
+    db, day_clock, fake_sms = owners.db, owners.clock, owners.sms
     owner = await _owner(db)
     ids = []
     for n in range(12):
         ids += await _queue(db, day_clock, owner, f"e:many:{n}")
     conns = [await connect(db_url), await connect(db_url)]
     try:
-        senders = [OwnerOutbox(day_clock, TencentSms(sms_config), None, batch_size=3) for _ in conns]
+        senders = [owners.outbox(batch_size=3) for _ in conns]
 
         async def drain(sender: OwnerOutbox, conn: asyncpg.Connection) -> list[int]:
             sent: list[int] = []

@@ -5,56 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
-from litestar.testing import AsyncTestClient
-
-from backend.domain.clock import ManualClock
-from backend.notify.owner_outbox import OwnerOutbox
-from backend.notify.sms import SmsConfig, TencentSms
 from backend.services.owner_portal import WRONG_PER_CODE
 from tests.abuse.estate import jpeg_bytes
 from tests.integration.test_signature import signature_png
 from tests.integration.work_order_evidence import act, add_photo, completion, user_id
-from tests.owners.fake_sms_provider import FakeSmsProvider
-
-API = "/api/v1/owner"
+from tests.owners.conftest import API, Owners
 
 
-async def _home(db: asyncpg.Connection, offset: int = 0) -> asyncpg.Record:
-    return await db.fetchrow(
-        """SELECT u.id, u.owner_link, r.phone FROM residents r JOIN units u ON u.id = r.unit_id
-           WHERE r.phone IS NOT NULL ORDER BY r.phone OFFSET $1 LIMIT 1""",
-        offset,
-    )
-
-
-async def _code_by_sms(client: AsyncTestClient, db, clock, sms_config, fake_sms, home) -> str:
-    r = await client.post(f"{API}/codes", json={"link": home["owner_link"], "phone": home["phone"]})
-    assert r.status_code == 202, r.text
-    await OwnerOutbox(clock, TencentSms(sms_config), None).run_once(db)
-    return fake_sms.to(home["phone"])[-1].params[1]
-
-
-async def sign_in(client, db, clock, sms_config, fake_sms, home) -> dict[str, str]:
-    code = await _code_by_sms(client, db, clock, sms_config, fake_sms, home)
-    r = await client.post(
-        f"{API}/sessions", json={"link": home["owner_link"], "phone": home["phone"], "code": code}
-    )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-async def test_sign_in_with_the_code_the_provider_received(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-) -> None:
-    home = await _home(db)
+async def test_sign_in_with_the_code_the_provider_received(owners: Owners) -> None:
+    client, db = owners.client, owners.db
+    home = await owners.home()
     page = await client.get(f"{API}/units/{home['owner_link']}")
     assert page.status_code == 200 and page.json()["unit"]
-    owner = await sign_in(client, db, day_clock, sms_config, fake_sms, home)
+    owner = await owners.sign_in(home)
     assert (await client.get(f"{API}/cases", headers=owner)).json()["total"] >= 0
     # the code is not kept in the outbox once sent
     assert await db.fetchval("SELECT body FROM owner_messages WHERE kind = 'sign_in_code'") == "(code)"
@@ -62,29 +25,19 @@ async def test_sign_in_with_the_code_the_provider_received(
     assert (await client.get(f"{API}/cases")).status_code == 401
 
 
-async def test_an_unregistered_number_gets_no_code_and_the_same_answer(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-) -> None:
-    home, other = await _home(db), await _home(db, 5)
+async def test_an_unregistered_number_gets_no_code_and_the_same_answer(owners: Owners) -> None:
+    client, db, fake_sms = owners.client, owners.db, owners.sms
+    home, other = await owners.home(), await owners.home(5)
     r = await client.post(f"{API}/codes", json={"link": home["owner_link"], "phone": other["phone"]})
     assert r.status_code == 202
-    await OwnerOutbox(day_clock, TencentSms(sms_config), None).run_once(db)
+    await owners.outbox().run_once(db)
     assert fake_sms.accepted == []
 
 
-async def test_guessing_is_throttled_and_logged(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-) -> None:
-    home = await _home(db)
-    code = await _code_by_sms(client, db, day_clock, sms_config, fake_sms, home)
+async def test_guessing_is_throttled_and_logged(owners: Owners) -> None:
+    client, db, day_clock = owners.client, owners.db, owners.clock
+    home = await owners.home()
+    code = await owners.code_by_sms(home)
     wrong = "000000" if code != "000000" else "111111"
     body = {"link": home["owner_link"], "phone": home["phone"], "code": wrong}
     for _ in range(WRONG_PER_CODE):
@@ -107,21 +60,15 @@ async def test_guessing_is_throttled_and_logged(
     ]
     assert statuses[-1] == 429
     day_clock.advance(timedelta(hours=1, minutes=1))
-    code = await _code_by_sms(client, db, day_clock, sms_config, fake_sms, home)
+    code = await owners.code_by_sms(home)
     r = await client.post(f"{API}/sessions", json={**body, "code": code})
     assert r.status_code == 200
 
 
-async def test_report_dispatch_complete_and_rate_as_the_callback(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-    login_as,
-) -> None:
-    home, neighbour = await _home(db), await _home(db, 3)
-    owner = await sign_in(client, db, day_clock, sms_config, fake_sms, home)
+async def test_report_dispatch_complete_and_rate_as_the_callback(owners: Owners, login_as) -> None:
+    client, db = owners.client, owners.db
+    home, neighbour = await owners.home(), await owners.home(3)
+    owner = await owners.sign_in(home)
     r = await client.post(
         f"{API}/cases",
         json={"kind": "repair", "category": "water", "description": "厨房水槽下漏水"},
@@ -140,7 +87,7 @@ async def test_report_dispatch_complete_and_rate_as_the_callback(
     assert received >= 1
 
     # the neighbour cannot read it by id
-    other = await sign_in(client, db, day_clock, sms_config, fake_sms, neighbour)
+    other = await owners.sign_in(neighbour)
     r = await client.get(f"{API}/cases/{case['id']}", headers=other)
     assert r.status_code == 404 and r.json()["code"] == "owner_case_not_found"
     assert case["id"] not in [
@@ -157,6 +104,8 @@ async def test_report_dispatch_complete_and_rate_as_the_callback(
     assert "phone" not in str(seen).lower() and "1380000" not in str(seen)
     for step in ("accept", "arrive"):
         assert (await act(client, tech, case["id"], step)).status_code == 200
+    r = await client.post(f"{API}/cases/{case['id']}/confirmation", headers=owner)
+    assert r.status_code == 409 and r.json()["code"] == "owner_confirm_not_done"
     await add_photo(db, case["id"], "before")
     await add_photo(db, case["id"], "after")
     r = await act(client, tech, case["id"], "complete", completion())
@@ -170,6 +119,17 @@ async def test_report_dispatch_complete_and_rate_as_the_callback(
     assert r.status_code == 200, r.text
     seen = (await client.get(f"{API}/cases/{case['id']}", headers=owner)).json()
     assert seen["canRate"] is True and seen["workDone"] == "更换角阀阀芯并试水"
+    assert seen["canConfirm"] is True and seen["confirmedAt"] is None
+    # the owner confirms the work is done, apart from the rating; again changes nothing
+    for _ in range(2):
+        r = await client.post(f"{API}/cases/{case['id']}/confirmation", headers=owner)
+        assert r.status_code == 200, r.text
+        assert r.json()["confirmedAt"] and r.json()["canConfirm"] is False and r.json()["canRate"] is True
+    r = await client.post(f"{API}/cases/{case['id']}/confirmation", headers=other)
+    assert r.status_code == 404
+    history = (await client.get(f"/api/v1/work-orders/{case['id']}/owner-messages", headers=agent)).json()
+    confirmations = [h for h in history["items"] if h["direction"] == "in"]
+    assert [(h["kind"], h["status"]) for h in confirmations] == [("confirm", "received")]
     r = await client.post(
         f"{API}/cases/{case['id']}/rating",
         json={"satisfaction": 5, "speed": 5, "attitude": 4, "quality": 5, "recommend": 9},
@@ -186,15 +146,10 @@ async def test_report_dispatch_complete_and_rate_as_the_callback(
     assert r.status_code == 404
 
 
-async def test_an_owner_attaches_photos_to_their_own_case_only(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-) -> None:
-    home, neighbour = await _home(db), await _home(db, 3)
-    owner = await sign_in(client, db, day_clock, sms_config, fake_sms, home)
+async def test_an_owner_attaches_photos_to_their_own_case_only(owners: Owners) -> None:
+    client, db = owners.client, owners.db
+    home, neighbour = await owners.home(), await owners.home(3)
+    owner = await owners.sign_in(home)
     case = (
         await client.post(
             f"{API}/cases", json={"kind": "repair", "category": "water", "description": "漏水"}, headers=owner
@@ -205,6 +160,6 @@ async def test_an_owner_attaches_photos_to_their_own_case_only(
     assert r.status_code == 201, r.text
     assert r.json()["photos"] == 1
     assert await db.fetchval("SELECT count(*) FROM photos WHERE by_owner") == 1
-    other = await sign_in(client, db, day_clock, sms_config, fake_sms, neighbour)
+    other = await owners.sign_in(neighbour)
     r = await client.post(f"{API}/cases/{case['id']}/photos", files=upload, headers=other)
     assert r.status_code == 404

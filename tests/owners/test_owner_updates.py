@@ -7,14 +7,11 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
-from litestar.testing import AsyncTestClient
 
 from backend.domain.clock import ManualClock
-from backend.notify.owner_outbox import OwnerOutbox
-from backend.notify.sms import SmsConfig, TencentSms
 from backend.services import alarms
 from tests.integration.work_order_evidence import act, create, user_id
-from tests.owners.fake_sms_provider import FakeSmsProvider
+from tests.owners.conftest import TEMPLATES, Owners
 
 
 async def _event(db: asyncpg.Connection, device_id: str, code: str, state: str, clock: ManualClock) -> None:
@@ -32,9 +29,8 @@ async def _event(db: asyncpg.Connection, device_id: str, code: str, state: str, 
         )
 
 
-async def test_a_water_cut_tells_each_resident_of_the_building_once_and_its_end_once(
-    db: asyncpg.Connection, day_clock: ManualClock, fake_sms: FakeSmsProvider, sms_config: SmsConfig
-) -> None:
+async def test_a_water_cut_tells_each_resident_of_the_building_once_and_its_end_once(owners: Owners) -> None:
+    db, day_clock, fake_sms = owners.db, owners.clock, owners.sms
     building = await db.fetchrow("SELECT id, name FROM buildings ORDER BY code LIMIT 1")
     await db.execute(
         "UPDATE assets SET building_id = $1 WHERE id = (SELECT asset_id FROM devices WHERE id = 'pump-1')",
@@ -54,17 +50,16 @@ async def test_a_water_cut_tells_each_resident_of_the_building_once_and_its_end_
     await _event(db, "pump-1", "PUMP_FAILURE", "raised", day_clock)
     day_clock.advance(timedelta(seconds=30))
     await _event(db, "pump-1", "PUMP_FAILURE", "raised", day_clock)  # the pump reports again
-    outbox = OwnerOutbox(day_clock, TencentSms(sms_config), None, batch_size=500)
+    outbox = owners.outbox(batch_size=500)
     await outbox.run_once(db)
-    template = sms_config.templates
-    outage = [s for s in fake_sms.accepted if s.template == template["building_outage"]]
+    outage = [s for s in fake_sms.accepted if s.template == TEMPLATES["building_outage"]]
     assert sorted(s.phone.removeprefix("+86") for s in outage) == sorted(phones)
     assert outage[0].params[1] == building["name"] and outage[0].params[2] == "停水"
     day_clock.advance(timedelta(minutes=20))
     await _event(db, "pump-1", "PUMP_FAILURE", "cleared", day_clock)
     await _event(db, "pump-1", "PUMP_FAILURE", "cleared", day_clock)
     await outbox.run_once(db)
-    restored = [s for s in fake_sms.accepted if s.template == template["building_restored"]]
+    restored = [s for s in fake_sms.accepted if s.template == TEMPLATES["building_restored"]]
     assert sorted(s.phone.removeprefix("+86") for s in restored) == sorted(phones)
     # nobody outside the building was told
     others = await db.fetchval(
@@ -75,14 +70,8 @@ async def test_a_water_cut_tells_each_resident_of_the_building_once_and_its_end_
     assert others == 0
 
 
-async def test_a_case_tells_its_owner_who_comes_when_and_asks_for_a_rating(
-    client: AsyncTestClient,
-    db: asyncpg.Connection,
-    day_clock: ManualClock,
-    fake_sms: FakeSmsProvider,
-    sms_config: SmsConfig,
-    login_as,
-) -> None:
+async def test_a_case_tells_its_owner_who_comes_when_and_asks_for_a_rating(owners: Owners, login_as) -> None:
+    client, db, fake_sms = owners.client, owners.db, owners.sms
     agent = await login_as("agent")
     wo = await create(client, agent)
     unit_phone = await db.fetchval(
@@ -95,11 +84,11 @@ async def test_a_case_tells_its_owner_who_comes_when_and_asks_for_a_rating(
     tech = await login_as("tech1")
     for step in ("accept", "depart"):
         assert (await act(client, tech, wo["id"], step)).status_code == 200
-    await OwnerOutbox(day_clock, TencentSms(sms_config), None).run_once(db)
+    await owners.outbox().run_once(db)
     sent = {s.template: s for s in fake_sms.to(unit_phone)}
-    assigned = sent[sms_config.templates["technician_assigned"]]
+    assigned = sent[TEMPLATES["technician_assigned"]]
     assert assigned.params[1] == wo["number"] and assigned.params[3] == "W-017" and assigned.params[4]
-    assert sent[sms_config.templates["on_the_way"]].params[2] == assigned.params[2]
+    assert sent[TEMPLATES["on_the_way"]].params[2] == assigned.params[2]
     logged = await db.fetch(
         "SELECT kind, status FROM owner_messages WHERE work_order_id = $1::uuid ORDER BY id", wo["id"]
     )

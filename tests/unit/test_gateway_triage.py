@@ -21,8 +21,10 @@ def _device(device_id: str, *, site: str = "demo", active: bool = True) -> Devic
     )  # fmt: skip
 
 
-def _message(topic: str, payload: bytes = b"{}") -> InboundMessage:
-    return InboundMessage(topic=topic, payload=payload, qos=1, mid=1, generation=1)
+def _message(topic: str, payload: bytes = b"{}", *, copy: bool = False) -> InboundMessage:
+    # events come over the events' own connection; `copy`: the general connection's copy of one
+    events = topic.endswith("/event") and not copy
+    return InboundMessage(topic=topic, payload=payload, qos=1, mid=1, generation=1, events_connection=events)
 
 
 def _handler(acked: list[InboundMessage]) -> MessageHandler:
@@ -60,3 +62,11 @@ def test_junk_is_dropped_on_arrival_and_the_rest_is_routed_by_topic() -> None:
         "malformed_topic": 2, "unknown_device": 1, "inactive_device": 1, "site_mismatch": 1, "too_large": 1
     }  # fmt: skip
     assert len(acked) == 6  # every drop is acknowledged at once: the broker forgets it
+
+    # the general connection's copies of events: a junk one is acknowledged without being counted again
+    # as a drop, a good one goes to its worker (to be found already recorded there)
+    assert handler.triage(_message("caretaker/demo/ghost-1/event", copy=True)) is None
+    copy = handler.triage(_message("caretaker/demo/elev-a1/event", copy=True))
+    assert copy is not None and copy.kind == "event"
+    assert handler.counters.received == len(cases) + 1 and handler.counters.event_copies == 2
+    assert sum(handler.counters.dropped.values()) == 6 and len(acked) == 7

@@ -10,6 +10,7 @@ from backend.domain.rounds import (
     PriorScan,
     Schedule,
     check_schedule,
+    judged_notice,
     next_slot,
     scan_flags,
     shift_bounds,
@@ -70,3 +71,15 @@ def test_shifts_and_codes() -> None:
     assert night == (local(3, 20).astimezone(UTC), local(4, 8).astimezone(UTC))
     assert token_of("caretaker:cp:abc") == "abc"
     assert token_of("https://example.com") is None and token_of("caretaker:cp:") is None
+
+
+def test_a_judged_rounds_notice_says_missed_or_late_in_the_readers_language() -> None:
+    missed = judged_notice("夜间巡逻", missed=["南门岗亭", "1栋大堂"], late=[], locale="zh-CN")
+    assert missed == ("夜间巡逻 漏巡 2 个点", "漏巡：南门岗亭、1栋大堂")
+    late = judged_notice("夜间巡逻", missed=[], late=["1号泵房"], locale="zh-CN")
+    assert late == ("夜间巡逻 迟巡 1 个点", "迟巡：1号泵房")
+    assert "漏巡" not in late[0]
+    both = judged_notice("Night round", missed=["Gate"], late=["Lobby", "Pump"], locale="en")
+    assert both == ("Night round: 1 missed, 2 late points", "Missed: Gate\nLate: Lobby, Pump")
+    one = judged_notice("Night round", missed=[], late=["Pump"], locale="en")
+    assert one[0] == "Night round: 1 late point"

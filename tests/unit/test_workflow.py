@@ -37,6 +37,7 @@ FIELD_ROLES = {
     "reopen": OVERSIGHT,
     "cancel": OVERSIGHT,
     "close": OVERSIGHT,
+    "apology_call_done": set(),
 }
 # A complaint's handler may be anyone but a guard; the desk may escalate a complaint it does not handle.
 HANDLERS = {"technician"} | DESK
@@ -49,6 +50,8 @@ COMPLAINT_ROLES = {
     "reopen": OVERSIGHT,
     "cancel": OVERSIGHT,
     "close": OVERSIGHT,
+    # only owed once an escalation started it (not in these tables' states: see the test of its own below)
+    "apology_call_done": OVERSIGHT,
 }
 
 _BEFORE_COMPLETION = {
@@ -343,3 +346,70 @@ def test_remembered_allowed_actions_equal_a_fresh_decision_for_every_caller(
         )
         fresh = workflow._allowed_actions(state, role=role, actor_id=actor)
         assert allowed_actions(state, role=role, actor_id=actor) == fresh, (status, role, due, assignee, last)
+
+
+APOLOGY_STATUSES = {"new", "assigned", "investigating", "solved", "completed", "closed"}
+
+
+@pytest.mark.parametrize("major", [False, True])
+def test_the_apology_call_is_marked_done_by_the_manager_and_by_a_supervisor_unless_major_seed_rule(
+    major: bool,
+) -> None:
+    """Digest §2.2: the manager calls to apologise (管理層親自致電道歉). Once an escalation started the call,
+    a manager (admin) may record it done in any status but cancelled, a supervisor only when the complaint is
+    not major; nobody else; not owed, it is a 409 `apology_not_due`."""
+    me = uuid.uuid4()
+    for status, role in itertools.product(Status, ROLES):
+        state = WorkOrderState(
+            kind="complaint",
+            status=status.value,
+            in_home=False,
+            assignee_id=me,
+            major=major,
+            apology_due=True,
+        )
+        may = role in {"manager", "admin"} or (role == "supervisor" and not major)
+        allowed = "apology_call_done" in allowed_actions(state, role=role, actor_id=me)
+        assert allowed == (may and status.value in APOLOGY_STATUSES), (status, role)
+        if allowed:
+            assert (
+                plan_transition(state, Action.APOLOGY_CALL_DONE, role=role, actor_id=me, payload={}).to_status
+                == status
+            )
+        elif role == "supervisor" and major:
+            with pytest.raises(Forbidden) as err:
+                plan_transition(state, Action.APOLOGY_CALL_DONE, role=role, actor_id=me, payload={})
+            assert err.value.code == "manager_only"
+    owed_none = WorkOrderState(kind="complaint", status="assigned", in_home=False, assignee_id=me)
+    with pytest.raises(InvalidTransition) as err:
+        plan_transition(owed_none, Action.APOLOGY_CALL_DONE, role="manager", actor_id=me, payload={})
+    assert err.value.code == "apology_not_due"
+    task = {"managementTask": {"kind": "apology_call", "startedAt": "t"}}
+    assert workflow.apology_due(task)
+    assert not workflow.apology_due({"managementTask": {"kind": "apology_call", "doneAt": "t"}})
+    assert not workflow.apology_due({})
+
+
+def test_escalation_hands_the_complaint_to_the_level_on_duty_first_then_by_name_seed_rule() -> None:
+    """DOMAIN.md "Complaint": escalation moves the complaint to a supervisor or the manager. Who: the one of
+    that role on duty, else the first by name; nobody of that role at the site, the level above; never the
+    person complained about; a major complaint always goes to the manager."""
+    sup_b = workflow.Candidate(id="b", role="supervisor", name="B")
+    sup_a = workflow.Candidate(id="a", role="supervisor", name="A")
+    sup_c_on = workflow.Candidate(id="c", role="supervisor", name="C", on_duty=True)
+    boss = workflow.Candidate(id="m", role="manager", name="M")
+    assert workflow.escalation_handler("supervisor", [sup_b, sup_a, boss]) == sup_a
+    assert workflow.escalation_handler("supervisor", [sup_b, sup_a, sup_c_on, boss]) == sup_c_on
+    assert workflow.escalation_handler("supervisor", [sup_b, sup_c_on], not_id="c") == sup_b
+    assert workflow.escalation_handler("supervisor", [boss]) == boss
+    assert workflow.escalation_handler("manager", [sup_a, boss]) == boss
+    assert workflow.escalation_handler("manager", [sup_a]) is None
+    assert workflow.escalation_level("supervisor", major=True) == "manager"
+    assert workflow.escalation_level("supervisor", major=False) == "supervisor"
+    state = WorkOrderState(kind="complaint", status="new", in_home=False, assignee_id=None)
+    planned = plan_transition(
+        state, Action.ESCALATE, role="agent", actor_id=None, payload={"reason": "agitated"}
+    )
+    moved = workflow.escalated(planned, "b")
+    assert (moved.to_status, moved.assignee_id) == (Status.ASSIGNED, "b")
+    assert workflow.escalated(planned, None) == planned
