@@ -8,7 +8,9 @@ alarm raises one at a time (each cleared again before its device's next turn, so
 - the guard's live stream, GET /api/v1/stream as guard1 (the whole path: broker, gateway, commit, LISTEN,
   hub, HTTP);
 - the baseline: a bare paho subscriber on the same broker (the broker hop only).
-Prints p50/p99 of both and their ratio; stops every process by PID and drops the database.
+The same number of raises is timed first with no telemetry at all (the same-run idle baseline), and the
+gateway's CPU per telemetry message is read over the loaded phase (CPU time / rows stored).
+Prints p50/p99 of each and the ratio; stops every process by PID and drops the database.
 
     .venv/bin/python bench/alarm_latency.py [--quick] [--alarms 100] [--rate 1000]
 """
@@ -28,9 +30,12 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import msgspec
 import paho.mqtt.client as paho
+import psutil
+import stack
 from paho.mqtt.enums import CallbackAPIVersion
 from stack import (
     Process,
@@ -167,8 +172,9 @@ def pct(samples: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-async def measure(args: argparse.Namespace) -> tuple[list[float], list[float]]:
-    """Bring the system up, time the raises; (stream latencies, broker latencies) in seconds."""
+async def measure(args: argparse.Namespace) -> tuple[list[float], list[float], list[float], float]:
+    """Bring the system up, time the raises; (stream latencies under load, broker latencies under load,
+    stream latencies idle) in seconds, and the gateway's CPU µs per telemetry message under load."""
     name, db_url = await create_demo_database("ct_bench_alarm")
     try:
         with ExitStack() as stack:
@@ -177,7 +183,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[float], list[float]]:
             stack.enter_context(running(broker))
             mqtt_url = f"mqtt://127.0.0.1:{port}"
             env = {**caretaker_env(db_url, data_dir), "MQTT_URL": mqtt_url}
-            stack.enter_context(running(Process("gateway", [CARETAKER, "gateway"], env)))
+            gateway = stack.enter_context(running(Process("gateway", [CARETAKER, "gateway"], env)))
             api = stack.enter_context(running(start_uvicorn("api", "caretaker", env, "/health")))
             async with httpx.AsyncClient(base_url=api.base_url) as http:
                 r = await http.post("/api/v1/auth/login", json={"username": "guard1", "password": "demo1234"})
@@ -200,47 +206,68 @@ async def measure(args: argparse.Namespace) -> tuple[list[float], list[float]]:
                         break
                     except RuntimeError:
                         continue
+                # the same-run baseline: the same raises with no telemetry at all
+                idle = []
+                for i in range(args.alarms):
+                    s, _ = await raise_and_time(publisher, sightings, *SOURCES[(i + 1) % len(SOURCES)])
+                    idle.append(s)
+                    await asyncio.sleep(0.1)
                 seconds = args.alarms * 0.5 + 30
                 load = [CARETAKER, "simulate", "--rate", str(args.rate), "--duration", str(seconds),
                         "--devices", "8", "--mqtt-url", mqtt_url]  # fmt: skip
                 stack.enter_context(running(Process("telemetry-load", load)))
                 await asyncio.sleep(3)
+                cpu_before, stored_before = await gateway_cost(gateway.pid, db_url)
                 stream, broker_hop = [], []
                 for i in range(args.alarms):
                     s, b = await raise_and_time(publisher, sightings, *SOURCES[(i + 1) % len(SOURCES)])
                     stream.append(s)
                     broker_hop.append(b)
                     await asyncio.sleep(0.1)
+                cpu_after, stored_after = await gateway_cost(gateway.pid, db_url)
+                cost = (cpu_after - cpu_before) / max(1, stored_after - stored_before) * 1e6
                 print(f"load average at the end of the raises: {load_average()}", flush=True)
             finally:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
     finally:
         await drop_database(name)
-    return stream, broker_hop
+    return stream, broker_hop, idle, cost
+
+
+async def gateway_cost(pid: int, db_url: str) -> tuple[float, int]:
+    """The gateway's CPU seconds so far and the telemetry rows stored so far: their ratio between two
+    moments is the gateway's CPU per message, a figure the machine's other load hardly moves."""
+    times = psutil.Process(pid).cpu_times()
+    conn = await asyncpg.connect(db_url)
+    try:
+        stored = await conn.fetchval("SELECT count(*) FROM telemetry")
+    finally:
+        await conn.close()
+    return times.user + times.system, stored
 
 
 def main() -> None:
     """Parse arguments, measure, print the figures and the RESULT line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="20 raises")
+    parser = stack.argument_parser(__doc__, "20 raises")
     parser.add_argument("--alarms", type=int, default=100)
     parser.add_argument("--rate", type=int, default=1000, help="background telemetry messages per second")
     args = parser.parse_args()
     if args.quick:
         args.alarms = 20
     print(f"load average before: {load_average()}", flush=True)
-    stream, broker_hop = asyncio.run(measure(args))
+    stream, broker_hop, idle, cost = asyncio.run(measure(args))
     result = {
         "bench": "alarm_latency",
         "alarms": len(stream),
         "telemetry_rate": args.rate,
         "stream_p50_ms": round(pct(stream, 50), 1),
         "stream_p99_ms": round(pct(stream, 99), 1),
+        "idle_p50_ms": round(pct(idle, 50), 1),
+        "idle_p99_ms": round(pct(idle, 99), 1),
         "broker_p50_ms": round(pct(broker_hop, 50), 2),
         "broker_p99_ms": round(pct(broker_hop, 99), 2),
+        "gateway_cpu_us_per_msg": round(cost),
         "load": load_average(),
     }
     result["p50_ratio"] = round(statistics.median(stream) / statistics.median(broker_hop), 1)
@@ -248,10 +275,12 @@ def main() -> None:
     print(
         f"  through Caretaker   p50 {result['stream_p50_ms']:8.1f} ms   p99 {result['stream_p99_ms']:8.1f} ms"
     )
+    print(f"  idle (no telemetry) p50 {result['idle_p50_ms']:8.1f} ms   p99 {result['idle_p99_ms']:8.1f} ms")
     print(
         f"  bare paho (broker)  p50 {result['broker_p50_ms']:8.1f} ms   p99 {result['broker_p99_ms']:8.1f} ms"
     )
     print(f"  ratio (p50): {result['p50_ratio']}×")
+    print(f"  gateway CPU per telemetry message under load: {result['gateway_cpu_us_per_msg']} µs")
     print("RESULT " + json.dumps(result))
 
 

@@ -27,16 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import stack
 import uvloop
 from load import Request, run_load
-from stack import (
-    caretaker_env,
-    create_demo_database,
-    drop_database,
-    load_average,
-    running,
-    start_uvicorn,
-)
+from stack import caretaker_env, create_demo_database, drop_database, load_average, running, start_uvicorn
 from wrk import WrkResult, run_wrk
 
 from backend.db.pool import connect
@@ -223,7 +217,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[dict], dict]:
             tech1, tech2 = login(caretaker.base_url, "tech1"), login(caretaker.base_url, "tech2")
             auth1 = {"Authorization": f"Bearer {tech1}"}
             auth2 = {"Authorization": f"Bearer {tech2}"}
-            list_path = "/api/v1/work-orders?assignee=me"
+            list_path = args.list_path
             warmups = [
                 ("hello world (baseline a)", hello.port, lambda: Request("GET", "/hello")),
                 ("one asyncpg query (baseline b)", one_query.port, lambda: Request("GET", "/one-row")),
@@ -322,10 +316,12 @@ def print_table(rows: list[dict], relative: list[dict]) -> None:
 
 def main() -> None:
     """Parse arguments, measure, print the table and the RESULT line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = stack.argument_parser(__doc__, "few requests, short time limit")
+    parser.add_argument(
+        "--list-path",
+        default="/api/v1/work-orders/mine?limit=200",
+        help="the job list's path (default: the phone's lean list; ?assignee=me for the full one)",
     )
-    parser.add_argument("--quick", action="store_true", help="few requests, short time limit")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration per endpoint and level")
     parser.add_argument("--profile", action="store_true", help="py-spy the API worker under the job list")

@@ -6,17 +6,23 @@ Prints (medians of several runs, the machine is shared and noisy):
 - alarm latency, publish → work order committed (seen through LISTEN, which fires at commit), p50/p99,
   with a background telemetry load of 1,000 messages/s;
 - alarm latency behind a flood of junk (2,000 messages on unknown devices, malformed topics and payloads
-  published just before the raise), and how many lines the flood wrote to the gateway's log.
+  published just before the raise), and how many lines the flood wrote to the gateway's log;
+- alarm latency behind a backlog of telemetry (10,000 good readings queued just before the raise while the
+  gateway was held): what an alarm waits when the gateway is behind the telemetry rate.
 
 Needs PostgreSQL (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres) and the
 `mosquitto` binary; it starts a private Mosquitto on a free port with no queue cap. Load goes to 127.0.0.1.
-Usage: python bench/gateway.py [--messages 20000] [--runs 3] [--alarms 40] [--junk 2000] [--only-junk]
+Usage: python bench/gateway.py [--messages 20000] [--runs 3] [--alarms 40] [--junk 2000] [--backlog 10000]
+                               [--only-floods]   (only the two alarm-behind-a-flood figures)
+       python bench/gateway.py --backlog-only --messages 200000 --runs 1   (the backlog curve, with RSS)
+       python bench/gateway.py --shared-only --messages 20000   (one gateway process against two)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -27,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,22 +54,15 @@ from backend.settings import Settings
 from iot_gateway.contract import event_topic, telemetry_topic
 from iot_gateway.handlers import GatewayCounters
 from iot_gateway.runner import run_gateway
-from simulators.devices import now_iso
+from simulators.devices import DEMO_ALARM_SOURCES, now_iso
 
 SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TELEMETRY_DEVICES = ["pres-1", "pres-2", "tank-1", "tank-2", "mains-1", "mains-2", "pump-1", "pump-2"]
-ELEVATOR_CODES = ("ELEVATOR_ENTRAPMENT", "ELEVATOR_STOPPED", "ELEVATOR_DOOR_FAULT", "ELEVATOR_OVERSPEED")
-ALARM_SOURCES = [(f"elev-{b}{n}", code) for b in "abc" for n in (1, 2) for code in ELEVATOR_CODES] + [
-    ("leak-1", "WATER_LEAK"),
-    ("leak-2", "WATER_LEAK"),
-    ("pump-1", "PUMP_FAILURE"),
-    ("pump-2", "PUMP_FAILURE"),
-    ("mains-1", "MAINS_LOSS"),
-    ("mains-2", "MAINS_LOSS"),
-    ("mains-1", "PHASE_LOSS"),
-    ("mains-2", "PHASE_LOSS"),
-    ("gen-1", "GENERATOR_FAILURE"),
-]
+ALARM_SOURCES = DEMO_ALARM_SOURCES
+# Raises timed before the telemetry load starts: the same-run idle baseline of the alarm latency.
+IDLE_RAISES = 10
+# Messages the publisher queues before waiting for their PUBACKs (its in-flight window is 1,000).
+PRELOAD_WINDOW = 1000
 
 
 def free_port() -> int:
@@ -131,17 +131,20 @@ def preload(port: int, n: int) -> None:
     """Queue n telemetry messages on the broker (for sessions subscribed and offline)."""
     pub = _client(f"bench-pub-{uuid.uuid4().hex[:6]}", port, persistent=False)
     pub.loop_start()
-    infos = []
-    for i in range(n):
-        device = TELEMETRY_DEVICES[i % len(TELEMETRY_DEVICES)]
-        body = {
-            "ts": now_iso(),
-            "seq": i,
-            "metrics": {"pressureKpa": 300.0, "tankLevelPct": 60.0},
-        }
-        infos.append(pub.publish(telemetry_topic("demo", device), msgspec.json.encode(body), qos=1))
-    for info in infos:
-        info.wait_for_publish(timeout=60)
+    # In windows: paho walks its whole outgoing queue on every PUBACK once its in-flight window is full,
+    # so queueing all n at once costs O(n²) (200,000 messages did not finish in 15 minutes).
+    for start in range(0, n, PRELOAD_WINDOW):
+        infos = []
+        for i in range(start, min(n, start + PRELOAD_WINDOW)):
+            device = TELEMETRY_DEVICES[i % len(TELEMETRY_DEVICES)]
+            body = {
+                "ts": now_iso(),
+                "seq": i,
+                "metrics": {"pressureKpa": 300.0, "tankLevelPct": 60.0},
+            }
+            infos.append(pub.publish(telemetry_topic("demo", device), msgspec.json.encode(body), qos=1))
+        for info in infos:
+            info.wait_for_publish(timeout=60)
     pub.disconnect()
     pub.loop_stop()
 
@@ -181,6 +184,18 @@ def bare_drain(port: int, n: int) -> float:
     return n / elapsed
 
 
+def rss_mib() -> float:
+    """This process's resident set size now (VmRSS), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# RSS of this process sampled while the gateway drains: (before the gateway started, highest during the drain)
+DRAIN_RSS: list[tuple[float, float]] = []
+
+
 async def gateway_drain(port: int, db_url: str, n: int) -> float:
     """msg/s stored by the gateway draining n queued messages."""
     # A plain subscription: a persistent session left in the shared group would keep taking its share of
@@ -195,52 +210,30 @@ async def gateway_drain(port: int, db_url: str, n: int) -> float:
     await asyncio.to_thread(preload, port, n)
     counters = GatewayCounters()
     stop = asyncio.Event()
+    before = highest = rss_mib()
     start = time.perf_counter()
     task = asyncio.create_task(run_gateway(settings, stop, client_id=client_id, counters=counters))
-    while counters.telemetry_stored + counters.telemetry_duplicates < n:  # noqa: ASYNC110 - counters are plain ints
+    while counters.telemetry_stored + counters.telemetry_duplicates < n:
         await asyncio.sleep(0.01)
+        highest = max(highest, rss_mib())
     elapsed = time.perf_counter() - start
+    DRAIN_RSS.append((before, highest))
     stop.set()
     await task
     return n / elapsed
 
 
-async def alarm_latency(port: int, db_url: str, samples: int) -> list[float]:
-    """Seconds from publishing a raise to the commit of its alarm and work order, under 1,000 msg/s."""
-    # The gateway and the telemetry load run as processes of their own, as in production: in this process
-    # they would share one event loop (and the GIL) with the measurement and time each other instead.
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "MQTT_URL": f"mqtt://127.0.0.1:{port}",
-        "CARETAKER_MQTT_CLIENT_ID": "bench-latency",
-    }
-    gateway = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "iot_gateway", env=env, stderr=subprocess.DEVNULL
-    )
-    await asyncio.sleep(2.0)
+async def _time_raises(
+    pub: paho.Client,
+    listener: asyncpg.Connection,
+    ids: list[tuple[int, float]],
+    sources: list[tuple[str, str]],
+) -> list[float]:
+    """Publish a raise from each source, 0.2 s apart; seconds from each publish to its commit (as NOTIFY
+    reported it), for those committed within 30 s of the last."""
     committed: dict[tuple[str, str], float] = {}
-    listener = await connect(db_url)
-
-    def on_notify(conn: object, pid: int, channel: str, payload: str) -> None:
-        committed_at = time.perf_counter()
-        ids.append((int(payload), committed_at))
-
-    ids: list[tuple[int, float]] = []
-    await listener.add_listener(STREAM_CHANNEL, on_notify)
-    duration = int(samples * 0.25 + 5)
-    load = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "simulators.runner", "--rate", "1000", "--duration", str(duration)],
-        *["--devices", "8"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    await asyncio.sleep(2)
-    pub = _client("bench-alarms", port, persistent=False)
-    pub.loop_start()
     sent: dict[tuple[str, str], float] = {}
-    for device, code in ALARM_SOURCES[:samples]:
+    for device, code in sources:
         body = {"eventId": str(uuid.uuid4()), "code": code, "state": "raised", "ts": now_iso()}
         sent[(device, code)] = time.perf_counter()
         pub.publish(event_topic("demo", device), msgspec.json.encode(body), qos=1)
@@ -255,20 +248,62 @@ async def alarm_latency(port: int, db_url: str, samples: int) -> list[float]:
         at = dict(ids)
         for r in rows:
             committed.setdefault((r["device"], r["code"]), at[r["id"]])
-        if len(committed) >= len(sent):
+        if all(k in committed for k in sent):
             break
         await asyncio.sleep(0.1)
-    raised = await listener.fetchval("SELECT count(*) FROM alarms")
-    if len(committed) < len(sent):
-        missing = len(sent) - len(committed)
+    missing = sum(1 for k in sent if k not in committed)
+    if missing:
+        raised = await listener.fetchval("SELECT count(*) FROM alarms")
         print(f"  ({missing} of {len(sent)} raises not seen committed; alarms in the database: {raised})")
+    return sorted(committed[k] - sent[k] for k in sent if k in committed)
+
+
+async def alarm_latency(port: int, db_url: str, samples: int) -> tuple[list[float], list[float]]:
+    """Seconds from publishing a raise to the commit of its alarm and work order, under 1,000 msg/s; and
+    the same for up to 10 other devices' raises before the load starts (the same-run idle baseline)."""
+    # The gateway and the telemetry load run as processes of their own, as in production: in this process
+    # they would share one event loop (and the GIL) with the measurement and time each other instead.
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "MQTT_URL": f"mqtt://127.0.0.1:{port}",
+        "CARETAKER_MQTT_CLIENT_ID": "bench-latency",
+    }
+    gateway = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "iot_gateway", env=env, stderr=subprocess.DEVNULL
+    )
+    await asyncio.sleep(2.0)
+    listener = await connect(db_url)
+
+    def on_notify(conn: object, pid: int, channel: str, payload: str) -> None:
+        committed_at = time.perf_counter()
+        ids.append((int(payload), committed_at))
+
+    ids: list[tuple[int, float]] = []
+    await listener.add_listener(STREAM_CHANNEL, on_notify)
+    pub = _client("bench-alarms", port, persistent=False)
+    pub.loop_start()
+    # the last ten devices give the idle baseline, the others (up to `samples`) the loaded figure
+    idle = await _time_raises(pub, listener, ids, ALARM_SOURCES[-IDLE_RAISES:])
+    duration = int(samples * 0.25 + 5)
+    load = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "simulators.runner", "--rate", "1000", "--duration", str(duration)],
+        *["--devices", "8"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await asyncio.sleep(2)
+    loaded = await _time_raises(
+        pub, listener, ids, ALARM_SOURCES[: min(samples, len(ALARM_SOURCES) - IDLE_RAISES)]
+    )
     await load.wait()
     pub.disconnect()
     pub.loop_stop()
     await listener.close()
     gateway.terminate()
     await gateway.wait()
-    return sorted(committed[k] - sent[k] for k in sent if k in committed)
+    return loaded, idle
 
 
 def junk_messages(n: int) -> list[tuple[str, bytes]]:
@@ -284,14 +319,39 @@ def junk_messages(n: int) -> list[tuple[str, bytes]]:
     return [kinds[i % len(kinds)](i) for i in range(n)]
 
 
-def publish_junk_then_alarm(port: int, junk: int, device: str, code: str) -> bytes:
+# Sequence numbers of the backlog readings: increasing across floods, so none is taken for a redelivery.
+_backlog_seq = itertools.count(1)
+
+
+def backlog_messages(n: int) -> list[tuple[str, bytes]]:
+    """Good readings of real devices (normal values, no threshold crossed): a gateway behind the rate."""
+    return [
+        (
+            telemetry_topic("demo", TELEMETRY_DEVICES[i % len(TELEMETRY_DEVICES)]),
+            msgspec.json.encode(
+                {
+                    "ts": now_iso(),
+                    "seq": next(_backlog_seq),
+                    "metrics": {"pressureKpa": 300.0, "tankLevelPct": 60.0},
+                }
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+Flood = list[tuple[str, bytes]]
+
+
+def publish_flood_then_alarm(port: int, flood: Flood, device: str, code: str) -> bytes:
     """Publish a flood from a client of its own (as from other devices), then a raise from the device's
-    client once the broker holds the flood: the raise is behind the junk on the way to every subscriber.
+    client once the broker holds the flood: the raise is behind the flood on the way to every subscriber.
     Returns the raise's payload."""
     flooder = _client(f"bench-flood-{uuid.uuid4().hex[:6]}", port, persistent=False)
     flooder.loop_start()
-    for info in [flooder.publish(topic, payload, qos=1) for topic, payload in junk_messages(junk)]:
-        info.wait_for_publish(timeout=60)
+    for start in range(0, len(flood), PRELOAD_WINDOW):  # in windows, as preload() does
+        for info in [flooder.publish(t, p, qos=1) for t, p in flood[start : start + PRELOAD_WINDOW]]:
+            info.wait_for_publish(timeout=60)
     flooder.disconnect()
     flooder.loop_stop()
     body = msgspec.json.encode({"eventId": str(uuid.uuid4()), "code": code, "state": "raised"})
@@ -322,18 +382,29 @@ c.loop_forever()
 
 
 async def _held_while_flooded(
-    process: asyncio.subprocess.Process, port: int, junk: int, source: tuple[str, str]
+    process: asyncio.subprocess.Process, port: int, flood: Flood, source: tuple[str, str]
 ) -> bytes:
     """Hold the process (SIGSTOP) while the flood and the raise reach the broker, then let it go on."""
     process.send_signal(signal.SIGSTOP)
     try:
-        return await asyncio.to_thread(publish_junk_then_alarm, port, junk, *source)
+        return await asyncio.to_thread(publish_flood_then_alarm, port, flood, *source)
     finally:
         process.send_signal(signal.SIGCONT)
 
 
-async def alarm_behind_junk(port: int, db_url: str, junk: int, samples: int) -> tuple[list[float], int]:
-    """Seconds from a running gateway finding `junk` junk messages and then a raise waiting for it, to the
+async def _drained(listener: asyncpg.Connection) -> None:
+    """Wait until the gateway has stored the rest of a flood (the telemetry count holds still for a second),
+    so that each raise waits behind one flood, not behind what is left of the ones before."""
+    last = -1
+    while (count := await listener.fetchval("SELECT count(*) FROM telemetry")) != last:
+        last = count
+        await asyncio.sleep(1.0)
+
+
+async def alarm_behind_flood(
+    port: int, db_url: str, flood: Callable[[], Flood], samples: int
+) -> tuple[list[float], int]:
+    """Seconds from a running gateway finding a flood (`flood()`) and then a raise waiting for it, to the
     raise's alarm committed; and the gateway's log lines about dropped messages over all the floods (its
     log goes to a file, as under systemd)."""
     log_path = Path(tempfile.mkdtemp(prefix="bench-gw-log-")) / "gateway.log"
@@ -352,7 +423,7 @@ async def alarm_behind_junk(port: int, db_url: str, junk: int, samples: int) -> 
     latencies = []
     try:
         for device, code in ALARM_SOURCES[:samples]:
-            await _held_while_flooded(gateway, port, junk, (device, code))
+            await _held_while_flooded(gateway, port, flood(), (device, code))
             released = time.perf_counter()
             deadline = released + 60
             while time.perf_counter() < deadline:
@@ -362,7 +433,7 @@ async def alarm_behind_junk(port: int, db_url: str, junk: int, samples: int) -> 
                     latencies.append(time.perf_counter() - released)
                     break
                 await asyncio.sleep(0.002)
-            await asyncio.sleep(1.0)  # the rest of the flood drains before the next one
+            await _drained(listener)
     finally:
         await listener.close()
         gateway.terminate()
@@ -371,7 +442,7 @@ async def alarm_behind_junk(port: int, db_url: str, junk: int, samples: int) -> 
     return latencies, lines
 
 
-async def bare_behind_junk(port: int, junk: int, samples: int) -> list[float]:
+async def bare_behind_flood(port: int, flood: Callable[[], Flood], samples: int) -> list[float]:
     """The same floods and raises for the bare subscriber: seconds from its release to the raise's arrival,
     what the broker and paho cost without a gateway."""
     bare = await asyncio.create_subprocess_exec(
@@ -382,7 +453,7 @@ async def bare_behind_junk(port: int, junk: int, samples: int) -> list[float]:
     latencies = []
     try:
         for device, code in ALARM_SOURCES[:samples]:
-            body = await _held_while_flooded(bare, port, junk, (device, code))
+            body = await _held_while_flooded(bare, port, flood(), (device, code))
             released = time.time()
             while True:
                 arrived, _, payload = (
@@ -403,6 +474,90 @@ def pct(values: list[float], p: float) -> float:
     return sorted(values)[k]
 
 
+async def backlog_only(messages: int, runs: int) -> None:
+    """The drain of a queued backlog: bare subscriber and gateway msg/s, and this process's RSS while the
+    gateway (which runs in it) drains."""
+    bare, through = [], []
+    for _ in range(runs):
+        broker = Mosquitto()
+        name, url = await fresh_database()
+        try:
+            bare.append(await asyncio.to_thread(bare_drain, broker.port, messages))
+            through.append(await gateway_drain(broker.port, url, messages))
+        finally:
+            await drop_database(name)
+            broker.stop()
+    b, g = statistics.median(bare), statistics.median(through)
+    before, highest = DRAIN_RSS[-1]
+    print(
+        f"backlog {messages:,}: bare {b:,.0f} msg/s, gateway {g:,.0f} msg/s, ratio {g / b:.2f}; "
+        f"RSS before the gateway {before:.0f} MiB, highest while it drains {highest:.0f} MiB; "
+        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+
+async def processes_drain(port: int, db_url: str, n: int, processes: int) -> float:
+    """msg/s stored by `processes` gateway processes on the shared subscription draining n queued messages."""
+    env = {**os.environ, "DATABASE_URL": db_url, "MQTT_URL": f"mqtt://127.0.0.1:{port}"}
+    ids = [f"bench-share-{uuid.uuid4().hex[:6]}" for _ in range(processes)]
+
+    async def start() -> list[asyncio.subprocess.Process]:
+        return [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "iot_gateway",
+                env={**env, "CARETAKER_MQTT_CLIENT_ID": client_id},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for client_id in ids
+        ]
+
+    async def stop(gateways: list[asyncio.subprocess.Process]) -> None:
+        for gateway in gateways:
+            gateway.terminate()
+        for gateway in gateways:
+            await gateway.wait()
+
+    # join the share group, leave (the sessions persist and the broker queues their shares), queue the backlog
+    first = await start()
+    await asyncio.sleep(3.0)
+    await stop(first)
+    await asyncio.to_thread(preload, port, n)
+    db = await connect(db_url)
+    try:
+        start_at = time.perf_counter()
+        gateways = await start()
+        stored = 0
+        while stored < n:
+            await asyncio.sleep(0.05)
+            stored = await db.fetchval("SELECT count(*) FROM telemetry")
+        elapsed = time.perf_counter() - start_at
+        await stop(gateways)
+    finally:
+        await db.close()
+    return n / elapsed
+
+
+async def shared_only(messages: int) -> None:
+    """One gateway process against two on the shared subscription, each draining the same backlog."""
+    rates = {}
+    for processes in (1, 2):
+        broker = Mosquitto()
+        name, url = await fresh_database()
+        try:
+            rates[processes] = await processes_drain(broker.port, url, messages, processes)
+        finally:
+            await drop_database(name)
+            broker.stop()
+    print(
+        f"backlog {messages:,} on the shared subscription: one gateway process {rates[1]:,.0f} msg/s, "
+        f"two {rates[2]:,.0f} msg/s, ratio {rates[2] / rates[1]:.2f}; "
+        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -411,30 +566,53 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--alarms", type=int, default=len(ALARM_SOURCES))
     parser.add_argument("--junk", type=int, default=2000)
-    parser.add_argument("--only-junk", action="store_true", help="only the alarm-behind-junk figure")
-    args = parser.parse_args()
-    junk_latencies, junk_bare, junk_lines = [], [], []
-    for _ in range(args.runs):
-        broker = Mosquitto()
-        name, url = await fresh_database()
-        try:
-            junk_bare.extend(await bare_behind_junk(broker.port, args.junk, samples=5))
-            found, lines = await alarm_behind_junk(broker.port, url, args.junk, samples=5)
-            junk_latencies.extend(found)
-            junk_lines.append(lines)
-        finally:
-            await drop_database(name)
-            broker.stop()
-    through_ms, bare_ms = statistics.median(junk_latencies) * 1000, statistics.median(junk_bare) * 1000
-    print(f"an alarm waiting behind {args.junk:,} junk messages, median of {len(junk_latencies)} (max):")
-    print(f"  gateway released -> alarm committed: {through_ms:.0f} ms ({max(junk_latencies) * 1000:.0f})")
-    print(
-        f"  bare paho subscriber released -> raise received: {bare_ms:.0f} ms ({max(junk_bare) * 1000:.0f})"
+    parser.add_argument("--backlog", type=int, default=10000, help="telemetry readings queued before a raise")
+    parser.add_argument(
+        "--only-floods", action="store_true", help="only the two alarm-behind-a-flood figures"
     )
-    print(f"  the gateway's log lines about dropped messages, per run of 5 floods: {junk_lines}")
-    if args.only_junk:
+    parser.add_argument(
+        "--backlog-only",
+        action="store_true",
+        help="only the queued-backlog drain (bare subscriber and gateway) at --messages, with RSS",
+    )
+    parser.add_argument(
+        "--shared-only",
+        action="store_true",
+        help="only the backlog drain by one gateway process against two on the shared subscription",
+    )
+    args = parser.parse_args()
+    if args.shared_only:
+        await shared_only(args.messages)
         return
-    bare, through, latencies = [], [], []
+    if args.backlog_only:
+        await backlog_only(args.messages, args.runs)
+        return
+    floods = {
+        f"{args.junk:,} junk messages": lambda: junk_messages(args.junk),
+        f"{args.backlog:,} queued telemetry readings": lambda: backlog_messages(args.backlog),
+    }
+    for what, flood in floods.items():
+        found, bare_found, log_lines = [], [], []
+        for _ in range(args.runs):
+            broker = Mosquitto()
+            name, url = await fresh_database()
+            try:
+                bare_found.extend(await bare_behind_flood(broker.port, flood, samples=5))
+                latencies, lines = await alarm_behind_flood(broker.port, url, flood, samples=5)
+                found.extend(latencies)
+                log_lines.append(lines)
+            finally:
+                await drop_database(name)
+                broker.stop()
+        through_ms, bare_ms = statistics.median(found) * 1000, statistics.median(bare_found) * 1000
+        print(f"an alarm waiting behind {what}, median of {len(found)} (max):")
+        print(f"  gateway released -> alarm committed: {through_ms:.0f} ms ({max(found) * 1000:.0f})")
+        bare_max = max(bare_found) * 1000
+        print(f"  bare paho subscriber released -> raise received: {bare_ms:.0f} ms ({bare_max:.0f})")
+        print(f"  the gateway's log lines about dropped messages, per run of 5 floods: {log_lines}")
+    if args.only_floods:
+        return
+    bare, through, latencies, idle = [], [], [], []
     for run in range(args.runs):
         # A broker per run: every persistent session of a run is subscribed to caretaker/#, so a broker kept
         # across runs would queue each run's 2 x messages for the next run's latency gateway to wade through.
@@ -443,7 +621,9 @@ async def main() -> None:
         try:
             bare.append(await asyncio.to_thread(bare_drain, broker.port, args.messages))
             through.append(await gateway_drain(broker.port, url, args.messages))
-            latencies.extend(await alarm_latency(broker.port, url, args.alarms))
+            loaded, quiet = await alarm_latency(broker.port, url, args.alarms)
+            latencies.extend(loaded)
+            idle.extend(quiet)
         finally:
             await drop_database(name)
             broker.stop()
@@ -455,6 +635,9 @@ async def main() -> None:
     print(f"  ratio gateway / bare: {g / b:.2f}")
     print(f"alarm latency publish -> work order committed, 1,000 msg/s telemetry load, n={len(latencies)}:")
     print(f"  p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms")
+    if idle:
+        print(f"  idle baseline, same gateway before the load, n={len(idle)}:")
+        print(f"  idle p50 {pct(idle, 50) * 1000:.0f} ms, idle p99 {pct(idle, 99) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 One Caretaker API process (uvicorn, one worker, as bench/api.py) and the one-query baseline app on the same
 database. tech1 holds 20 open jobs throughout; before each step their closed jobs are topped up to the
 step's count (with clocks met and events, like real history) and the tables analysed. At each step `wrk`
-loads `GET /api/v1/work-orders?assignee=me` as tech1 and then the baseline, back to back, at 16
+loads each job list path as tech1 (`--paths`; by default the phone's lean list, GET /api/v1/work-orders/mine,
+and the full list with history, GET /api/v1/work-orders?assignee=me), each followed by the baseline, at 16
 connections. Prints a small table (req/s, p50, p99, ratio to the baseline, the list's own cost relative to
 the first step) and the API process's peak RSS; RESULT line for bench/run_all.py.
 
@@ -19,6 +20,7 @@ import tempfile
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
+import stack
 import uvloop
 from api import login, peak_rss_mib
 from stack import caretaker_env, create_demo_database, drop_database, load_average, running, start_uvicorn
@@ -94,23 +96,26 @@ async def measure(args: argparse.Namespace) -> tuple[list[dict], float]:
                 await conn.execute(ADD_CLOSED, site, tech1, have + 1, closed, now)
                 have = closed
                 await conn.execute("VACUUM ANALYZE work_orders, work_order_clocks, work_order_events")
-                path = "/api/v1/work-orders?assignee=me"
-                run_wrk(caretaker.port, path, concurrency=4, seconds=1, headers=auth)  # warm-up
-                job_list = run_wrk(caretaker.port, path, concurrency=16, seconds=args.seconds, headers=auth)
-                base = run_wrk(one_query.port, "/one-row", concurrency=16, seconds=args.seconds)
-                if job_list.failed or base.failed:
-                    raise RuntimeError(f"failures at {closed} closed jobs: {job_list} {base}")
-                rows.append({
-                    "closed_jobs": closed, "rps": round(job_list.rps, 1), "p50_ms": round(job_list.p50, 1),
-                    "p99_ms": round(job_list.p99, 1), "baseline_rps": round(base.rps, 1),
-                    "ratio": round(job_list.rps / base.rps, 4), "load": load_average(),
-                })  # fmt: skip
-                print(
-                    f"  {closed:>7} closed: {job_list.rps:7.1f} req/s p50 {job_list.p50:7.1f} ms "
-                    f"p99 {job_list.p99:7.1f} ms; one query {base.rps:7.0f} req/s; "
-                    f"ratio {job_list.rps / base.rps:.4f}; load {load_average()}",
-                    flush=True,
-                )
+                for path in args.paths:
+                    run_wrk(caretaker.port, path, concurrency=4, seconds=1, headers=auth)  # warm-up
+                    job_list = run_wrk(
+                        caretaker.port, path, concurrency=16, seconds=args.seconds, headers=auth
+                    )
+                    base = run_wrk(one_query.port, "/one-row", concurrency=16, seconds=args.seconds)
+                    if job_list.failed or base.failed:
+                        raise RuntimeError(f"failures at {closed} closed jobs: {job_list} {base}")
+                    rows.append({
+                        "path": path, "closed_jobs": closed, "rps": round(job_list.rps, 1),
+                        "p50_ms": round(job_list.p50, 1), "p99_ms": round(job_list.p99, 1),
+                        "baseline_rps": round(base.rps, 1), "ratio": round(job_list.rps / base.rps, 4),
+                        "load": load_average(),
+                    })  # fmt: skip
+                    print(
+                        f"  {closed:>7} closed, {path}: {job_list.rps:7.1f} req/s p50 {job_list.p50:7.1f} ms "
+                        f"p99 {job_list.p99:7.1f} ms; one query {base.rps:7.0f} req/s; "
+                        f"ratio {job_list.rps / base.rps:.4f}; load {load_average()}",
+                        flush=True,
+                    )
             rss = peak_rss_mib(caretaker.pid)
         await conn.close()
     finally:
@@ -120,27 +125,32 @@ async def measure(args: argparse.Namespace) -> tuple[list[dict], float]:
 
 def main() -> None:
     """Parse arguments, measure, print the table and the RESULT line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="3 s per measurement")
+    parser = stack.argument_parser(__doc__, "3 s per measurement")
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 100, 1000, 10000])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        default=["/api/v1/work-orders/mine?limit=200", "/api/v1/work-orders?assignee=me"],
+        help="job list paths measured at each step (default: the phone's lean list, then the full list)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds = 3.0
     print(f"load average before: {load_average()}", flush=True)
     rows, rss = uvloop.run(measure(args))
-    first = rows[0]["ratio"]
-    print(
-        f"\n{'closed jobs':>12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'1-query':>9}{'ratio':>8}{'cost ×':>8}"
-    )
-    for r in rows:
-        r["cost_vs_first"] = round(first / r["ratio"], 2)
-        print(
-            f"{r['closed_jobs']:>12}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-            f"{r['baseline_rps']:>9.0f}{r['ratio']:>8.4f}{r['cost_vs_first']:>8.2f}"
-        )
+    for path in args.paths:
+        mine = [r for r in rows if r["path"] == path]
+        first = mine[0]["ratio"]
+        print(f"\n{path}")
+        header = f"{'closed jobs':>12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'1-query':>9}"
+        print(f"{header}{'ratio':>8}{'cost ×':>8}")
+        for r in mine:
+            r["cost_vs_first"] = round(first / r["ratio"], 2)
+            print(
+                f"{r['closed_jobs']:>12}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                f"{r['baseline_rps']:>9.0f}{r['ratio']:>8.4f}{r['cost_vs_first']:>8.2f}"
+            )
     print(f"API process peak RSS {rss} MiB; load average after: {load_average()}")
     print("RESULT " + json.dumps({"bench": "growth", "rows": rows, "peak_rss_mib": rss}))
 

@@ -30,6 +30,8 @@ from litestar.testing import AsyncTestClient
 from backend.app import create_app
 from backend.db.migrate import migrate
 from backend.db.pool import connect
+from backend.domain.models import CurrentUser
+from backend.services import reports
 from backend.services.seed import seed_demo
 from backend.settings import Settings
 
@@ -203,6 +205,67 @@ async def time_requests(client: AsyncTestClient, url: str, headers: dict[str, st
     return samples
 
 
+async def rollup_pairs(url: str, runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """The report with rollups and the direct computation (every figure from the raw tables: the code
+    before the rollups), alternating on one connection, so both sides share the machine's load."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    conn = await connect(url)
+    try:
+        user_row = await conn.fetchrow(
+            "SELECT id, username, display_name FROM users WHERE username = 'manager'"
+        )
+        sites = tuple(
+            r["site_id"]
+            for r in await conn.fetch("SELECT site_id FROM user_sites WHERE user_id = $1", user_row["id"])
+        )
+        user = CurrentUser(
+            id=user_row["id"],
+            username=user_row["username"],
+            display_name=user_row["display_name"],
+            role="manager",
+            site_ids=sites,
+        )
+        today = datetime.now(UTC).date()
+        for label, start in (("30 days", None), ("365 days", (today - timedelta(days=364)).isoformat())):
+            rolled: list[float] = []
+            direct: list[float] = []
+            for i in range(runs * 2):
+                use_rollups = i % 2 == 0
+                began = time.perf_counter()
+                async with conn.transaction():
+                    await reports.kpi_report(
+                        conn,
+                        user,
+                        site="demo",
+                        from_date=start,
+                        to_date=None,
+                        now=datetime.now(UTC),
+                        rollups=use_rollups,
+                    )
+                (rolled if use_rollups else direct).append((time.perf_counter() - began) * 1000)
+            out[label] = (rolled, direct)
+    finally:
+        await conn.close()
+    return out
+
+
+async def database_sizes(url: str) -> dict[str, int]:
+    """Bytes on disk: the whole database, the rollup tables, work orders and clocks (with indexes)."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT pg_database_size(current_database()) AS database,
+                      pg_total_relation_size('kpi_days') AS kpi_days,
+                      pg_total_relation_size('kpi_technician_days') AS kpi_technician_days,
+                      pg_total_relation_size('kpi_desk_days') AS kpi_desk_days,
+                      pg_total_relation_size('work_orders') AS work_orders,
+                      pg_total_relation_size('work_order_clocks') AS clocks"""
+        )
+        return dict(row)
+    finally:
+        await conn.close()
+
+
 def p95(samples: list[float]) -> float:
     """95th percentile (inclusive method)."""
     return statistics.quantiles(samples, n=20, method="inclusive")[-1]
@@ -236,14 +299,31 @@ async def run(args: argparse.Namespace) -> None:
                 ),
             ]
             results: dict[str, list[float]] = {}
+            # the first year-long report after loading stores every closed day's rollup (a cold start;
+            # afterwards only days changed since are recomputed)
+            started = time.perf_counter()
+            await time_requests(client, cases[2][1], headers, 1)
+            cold_ms = (time.perf_counter() - started) * 1000
             for label, url in cases:
                 await time_requests(client, url, headers, args.warmup)
                 results[label] = await time_requests(client, url, headers, args.runs)
+            pairs = await rollup_pairs(settings.database_url, args.pairs) if args.pairs else {}
+            sizes = await database_sizes(with_database(server_url, name))
         baseline = statistics.median(results["baseline GET /me"])
         print(f"\n{'request':<24}{'median ms':>12}{'p95 ms':>10}{'× baseline':>12}")
         for label, samples in results.items():
             median = statistics.median(samples)
             print(f"{label:<24}{median:>12.1f}{p95(samples):>10.1f}{median / baseline:>12.1f}")
+        print(f"first 365-day report after loading (stores the rollups): {cold_ms:,.0f} ms")
+        if pairs:
+            print(f"\nsame-run pairs, alternating, {args.pairs} each (service call, one connection):")
+            for label, (rolled, direct) in pairs.items():
+                print(
+                    f"  {label}: rollups median {statistics.median(rolled):.1f} ms p95 {p95(rolled):.1f}; "
+                    f"direct median {statistics.median(direct):.1f} ms p95 {p95(direct):.1f}; "
+                    f"{statistics.median(direct) / statistics.median(rolled):.1f}× faster"
+                )
+        print("sizes:", ", ".join(f"{k} {v / 2**20:,.1f} MiB" for k, v in sizes.items()))
         print(
             f"\n{args.runs} runs each after {args.warmup} warm-up; {platform.machine()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
@@ -270,6 +350,7 @@ def main() -> None:
     parser.add_argument("--alarms", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=0, help="also time rollups against the direct report")
     parser.add_argument("--keep", action="store_true", help="keep the database for EXPLAIN ANALYZE")
     asyncio.run(run(parser.parse_args()))
 

@@ -10,7 +10,6 @@ metrics. Without npx or Chromium it says why and reports the row as skipped.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -19,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import stack
 from stack import caretaker_env, create_demo_database, drop_database, load_average, running, start_uvicorn
 
 CHROME = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
@@ -88,10 +88,7 @@ async def measure() -> dict:
 
 def main() -> None:
     """Run the audit (or explain why not) and print the RESULT line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="the same single audit (it is already short)")
+    parser = stack.argument_parser(__doc__, "the same single audit (it is already short)")
     parser.parse_args()
     why = missing_tool()
     if why:

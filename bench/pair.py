@@ -8,6 +8,9 @@ rounds of sequential requests (concurrency 1) to each in turn and prints the med
 and their ratio; every answer must be 2xx.
 
     .venv/bin/python bench/pair.py --before /tmp/before [--rounds 5] [--requests 100]
+
+The job list's path may differ per side (`--list-before`, `--list-after`: a list moved to a new endpoint);
+`--list-only` leaves the accept out.
 """
 
 from __future__ import annotations
@@ -57,12 +60,14 @@ async def measure(args: argparse.Namespace) -> dict:
                 for side in ("before", "after") if r % 2 == 0 else ("after", "before"):
                     server = servers[side]
                     t1, t2 = login(server.base_url, "tech1"), login(server.base_url, "tech2")
+                    path = args.list_before if side == "before" else args.list_after
                     cases = {
-                        "job list": lambda t1=t1: Request(
-                            "GET", "/api/v1/work-orders?assignee=me", (("Authorization", f"Bearer {t1}"),)
+                        "job list": lambda t1=t1, path=path: Request(
+                            "GET", path, (("Authorization", f"Bearer {t1}"),)
                         ),
-                        "accept": accept_requests(jobs, t2),
                     }
+                    if not args.list_only:
+                        cases["accept"] = accept_requests(jobs, t2)
                     for label, source in cases.items():
                         result = await run_load(
                             "127.0.0.1", server.port, source, concurrency=1,
@@ -75,7 +80,7 @@ async def measure(args: argparse.Namespace) -> dict:
     finally:
         await drop_database(name)
     out: dict = {}
-    for label in ("job list", "accept"):
+    for label in ("job list",) if args.list_only else ("job list", "accept"):
         b, a = samples["before"][label], samples["after"][label]
         mb, ma = statistics.median(b), statistics.median(a)
         p90 = lambda xs: statistics.quantiles(xs, n=10)[-1]  # noqa: E731
@@ -89,12 +94,17 @@ async def measure(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     """Parse arguments, measure, print."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = stack_module.argument_parser(__doc__)
     parser.add_argument("--before", required=True, help="an exported tree of the older commit")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument(
+        "--list-before", default="/api/v1/work-orders?assignee=me", help="job list path, old side"
+    )
+    parser.add_argument(
+        "--list-after", default="/api/v1/work-orders?assignee=me", help="job list path, new side"
+    )
+    parser.add_argument("--list-only", action="store_true", help="time the job list only")
     args = parser.parse_args()
     print(f"load average before: {load_average()}", flush=True)
     result = uvloop.run(measure(args))

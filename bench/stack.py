@@ -7,6 +7,7 @@ managers so an exception or Ctrl-C still cleans up.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -188,6 +189,15 @@ def start_mosquitto() -> tuple[Process, int, Path]:
     output = process.output()
     process.stop()
     raise RuntimeError(f"mosquitto did not start:\n{output}")
+
+
+def argument_parser(doc: str | None, quick: str | None = None) -> argparse.ArgumentParser:
+    """A bench's command line: its module docstring as the help text (kept as written), and `--quick`
+    (`quick` says what the short run does) for run_all's quick pass over every bench."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if quick is not None:
+        parser.add_argument("--quick", action="store_true", help=quick)
+    return parser
 
 
 def load_average() -> str:
