@@ -55,7 +55,7 @@ async def test_the_supervisor_does_the_quarterly_check_on_the_phone(
         await page.click(f"[data-ok='{code}']")
         await page.wait_for_selector(f"[data-point='{code}'][data-state='ok']")
     # delivered: the screen redraws from the server's answer then, which would close a form opened before it
-    await page.locator("[data-point] .badge.pending").wait_for(state="detached")
+    await page.locator("[data-point] .badge.pending").first.wait_for(state="detached")  # none left
     # a finding: the phone asks for what is wrong and the risk level before it sends anything
     await page.click("[data-finding='roofs']")
     await page.click("[data-form='roofs'] button[type='submit']")
