@@ -10,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v57';
+const SHELL_VERSION = 'shell-v58';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -24,6 +24,7 @@ const SHELL_FILES = [
   '/js/device.js',
   '/js/i18n.js',
   '/js/format.js',
+  '/js/dom.js',
   '/js/push.js',
   '/js/live.js',
   '/js/alerts.js',

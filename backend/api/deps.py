@@ -55,7 +55,7 @@ async def idempotent(
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
+class StaffCall:
     """What a staff handler works with: the request, its transaction, the caller and the clock."""
 
     request: Request[CurrentUser, Any, Any]
@@ -72,11 +72,15 @@ class Call:
         return await idempotent(self.request, self.conn, action, status=status)
 
 
+# A staff handler's `call` parameter, named as the dependency it is (Litestar stops inferring them in 3.0).
+Call = NamedDependency[StaffCall]
+
+
 def provide_call(
     request: Request[CurrentUser, Any, Any],
     conn: NamedDependency[asyncpg.Connection],
     user: NamedDependency[CurrentUser],
     clock: NamedDependency[Clock],
-) -> Call:
-    """The request's Call (the app provides it as `call`)."""
-    return Call(request, conn, user, clock)
+) -> StaffCall:
+    """The request's call (the app provides it as `call`)."""
+    return StaffCall(request, conn, user, clock)

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 from uuid import UUID
 
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, Parameter
+from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import Call
 from backend.api.paging import Limit, Offset, SiteRef
@@ -50,7 +50,7 @@ class EmergencyController(Controller):
         summary="Replace the site's plan for a scenario: ordered steps, roles, minutes, numbers",
         guards=[requires_role(*rules.PLAN_EDITORS)],
     )
-    async def save_plan(self, call: Call, scenario: FromPath[str], data: PlanEdit) -> Plan:
+    async def save_plan(self, call: Call, scenario: FromPath[str], data: Annotated[PlanEdit, Body()]) -> Plan:
         """Managers and admins; later emergencies run the new plan, running ones keep theirs."""
         return await emergency.save_plan(call.conn, call.user, scenario=scenario, data=data, now=call.now())
 
@@ -73,7 +73,9 @@ class EmergencyController(Controller):
         summary="Tick a step off: who did it and when",
         guards=[requires_role(*rules.STEP_DOERS)],
     )
-    async def step_done(self, call: Call, step_id: FromPath[UUID], data: StepDone) -> Response[Checklist]:
+    async def step_done(
+        self, call: Call, step_id: FromPath[UUID], data: Annotated[StepDone, Body()]
+    ) -> Response[Checklist]:
         """The first tick is the record; a second one changes nothing. Answers with the whole checklist."""
         return await call.once(
             lambda: emergency.mark_step_done(call.conn, call.user, step_id, data, now=call.now())
@@ -85,7 +87,9 @@ class EmergencyController(Controller):
         summary="Report an emergency by hand (a fire, or a call-in): its work order runs the scenario's plan",
         guards=[requires_role(*rules.REPORTERS)],
     )
-    async def report(self, call: Call, data: EmergencyReport) -> Response[RunningEmergency]:
+    async def report(
+        self, call: Call, data: Annotated[EmergencyReport, Body()]
+    ) -> Response[RunningEmergency]:
         """Guards and the desk. One emergency per Idempotency-Key, however often the phone retries."""
         return await call.once(
             lambda: emergency.report_emergency(call.conn, call.user, data, now=call.now()), status=201
@@ -145,7 +149,7 @@ class EmergencyController(Controller):
         summary="Register a drill: scenario, day, participants, timings, evaluation, actions",
         guards=[requires_role(*rules.REGISTER_KEEPERS)],
     )
-    async def add_drill(self, call: Call, data: DrillCreate) -> Response[Drill]:
+    async def add_drill(self, call: Call, data: Annotated[DrillCreate, Body()]) -> Response[Drill]:
         """A drill held (not a future one)."""
         return await call.once(
             lambda: emergency.add_drill(call.conn, call.user, data, now=call.now()), status=201
@@ -168,7 +172,7 @@ class EmergencyController(Controller):
         summary="Register a safety training session: topic, day, attendees",
         guards=[requires_role(*rules.REGISTER_KEEPERS)],
     )
-    async def add_training(self, call: Call, data: TrainingCreate) -> Response[Training]:
+    async def add_training(self, call: Call, data: Annotated[TrainingCreate, Body()]) -> Response[Training]:
         """A session held."""
         return await call.once(
             lambda: emergency.add_training(call.conn, call.user, data, now=call.now()), status=201

@@ -69,7 +69,7 @@ class EvidenceController(Controller):
         operation_class=PhotoUpload,
     )
     async def upload_photo(
-        self, call: Call, work_order_id: FromPath[UUID], storage: Storage
+        self, call: Call, work_order_id: FromPath[UUID], storage: NamedDependency[Storage]
     ) -> Response[Photo]:
         """JPEG, PNG or WebP up to 15 MB; the same bytes at the same stage are one photo."""
         form = await read_form(call.request, NOT_MULTIPART)
@@ -100,13 +100,17 @@ class EvidenceController(Controller):
         return page_of(await evidence.list_photos(call.conn, work_order_id, call.user), limit, offset)
 
     @get("/photos/{photo_id:uuid}", summary="A photo's original bytes")
-    async def photo(self, call: Call, photo_id: FromPath[UUID], storage: Storage) -> Response[bytes]:
+    async def photo(
+        self, call: Call, photo_id: FromPath[UUID], storage: NamedDependency[Storage]
+    ) -> Response[bytes]:
         """The image as uploaded, for staff of the work order's site."""
         blob = await evidence.photo_bytes(call.conn, storage, photo_id, call.user, thumbnail=False)
         return _blob_response(blob, call.request)
 
     @get("/photos/{photo_id:uuid}/thumb", summary="A photo's 320 px WebP thumbnail")
-    async def thumbnail(self, call: Call, photo_id: FromPath[UUID], storage: Storage) -> Response[bytes]:
+    async def thumbnail(
+        self, call: Call, photo_id: FromPath[UUID], storage: NamedDependency[Storage]
+    ) -> Response[bytes]:
         """The thumbnail, upright (EXIF orientation applied)."""
         blob = await evidence.photo_bytes(call.conn, storage, photo_id, call.user, thumbnail=True)
         return _blob_response(blob, call.request)
@@ -119,7 +123,7 @@ class EvidenceController(Controller):
         operation_class=SignatureUpload,
     )
     async def sign(
-        self, call: Call, work_order_id: FromPath[UUID], storage: Storage
+        self, call: Call, work_order_id: FromPath[UUID], storage: NamedDependency[Storage]
     ) -> Response[evidence.SignatureView]:
         """Store the signature and the hash of the record it binds; the job becomes signed."""
         request = call.request
@@ -169,7 +173,7 @@ class EvidenceController(Controller):
         self,
         call: Call,
         work_order_id: FromPath[UUID],
-        storage: Storage,
+        storage: NamedDependency[Storage],
         lang: receipt.ReceiptLanguage | None = Parameter(query="lang", default=None),
     ) -> Response[str]:
         """The job, timeline, checklist, photos, signature, record hash and a QR code of the check URL."""

@@ -7,9 +7,9 @@ from typing import Annotated, ClassVar
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, Parameter
+from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import Call
 from backend.api.openapi import HazardPhotoUpload
@@ -64,7 +64,7 @@ class HazardController(Controller):
         )
 
     @post("/", status_code=201, summary="Register a hazard (by hand, or found on a job: workOrderId)")
-    async def create_hazard(self, call: Call, data: HazardCreate) -> Response[Hazard]:
+    async def create_hazard(self, call: Call, data: Annotated[HazardCreate, Body()]) -> Response[Hazard]:
         """Place, description, risk level; it starts as 登记 (registered)."""
         return await call.once(
             lambda: hazards.create_hazard(call.conn, actor=call.user, data=data, now=call.now()), status=201
@@ -104,7 +104,9 @@ class HazardController(Controller):
         summary="Add the hazard's photo (multipart `file`; a hazard keeps its first)",
         operation_class=HazardPhotoUpload,
     )
-    async def add_photo(self, call: Call, storage: Storage, hazard_id: FromPath[UUID]) -> Response[Hazard]:
+    async def add_photo(
+        self, call: Call, storage: NamedDependency[Storage], hazard_id: FromPath[UUID]
+    ) -> Response[Hazard]:
         """By who registered it (a technician's finding on a job) or a supervisor and up."""
         form = await read_form(call.request, "send the photo as multipart with the image in `file`")
         photo = await required_file(form, "the photo is required", code="field_required")
@@ -116,7 +118,7 @@ class HazardController(Controller):
 
     @get("/{hazard_id:uuid}/photo", summary="The hazard's photo")
     async def photo(
-        self, call: Call, storage: Storage, hazard_id: FromPath[UUID], thumb: bool = False
+        self, call: Call, storage: NamedDependency[Storage], hazard_id: FromPath[UUID], thumb: bool = False
     ) -> Response[bytes]:
         """The photo it was registered with (a round finding's), or with ?thumb=true its thumbnail."""
         sha = await hazards.hazard_photo(call.conn, viewer=call.user, hazard_id=hazard_id, thumbnail=thumb)
@@ -134,7 +136,9 @@ SUMMARIES = {
 
 
 def _move_handler(action: HazardAction) -> HTTPRouteHandler:
-    async def handler(call: Call, hazard_id: FromPath[UUID], data: HazardMove) -> Response[Hazard]:
+    async def handler(
+        call: Call, hazard_id: FromPath[UUID], data: Annotated[HazardMove, Body()]
+    ) -> Response[Hazard]:
         return await call.once(
             lambda: hazards.move_hazard(
                 call.conn,

@@ -3,11 +3,11 @@ a maintenance plan says what its work interrupts so its jobs announce themselves
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath
+from litestar.params import Body, FromPath
 
 from backend.api.deps import Call
 from backend.api.security import requires_role
@@ -29,7 +29,7 @@ class JobNoticeController(Controller):
         guards=[requires_role(*rules.NOTICE_MARKERS)],
     )
     async def tell(
-        self, call: Call, work_order_id: FromPath[UUID], data: ResidentNoticeCreate
+        self, call: Call, work_order_id: FromPath[UUID], data: Annotated[ResidentNoticeCreate, Body()]
     ) -> Response[ResidentNotice]:
         """The desk and supervisors. A job told already answers with its first notice and tells nobody again;
         completing or cancelling the job tells them "restored", once."""
@@ -50,6 +50,8 @@ class JobNoticeController(Controller):
         summary="What a plan's work interrupts (water, power, lift, or null), how far ahead and how long",
         guards=[requires_role(*rules.PLAN_EDITORS)],
     )
-    async def plan_notice(self, call: Call, plan_id: FromPath[UUID], data: PlanNotice) -> PlanNoticeView:
+    async def plan_notice(
+        self, call: Call, plan_id: FromPath[UUID], data: Annotated[PlanNotice, Body()]
+    ) -> PlanNoticeView:
         """Supervisors and up; the plan's jobs not yet announced follow the new setting."""
         return await job_notices.set_plan_notice(call.conn, call.user, plan_id, data)

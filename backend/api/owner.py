@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath, HeaderParameter, Parameter
 
 from backend.api.openapi import OwnerPhotoUpload
 from backend.api.uploads import STORAGE, required_file
@@ -72,7 +72,7 @@ def _token(request: Request[Any, Any, Any]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class OwnerCall:
+class OwnerCallContext:
     """What an owner's handler works with: the request, its transaction and the clock."""
 
     request: Request[Any, Any, Any]
@@ -91,9 +91,13 @@ class OwnerCall:
 
 def provide_owner_call(
     request: Request[Any, Any, Any], conn: NamedDependency[asyncpg.Connection], clock: NamedDependency[Clock]
-) -> OwnerCall:
-    """The request's OwnerCall (provided as `call` to the owner's handlers)."""
-    return OwnerCall(request, conn, clock)
+) -> OwnerCallContext:
+    """The request's call (provided as `call` to the owner's handlers)."""
+    return OwnerCallContext(request, conn, clock)
+
+
+# An owner's handler's `call` parameter, named as the dependency it is.
+OwnerCall = NamedDependency[OwnerCallContext]
 
 
 class OwnerController(Controller):
@@ -198,7 +202,7 @@ class OwnerController(Controller):
         call: OwnerCall,
         data: Annotated[OwnerFeedback, Body()],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
     ) -> dict[str, Any]:
         """Goes to the site's supervisor with channel `app`; the same Idempotency-Key files it once."""
@@ -223,7 +227,7 @@ class OwnerController(Controller):
         case_id: FromPath[UUID],
         data: Annotated[OwnerCaseMessage, Body()],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
     ) -> dict[str, Any]:
         """Kept on the case once per Idempotency-Key; the handler (or the site's agents) is told once.

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 from uuid import UUID
 
 from litestar import Controller, Response, get, patch, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromPath, Parameter
 
 from backend.api.deps import Call
@@ -68,7 +68,9 @@ class RoundsController(Controller):
         summary="Add a check point (its QR token is made here)",
         guards=[PLANNERS],
     )
-    async def create_check_point(self, call: Call, data: CheckPointCreate) -> Response[CheckPoint]:
+    async def create_check_point(
+        self, call: Call, data: Annotated[CheckPointCreate, Body()]
+    ) -> Response[CheckPoint]:
         """A point of a site: name, place, optional asset."""
         return await call.once(
             lambda: rounds.create_check_point(call.conn, actor=call.user, data=data), status=201
@@ -93,7 +95,7 @@ class RoundsController(Controller):
         "/check-points/{point_id:uuid}", summary="Rename, move or switch off a check point", guards=[PLANNERS]
     )
     async def update_check_point(
-        self, call: Call, point_id: FromPath[UUID], data: CheckPointUpdate
+        self, call: Call, point_id: FromPath[UUID], data: Annotated[CheckPointUpdate, Body()]
     ) -> Response[CheckPoint]:
         """name, place, active: what is given changes; the QR code stays the same."""
         return await call.once(
@@ -105,7 +107,9 @@ class RoundsController(Controller):
         summary="Rename a route, change its expected minutes or switch it off",
         guards=[PLANNERS],
     )
-    async def update_route(self, call: Call, route_id: FromPath[UUID], data: RouteUpdate) -> Response[Route]:
+    async def update_route(
+        self, call: Call, route_id: FromPath[UUID], data: Annotated[RouteUpdate, Body()]
+    ) -> Response[Route]:
         """name, expectedMinutes, active; another walking order is a new route."""
         return await call.once(
             lambda: rounds.update_route(call.conn, actor=call.user, route_id=route_id, data=data)
@@ -113,7 +117,7 @@ class RoundsController(Controller):
 
     @patch("/round-schedules/{schedule_id:uuid}", summary="Switch a schedule off or on", guards=[PLANNERS])
     async def update_schedule(
-        self, call: Call, schedule_id: FromPath[UUID], data: ScheduleUpdate
+        self, call: Call, schedule_id: FromPath[UUID], data: Annotated[ScheduleUpdate, Body()]
     ) -> Response[RoundSchedule]:
         """active: false stops its rounds; true starts again from the next slot."""
         return await call.once(
@@ -128,7 +132,9 @@ class RoundsController(Controller):
         summary="Add a route: ordered points and the expected minutes",
         guards=[PLANNERS],
     )
-    async def create_route(self, call: Call, data: RouteCreate, site: SiteQuery = None) -> Response[Route]:
+    async def create_route(
+        self, call: Call, data: Annotated[RouteCreate, Body()], site: SiteQuery = None
+    ) -> Response[Route]:
         """The points are walked in the order given."""
         return await call.once(
             lambda: rounds.create_route(call.conn, actor=call.user, site=site, data=data), status=201
@@ -156,7 +162,7 @@ class RoundsController(Controller):
         guards=[PLANNERS],
     )
     async def create_schedule(
-        self, call: Call, route_id: FromPath[UUID], data: ScheduleCreate
+        self, call: Call, route_id: FromPath[UUID], data: Annotated[ScheduleCreate, Body()]
     ) -> Response[RoundSchedule]:
         """everyHours with windowStart/windowEnd ("20:00"–"06:00"), or fixedTimes ["09:00", "15:00"]."""
         return await call.once(
@@ -191,7 +197,7 @@ class RoundsController(Controller):
         summary="Start an unscheduled round of a route (id made on the phone)",
         guards=[WALKERS],
     )
-    async def start_walk(self, call: Call, data: RoundStart) -> Response[Round]:
+    async def start_walk(self, call: Call, data: Annotated[RoundStart, Body()]) -> Response[Round]:
         """Body: id (a UUID the phone made), routeId, clientAt."""
         return await call.once(
             lambda: rounds.start_walk(call.conn, actor=call.user, data=data, now=call.now()), status=201
@@ -238,7 +244,9 @@ class RoundsController(Controller):
         guards=[WALKERS],
         operation_class=ScanUpload,
     )
-    async def scan(self, call: Call, storage: Storage, round_id: FromPath[UUID]) -> Response[Round]:
+    async def scan(
+        self, call: Call, storage: NamedDependency[Storage], round_id: FromPath[UUID]
+    ) -> Response[Round]:
         """Fields qr (the decoded code), result normal|abnormal, note, clientAt; optional photo as `file`.
         Out of order, too fast or late is flagged, not refused."""
         fields, photo = await form_with_photo(call.request, "scan", ScanForm)
@@ -257,7 +265,7 @@ class RoundsController(Controller):
 
     @get("/round-scans/{scan_id:uuid}/photo", summary="A scan's photo")
     async def scan_photo(
-        self, call: Call, storage: Storage, scan_id: FromPath[UUID], thumb: bool = False
+        self, call: Call, storage: NamedDependency[Storage], scan_id: FromPath[UUID], thumb: bool = False
     ) -> Response[bytes]:
         """The cleaned original, or with ?thumb=true the 320 px WebP thumbnail."""
         return photo_response(

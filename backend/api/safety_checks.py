@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, Parameter
 
 from backend.api.deps import Call
@@ -58,7 +58,11 @@ class SafetyCheckController(Controller):
         operation_class=SafetyCheckAnswerUpload,
     )
     async def answer_point(
-        self, call: Call, storage: Storage, safety_check_id: FromPath[UUID], code: FromPath[str]
+        self,
+        call: Call,
+        storage: NamedDependency[Storage],
+        safety_check_id: FromPath[UUID],
+        code: FromPath[str],
     ) -> Response[SafetyCheck]:
         """Fields outcome ok|finding, note, riskLevel major|high|medium|low, clientAt; optional photo as
         `file`. A point is answered once (409 `safety_check_point_answered`)."""
@@ -80,7 +84,7 @@ class SafetyCheckController(Controller):
     async def point_photo(
         self,
         call: Call,
-        storage: Storage,
+        storage: NamedDependency[Storage],
         safety_check_id: FromPath[UUID],
         code: FromPath[str],
         thumb: bool = False,

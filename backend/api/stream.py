@@ -21,7 +21,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.security.jwt import Token
 
@@ -191,7 +191,7 @@ async def stream(
     ticket: Annotated[str | None, Parameter(query="ticket", max_length=128)] = None,
     access_token: Annotated[str | None, Parameter(query="access_token", max_length=4096)] = None,
     last_event_id_query: Annotated[str | None, Parameter(query="lastEventId", max_length=32)] = None,
-    last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID", max_length=32)] = None,
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", max_length=32)] = None,
 ) -> ServerSentEvent:
     """Open the live stream."""
     session_id, user = await _authenticate(request, ticket, access_token)

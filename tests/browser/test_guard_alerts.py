@@ -217,8 +217,8 @@ async def test_guard_console_opens_offline_with_the_alarms_last_read_and_queues_
 async def test_news_of_another_alarm_leaves_the_takeover_and_its_button_in_place(
     phone, live_server, db: asyncpg.Connection
 ) -> None:
-    """A live update about something else redraws the list, not the takeover: a guard's tap on 确认 that is
-    under way when the news lands still reaches the button it started on."""
+    """A live update redraws only what it changed: a guard's tap on 确认 (on the takeover or on another
+    alarm's card) that is under way when the news lands still reaches the button it started on."""
     page = await phone.new_page()
     await log_in(page, "guard1")
     await page.wait_for_selector("#stream-state:has-text('实时')")
@@ -229,9 +229,13 @@ async def test_news_of_another_alarm_leaves_the_takeover_and_its_button_in_place
     door = await _raise(db, datetime.now(UTC), "ELEVATOR_DOOR_FAULT", {})
     await page.locator(f"#alarm-list [data-ack='{door}']").wait_for()
     assert await page.evaluate("window.ackButtonSeen.isConnected") is True
+    await page.evaluate(f"window.doorButtonSeen = document.querySelector(`#alarm-list [data-ack='{door}']`)")
 
     await page.locator(".takeover [data-ack]").click()
     await page.locator(".takeover").wait_for(state="detached")
+    # the entrapment's card now says acknowledged; the door fault's card, and its button, are untouched
+    await page.locator(f"#alarm-list .alarm.acked[data-alarm='{entrapment}']").wait_for()
+    assert await page.evaluate("window.doorButtonSeen.isConnected") is True
     acked_by = await db.fetchval(
         "SELECT u.username FROM alarms a JOIN users u ON u.id = a.acked_by WHERE a.id = $1",
         uuid.UUID(entrapment),

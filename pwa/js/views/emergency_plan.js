@@ -9,6 +9,7 @@
  */
 
 import { emergencyStepDone } from '../api.js';
+import { press } from '../dom.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { currentLocale, label, t } from '../i18n.js';
 
@@ -72,17 +73,17 @@ export function checklistHtml(plan, { welfare = null, queued = new Set() } = {})
 }
 
 /**
- * Wire the tick buttons under `root`: each sends through the outbox and calls `onResult(stepId, result)`
- * (`result.state` delivered with the whole checklist as `body`, queued, or conflict).
+ * Listen once on `container` for its tick buttons, however often the steps inside are redrawn: each tick
+ * sends through the outbox and calls `onResult(stepId, result)` (`result.state` delivered with the whole
+ * checklist as `body`, queued, or conflict).
  */
-export function bindChecklist(root, onResult) {
-  for (const button of root.querySelectorAll('[data-step-tick]')) {
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      const stepId = button.dataset.stepTick;
-      onResult(stepId, await emergencyStepDone(stepId));
-    });
-  }
+export function bindChecklist(container, onResult) {
+  container.addEventListener('click', (event) => {
+    const button = event.target.closest('[data-step-tick]');
+    if (!button || button.disabled) return;
+    const stepId = button.dataset.stepTick;
+    press(button, async () => onResult(stepId, await emergencyStepDone(stepId)));
+  });
 }
 
 /** Count each open step down to its server due time; past it the step is marked overdue. */

@@ -6,6 +6,7 @@
  */
 
 import { reportEmergency, reportedEmergencies } from '../api.js';
+import { drawKeyed } from '../dom.js';
 import { esc } from '../format.js';
 import { label, refusal, t } from '../i18n.js';
 import { bindChecklist, checklistHtml, tickChecklist } from './emergency_plan.js';
@@ -52,15 +53,7 @@ function runningHtml(item) {
 
 function drawList(box) {
   const list = box.querySelector('[data-reported-list]');
-  list.innerHTML = running.map(runningHtml).join('');
-  bindChecklist(list, (stepId, result) => {
-    if (result.state === 'delivered' && result.body) {
-      running = running.map((r) => (r.workOrderId === result.body.workOrderId ? { ...r, checklist: result.body } : r));
-    } else if (result.state === 'queued') {
-      queuedSteps.add(stepId);
-    }
-    drawList(box);
-  });
+  drawKeyed(list, running.map((item) => [item.workOrderId, runningHtml(item)]));
   tickChecklist(list);
 }
 
@@ -145,6 +138,14 @@ export async function mountEmergencyReport(box, { list = true } = {}) {
   queuedSteps = new Set();
   waiting = false;
   box.innerHTML = '<section class="card report-emergency" data-report-panel></section><div data-reported-list></div>';
+  bindChecklist(box.querySelector('[data-reported-list]'), (stepId, result) => {
+    if (result.state === 'delivered' && result.body) {
+      running = running.map((r) => (r.workOrderId === result.body.workOrderId ? { ...r, checklist: result.body } : r));
+    } else if (result.state === 'queued') {
+      queuedSteps.add(stepId);
+    }
+    drawList(box);
+  });
   drawForm(box);
   await refreshReported(box);
 }

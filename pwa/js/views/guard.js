@@ -13,6 +13,7 @@
 
 import { ackAlarm, alarmChecklist, listAlarms, resolveAlarm, welfareVisits } from '../api.js';
 import { ringOnce, ringUntilStopped, stopRingingExcept, unlockAudio } from '../alerts.js';
+import { drawKeyed, press } from '../dom.js';
 import { countdown, esc, formatDateTime } from '../format.js';
 import { label, refusal, t } from '../i18n.js';
 import { openLiveStream } from '../live.js';
@@ -40,8 +41,6 @@ let plans = new Map();
 let welfare = new Map();
 let loadingPlans = new Set();
 let queuedSteps = new Set();
-// takeover layer → the markup last put in it
-const drawnTakeover = new WeakMap();
 
 function isOpen(alarm) {
   return alarm.open !== false && !alarm.resolvedAt;
@@ -181,8 +180,6 @@ function acknowledge(root, id) {
     if (result.state === 'delivered' && result.body) alarms.set(id, { ...alarms.get(id), ...result.body });
     else if (result.state === 'conflict') refusals.set(id, result.conflict);
     else if (result.state === 'queued') alarms.set(id, { ...alarms.get(id), ackedAt: new Date().toISOString(), ackQueued: true });
-    // drawn afresh even if its words are the same: a refused acknowledgement must leave the button usable
-    drawnTakeover.delete(root.querySelector('#alarm-takeover'));
     draw(root);
   });
 }
@@ -201,58 +198,58 @@ async function resolve(root, id, note) {
   draw(root);
 }
 
-function bind(root) {
-  // the takeover's button is listened to once, in render: the takeover outlives most redraws
-  for (const button of root.querySelectorAll('#alarm-list [data-ack]')) {
-    button.addEventListener('click', () => {
-      button.disabled = true;
-      acknowledge(root, button.dataset.ack);
-    });
-  }
-  for (const button of root.querySelectorAll('[data-resolve]')) {
-    button.addEventListener('click', () => {
-      const alarm = alarms.get(button.dataset.resolve);
+/** Listen once on the list and the takeover: their entries are redrawn in place (dom.js) as news arrives. */
+function listen(root) {
+  const list = root.querySelector('#alarm-list');
+  const onAck = (event) => {
+    const button = event.target.closest('[data-ack]');
+    if (button && !button.disabled) press(button, () => acknowledge(root, button.dataset.ack));
+  };
+  root.querySelector('#alarm-takeover').addEventListener('click', onAck);
+  list.addEventListener('click', (event) => {
+    onAck(event);
+    const resolveButton = event.target.closest('[data-resolve]');
+    if (resolveButton && !resolveButton.disabled) {
+      const alarm = alarms.get(resolveButton.dataset.resolve);
       // A job still open means a reason, always asked for; otherwise resolving needs no more words.
       if (alarm.workOrder && !alarm.workOrder.done) {
         resolving.add(alarm.id);
         draw(root);
         const box = root.querySelector(`[data-resolve-form="${CSS.escape(alarm.id)}"] textarea`);
         if (box) box.focus();
-        return;
+      } else {
+        press(resolveButton, () => resolve(root, alarm.id, ''));
       }
-      button.disabled = true;
-      resolve(root, alarm.id, '');
-    });
-  }
-  for (const form of root.querySelectorAll('[data-resolve-form]')) {
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      const note = form.elements.note.value.trim();
-      const id = form.dataset.resolveForm;
-      const alarm = alarms.get(id);
-      if (alarm.workOrder && !alarm.workOrder.done && !note) {
-        refusals.set(id, { code: 'alarm_resolve_reason_required', field: 'note' });
-        draw(root);
-        return;
-      }
-      form.querySelector('[data-resolve-confirm]').disabled = true;
-      resolve(root, id, note);
-    });
-  }
-  bindChecklist(root.querySelector('#alarm-list'), (stepId, result) => {
+    }
+    const cancel = event.target.closest('[data-resolve-cancel]');
+    if (cancel) {
+      resolving.delete(cancel.dataset.resolveCancel);
+      refusals.delete(cancel.dataset.resolveCancel);
+      draw(root);
+    }
+  });
+  list.addEventListener('submit', (event) => {
+    const form = event.target.closest('[data-resolve-form]');
+    if (!form) return;
+    event.preventDefault();
+    const note = form.elements.note.value.trim();
+    const id = form.dataset.resolveForm;
+    const alarm = alarms.get(id);
+    if (alarm.workOrder && !alarm.workOrder.done && !note) {
+      refusals.set(id, { code: 'alarm_resolve_reason_required', field: 'note' });
+      draw(root);
+      return;
+    }
+    const confirm = form.querySelector('[data-resolve-confirm]');
+    if (!confirm.disabled) press(confirm, () => resolve(root, id, note));
+  });
+  bindChecklist(list, (stepId, result) => {
     const alarmId = [...plans.entries()].find(([, plan]) => plan && plan.steps.some((s) => s.id === stepId))?.[0];
     if (result.state === 'delivered' && result.body && alarmId) plans.set(alarmId, result.body);
     else if (result.state === 'queued') queuedSteps.add(stepId);
     else if (alarmId) loadPlan(root, alarmId);
     draw(root);
   });
-  for (const button of root.querySelectorAll('[data-resolve-cancel]')) {
-    button.addEventListener('click', () => {
-      resolving.delete(button.dataset.resolveCancel);
-      refusals.delete(button.dataset.resolveCancel);
-      draw(root);
-    });
-  }
 }
 
 function draw(root) {
@@ -261,7 +258,8 @@ function draw(root) {
   const history = list.filter((a) => !isOpen(a)).slice(0, HISTORY_SIZE);
   // keep typed reasons across a redraw (a live update must never wipe what the guard is writing)
   const drafts = new Map([...root.querySelectorAll('[data-resolve-form]')].map((f) => [f.dataset.resolveForm, f.elements.note.value]));
-  root.querySelector('#alarm-list').innerHTML = open.length ? open.map(alarmHtml).join('') : `<p class="card muted">${esc(t('guard.none'))}</p>`;
+  // only the cards whose words changed are redrawn: a tap on another card's button is never lost
+  drawKeyed(root.querySelector('#alarm-list'), open.length ? open.map((a) => [a.id, alarmHtml(a)]) : [['none', `<p class="card muted">${esc(t('guard.none'))}</p>`]]);
   for (const [id, value] of drafts) {
     const form = root.querySelector(`[data-resolve-form="${CSS.escape(id)}"]`);
     if (form) form.elements.note.value = value;
@@ -272,20 +270,13 @@ function draw(root) {
   for (const alarm of open) if (!plans.has(alarm.id)) loadPlan(root, alarm.id);
   const critical = open.filter(needsTakeover);
   const layer = root.querySelector('#alarm-takeover');
-  // Redrawn only when its words change: a live update about something else must not swap the button
-  // out from under a guard's finger mid-tap.
-  const takeover = critical.length ? takeoverHtml(critical) : '';
-  if (takeover !== drawnTakeover.get(layer)) {
-    layer.innerHTML = takeover;
-    drawnTakeover.set(layer, takeover);
-  }
+  drawKeyed(layer, critical.length ? [['takeover', takeoverHtml(critical)]] : []);
   layer.hidden = critical.length === 0;
   document.body.classList.toggle('taken-over', critical.length > 0);
   // every unacknowledged critical alarm keeps ringing; acknowledging (or its end) silences it
   const keep = new Set(critical.map((a) => `alarm:${a.id}`));
   for (const key of keep) ringUntilStopped(key, 'alarm');
   stopRingingExcept('alarm:', keep);
-  bind(root);
   tick(root);
 }
 
@@ -367,12 +358,7 @@ export async function render(root) {
     <div id="outage-visits" hidden></div>
     <section class="card"><h3>${esc(t('guard.history'))}</h3><ul class="history" id="alarm-history"></ul></section>
     <div id="alarm-takeover" hidden></div>`;
-  root.querySelector('#alarm-takeover').addEventListener('click', (event) => {
-    const button = event.target.closest('[data-ack]');
-    if (!button || button.disabled) return;
-    button.disabled = true;
-    acknowledge(root, button.dataset.ack);
-  });
+  listen(root);
   root.querySelector('#enable-alerts').addEventListener('click', async () => {
     unlockAudio(); // the tap lets later alarms sound
     const outcome = await offerPush();
