@@ -51,6 +51,7 @@ const SHELL_FILES = [
   '/js/views/outages.js',
   '/js/views/outage_visits.js',
   '/js/views/safety.js',
+  '/js/views/plans.js',
   '/js/views/emergency_plan.js',
   '/js/views/emergency_report.js',
   '/js/views/job_safety.js',

@@ -31,6 +31,7 @@ const VIEWS = {
   outages: 'outages',
   safetyCheck: 'safety_check',
   safety: 'safety',
+  plans: 'plans',
 };
 
 // What each role sees first and in its navigation, most used first. At most BAR_SIZE tabs stand in the bar;
@@ -39,8 +40,8 @@ const ROLE_NAV = {
   technician: ['jobs', 'hazards'],
   guard: ['alarms', 'rounds', 'hazards'],
   agent: ['intake', 'dispatch', 'callbacks', 'feedback', 'ownerMessages'],
-  supervisor: ['dispatch', 'escalated', 'alarms', 'hazards', 'intake', 'callbacks', 'feedback', 'dashboard', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'outages'],
-  manager: ['dashboard', 'escalated', 'dispatch', 'hazards', 'feedback', 'alarms', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'ownerLinks', 'outages'],
+  supervisor: ['dispatch', 'escalated', 'alarms', 'hazards', 'intake', 'callbacks', 'feedback', 'dashboard', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'outages', 'plans'],
+  manager: ['dashboard', 'escalated', 'dispatch', 'hazards', 'feedback', 'alarms', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'ownerLinks', 'outages', 'plans'],
   admin: ['dashboard', 'dispatch', 'alarms', 'intake', 'ownerMessages', 'ownerLinks', 'outages'],
 };
 // A role with up to BAR_SIZE + 1 tabs has them all in the bar (the last would only swap with "More").
