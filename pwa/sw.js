@@ -10,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v58';
+const SHELL_VERSION = 'shell-v59';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',
@@ -51,6 +51,7 @@ const SHELL_FILES = [
   '/js/views/outages.js',
   '/js/views/outage_visits.js',
   '/js/views/safety.js',
+  '/js/views/plans.js',
   '/js/views/emergency_plan.js',
   '/js/views/emergency_report.js',
   '/js/views/job_safety.js',

@@ -445,7 +445,8 @@ class CallbackPage(Page[CallbackDue], frozen=True):
 
 
 class MaintenancePlan(Model, frozen=True):
-    """A planned-maintenance schedule for one asset: every N days or a crontab."""
+    """A planned-maintenance schedule for one asset: every N days or a crontab; in lists, also the asset's
+    name and place and what the plan's work interrupts for the building's residents (its notice)."""
 
     id: UUID
     site_id: UUID
@@ -456,6 +457,11 @@ class MaintenancePlan(Model, frozen=True):
     active: bool
     interval_days: int | None = None
     cron: str | None = None
+    asset_name: str | None = None
+    asset_location: str | None = None
+    notice_kind: str | None = None
+    notice_lead_hours: int = 24
+    notice_window_hours: int = 4
 
 
 class MaintenancePlanCreate(Model, frozen=True):

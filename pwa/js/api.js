@@ -791,6 +791,16 @@ export function saveEmergencyPlan(scenario, plan) {
   return request(`/emergency-plans/${scenario}`, { method: 'PUT', json: plan });
 }
 
+/** Maintenance plans of the user's sites with their asset and notice setting: {items, total, limit, offset}. */
+export function maintenancePlans({ limit = 50, offset = 0 } = {}) {
+  return request(`/maintenance-plans${query({ limit, offset })}`);
+}
+
+/** What a plan's work interrupts for its building (kind water|power|lift, or null), how far ahead, how long. */
+export function setPlanNotice(planId, { kind, leadHours, windowHours }) {
+  return request(`/maintenance-plans/${planId}/resident-notice`, { method: 'PUT', json: { kind, leadHours, windowHours } });
+}
+
 /** A job's notice to its asset's building (404 when it has told nobody). */
 export function jobResidentNotice(workOrderId) {
   return request(`/work-orders/${workOrderId}/resident-notice`);

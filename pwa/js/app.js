@@ -3,7 +3,7 @@
  * queued actions, conflicts the server refused, the language switch and the service worker.
  */
 
-import { currentToken, logout, me } from './api.js';
+import { currentToken, logout, me, ownersWaiting } from './api.js';
 import { forgetJobs } from './device.js';
 import { currentLocale, initI18n, LOCALES, setLocale, t, translateTree } from './i18n.js';
 import { dismissConflict, listConflicts, onOutboxMessage, pendingCount, replay } from './outbox.js';
@@ -31,6 +31,7 @@ const VIEWS = {
   outages: 'outages',
   safetyCheck: 'safety_check',
   safety: 'safety',
+  plans: 'plans',
 };
 
 // What each role sees first and in its navigation, most used first. At most BAR_SIZE tabs stand in the bar;
@@ -39,8 +40,8 @@ const ROLE_NAV = {
   technician: ['jobs', 'hazards'],
   guard: ['alarms', 'rounds', 'hazards'],
   agent: ['intake', 'dispatch', 'callbacks', 'feedback', 'ownerMessages'],
-  supervisor: ['dispatch', 'escalated', 'alarms', 'hazards', 'intake', 'callbacks', 'feedback', 'dashboard', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'outages'],
-  manager: ['dashboard', 'escalated', 'dispatch', 'hazards', 'feedback', 'alarms', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'ownerLinks', 'outages'],
+  supervisor: ['dispatch', 'escalated', 'alarms', 'hazards', 'intake', 'callbacks', 'feedback', 'dashboard', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'outages', 'plans'],
+  manager: ['dashboard', 'escalated', 'dispatch', 'hazards', 'feedback', 'alarms', 'rounds', 'safetyCheck', 'safety', 'ownerMessages', 'ownerLinks', 'outages', 'plans'],
   admin: ['dashboard', 'dispatch', 'alarms', 'intake', 'ownerMessages', 'ownerLinks', 'outages'],
 };
 // A role with up to BAR_SIZE + 1 tabs has them all in the bar (the last would only swap with "More").
@@ -101,6 +102,7 @@ async function route() {
   const current = { name, params };
   state.route = current;
   renderNav();
+  refreshCounts();
   // Each route draws into a root of its own: a slower, superseded render then fills a detached element
   // instead of overwriting the screen the user has moved on to.
   const root = document.createElement('div');
@@ -153,15 +155,59 @@ function renderNav() {
   document.getElementById('who').textContent = `${state.user.displayName} · ${t(`role.${state.user.role}`)}`;
   const current = state.route ? state.route.name : '';
   const { bar, more } = splitNav(ROLE_NAV[state.user.role] || ['jobs'], current);
-  const tab = (name) => `<a href="#/${name}" class="${name === current ? 'active' : ''}" data-nav="${name}" ${name === current ? 'aria-current="page"' : ''}>${esc(t(`nav.${name}`))}</a>`;
+  const badge = (name) => `<span class="nav-count" data-nav-count="${name}" hidden></span>`;
+  const tab = (name) =>
+    `<a href="#/${name}" class="${name === current ? 'active' : ''}" data-nav="${name}" ${name === current ? 'aria-current="page"' : ''}>${esc(t(`nav.${name}`))}${COUNTS[name] ? badge(name) : ''}</a>`;
   nav.innerHTML = `<div class="nav-bar">${bar.map(tab).join('')}${
-    more.length ? `<button type="button" id="nav-more" class="nav-more-button" aria-expanded="false" aria-controls="nav-more-list">${esc(t('nav.more'))}</button>` : ''
+    more.length ? `<button type="button" id="nav-more" class="nav-more-button" aria-expanded="false" aria-controls="nav-more-list">${esc(t('nav.more'))}${badge('more')}</button>` : ''
   }</div>${more.length ? `<div id="nav-more-list" class="nav-more" hidden>${more.map(tab).join('')}</div>` : ''}`;
+  paintCounts(more);
   const moreButton = nav.querySelector('#nav-more');
   if (moreButton) {
     moreButton.addEventListener('click', () => showMore(moreButton.getAttribute('aria-expanded') !== 'true'));
     // a tab picked from the list: the route redraws the nav, closed; the current one only closes it
     nav.querySelector('#nav-more-list').addEventListener('click', () => showMore(false));
+  }
+}
+
+// A tab's count of what waits there (owners waiting for an answer), read on every route and every minute.
+const COUNTS = {
+  ownerMessages: { read: () => ownersWaiting({ limit: 1 }).then((page) => page.total), label: 'nav.ownersWaiting' },
+};
+const COUNT_INTERVAL_MS = 60000;
+// tab → its last count, for the user signed in (forgotten at log out)
+let counted = {};
+
+async function refreshCounts() {
+  const user = state.user;
+  if (!user) return;
+  const tabs = ROLE_NAV[user.role] || [];
+  await Promise.all(
+    Object.entries(COUNTS)
+      .filter(([name]) => tabs.includes(name))
+      // offline or refused: the last count stays
+      .map(([name, { read }]) => read().then((n) => { if (state.user === user) counted[name] = n; }, () => {})),
+  );
+  paintCounts();
+}
+
+/** Show each count on its tab, and their sum on "更多 / More" when those tabs are inside it. */
+function paintCounts(more = null) {
+  const hidden = more || [...document.querySelectorAll('#nav-more-list [data-nav]')].map((a) => a.dataset.nav);
+  let inside = 0;
+  for (const el of document.querySelectorAll('[data-nav-count]')) {
+    const name = el.dataset.navCount;
+    if (name === 'more') continue;
+    const n = counted[name] || 0;
+    el.textContent = n > 99 ? '99+' : String(n);
+    el.setAttribute('aria-label', t(COUNTS[name].label, { count: n }));
+    el.hidden = n === 0;
+    if (hidden.includes(name)) inside += n;
+  }
+  const onMore = document.querySelector("[data-nav-count='more']");
+  if (onMore) {
+    onMore.textContent = inside > 99 ? '99+' : String(inside);
+    onMore.hidden = inside === 0;
   }
 }
 
@@ -260,6 +306,7 @@ async function start() {
     await logout();
     if ('caches' in window) await caches.delete('api-v1');
     await forgetJobs().catch(() => undefined);
+    counted = {};
     state.user = null;
     location.hash = '/login';
   });
@@ -273,6 +320,7 @@ async function start() {
     refreshBanner();
   });
   window.addEventListener('auth-required', askToLogInAgain);
+  window.addEventListener('counts-changed', refreshCounts);
   onOutboxMessage((message) => {
     if (message.type === 'auth-required') askToLogInAgain();
     refreshBanner();
@@ -299,6 +347,7 @@ async function start() {
   setInterval(async () => {
     if (navigator.onLine && (await pendingCount().catch(() => 0)) > 0) replayNow();
   }, RETRY_INTERVAL_MS);
+  setInterval(refreshCounts, COUNT_INTERVAL_MS);
 }
 
 /** After a login: remember the user, replay what waited, go back where the user was or home. */

@@ -33,7 +33,7 @@ async def _boxes(page: Page, selector: str) -> list[dict[str, float]]:
     )
 
 
-async def _assert_one_row_of_big_tabs(page: Page) -> None:
+async def assert_one_row_of_big_tabs(page: Page) -> None:
     boxes = await _boxes(page, "#nav .nav-bar > *")
     assert 2 <= len(boxes) <= 6, boxes
     assert len({round(b["y"]) for b in boxes}) == 1, boxes
@@ -49,7 +49,7 @@ async def test_each_roles_nav_is_one_row_with_the_rest_under_more(
     hidden = ROLES[username]
     page = await phone.new_page()
     await log_in(page, username)
-    await _assert_one_row_of_big_tabs(page)
+    await assert_one_row_of_big_tabs(page)
     assert await page.locator("#nav .nav-bar [data-nav].active").count() == 1
     if not hidden:
         assert await page.locator("#nav-more").count() == 0
@@ -80,11 +80,11 @@ async def test_each_roles_nav_is_one_row_with_the_rest_under_more(
     selected = page.locator(f"#nav .nav-bar [data-nav='{last}'].active")
     await selected.wait_for()
     await page.locator("#nav-more-list").wait_for(state="hidden")
-    await _assert_one_row_of_big_tabs(page)
+    await assert_one_row_of_big_tabs(page)
     # in English too (longer words wrap inside their tab, never into a second row)
     await page.click("#lang")
     await page.locator("#nav-more:has-text('More')").wait_for()
-    await _assert_one_row_of_big_tabs(page)
+    await assert_one_row_of_big_tabs(page)
     assert await selected.is_visible()
     await screenshot(page, f"nav-{username}-phone-en")
 
@@ -92,7 +92,7 @@ async def test_each_roles_nav_is_one_row_with_the_rest_under_more(
     try:
         wide = await desk.new_page()
         await log_in(wide, username)
-        await _assert_one_row_of_big_tabs(wide)
+        await assert_one_row_of_big_tabs(wide)
         await wide.click("#nav-more")
         await wide.locator("#nav-more-list").wait_for()
         await screenshot(wide, f"nav-{username}-desktop")

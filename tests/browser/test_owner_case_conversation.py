@@ -4,16 +4,26 @@ read) and replies; the owner sees the reply in the case's thread and gets it by 
 
 from __future__ import annotations
 
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from backend.domain.clock import ManualClock
-from tests.browser.conftest import SCREENSHOTS, LiveServer, OwnerSms, log_in, nav_to, screenshot, wait_until
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    LiveServer,
+    OwnerSms,
+    log_in,
+    nav_to,
+    new_phone,
+    screenshot,
+    wait_until,
+)
+from tests.browser.test_nav import assert_one_row_of_big_tabs
 from tests.owners.conftest import at_site_time
 
 
 async def test_an_owner_and_the_desk_talk_on_a_case(
-    phone: BrowserContext, live_server: LiveServer, owner_sms: OwnerSms
+    phone: BrowserContext, chromium: Browser, live_server: LiveServer, owner_sms: OwnerSms
 ) -> None:
     db, home, fake_sms, sms_config = owner_sms.db, owner_sms.home, owner_sms.sms, owner_sms.config
     # the outbox's own clock at 10:00 site time: past quiet hours whenever the test runs
@@ -42,6 +52,27 @@ async def test_an_owner_and_the_desk_talk_on_a_case(
     # the agent sees the owner waiting, opens the job: the message is there, new, and gets read
     agent = await phone.new_page()
     await log_in(agent, "agent")
+    # the navigation says so before anyone looks: on the agent's tab, and on a supervisor's "更多" (the tab
+    # is inside it)
+    count = agent.locator("[data-nav='ownerMessages'] [data-nav-count]:not([hidden])")
+    assert await count.inner_text() == "1"
+    assert await count.get_attribute("aria-label") == "1 位业主在等答复"
+    await screenshot(agent, "owner-waiting-badge-zh")
+    await assert_one_row_of_big_tabs(agent)
+    await agent.click("#lang")
+    await wait_until(agent, "document.documentElement.lang === 'en'")
+    count = agent.locator("[data-nav='ownerMessages'] [data-nav-count]:not([hidden])")
+    assert await count.get_attribute("aria-label") == "1 owners waiting for an answer"
+    await assert_one_row_of_big_tabs(agent)  # the longer English words and the count still fit
+    await screenshot(agent, "owner-waiting-badge-en")
+    await agent.click("#lang")
+    await wait_until(agent, "document.documentElement.lang === 'zh-CN'")
+    supervisors_phone = await new_phone(chromium, live_server)
+    supervisor = await supervisors_phone.new_page()
+    await log_in(supervisor, "supervisor")
+    assert await supervisor.inner_text("[data-nav-count='more']:not([hidden])") == "1"
+    await supervisor.click("#nav-more")
+    assert await supervisor.inner_text("[data-nav='ownerMessages'] [data-nav-count]") == "1"
     await nav_to(agent, "ownerMessages")
     await agent.wait_for_selector(f"[data-waiting='{case_id}']")
     assert "明天下午两点以后" in await agent.inner_text(f"[data-waiting='{case_id}']")
@@ -56,6 +87,12 @@ async def test_an_owner_and_the_desk_talk_on_a_case(
     await agent.fill("#owner-reply-text", "好的，师傅明天下午三点上门，先打电话")
     await agent.click("#owner-reply-send")
     await wait_until(agent, "document.querySelector('#owner-reply-result').textContent !== ''")
+    # answered: nobody waits any more, and the navigation's count goes at once
+    await wait_until(agent, "[...document.querySelectorAll('[data-nav-count]')].every((e) => e.hidden)")
+    await supervisor.reload()
+    await supervisor.wait_for_selector("#nav-more")
+    assert await supervisor.locator("[data-nav-count]:not([hidden])").count() == 0
+    await supervisors_phone.close()
     assert "师傅明天下午三点上门" in await agent.inner_text("#owner-messages")
     await agent.locator("#owner-messages").scroll_into_view_if_needed()
     await screenshot(agent, "owner-conversation-job-zh")

@@ -162,6 +162,11 @@ async def test_plans_over_http(client: AsyncTestClient, db: asyncpg.Connection, 
     assert r.status_code == 422
     listed = (await client.get("/api/v1/maintenance-plans", headers=supervisor)).json()
     assert [p["title"] for p in listed["items"]] == ["水泵月度保养"]
+    pump_row = await db.fetchrow("SELECT name, location FROM assets WHERE id = $1", pump)
+    [plan] = listed["items"]
+    assert (plan["assetName"], plan["assetLocation"]) == (pump_row["name"], pump_row["location"])
+    # what its work interrupts for the building: nothing until a supervisor says so
+    assert (plan["noticeKind"], plan["noticeLeadHours"], plan["noticeWindowHours"]) == (None, 24, 4)
     assert (listed["total"], listed["limit"], listed["offset"]) == (1, 50, 0)
     beyond = (await client.get("/api/v1/maintenance-plans?offset=1", headers=supervisor)).json()
     assert (beyond["items"], beyond["total"]) == ([], 1)

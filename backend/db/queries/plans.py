@@ -20,9 +20,11 @@ def _plan(r: asyncpg.Record) -> MaintenancePlan:
 
 
 async def list_plans(conn: asyncpg.Connection, site_ids: Sequence[UUID]) -> list[MaintenancePlan]:
-    """Plans of these sites, soonest due first."""
+    """Plans of these sites with their asset's name and place, soonest due first."""
     rows = await conn.fetch(
-        "SELECT * FROM maintenance_plans WHERE site_id = ANY($1::uuid[]) ORDER BY next_due_on, title",
+        """SELECT p.*, a.name AS asset_name, a.location AS asset_location
+           FROM maintenance_plans p JOIN assets a ON a.id = p.asset_id
+           WHERE p.site_id = ANY($1::uuid[]) ORDER BY p.next_due_on, p.title, p.id""",
         list(site_ids),
     )
     return [_plan(r) for r in rows]

@@ -112,6 +112,8 @@ export async function mountCaseMessages(section, job, user, ownEntry = () => {})
       result.textContent = t('ownerMsg.replyQueued');
       return;
     }
+    // answered: one owner fewer waiting on the navigation's count
+    window.dispatchEvent(new Event('counts-changed'));
     await mountCaseMessages(section, job, user, ownEntry);
     section.querySelector('#owner-reply-result').textContent = t('ownerMsg.replySent');
   });
