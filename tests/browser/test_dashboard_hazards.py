@@ -39,6 +39,8 @@ async def test_the_dashboard_counts_hazards_by_risk(phone, db: asyncpg.Connectio
     await log_in(page, "manager")
     if language == "en":
         await page.click("#lang")
+        # the dashboard drawn again in English: the Chinese drawing's table must not be the one read
+        await page.wait_for_selector("h2:has-text('Dashboard')")
     await page.goto("/#/dashboard")
     table = page.locator("[data-hazard-counts]")
     await table.wait_for()
