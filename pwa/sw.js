@@ -10,7 +10,7 @@
 import { replay } from './js/outbox.js';
 
 // Bump on every change to a file below: the old shell cache is deleted on activate.
-const SHELL_VERSION = 'shell-v59';
+const SHELL_VERSION = 'shell-v60';
 const API_CACHE = 'api-v1';
 const SHELL_FILES = [
   '/',

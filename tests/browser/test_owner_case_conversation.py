@@ -88,15 +88,19 @@ async def test_an_owner_and_the_desk_talk_on_a_case(
     assert "明天下午两点以后家里有人" in await agent.inner_text(incoming)
     assert "业主留言" in await agent.inner_text(incoming)
     await agent.fill("#owner-reply-text", "好的，师傅明天下午三点上门，先打电话")
+    await agent.evaluate("window.jobScreenSeen = document.querySelector('#owner-messages')")
     await agent.click("#owner-reply-send")
     await wait_until(agent, "document.querySelector('#owner-reply-result').textContent !== ''")
+    # the card redraws itself; the job screen around it is not drawn again (past its 300 ms debounce)
+    await agent.wait_for_timeout(800)
+    assert await agent.evaluate("window.jobScreenSeen.isConnected") is True
     # answered: nobody waits any more, and the navigation's count goes at once
     await wait_until(agent, "[...document.querySelectorAll('[data-nav-count]')].every((e) => e.hidden)")
     await supervisor.reload()
     await supervisor.wait_for_selector("#nav-more")
     assert await supervisor.locator("[data-nav-count]:not([hidden])").count() == 0
     await supervisors_phone.close()
-    assert "师傅明天下午三点上门" in await agent.inner_text("#owner-messages")
+    await agent.locator("#owner-messages li[data-owner-message]:has-text('师傅明天下午三点上门')").wait_for()
     await agent.locator("#owner-messages").scroll_into_view_if_needed()
     await screenshot(agent, "owner-conversation-job-zh")
     # the card itself (the whole job screen is taller than its full-page shot shows)

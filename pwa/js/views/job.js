@@ -571,7 +571,9 @@ export async function render(root, params, ctx) {
   // When a queued action for this job is delivered or refused (after the network returns), show the truth.
   if (stopListening) stopListening();
   stopListening = onOutboxMessage((message) => {
-    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy && !ownEntries.has(message.id)) {
+    // a reply to the owners redraws its own card; its news may arrive before the card has said it is its own
+    const ownersCard = typeof message.url === 'string' && message.url.endsWith('/owner-messages');
+    if ((message.type === 'delivered' || message.type === 'conflict') && message.jobId === id && !busy && !ownEntries.has(message.id) && !ownersCard) {
       clearTimeout(rerender);
       rerender = setTimeout(() => render(root, [id], ctx), 300);
     }
