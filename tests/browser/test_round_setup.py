@@ -5,19 +5,34 @@ the shift going on now, in Chinese and in English."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
+from backend.domain import rounds as rules
 from tests.browser.conftest import log_in, nav_to, screenshot
 
 pytestmark = pytest.mark.browser
 
 
+def shift_started(now: datetime, tz: ZoneInfo) -> datetime:
+    """When the shift going on now began (the report opens on it), in UTC."""
+    local = now.astimezone(tz)
+    for day in (local.date(), local.date() - timedelta(days=1)):
+        for shift in ("night", "day"):
+            start, end = rules.shift_bounds(day, shift, tz)
+            if start <= now < end:
+                return start
+    raise AssertionError(f"no shift holds {now}")
+
+
 async def a_round_this_shift(db: asyncpg.Connection) -> None:
-    """A round of the night route that started five minutes ago (inside the shift going on now): guard1
-    scanned two points, the second late and abnormal."""
-    now = datetime.now(UTC)
+    """A round of the night route that started five minutes ago, or as the shift began if that was later
+    (inside the shift going on now whatever the time of day): guard1 scanned two points, the second late
+    and abnormal."""
+    zone = ZoneInfo(await db.fetchval("SELECT timezone FROM sites WHERE code = 'demo'"))
+    started = max(datetime.now(UTC) - timedelta(minutes=5), shift_started(datetime.now(UTC), zone))
     route = await db.fetchval("SELECT id FROM round_routes WHERE name = '夜间巡逻'")
     guard = await db.fetchval("SELECT id FROM users WHERE username = 'guard1'")
     round_id = await db.fetchval(
@@ -25,7 +40,7 @@ async def a_round_this_shift(db: asyncpg.Connection) -> None:
            SELECT site_id, id, $2::timestamptz, $2::timestamptz + interval '1 minute', 'incomplete', $3, $2
            FROM round_routes WHERE id = $1 RETURNING id""",
         route,
-        now - timedelta(minutes=5),
+        started,
         guard,
     )
     for position, result, flags in ((1, "normal", []), (2, "abnormal", ["late"])):
@@ -37,7 +52,7 @@ async def a_round_this_shift(db: asyncpg.Connection) -> None:
             round_id,
             route,
             guard,
-            now - timedelta(minutes=4 - position),
+            started + timedelta(seconds=position),
             result,
             flags,
             position,
